@@ -1,0 +1,39 @@
+# Cairn — the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CONFIG ?= debug
+BIN = .build/$(CONFIG)/cairn
+
+.PHONY: deps build release demo test bench clean
+
+# Install what is missing: libgit2-dev, pkg-config and git (Debian/Ubuntu).
+deps:
+	@missing=""; \
+	pkg-config --exists libgit2 2>/dev/null || missing="$$missing libgit2-dev"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (expected on PATH or at /opt/swift/usr/bin/swift)"; exit 1; }
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: build
+	@CAIRN=$(BIN) ./scripts/demo.sh
+
+test: deps
+	$(SWIFT) build --build-tests
+	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build --parallel
+
+bench: release
+	python3 bench/bench.py --cairn .build/release/cairn
+
+clean:
+	rm -rf .build

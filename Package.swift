@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+        .library(name: "CairnKit", targets: ["CairnKit"]),
+        .library(name: "CairnGit", targets: ["CairnGit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(name: "CairnGit", dependencies: ["CGit2"]),
+        .target(name: "CairnKit", dependencies: ["CairnGit", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CairnCLI", dependencies: [
+            "CairnKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        .testTarget(name: "CairnGitTests", dependencies: ["CairnGit"]),
+        .testTarget(name: "CairnKitTests", dependencies: ["CairnKit"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CairnKit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

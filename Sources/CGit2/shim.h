@@ -1,0 +1,51 @@
+#ifndef CAIRN_CGIT2_SHIM_H
+#define CAIRN_CGIT2_SHIM_H
+
+#include <git2.h>
+#include <git2/sys/repository.h>
+
+/* Swift cannot import function-like macros or call C variadic functions:
+   these inline helpers stand in for them. */
+
+static inline int cairn_git_status_options_init(git_status_options *o) {
+    return git_status_options_init(o, GIT_STATUS_OPTIONS_VERSION);
+}
+static inline int cairn_git_diff_options_init(git_diff_options *o) {
+    return git_diff_options_init(o, GIT_DIFF_OPTIONS_VERSION);
+}
+static inline int cairn_git_diff_find_options_init(git_diff_find_options *o) {
+    return git_diff_find_options_init(o, GIT_DIFF_FIND_OPTIONS_VERSION);
+}
+static inline int cairn_git_checkout_options_init(git_checkout_options *o) {
+    return git_checkout_options_init(o, GIT_CHECKOUT_OPTIONS_VERSION);
+}
+static inline int cairn_git_merge_options_init(git_merge_options *o) {
+    return git_merge_options_init(o, GIT_MERGE_OPTIONS_VERSION);
+}
+static inline int cairn_git_repository_init_options_init(git_repository_init_options *o) {
+    return git_repository_init_options_init(o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+}
+static inline int cairn_git_message_trailers_free_shim(git_message_trailer_array *a) {
+    git_message_trailer_array_free(a);
+    return 0;
+}
+
+/* git_libgit2_opts is variadic. */
+static inline int cairn_git_set_fsync(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, enabled);
+}
+static inline int cairn_git_set_search_path_none(void) {
+    /* Isolate from the machine's global/xdg/system git config: the library
+       never reads $HOME on its own; callers pass identity explicitly. */
+    int rc = git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+    if (rc) return rc;
+    return 0;
+}
+static inline int cairn_git_set_search_path(int level, const char *path) {
+    return git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path);
+}
+static inline int cairn_git_set_owner_validation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+}
+
+#endif
