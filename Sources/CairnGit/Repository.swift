@@ -1,0 +1,154 @@
+import CGit2
+import Foundation
+
+/// An open git repository. Owns its libgit2 handle and frees it in `deinit`.
+///
+/// Not thread-safe: use one `Repository` per thread, as libgit2 requires.
+public final class Repository {
+    let pointer: OpaquePointer
+
+    init(pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { git_repository_free(pointer) }
+
+    /// Opens the repository at `path` (its working tree or its git directory), without searching upward.
+    public convenience init(at path: String) throws {
+        Libgit2.ensureInitialized()
+        var out: OpaquePointer? = nil
+        try check(git_repository_open_ext(&out, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil), "git_repository_open_ext")
+        guard let out else { throw GitError(code: -1, message: "no repository at \(path)", function: "git_repository_open_ext") }
+        self.init(pointer: out)
+    }
+
+    /// Creates a new repository with a working tree at `path`, whose unborn `HEAD` points to `initialBranch`.
+    public static func create(at path: String, initialBranch: String = "main", bare: Bool = false) throws -> Repository {
+        Libgit2.ensureInitialized()
+        var opts = git_repository_init_options()
+        try check(cairn_git_repository_init_options_init(&opts), "git_repository_init_options_init")
+        opts.flags = GIT_REPOSITORY_INIT_MKPATH.rawValue | GIT_REPOSITORY_INIT_NO_REINIT.rawValue
+        if bare { opts.flags |= GIT_REPOSITORY_INIT_BARE.rawValue }
+        var out: OpaquePointer? = nil
+        try initialBranch.withCString { branch in
+            opts.initial_head = branch
+            try check(git_repository_init_ext(&out, path, &opts), "git_repository_init_ext")
+        }
+        guard let out else { throw GitError(code: -1, message: "could not create a repository at \(path)", function: "git_repository_init_ext") }
+        return Repository(pointer: out)
+    }
+
+    /// The git directory of the repository containing `path`, searching upward; nil when there is none.
+    public static func discover(from path: String) -> String? {
+        Libgit2.ensureInitialized()
+        var buf = git_buf()
+        defer { git_buf_dispose(&buf) }
+        guard git_repository_discover(&buf, path, 0, nil) == 0, let ptr = buf.ptr else {
+            git_error_clear()
+            return nil
+        }
+        return String(cString: ptr)
+    }
+
+    /// The working tree's root with a trailing slash, or nil for a bare repository.
+    public var workdir: String? {
+        git_repository_workdir(pointer).map { String(cString: $0) }
+    }
+
+    /// The git directory (`.git/`) with a trailing slash.
+    public var gitDir: String { String(cString: git_repository_path(pointer)) }
+
+    public var isBare: Bool { git_repository_is_bare(pointer) == 1 }
+
+    /// True when `HEAD` names a branch that has no commit yet.
+    public var isHeadUnborn: Bool { git_repository_head_unborn(pointer) == 1 }
+
+    /// The operation in progress (merge, rebase, cherry-pick…), nil when none.
+    public var stateInProgress: String? {
+        let state = git_repository_state(pointer)
+        switch git_repository_state_t(UInt32(state)) {
+        case GIT_REPOSITORY_STATE_NONE: return nil
+        case GIT_REPOSITORY_STATE_MERGE: return "merge"
+        case GIT_REPOSITORY_STATE_REVERT, GIT_REPOSITORY_STATE_REVERT_SEQUENCE: return "revert"
+        case GIT_REPOSITORY_STATE_CHERRYPICK, GIT_REPOSITORY_STATE_CHERRYPICK_SEQUENCE: return "cherry-pick"
+        case GIT_REPOSITORY_STATE_BISECT: return "bisect"
+        case GIT_REPOSITORY_STATE_REBASE, GIT_REPOSITORY_STATE_REBASE_INTERACTIVE, GIT_REPOSITORY_STATE_REBASE_MERGE: return "rebase"
+        case GIT_REPOSITORY_STATE_APPLY_MAILBOX, GIT_REPOSITORY_STATE_APPLY_MAILBOX_OR_REBASE: return "am"
+        default: return "unknown operation"
+        }
+    }
+
+    /// The full name `HEAD` points to (e.g. `refs/heads/main`), also when the branch is unborn; nil when detached.
+    public func headReferenceName() throws -> String? {
+        var ref: OpaquePointer? = nil
+        try check(git_reference_lookup(&ref, pointer, "HEAD"), "git_reference_lookup")
+        guard let ref else { return nil }
+        defer { git_reference_free(ref) }
+        guard git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC, let target = git_reference_symbolic_target(ref) else { return nil }
+        return String(cString: target)
+    }
+
+    /// Makes `HEAD` point to `refName` (which need not exist yet).
+    public func setHead(_ refName: String) throws {
+        try check(git_repository_set_head(pointer, refName), "git_repository_set_head")
+    }
+
+    /// Resolves a revision expression (`main`, `HEAD~2`, an abbreviated id…) to a commit id.
+    public func resolveCommit(_ spec: String) throws -> OID {
+        var obj: OpaquePointer? = nil
+        try check(git_revparse_single(&obj, pointer, spec), "git_revparse_single")
+        guard let obj else { throw GitError(code: GIT_ENOTFOUND.rawValue, message: "revision '\(spec)' not found", function: "git_revparse_single") }
+        defer { git_object_free(obj) }
+        var commit: OpaquePointer? = nil
+        try check(git_object_peel(&commit, obj, GIT_OBJECT_COMMIT), "git_object_peel")
+        guard let commit else { throw GitError(code: GIT_ENOTFOUND.rawValue, message: "'\(spec)' is not a commit", function: "git_object_peel") }
+        defer { git_object_free(commit) }
+        guard let id = git_object_id(commit) else { throw GitError(code: -1, message: "no id", function: "git_object_id") }
+        return OID(id.pointee)
+    }
+
+    /// True when the object database holds `oid`.
+    public func contains(_ oid: OID) throws -> Bool {
+        var odb: OpaquePointer? = nil
+        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
+        guard let odb else { return false }
+        defer { git_odb_free(odb) }
+        var raw = oid.raw
+        return git_odb_exists(odb, &raw) == 1
+    }
+
+    /// Checks every object reachable from `tips` can be read and parsed; returns ids that could not.
+    ///
+    /// libgit2 has no fsck; this is the closest check it allows (object presence and parse).
+    public func verifyReachableObjects(from tips: [OID], limit: Int = .max) throws -> (checked: Int, broken: [String]) {
+        var checked = 0
+        var broken: [String] = []
+        var seenTrees = Set<OID>()
+        var seenBlobs = Set<OID>()
+        let walker = try RevWalk(self)
+        for tip in tips { try walker.push(tip) }
+        while let commitID = try walker.next() {
+            checked += 1
+            if checked > limit { break }
+            do {
+                let commit = try self.commit(commitID)
+                var stack = [commit.tree]
+                while let treeID = stack.popLast() {
+                    guard seenTrees.insert(treeID).inserted else { continue }
+                    let tree = try self.tree(treeID)
+                    for entry in tree.entries {
+                        switch entry.kind {
+                        case .tree: stack.append(entry.oid)
+                        case .blob:
+                            if seenBlobs.insert(entry.oid).inserted, try !contains(entry.oid) {
+                                broken.append("blob \(entry.oid) (\(entry.name)) is missing")
+                            }
+                        default: break
+                        }
+                    }
+                }
+            } catch {
+                broken.append("commit \(commitID): \(error)")
+            }
+        }
+        return (checked, broken)
+    }
+}
