@@ -108,24 +108,23 @@ extension Repository {
     /// Every file (blob, executable, symlink) under `root`, with full paths, in git's order.
     public func files(in root: OID, under prefix: String = "") throws -> [TreeFile] {
         var out: [TreeFile] = []
-        var stack: [(String, OID)] = [(prefix, root)]
+        var start: [(String, OID)] = [(prefix, root)]
         if !prefix.isEmpty {
             let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
             guard let e = try entry(at: trimmed, in: root), e.kind == .tree else { return [] }
-            stack = [(trimmed + "/", e.oid)]
+            start = [(trimmed + "/", e.oid)]
         }
-        while let (base, oid) = stack.popLast() {
-            let t = try tree(oid)
-            var subtrees: [(String, OID)] = []
-            for e in t.entries {
+        // Depth-first in entry order, a folder's files in place of the folder (as `git ls-tree -r`).
+        func walk(_ base: String, _ oid: OID) throws {
+            for e in try tree(oid).entries {
                 switch e.kind {
-                case .tree: subtrees.append((base + e.name + "/", e.oid))
+                case .tree: try walk(base + e.name + "/", e.oid)
                 case .submodule: continue
                 default: out.append(TreeFile(path: base + e.name, oid: e.oid, mode: e.mode))
                 }
             }
-            stack.append(contentsOf: subtrees.reversed())
         }
+        for (base, oid) in start { try walk(base, oid) }
         return out
     }
 
@@ -148,8 +147,17 @@ extension Repository {
         if changes.isEmpty { return OID(raw) }
 
         // Removals first, then upserts, so that replacing a file by a folder (or the reverse) works.
-        let ordered = changes.filter { if case .remove = $0 { return true }; return false }
-            + changes.filter { if case .upsert = $0 { return true }; return false }
+        // libgit2 sorts one batch by path and rejects a removal and an upsert on overlapping paths
+        // ("D/F conflict"), so such removals go in a first pass of their own.
+        let removals = changes.filter { if case .remove = $0 { return true }; return false }
+        let upserts = changes.filter { if case .upsert = $0 { return true }; return false }
+        func overlaps(_ a: String, _ b: String) -> Bool { a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/") }
+        if !removals.isEmpty, !upserts.isEmpty,
+           removals.contains(where: { r in upserts.contains { overlaps(r.path, $0.path) } }) {
+            let intermediate = try updateTree(base: base, changes: removals)
+            return try updateTree(base: intermediate, changes: upserts)
+        }
+        let ordered = removals + upserts
         // libgit2 keeps pointers to the path strings: keep them alive for the whole call.
         let cPaths = ordered.map { strdup($0.path) }
         defer { cPaths.forEach { free($0) } }

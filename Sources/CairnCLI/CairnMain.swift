@@ -1,0 +1,37 @@
+import ArgumentParser
+import CairnGit
+import CairnKit
+import Foundation
+
+/// The entry point the `cairn` executable calls.
+public enum CairnMain {
+    /// Parses the command line, runs the command and exits with its status.
+    public static func run(arguments: [String]? = nil) -> Never {
+        do {
+            var command = try Cairn.parseAsRoot(arguments)
+            if ProcessInfo.processInfo.environment["CAIRN_NO_FSYNC"] == "1" { Libgit2.setFsync(false) }
+            try command.run()
+            exit(0)
+        } catch {
+            exit(ErrorReporting.report(error))
+        }
+    }
+}
+
+struct Cairn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Keep a one-person company's memory, workflows and approvals in a git vault.",
+        discussion: """
+        A vault is a git repository of Markdown and JSON files. Edit it in any editor; `cairn snapshot` \
+        commits your edits. The vault is found from --vault, else $CAIRN_VAULT, else the current folder upward.
+        """,
+        version: CairnVersion.string,
+        subcommands: [Init.self, Status.self, Snapshot.self, Log.self, Show.self, Diff.self, NoteCommand.self, Doctor.self]
+    )
+}
+
+/// The release version, shown by `cairn --version`.
+enum CairnVersion {
+    static let string = "0.1.0"
+}

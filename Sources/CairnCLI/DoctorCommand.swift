@@ -1,0 +1,33 @@
+import ArgumentParser
+import CairnGit
+import CairnKit
+import Foundation
+
+extension Cairn {
+    struct Doctor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the repository, the layout, every note's front matter, policy.json and config.",
+            discussion: "Writes nothing. Exits 1 when it finds errors."
+        )
+
+        @OptionGroup var vaultOptions: VaultOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let env = Environment.current
+            let vault = try vaultOptions.open(env)
+            let report = vault.doctor(now: env.now)
+            let out = Output(env)
+            if output.json {
+                try out.json(report)
+            } else {
+                out.line("Checked \(report.commitsChecked) commits and \(report.notesChecked) Markdown files in \(report.root) (libgit2 \(Libgit2.version)).")
+                for f in report.findings {
+                    out.line(out.paint(f.severity.rawValue, f.severity == .error ? .red : .yellow) + ": " + String(f.description.drop(while: { $0 != ":" }).dropFirst(2)))
+                }
+                out.line(report.healthy ? out.paint("No errors.", .green) : "\(report.errors) error\(report.errors == 1 ? "" : "s") found.")
+            }
+            if !report.healthy { throw CLIFailure(message: "", status: 1) }
+        }
+    }
+}

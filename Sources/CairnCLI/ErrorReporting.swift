@@ -1,0 +1,47 @@
+import ArgumentParser
+import CairnGit
+import CairnKit
+import Foundation
+
+/// Maps every error to a message on stderr and an exit status, in one place.
+///
+/// Exit statuses: 0 success, 1 the vault or its files need attention (bad input, conflicts, locks),
+/// 2 usage errors, 3 a git error cairn did not expect.
+enum ErrorReporting {
+    static func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let e as VaultError:
+            printError("cairn: \(e)")
+            return 1
+        case let e as NoteError:
+            printError("cairn: \(e)")
+            return 1
+        case let e as ConfigError:
+            printError("cairn: \(e)")
+            return 1
+        case let e as GitError:
+            printError("cairn: git error: \(e.message) (in \(e.function))")
+            return 3
+        case let e as CLIFailure:
+            if !e.message.isEmpty { printError("cairn: \(e.message)") }
+            return e.status
+        default:
+            let code = Cairn.exitCode(for: error)
+            let message = Cairn.fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { print(message) } else { printError(message) }
+            }
+            return code.rawValue
+        }
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// A failure already explained to the user (or with a custom status), e.g. `doctor` finding problems.
+struct CLIFailure: Error {
+    let message: String
+    let status: Int32
+}

@@ -1,0 +1,28 @@
+import CGit2
+import Foundation
+
+extension Index {
+    /// Opens (or starts, when missing) an index stored at `path`, detached from any repository's default.
+    public static func open(path: String, repository: Repository) throws -> Index {
+        var out: OpaquePointer? = nil
+        try check(git_index_open(&out, path), "git_index_open")
+        guard let out else { throw GitError(code: -1, message: "no index at \(path)", function: "git_index_open") }
+        return Index(pointer: out, repository: repository)
+    }
+
+    /// The blob id and file mode staged at `path` (stage 0), or nil.
+    public func stagedFile(path: String) -> (oid: OID, mode: UInt32)? {
+        guard let e = git_index_get_bypath(pointer, path, 0) else { return nil }
+        return (OID(e.pointee.id), e.pointee.mode)
+    }
+
+    /// The on-disk path of this index, nil for an in-memory one.
+    public var filePath: String? { git_index_path(pointer).map { String(cString: $0) } }
+}
+
+extension Repository {
+    /// Makes `index` the one this repository uses for status, diff and checkout.
+    public func setIndex(_ index: Index) throws {
+        try check(git_repository_set_index(pointer, index.pointer), "git_repository_set_index")
+    }
+}

@@ -1,0 +1,365 @@
+import Foundation
+
+/// The vault's rules for agents: what they may never touch, how big a proposal may be, how much
+/// they may spend, and when they may merge on their own — the contents of `policy.json`.
+///
+/// Every key is optional when decoding; a missing or `null` key takes the value in
+/// `Policy.default` (the values `vault-template/policy.json` ships with). Unknown keys are
+/// ignored, so a newer policy file still loads. `vault-template/policy.md` documents each key.
+public struct Policy: Codable, Sendable, Equatable {
+    /// Where the policy lives, relative to the vault root.
+    public static let relativePath = "policy.json"
+
+    /// The policy a new vault starts with; equal to `vault-template/policy.json`.
+    public static let `default` = Policy()
+
+    /// Paths agents can never write, whatever `protected_paths` says (design invariant 2).
+    ///
+    /// `policy.json` lists them too, so the operator sees them; deleting them from the file does
+    /// not unprotect them. See `effectiveProtectedPaths`.
+    public static let builtInProtectedPaths = [
+        "policy.json", "approvals/**", "runs/**", "agents/**", ".git*", "**/.git/**",
+    ]
+
+    /// The format version; only 1 exists.
+    public var version: Int
+    /// Globs (vault-relative, `**` crosses folders) that no agent proposal may change.
+    public var protectedPaths: [String]
+    /// Size limits above which a proposal is refused.
+    public var review: ReviewLimits
+    /// Rules for the memory tiers.
+    public var memory: MemoryRules
+    /// Whether agents may merge their own proposals.
+    public var autonomy: AutonomyRules
+    /// Daily limits on agent runs and model spend.
+    public var quotas: Quotas
+    /// When an agent is stopped after repeated failures.
+    public var circuitBreaker: CircuitBreaker
+    /// The check for credentials in proposed changes.
+    public var secretScan: SecretScan
+    /// How long decided proposals and run records are kept.
+    public var retention: Retention
+
+    /// Creates a policy; every argument defaults to the template's value.
+    public init(
+        version: Int = 1,
+        protectedPaths: [String] = [
+            "policy.json", "approvals/**", "runs/**", "agents/**", "workflows/**", ".cairn/**",
+            ".git*", "**/.git/**",
+        ],
+        review: ReviewLimits = ReviewLimits(),
+        memory: MemoryRules = MemoryRules(),
+        autonomy: AutonomyRules = AutonomyRules(),
+        quotas: Quotas = Quotas(),
+        circuitBreaker: CircuitBreaker = CircuitBreaker(),
+        secretScan: SecretScan = SecretScan(),
+        retention: Retention = Retention()
+    ) {
+        self.version = version
+        self.protectedPaths = protectedPaths
+        self.review = review
+        self.memory = memory
+        self.autonomy = autonomy
+        self.quotas = quotas
+        self.circuitBreaker = circuitBreaker
+        self.secretScan = secretScan
+        self.retention = retention
+    }
+
+    /// The built-in protected paths followed by the policy's own, without repeats.
+    public var effectiveProtectedPaths: [String] {
+        var seen = Set<String>()
+        return (Self.builtInProtectedPaths + protectedPaths).filter { seen.insert($0).inserted }
+    }
+
+    // MARK: Sections
+
+    /// `review`: size limits above which a proposal is refused outright.
+    public struct ReviewLimits: Codable, Sendable, Equatable {
+        /// Most files one proposal may change (`max_files`, default 20).
+        public var maxFiles: Int
+        /// Most added plus deleted lines one proposal may contain (`max_changed_lines`, default 400).
+        public var maxChangedLines: Int
+
+        public init(maxFiles: Int = 20, maxChangedLines: Int = 400) {
+            self.maxFiles = maxFiles
+            self.maxChangedLines = maxChangedLines
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxFiles = "max_files"
+            case maxChangedLines = "max_changed_lines"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = ReviewLimits()
+            maxFiles = try c.integer(.maxFiles, default: d.maxFiles)
+            maxChangedLines = try c.integer(.maxChangedLines, default: d.maxChangedLines)
+        }
+    }
+
+    /// `memory`: rules for the memory tiers.
+    public struct MemoryRules: Codable, Sendable, Equatable {
+        /// Token budget for `memory/core/`, which every agent is given (`core_token_budget`, default 4000).
+        public var coreTokenBudget: Int
+        /// Days after its last change that a `memory/working/` note without `expires:` expires
+        /// (`working_ttl_days`, default 14; 0 means working notes never expire by age).
+        public var workingTTLDays: Int
+
+        public init(coreTokenBudget: Int = 4000, workingTTLDays: Int = 14) {
+            self.coreTokenBudget = coreTokenBudget
+            self.workingTTLDays = workingTTLDays
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case coreTokenBudget = "core_token_budget"
+            case workingTTLDays = "working_ttl_days"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = MemoryRules()
+            coreTokenBudget = try c.integer(.coreTokenBudget, default: d.coreTokenBudget)
+            workingTTLDays = try c.integer(.workingTTLDays, default: d.workingTTLDays)
+        }
+    }
+
+    /// How much an agent may do without the operator.
+    public enum AutonomyLevel: String, Codable, Sendable, CaseIterable {
+        /// Every proposal waits for the operator's approval.
+        case advisory
+        /// Proposals that pass every policy check may merge on their own.
+        case auto
+    }
+
+    /// `autonomy`: whether agents may merge their own proposals.
+    public struct AutonomyRules: Codable, Sendable, Equatable {
+        /// The autonomy of an agent whose file does not say (`default`, default advisory).
+        public var `default`: AutonomyLevel
+        /// Approvals in a row, without a rejection, after which cairn suggests promoting an
+        /// agent to `auto` — as a proposal the operator reviews (`promote_after_approvals`,
+        /// default 3; 0 turns the suggestion off).
+        public var promoteAfterApprovals: Int
+
+        public init(default level: AutonomyLevel = .advisory, promoteAfterApprovals: Int = 3) {
+            self.default = level
+            self.promoteAfterApprovals = promoteAfterApprovals
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case `default`
+            case promoteAfterApprovals = "promote_after_approvals"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = AutonomyRules()
+            let raw = try c.string(.default, default: d.default.rawValue)
+            guard let level = AutonomyLevel(rawValue: raw) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .default, in: c,
+                    debugDescription: "must be \"advisory\" or \"auto\", not \"\(raw)\"")
+            }
+            self.default = level
+            promoteAfterApprovals = try c.integer(.promoteAfterApprovals, default: d.promoteAfterApprovals)
+        }
+    }
+
+    /// `quotas`: daily limits over all agents; 0 allows nothing.
+    public struct Quotas: Codable, Sendable, Equatable {
+        /// Agent runs per day (`runs_per_day`, default 50).
+        public var runsPerDay: Int
+        /// Model tokens (prompt plus reply) per day (`tokens_per_day`, default 200000).
+        public var tokensPerDay: Int
+        /// Model spend in US dollars per day (`cost_usd_per_day`, default 1.0).
+        public var costUSDPerDay: Double
+
+        public init(runsPerDay: Int = 50, tokensPerDay: Int = 200_000, costUSDPerDay: Double = 1.0) {
+            self.runsPerDay = runsPerDay
+            self.tokensPerDay = tokensPerDay
+            self.costUSDPerDay = costUSDPerDay
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case runsPerDay = "runs_per_day"
+            case tokensPerDay = "tokens_per_day"
+            case costUSDPerDay = "cost_usd_per_day"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Quotas()
+            runsPerDay = try c.integer(.runsPerDay, default: d.runsPerDay)
+            tokensPerDay = try c.integer(.tokensPerDay, default: d.tokensPerDay)
+            costUSDPerDay = try c.number(.costUSDPerDay, default: d.costUSDPerDay)
+        }
+    }
+
+    /// `circuit_breaker`: when an agent is stopped after repeated failures.
+    public struct CircuitBreaker: Codable, Sendable, Equatable {
+        /// Failed runs in a row after which the agent is paused until the operator resets it
+        /// (`consecutive_failures`, default 3; 0 turns the breaker off).
+        public var consecutiveFailures: Int
+
+        public init(consecutiveFailures: Int = 3) {
+            self.consecutiveFailures = consecutiveFailures
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case consecutiveFailures = "consecutive_failures"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            consecutiveFailures = try c.integer(.consecutiveFailures, default: CircuitBreaker().consecutiveFailures)
+        }
+    }
+
+    /// `secret_scan`: the check for credentials in proposed changes.
+    public struct SecretScan: Codable, Sendable, Equatable {
+        /// Whether proposals are scanned (`enabled`, default true).
+        public var enabled: Bool
+        /// Globs whose files are not scanned (`allow_paths`, default none).
+        public var allowPaths: [String]
+
+        public init(enabled: Bool = true, allowPaths: [String] = []) {
+            self.enabled = enabled
+            self.allowPaths = allowPaths
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case enabled
+            case allowPaths = "allow_paths"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = SecretScan()
+            enabled = try c.boolean(.enabled, default: d.enabled)
+            allowPaths = try c.strings(.allowPaths, default: d.allowPaths)
+        }
+    }
+
+    /// `retention`: how long history that only cairn reads is kept (applied by `cairn prune`).
+    public struct Retention: Codable, Sendable, Equatable {
+        /// Days a decided proposal stays under `refs/cairn/archive/` (`keep_archived_proposals_days`, default 90).
+        public var keepArchivedProposalsDays: Int
+        /// Days a run record under `runs/` is kept (`keep_run_records_days`, default 365).
+        public var keepRunRecordsDays: Int
+
+        public init(keepArchivedProposalsDays: Int = 90, keepRunRecordsDays: Int = 365) {
+            self.keepArchivedProposalsDays = keepArchivedProposalsDays
+            self.keepRunRecordsDays = keepRunRecordsDays
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case keepArchivedProposalsDays = "keep_archived_proposals_days"
+            case keepRunRecordsDays = "keep_run_records_days"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Retention()
+            keepArchivedProposalsDays = try c.integer(.keepArchivedProposalsDays, default: d.keepArchivedProposalsDays)
+            keepRunRecordsDays = try c.integer(.keepRunRecordsDays, default: d.keepRunRecordsDays)
+        }
+    }
+
+    // MARK: Decoding
+
+    enum CodingKeys: String, CodingKey {
+        case version
+        case protectedPaths = "protected_paths"
+        case review, memory, autonomy, quotas
+        case circuitBreaker = "circuit_breaker"
+        case secretScan = "secret_scan"
+        case retention
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Policy()
+        version = try c.integer(.version, default: d.version)
+        protectedPaths = try c.strings(.protectedPaths, default: d.protectedPaths)
+        review = try c.section(.review, default: d.review)
+        memory = try c.section(.memory, default: d.memory)
+        autonomy = try c.section(.autonomy, default: d.autonomy)
+        quotas = try c.section(.quotas, default: d.quotas)
+        circuitBreaker = try c.section(.circuitBreaker, default: d.circuitBreaker)
+        secretScan = try c.section(.secretScan, default: d.secretScan)
+        retention = try c.section(.retention, default: d.retention)
+    }
+
+    // MARK: Loading and validation
+
+    /// Reads and validates the policy file at `url`; errors name the file by `url.path`.
+    ///
+    /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
+    ///   invalid file. Never writes anything.
+    public static func load(from url: URL) throws -> Policy {
+        try parse(ConfigFile.read(url, path: url.path), path: url.path)
+    }
+
+    /// Parses and validates the bytes of a policy file (for example a blob read from `main`).
+    ///
+    /// - Parameter path: how errors name the file, usually `policy.json`.
+    /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
+    public static func parse(_ data: Data, path: String) throws -> Policy {
+        let (policy, lines) = try ConfigFile.decode(Policy.self, from: data, path: path)
+        if let problem = policy.problems().first {
+            throw ConfigError(
+                path: path, line: lines.line(for: problem.keyPath),
+                reason: "\(problem.keyPath): \(problem.reason)")
+        }
+        return policy
+    }
+
+    /// Checks the values against their allowed ranges.
+    ///
+    /// - Throws: `ConfigError` naming `path` and the first key with a value out of range.
+    public func validate(path: String = Policy.relativePath) throws {
+        if let problem = problems().first {
+            throw ConfigError(path: path, reason: "\(problem.keyPath): \(problem.reason)")
+        }
+    }
+
+    /// Every value out of range, in file order, as key path and reason.
+    func problems() -> [(keyPath: String, reason: String)] {
+        var found: [(keyPath: String, reason: String)] = []
+        func atLeast(_ minimum: Int, _ value: Int, _ keyPath: String) {
+            if value < minimum { found.append((keyPath, "must be at least \(minimum), not \(value)")) }
+        }
+        if version != 1 {
+            found.append(("version", "unsupported version \(version); this cairn understands version 1"))
+        }
+        for (index, glob) in protectedPaths.enumerated() {
+            if let reason = Self.globProblem(glob) { found.append(("protected_paths[\(index)]", reason)) }
+        }
+        atLeast(1, review.maxFiles, "review.max_files")
+        atLeast(1, review.maxChangedLines, "review.max_changed_lines")
+        atLeast(1, memory.coreTokenBudget, "memory.core_token_budget")
+        atLeast(0, memory.workingTTLDays, "memory.working_ttl_days")
+        atLeast(0, autonomy.promoteAfterApprovals, "autonomy.promote_after_approvals")
+        atLeast(0, quotas.runsPerDay, "quotas.runs_per_day")
+        atLeast(0, quotas.tokensPerDay, "quotas.tokens_per_day")
+        if !(quotas.costUSDPerDay >= 0) || !quotas.costUSDPerDay.isFinite {
+            found.append(("quotas.cost_usd_per_day", "must be a number of dollars, 0 or more, not \(quotas.costUSDPerDay)"))
+        }
+        atLeast(0, circuitBreaker.consecutiveFailures, "circuit_breaker.consecutive_failures")
+        for (index, glob) in secretScan.allowPaths.enumerated() {
+            if let reason = Self.globProblem(glob) { found.append(("secret_scan.allow_paths[\(index)]", reason)) }
+        }
+        atLeast(0, retention.keepArchivedProposalsDays, "retention.keep_archived_proposals_days")
+        atLeast(0, retention.keepRunRecordsDays, "retention.keep_run_records_days")
+        return found
+    }
+
+    /// Why `glob` cannot be a path pattern, or nil when it can.
+    static func globProblem(_ glob: String) -> String? {
+        if glob.trimmingCharacters(in: .whitespaces).isEmpty { return "must not be empty" }
+        if glob.unicodeScalars.contains("\u{0}") { return "must not contain a NUL character" }
+        if glob.contains(where: \.isNewline) { return "must not contain a line break" }
+        return nil
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+
+/// The name and email cairn writes on the operator's commits.
+public struct OperatorIdentity: Sendable, Equatable, Hashable {
+    /// The operator's name, as in `git config user.name`.
+    public var name: String
+    /// The operator's email, as in `git config user.email`.
+    public var email: String
+
+    /// Creates an identity.
+    public init(name: String, email: String) {
+        self.name = name
+        self.email = email
+    }
+}
+
+/// The vault's own settings that travel with it: `.cairn/config.json`.
+///
+/// Every key is optional when decoding; a missing or `null` key takes the default shown on each
+/// property. Unknown keys are ignored. This type only reads the file — cairn never rewrites
+/// `config.json`, so the operator's formatting and any keys a newer cairn added stay as they are.
+public struct VaultConfig: Codable, Sendable, Equatable {
+    /// Where the config lives, relative to the vault root.
+    public static let relativePath = ".cairn/config.json"
+
+    /// The settings of a vault without a config file; equal to `vault-template/.cairn/config.json`.
+    public static let `default` = VaultConfig()
+
+    /// The format version; only 1 exists.
+    public var version: Int
+    /// Who commits the operator's edits (`operator`).
+    public var operatorSettings: OperatorSettings
+    /// The OpenAI-compatible chat endpoint model agents use (`model`).
+    public var model: ModelSettings
+    /// The command `cairn` opens notes with; empty means the CLI decides (`editor`, default "").
+    public var editor: String
+    /// The branch that holds the truth, for a vault adopted from a repository whose main branch
+    /// has another name (`branch`, absent by default, meaning `main`).
+    public var branch: String?
+
+    /// Creates a config; every argument defaults to the template's value.
+    public init(
+        version: Int = 1,
+        operatorSettings: OperatorSettings = OperatorSettings(),
+        model: ModelSettings = ModelSettings(),
+        editor: String = "",
+        branch: String? = nil
+    ) {
+        self.version = version
+        self.operatorSettings = operatorSettings
+        self.model = model
+        self.editor = editor
+        self.branch = branch
+    }
+
+    /// The configured identity, or nil when the name or email is empty (then the caller uses
+    /// git's `user.name` and `user.email`).
+    public var operatorIdentity: OperatorIdentity? {
+        let name = operatorSettings.name.trimmingCharacters(in: .whitespaces)
+        let email = operatorSettings.email.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !email.isEmpty else { return nil }
+        return OperatorIdentity(name: name, email: email)
+    }
+
+    /// `operator`: the identity for the operator's commits.
+    public struct OperatorSettings: Codable, Sendable, Equatable {
+        /// The name; empty means git's `user.name` (default "").
+        public var name: String
+        /// The email; empty means git's `user.email` (default "").
+        public var email: String
+
+        public init(name: String = "", email: String = "") {
+            self.name = name
+            self.email = email
+        }
+
+        enum CodingKeys: String, CodingKey { case name, email }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.string(.name, default: "")
+            email = try c.string(.email, default: "")
+        }
+    }
+
+    /// `model`: the chat endpoint for model agents.
+    public struct ModelSettings: Codable, Sendable, Equatable {
+        /// Base URL of an OpenAI-compatible API (`base_url`, default Ollama's `http://127.0.0.1:11434/v1`).
+        public var baseURL: String
+        /// The model asked first (`model`, default `llama3.2`).
+        public var model: String
+        /// The model asked when the first fails; empty means none (`fallback_model`, default "").
+        public var fallbackModel: String
+        /// The *name* of the environment variable that holds the API key — never the key itself
+        /// (`api_key_env`, default `CAIRN_MODEL_API_KEY`). The CLI reads the variable; CairnKit does not.
+        public var apiKeyEnv: String
+
+        public init(
+            baseURL: String = "http://127.0.0.1:11434/v1", model: String = "llama3.2",
+            fallbackModel: String = "", apiKeyEnv: String = "CAIRN_MODEL_API_KEY"
+        ) {
+            self.baseURL = baseURL
+            self.model = model
+            self.fallbackModel = fallbackModel
+            self.apiKeyEnv = apiKeyEnv
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case baseURL = "base_url"
+            case model
+            case fallbackModel = "fallback_model"
+            case apiKeyEnv = "api_key_env"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = ModelSettings()
+            baseURL = try c.string(.baseURL, default: d.baseURL)
+            model = try c.string(.model, default: d.model)
+            fallbackModel = try c.string(.fallbackModel, default: d.fallbackModel)
+            apiKeyEnv = try c.string(.apiKeyEnv, default: d.apiKeyEnv)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version
+        case operatorSettings = "operator"
+        case model, editor, branch
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = VaultConfig()
+        version = try c.integer(.version, default: d.version)
+        operatorSettings = try c.section(.operatorSettings, default: d.operatorSettings)
+        model = try c.section(.model, default: d.model)
+        editor = try c.string(.editor, default: d.editor)
+        branch = try c.decodeIfPresent(String.self, forKey: .branch)
+    }
+
+    // MARK: Loading and validation
+
+    /// Reads and validates the config file at `url`; errors name the file by `url.path`.
+    ///
+    /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
+    ///   invalid file. Never writes anything.
+    public static func load(from url: URL) throws -> VaultConfig {
+        try parse(ConfigFile.read(url, path: url.path), path: url.path)
+    }
+
+    /// Parses and validates the bytes of a config file.
+    ///
+    /// - Parameter path: how errors name the file, usually `.cairn/config.json`.
+    /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
+    public static func parse(_ data: Data, path: String) throws -> VaultConfig {
+        let (config, lines) = try ConfigFile.decode(VaultConfig.self, from: data, path: path)
+        if let problem = config.problems().first {
+            throw ConfigError(
+                path: path, line: lines.line(for: problem.keyPath),
+                reason: "\(problem.keyPath): \(problem.reason)")
+        }
+        return config
+    }
+
+    /// Checks the values.
+    ///
+    /// - Throws: `ConfigError` naming `path` and the first invalid key.
+    public func validate(path: String = VaultConfig.relativePath) throws {
+        if let problem = problems().first {
+            throw ConfigError(path: path, reason: "\(problem.keyPath): \(problem.reason)")
+        }
+    }
+
+    /// Every invalid value, in file order, as key path and reason.
+    func problems() -> [(keyPath: String, reason: String)] {
+        var found: [(keyPath: String, reason: String)] = []
+        if version != 1 {
+            found.append(("version", "unsupported version \(version); this cairn understands version 1"))
+        }
+        // libgit2 refuses identities with angle brackets or line breaks; say so here, early.
+        let forbidden: Set<Character> = ["<", ">", "\n", "\r", "\0"]
+        if operatorSettings.name.contains(where: forbidden.contains) {
+            found.append(("operator.name", "must not contain '<', '>' or a line break"))
+        }
+        if operatorSettings.email.contains(where: forbidden.contains) {
+            found.append(("operator.email", "must not contain '<', '>' or a line break"))
+        } else if !operatorSettings.email.isEmpty && !operatorSettings.email.contains("@") {
+            found.append(("operator.email", "\"\(operatorSettings.email)\" is not an email address"))
+        }
+        if !model.baseURL.isEmpty && !Self.isHTTPURL(model.baseURL) {
+            found.append(("model.base_url", "must be an http:// or https:// URL, not \"\(model.baseURL)\""))
+        }
+        if !model.apiKeyEnv.isEmpty && !Self.isEnvironmentVariableName(model.apiKeyEnv) {
+            found.append((
+                "model.api_key_env",
+                "must be the name of an environment variable (letters, digits, _), not the key itself"
+            ))
+        }
+        if let branch, let reason = Self.branchNameProblem(branch) {
+            found.append(("branch", reason))
+        }
+        return found
+    }
+
+    /// Why `name` cannot be a branch name (the rules of `git check-ref-format`), or nil when it can.
+    static func branchNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "must not be empty (leave the key out to use main)" }
+        let forbidden: Set<Character> = [" ", "~", "^", ":", "?", "*", "[", "\\", "\u{7F}"]
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 }) || name.contains(where: forbidden.contains)
+            || name.contains("..") || name.contains("@{") || name.contains("//") || name == "@"
+            || name.hasPrefix("-") || name.hasPrefix("/") || name.hasSuffix("/") || name.hasSuffix(".")
+            || name.hasSuffix(".lock") || name.split(separator: "/").contains(where: { $0.hasPrefix(".") })
+        {
+            return "\"\(name)\" is not a valid branch name"
+        }
+        return nil
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard !text.contains(where: { $0.isWhitespace }),
+            let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    static func isEnvironmentVariableName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return text.unicodeScalars.allSatisfy {
+            $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import CairnGit
+import Foundation
+
+/// A commit in human terms: who (the operator or which agent run), what and when.
+public struct LogEntry: Sendable, Codable {
+    public let commit: String
+    public let parents: [String]
+    public let summary: String
+    public let body: String
+    public let authorName: String
+    public let authorEmail: String
+    public let date: Date
+    /// `operator`, `agent`, or `git` (written outside cairn).
+    public let actorKind: String
+    /// "Ada (operator)", "agent gc, run 2026…", "Ada via git".
+    public let actor: String
+    /// The Cairn trailers, in order.
+    public let trailers: [String: String]
+    /// Files changed against the first parent.
+    public let changes: [FileChange]
+    public let stats: DiffStats
+}
+
+/// A commit with its patch.
+public struct ShowResult: Sendable, Codable {
+    public let entry: LogEntry
+    public let patch: String
+}
+
+/// Working-tree changes against a commit, with the patch.
+public struct DiffResult: Sendable, Codable {
+    public let base: String?
+    public let changes: [FileChange]
+    public let stats: DiffStats
+    public let patch: String
+}
+
+extension Vault {
+    /// The branch's history, newest first; only commits that changed `path` (a file or folder) when given.
+    public func log(path: String? = nil, limit: Int = 20) throws -> [LogEntry] {
+        guard let tip = try head() else { return [] }
+        let walk = try RevWalk(repository)
+        try walk.push(tip)
+        let filter = path.map { Self.normalizeRelative($0) }
+        var out: [LogEntry] = []
+        while out.count < limit, let oid = try walk.next() {
+            let commit = try repository.commit(oid)
+            if let filter {
+                let here = try filter.isEmpty ? commit.tree : repository.entry(at: filter, in: commit.tree)?.oid
+                if commit.parents.isEmpty {
+                    if here == nil { continue }
+                } else {
+                    // Changed against any parent (a merge that took the path from one side still counts once).
+                    let differs = try commit.parents.contains { p in
+                        try repository.entry(at: filter, in: repository.commit(p).tree)?.oid != here
+                    }
+                    if !differs { continue }
+                }
+            }
+            out.append(try entry(for: commit, paths: filter.map { [$0] } ?? []))
+        }
+        return out
+    }
+
+    /// One commit with its full patch against its first parent.
+    public func show(_ rev: String) throws -> ShowResult {
+        let oid = try resolve(rev)
+        let commit = try repository.commit(oid)
+        let diff = try repository.diff(from: try commit.parents.first.map { try repository.commit($0).tree }, to: commit.tree)
+        return ShowResult(entry: try entry(for: commit, diff: diff), patch: try diff.patch())
+    }
+
+    /// The working tree (uncommitted edits included) against `rev` (default: the branch head).
+    public func diff(against rev: String? = nil, paths: [String] = []) throws -> DiffResult {
+        let base: OID? = try rev.map { try resolve($0) } ?? head()
+        let tree = try base.map { try repository.commit($0).tree }
+        _ = try usableIndex()
+        var options = DiffOptions()
+        options.paths = paths.map { Self.normalizeRelative($0) }
+        let diff = try repository.diffToWorkdir(from: tree, options: options)
+        return DiffResult(base: base?.hex, changes: Self.changes(of: diff), stats: try diff.stats(), patch: try diff.patch())
+    }
+
+    /// Resolves a revision, with a clear error when it does not exist.
+    public func resolve(_ rev: String) throws -> OID {
+        do { return try repository.resolveCommit(rev) } catch { throw VaultError.unknownRevision(rev) }
+    }
+
+    func entry(for commit: Commit, paths: [String] = []) throws -> LogEntry {
+        var options = DiffOptions()
+        options.paths = paths
+        let parentTree = try commit.parents.first.map { try repository.commit($0).tree }
+        let diff = try repository.diff(from: parentTree, to: commit.tree, options: options)
+        return try entry(for: commit, diff: diff)
+    }
+
+    func entry(for commit: Commit, diff: Diff) throws -> LogEntry {
+        let trailers = commit.trailers.filter { $0.key.hasPrefix("Cairn-") }
+        var map: [String: String] = [:]
+        for t in trailers where map[t.key] == nil { map[t.key] = t.value }
+        let kind: String
+        let actor: String
+        if let agent = map["Cairn-Agent"] {
+            kind = "agent"
+            actor = "agent \(agent)" + (map["Cairn-Run"].map { ", run \($0)" } ?? "")
+        } else if map["Cairn-Operation"] != nil {
+            kind = "operator"
+            actor = "\(commit.author.name) (operator)"
+        } else {
+            kind = "git"
+            actor = "\(commit.author.name) via git"
+        }
+        return LogEntry(commit: commit.oid.hex, parents: commit.parents.map(\.hex), summary: commit.summary,
+                        body: Self.stripTrailers(commit.body), authorName: commit.author.name, authorEmail: commit.author.email,
+                        date: commit.author.time, actorKind: kind, actor: actor, trailers: map,
+                        changes: Self.changes(of: diff), stats: try diff.stats())
+    }
+
+    static func changes(of diff: Diff) -> [FileChange] {
+        diff.deltas.map { d in
+            FileChange(path: d.path, oldPath: d.kind == .renamed ? d.oldPath : nil, kind: d.kind)
+        }
+    }
+
+    /// The body without its trailer paragraph.
+    static func stripTrailers(_ body: String) -> String {
+        var paragraphs = body.components(separatedBy: "\n\n")
+        if let last = paragraphs.last, !Trailer.parse("x\n\n" + last).isEmpty,
+           last.split(separator: "\n").allSatisfy({ $0.contains(": ") }) {
+            paragraphs.removeLast()
+        }
+        return paragraphs.joined(separator: "\n\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A vault-relative path without leading `./` or `/` and without a trailing `/`.
+    static func normalizeRelative(_ path: String) -> String {
+        var p = path
+        while p.hasPrefix("./") { p.removeFirst(2) }
+        while p.hasPrefix("/") { p.removeFirst() }
+        while p.hasSuffix("/") { p.removeLast() }
+        return p == "." ? "" : p
+    }
+}

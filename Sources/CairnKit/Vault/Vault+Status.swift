@@ -1,0 +1,54 @@
+import CairnGit
+import Foundation
+
+/// The vault at a glance: what the operator changed, what waits for review, what needs attention.
+public struct VaultStatus: Sendable, Codable {
+    public let root: String
+    public let branch: String
+    /// The branch's commit, nil before the first.
+    public let head: String?
+    /// Edits in the working tree not yet committed by `snapshot`.
+    public let changes: [FileChange]
+    /// Proposal branches waiting for review.
+    public let pendingProposals: Int
+    /// Problems in changed files (front matter, JSON, names, sizes) that would block a snapshot.
+    public let problems: [FileProblem]
+    /// Other things that need attention (lock files, index format, wrong branch).
+    public let warnings: [String]
+
+    public var isClean: Bool { changes.isEmpty }
+}
+
+extension Vault {
+    /// Prefix of the proposal branches (one per pending agent run).
+    public static let proposalPrefix = "refs/heads/proposals/"
+
+    /// Reads the vault's state without writing anything (not even the index).
+    public func status(now: Date) throws -> VaultStatus {
+        var warnings: [String] = []
+        let headRef = try repository.headReferenceName()
+        if headRef != branchRef {
+            warnings.append("HEAD is on \(headRef ?? "a detached commit"), not \(branch); cairn writes only to \(branch)")
+        }
+        if let op = repository.stateInProgress { warnings.append("a git \(op) is in progress") }
+        for lock in LockFiles.find(gitDir: gitDir, now: now) {
+            warnings.append("lock file .git/\(lock.description)" + (lock.abandoned ? "; the next write removes it" : ""))
+        }
+        let usable = try usableIndex()
+        if let w = usable.warning { warnings.append(w) }
+        let entries = try repository.status()
+        var changes: [FileChange] = []
+        var problems: [FileProblem] = []
+        for entry in entries {
+            if entry.path.hasSuffix("/") {
+                warnings.append("\(entry.path): a nested git repository; snapshot skips it")
+                continue
+            }
+            changes.append(FileChange(path: entry.path, oldPath: entry.oldPath, kind: entry.kind == .untracked ? .added : entry.kind))
+            if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes) { problems.append(p.problem) }
+        }
+        let pending = try repository.references(withPrefix: Self.proposalPrefix).count
+        return VaultStatus(root: root, branch: branch, head: try head()?.hex, changes: changes,
+                           pendingProposals: pending, problems: problems, warnings: warnings)
+    }
+}
