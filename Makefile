@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CONFIG ?= debug
 BIN = .build/$(CONFIG)/cairn
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps template build release demo test bench clean
 
 # Install what is missing: libgit2-dev, pkg-config and git (Debian/Ubuntu).
 deps:
@@ -19,18 +19,21 @@ deps:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (expected on PATH or at /opt/swift/usr/bin/swift)"; exit 1; }
 
-build: deps
+template:
+	@python3 scripts/embed-template.py
+
+build: deps template
 	$(SWIFT) build -c $(CONFIG)
 
-release: deps
+release: deps template
 	$(SWIFT) build -c release
 
 demo: build
 	@CAIRN=$(BIN) ./scripts/demo.sh
 
-test: deps
+test: deps template
 	$(SWIFT) build --build-tests
-	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build --parallel
+	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 
 bench: release
 	python3 bench/bench.py --cairn .build/release/cairn

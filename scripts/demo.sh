@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The end-to-end tour `make demo` runs: a fresh vault in a temporary folder, an edit made with a plain
+# file write (as any editor would), then status, snapshot, log and diff — all offline.
+set -euo pipefail
+CAIRN=${CAIRN:-.build/debug/cairn}
+CAIRN=$(cd "$(dirname "$CAIRN")" && pwd)/$(basename "$CAIRN")
+demo=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
+export HOME="$demo/home" GIT_CONFIG_GLOBAL="$demo/home/.gitconfig" GIT_CONFIG_NOSYSTEM=1
+mkdir -p "$HOME"
+vault="$demo/vault"
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { step "$*"; "$@"; }
+
+run "$CAIRN" init "$vault" --name "Ada Operator" --email ada@example.com
+cd "$vault"
+step "edit memory/working/this-week.md and add inbox/call-notes.md with a plain file write"
+printf '\n- [ ] Send the Acme proposal by Friday #acme\n' >> memory/working/this-week.md
+cat > inbox/call-notes.md <<'NOTE'
+---
+title: Call with Acme
+tags: [acme, lead]
+---
+Acme wants a discovery call next week. See [[business]].
+NOTE
+run "$CAIRN" status
+run "$CAIRN" diff --stat
+run "$CAIRN" snapshot
+run "$CAIRN" log
+run "$CAIRN" show HEAD
+run "$CAIRN" note new "Acme discovery call" --tier projects --tag acme --no-edit
+run "$CAIRN" snapshot -m "Start the Acme project note"
+run "$CAIRN" doctor
+step "git agrees: git fsck --strict && git log --oneline"
+git fsck --strict && git log --oneline
+printf '\nThe demo vault is in %s (a plain git repository; delete it when done).\n' "$vault"
