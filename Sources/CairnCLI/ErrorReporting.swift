@@ -31,7 +31,8 @@ enum ErrorReporting {
             if !message.isEmpty {
                 if code == .success { print(message) } else { printError(message) }
             }
-            return code.rawValue
+            // Usage errors exit 2 as documented above (ArgumentParser's own code is EX_USAGE, 64).
+            return code == .validationFailure ? 2 : code.rawValue
         }
     }
 

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Testing
+@testable import CairnCLI
+
+/// The command line parses in-process, before anything touches a vault.
+@Suite struct ParsingTests {
+    @Test func snapshotTakesMessageForceAndVault() throws {
+        let command = try Cairn.parseAsRoot(["snapshot", "-m", "Weekly notes", "--force", "--vault", "/tmp/v"])
+        let snapshot = try #require(command as? Cairn.Snapshot)
+        #expect(snapshot.message == "Weekly notes")
+        #expect(snapshot.force)
+        #expect(snapshot.vaultOptions.vault == "/tmp/v")
+    }
+
+    @Test func emptySnapshotMessageIsRejected() {
+        #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["snapshot", "-m", "  "]) }
+    }
+
+    @Test func logTakesPathAndCount() throws {
+        let log = try #require(try Cairn.parseAsRoot(["log", "memory/core", "-n", "5", "--json"]) as? Cairn.Log)
+        #expect(log.path == "memory/core")
+        #expect(log.n == 5)
+        #expect(log.output.json)
+        #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["log", "-n", "0"]) }
+    }
+
+    @Test func noteNewValidatesTier() throws {
+        let new = try #require(try Cairn.parseAsRoot(["note", "new", "Plan", "--tier", "projects", "--tag", "a", "--tag", "b"]) as? Cairn.NoteCommand.New)
+        #expect(new.title == "Plan")
+        #expect(new.tags == ["a", "b"])
+        #expect {
+            _ = try Cairn.parseAsRoot(["note", "new", "Plan", "--tier", "someday"])
+        } throws: { error in
+            Cairn.message(for: error).contains("core, working, projects, knowledge, inbox")
+        }
+    }
+
+    @Test func initNeedsNameAndEmailTogether() throws {
+        #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["init", "v", "--name", "Ada"]) }
+        #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["init", "v", "--name", "Ada", "--email", "nope"]) }
+        let ok = try #require(try Cairn.parseAsRoot(["init", "v", "--name", "Ada", "--email", "ada@example.com"]) as? Cairn.Init)
+        #expect(ok.directory == "v")
+    }
+
+    @Test func everyCommandHasAnAbstractAndReadCommandsTakeJSON() throws {
+        for sub in Cairn.configuration.subcommands {
+            #expect(!sub.configuration.abstract.isEmpty, "\(sub) has no abstract")
+        }
+        for args in [["status", "--json"], ["log", "--json"], ["show", "--json"], ["diff", "--json"], ["doctor", "--json"]] {
+            _ = try Cairn.parseAsRoot(args)
+        }
+    }
+
+    @Test func helpIsNotAnError() {
+        #expect {
+            _ = try Cairn.parseAsRoot(["--help"])
+        } throws: { error in
+            ErrorReporting.usageStatus(for: error) == 0
+        }
+    }
+
+    @Test func unknownCommandIsAUsageError() {
+        #expect {
+            _ = try Cairn.parseAsRoot(["frobnicate"])
+        } throws: { error in
+            ErrorReporting.usageStatus(for: error) == 2
+        }
+    }
+}
