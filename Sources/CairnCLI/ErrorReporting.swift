@@ -26,14 +26,20 @@ enum ErrorReporting {
             if !e.message.isEmpty { printError("cairn: \(e.message)") }
             return e.status
         default:
-            let code = Cairn.exitCode(for: error)
             let message = Cairn.fullMessage(for: error)
+            let status = usageStatus(for: error)
             if !message.isEmpty {
-                if code == .success { print(message) } else { printError(message) }
+                if status == 0 { print(message) } else { printError(message) }
             }
-            // Usage errors exit 2 as documented above (ArgumentParser's own code is EX_USAGE, 64).
-            return code == .validationFailure ? 2 : code.rawValue
+            return status
         }
+    }
+
+    /// ArgumentParser's status for help/version (0) and usage errors, mapped to 2 as documented above
+    /// (ArgumentParser's own code is EX_USAGE, 64).
+    static func usageStatus(for error: any Error) -> Int32 {
+        let code = Cairn.exitCode(for: error)
+        return code == .validationFailure ? 2 : code.rawValue
     }
 
     static func printError(_ text: String) {
