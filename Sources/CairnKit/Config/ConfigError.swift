@@ -210,9 +210,10 @@ enum UTF8Check {
 ///
 /// Foundation's decoders say *that* a document is invalid but, on Linux, not *where*; this walks
 /// the bytes once, without recursion (so no input can exhaust the stack), and reports the 1-based
-/// line and column of the first problem. It is stricter than `JSONSerialization` in one way on
-/// purpose: a key repeated in one object is an error, because Foundation silently keeps only one
-/// of the values and the operator's edit to the other would be ignored.
+/// line and column of the first problem. It is stricter than Foundation on Linux in two ways, on
+/// purpose: a trailing comma is an error (as in RFC 8259, `jq` and every other JSON tool the
+/// operator may use on the same file), and so is a key repeated in one object, because Foundation
+/// silently keeps only one of the values and the operator's edit to the other would be ignored.
 enum JSONSyntaxCheck {
     /// The deepest nesting accepted; configuration files need a handful of levels.
     static let maxDepth = 256
@@ -281,6 +282,7 @@ enum JSONSyntaxCheck {
         var topLevelKind = ValueKind.null
         var path = ""
         var entryLine: Int?
+        var lastValueEnd = (line: 1, column: 1)
         var state = State.value
 
         while true {
@@ -331,6 +333,7 @@ enum JSONSyntaxCheck {
                     throw cursor.failure("unexpected character \(cursor.describeCurrent())")
                 }
                 if atTop { topLevelKind = kind }
+                lastValueEnd = cursor.position
                 values.entries[path] = JSONValueMap.Entry(line: line, kind: kind)
                 entryLine = nil
 
@@ -352,7 +355,13 @@ enum JSONSyntaxCheck {
                 } else if c == (top.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     stack.removeLast()
                     cursor.advance()
+                    lastValueEnd = cursor.position
                     state = .afterValue
+                } else if cursor.line > lastValueEnd.line {
+                    // The usual mistake: a line added after the last one without a comma there.
+                    throw Failure(
+                        line: lastValueEnd.line, column: lastValueEnd.column,
+                        message: "missing ',' at the end of the line (line \(cursor.line) continues with \(cursor.describeCurrent()))")
                 } else {
                     throw cursor.failure("expected ',' or '\(close)' but found \(cursor.describeCurrent()) (is a comma missing at the end of the previous value?)")
                 }
@@ -367,6 +376,7 @@ enum JSONSyntaxCheck {
                     }
                     stack.removeLast()
                     cursor.advance()
+                    lastValueEnd = cursor.position
                     state = .afterValue
                     continue
                 }
@@ -402,6 +412,7 @@ enum JSONSyntaxCheck {
                     }
                     stack.removeLast()
                     cursor.advance()
+                    lastValueEnd = cursor.position
                     state = .afterValue
                     continue
                 }
