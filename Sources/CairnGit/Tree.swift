@@ -34,6 +34,12 @@ public struct TreeFile: Hashable, Sendable {
     public let path: String
     public let oid: OID
     public let mode: UInt32
+
+    public init(path: String, oid: OID, mode: UInt32) {
+        self.path = path
+        self.oid = oid
+        self.mode = mode
+    }
 }
 
 /// A git tree, read fully into memory (entries are copied out; the handle is freed at once).

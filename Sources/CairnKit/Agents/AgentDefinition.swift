@@ -1,0 +1,154 @@
+import Foundation
+
+/// An agent, as defined in `agents/NAME.md`: YAML front matter plus instructions.
+public struct AgentDefinition: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable { case command, model, builtin }
+
+    /// The file name without `.md`.
+    public let name: String
+    /// Vault-relative path of the definition.
+    public let path: String
+    public let kind: Kind
+    public let description: String?
+    /// argv for `command` agents.
+    public let command: [String]
+    /// The built-in's name for `builtin` agents.
+    public let builtin: String?
+    /// Globs of files the agent is shown.
+    public let reads: [String]
+    /// Globs of files it may change (policy still applies).
+    public let writes: [String]
+    public let autonomy: Policy.AutonomyLevel
+    /// Seconds before the run is stopped.
+    public let timeout: TimeInterval
+    public let model: String?
+    public let fallbackModel: String?
+    /// The Markdown body: the prompt for model agents, documentation for the others.
+    public let instructions: String
+
+    public static let defaultTimeout: TimeInterval = 120
+    public static let builtins = ["gc", "digest"]
+
+    /// Parses a definition; every problem is reported as `path:line: reason`.
+    public static func parse(path: String, data: Data) throws -> AgentDefinition {
+        let note = try NoteParser.parse(path: path, data: data)
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard let fm = note.frontMatter else {
+            throw NoteError(path: path, line: 1, reason: "an agent needs YAML front matter with at least `kind:`")
+        }
+        func line(of key: String) -> Int { FrontMatterLines.line(of: key, in: fm) }
+        func fail(_ key: String, _ reason: String) -> NoteError { NoteError(path: path, line: line(of: key), reason: reason) }
+        func string(_ key: String) throws -> String? {
+            guard let v = fm[key] else { return nil }
+            if case .null = v { return nil }
+            guard let s = v.scalarText else { throw fail(key, "`\(key)` must be text") }
+            return s
+        }
+        func list(_ key: String) throws -> [String] {
+            guard let v = fm[key] else { return [] }
+            switch v {
+            case .null: return []
+            case .list(let items):
+                return try items.map { item in
+                    guard let s = item.scalarText, !s.isEmpty else { throw fail(key, "`\(key)` must be a list of non-empty strings") }
+                    return s
+                }
+            default:
+                if let s = v.scalarText, !s.isEmpty { return [s] }
+                throw fail(key, "`\(key)` must be a list of strings")
+            }
+        }
+        guard let kindText = try string("kind") else { throw fail("kind", "missing `kind:` (one of command, model, builtin)") }
+        guard let kind = Kind(rawValue: kindText) else {
+            throw fail("kind", "unknown kind '\(kindText)'; use one of command, model, builtin")
+        }
+        var command: [String] = []
+        if let v = fm["command"] {
+            if case .list = v { command = try list("command") } else if let s = try string("command") {
+                command = s.split(separator: " ").map(String.init)
+            }
+        }
+        let builtin = try string("builtin")
+        switch kind {
+        case .command where command.isEmpty:
+            throw fail("command", "a command agent needs `command:` (an argv list, e.g. [\"python3\", \"agents/triage.py\"])")
+        case .builtin:
+            guard let b = builtin else { throw fail("builtin", "a builtin agent needs `builtin:` (one of \(builtins.joined(separator: ", ")))") }
+            guard builtins.contains(b) else { throw fail("builtin", "unknown builtin '\(b)'; available: \(builtins.joined(separator: ", "))") }
+        default: break
+        }
+        let reads = try list("reads"), writes = try list("writes")
+        for (key, globs) in [("reads", reads), ("writes", writes)] {
+            for g in globs where g.hasPrefix("/") || g.split(separator: "/").contains("..") {
+                throw fail(key, "glob '\(g)' must be vault-relative (no leading '/', no '..')")
+            }
+        }
+        let autonomyText = try string("autonomy") ?? Policy.AutonomyLevel.advisory.rawValue
+        guard let autonomy = Policy.AutonomyLevel(rawValue: autonomyText) else {
+            throw fail("autonomy", "unknown autonomy '\(autonomyText)'; use advisory or auto")
+        }
+        var timeout = defaultTimeout
+        if let t = try string("timeout") {
+            guard let seconds = parseDuration(t), seconds > 0, seconds <= 86_400 else {
+                throw fail("timeout", "invalid timeout '\(t)'; use seconds like 90, 90s, 5m or 1h (at most 24h)")
+            }
+            timeout = seconds
+        }
+        let model = try string("model")
+        if kind == .model, let m = model, m.isEmpty { throw fail("model", "`model:` cannot be empty") }
+        return AgentDefinition(name: name, path: path, kind: kind, description: try string("description"), command: command,
+                               builtin: builtin, reads: reads, writes: writes, autonomy: autonomy, timeout: timeout,
+                               model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
+    }
+
+    /// Parses `90`, `90s`, `5m`, `1h`, `1.5m` into seconds.
+    public static func parseDuration(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            if let v = Double(t.dropLast(suffix.count)) { return v * factor }
+        }
+        return Double(t)
+    }
+}
+
+/// Finds the file line of a front matter key, for error messages.
+enum FrontMatterLines {
+    static func line(of key: String, in fm: FrontMatter) -> Int {
+        for (i, line) in fm.yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.hasPrefix(key + ":") { return fm.firstYAMLLine + i }
+        }
+        return fm.lines.lowerBound
+    }
+}
+
+/// All agents of a vault, with the definitions that did not parse.
+public struct AgentCatalog: Sendable {
+    public let agents: [AgentDefinition]
+    public let problems: [FileProblem]
+
+    public func agent(named name: String) -> AgentDefinition? { agents.first { $0.name == name } }
+}
+
+extension Vault {
+    /// Reads `agents/*.md` (except README.md) from the working tree.
+    public func agentCatalog() -> AgentCatalog {
+        let dir = absolutePath("agents")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+            $0.hasSuffix(".md") && $0.lowercased() != "readme.md"
+        }.sorted()
+        var agents: [AgentDefinition] = [], problems: [FileProblem] = []
+        for file in names {
+            let path = "agents/" + file
+            guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { continue }
+            do {
+                agents.append(try AgentDefinition.parse(path: path, data: data))
+            } catch let e as NoteError {
+                problems.append(FileProblem(path: e.path, line: e.line, reason: e.reason))
+            } catch {
+                problems.append(FileProblem(path: path, reason: "\(error)"))
+            }
+        }
+        return AgentCatalog(agents: agents, problems: problems)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Why a path an agent proposed is refused.
+public struct PathViolation: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Normalizes paths that come from agents and refuses every way out of the vault.
+///
+/// Refused: empty, absolute (`/x`, `C:\x`, `\\server`), `..` anywhere, `.git` as any component in any case
+/// (also `.GIT`, `.git.` and NTFS alternate names like `git~1`), NUL and control characters, backslashes,
+/// invalid Unicode, trailing dots or spaces in a component (Windows would alias them), over-long paths.
+/// `.` components and repeated slashes are removed. Names are compared for protection after Unicode NFC
+/// and case folding, so `Policy.JSON` and a decomposed `é` cannot slip past a rule.
+public enum PathGuard {
+    public static let maxPathBytes = 1024
+
+    /// The normalized vault-relative path, or a violation.
+    public static func normalize(_ raw: String) throws(PathViolation) -> String {
+        func fail(_ reason: String) -> PathViolation { PathViolation(path: raw, reason: reason) }
+        if raw.isEmpty { throw fail("empty path") }
+        if raw.utf8.count > maxPathBytes { throw fail("path longer than \(maxPathBytes) bytes") }
+        if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\u{FFFD}" }) {
+            throw fail("control characters or invalid Unicode in the path")
+        }
+        if raw.contains("\\") { throw fail("backslashes are not allowed in paths") }
+        if raw.hasPrefix("/") || raw.hasPrefix("~") { throw fail("absolute paths are not allowed") }
+        if raw.count >= 2, raw.dropFirst().first == ":" { throw fail("absolute paths are not allowed") }
+        var parts: [String] = []
+        for piece in raw.split(separator: "/", omittingEmptySubsequences: true) {
+            let part = String(piece)
+            if part == "." { continue }
+            if part == ".." { throw fail("'..' is not allowed in paths") }
+            let folded = part.precomposedStringWithCanonicalMapping.lowercased()
+            let trimmed = String(folded.reversed().drop(while: { $0 == "." || $0 == " " }).reversed())
+            if trimmed == ".git" || folded.hasPrefix(".git/") || trimmed == "git~1" {
+                throw fail("'.git' is not allowed as a path component")
+            }
+            if part.hasSuffix(".") || part.hasSuffix(" ") { throw fail("path components cannot end with a dot or space") }
+            parts.append(part.precomposedStringWithCanonicalMapping)
+        }
+        if parts.isEmpty { throw fail("empty path") }
+        return parts.joined(separator: "/")
+    }
+
+    /// The form used to compare paths against protection rules: NFC and lower case.
+    public static func comparable(_ path: String) -> String {
+        path.precomposedStringWithCanonicalMapping.lowercased()
+    }
+}
