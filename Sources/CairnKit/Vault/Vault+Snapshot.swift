@@ -47,6 +47,11 @@ extension Vault {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
+        return try snapshotLocked(options, author: author, now: now)
+    }
+
+    /// `snapshot` for callers that already hold the vault lock and ran `prepareForWrite`.
+    func snapshotLocked(_ options: SnapshotOptions, author: OperatorIdentity, now: Date) throws -> SnapshotResult {
         for _ in 0..<5 {
             if let result = try snapshotAttempt(options, author: author, now: now) { return result }
         }
@@ -66,6 +71,7 @@ extension Vault {
         guard headRef == branchRef else {
             throw VaultError.wrongBranch(expected: branch, actual: headRef ?? "a detached HEAD")
         }
+        try finishInterruptedCheckout()
     }
 
     /// One try: nil when the branch moved under us and the caller should try again.

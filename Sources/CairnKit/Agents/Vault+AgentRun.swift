@@ -1,0 +1,212 @@
+#if CAIRN_STAGING
+import CairnGit
+import Foundation
+
+/// How to run an agent: inputs and what the caller takes from its environment.
+public struct AgentRunOptions: Sendable {
+    /// `--input k=v` values.
+    public var input: [String: String] = [:]
+    /// Set when a workflow runs the agent (`RUN/STEP`).
+    public var workflow: String?
+    /// Environment for command agents (the CLI passes PATH, HOME, LANG; never secrets).
+    public var environment: [String: String] = [:]
+    /// The model API key, read by the caller from the variable `.cairn/config.json` names.
+    public var apiKey: String?
+    /// Where temporary work folders go (default: the system temp folder).
+    public var workRoot: String?
+    /// Fixed run id (tests, workflow resumption); generated when nil.
+    public var runID: String?
+    public init() {}
+}
+
+/// What `cairn agent run` did.
+public struct AgentRunResult: Sendable, Codable {
+    public let run: String
+    public let agent: String
+    public let outcome: RunRecord.Outcome
+    public let summary: String
+    /// `refs/heads/proposals/<run>` for a proposal, `refs/cairn/runs/<run>` for a run with no proposal.
+    public let ref: String
+    public let commit: String
+    public let failure: String?
+    public let blocked: [PolicyFinding]
+    public let needsReview: [PolicyFinding]
+    public let changes: [FileChange]
+    public let record: String
+    /// Set when policy merged the proposal on its own.
+    public let autoMerge: DecisionResult?
+    public let durationMs: Int
+}
+
+extension Vault {
+    /// Where runs without a proposal (failed, blocked, nothing to change) keep their record.
+    public static let runsPrefix = "refs/cairn/runs/"
+
+    /// Runs agent `name` against main and records the result as one commit.
+    ///
+    /// Snapshots operator edits first. The agent sees only its read scope plus core memory; whatever it produces is
+    /// validated by policy; a proposal is one commit on `proposals/<run-id>` built from trees (main and the working
+    /// tree are untouched); a failed or blocked run is one commit on `refs/cairn/runs/<run-id>` holding only its record.
+    public func runAgent(_ name: String, options: AgentRunOptions, author: OperatorIdentity,
+                         clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
+        let started = clock()
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        try prepareForWrite(now: started)
+        let catalog = agentCatalog()
+        guard let agent = catalog.agent(named: name) else {
+            if let problem = catalog.problems.first(where: { ($0.path as NSString).lastPathComponent == name + ".md" }) {
+                throw VaultError.invalidFiles([problem])
+            }
+            let known = catalog.agents.map(\.name).joined(separator: ", ")
+            throw VaultError.invalidArgument("unknown agent '\(name)'; agents in this vault: \(known.isEmpty ? "none" : known) (see agents/)")
+        }
+        let policy = try loadPolicy()
+        _ = try snapshotLocked(SnapshotOptions(), author: author, now: started)
+        guard let baseCommit = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
+        let base = BaseSnapshot(repository: repository, commit: baseCommit, tree: try repository.commit(baseCommit).tree)
+        let runID = options.runID ?? RunID.make(agent: agent.name, now: started)
+        guard RunID.isValid(runID) else { throw VaultError.invalidArgument("invalid run id '\(runID)'") }
+
+        // Context: core memory always, then the read scope.
+        let (context, files) = try buildContext(agent: agent, base: base, runID: runID, input: options.input, now: started)
+        var record = RunRecord(run: runID, agent: agent.name, kind: agent.kind.rawValue, base: baseCommit.hex,
+                               workflow: options.workflow, startedAt: ISOTime.string(started), finishedAt: "", durationMs: 0,
+                               input: options.input, retrieval: context.core + context.retrieved, command: nil, model: nil,
+                               outcome: .failed, failure: nil, summary: "", policy: nil, edits: [], ref: nil)
+        var edits: [ProposedEdit] = []
+        var summary = "\(agent.name) run \(runID)"
+        var rationale = ""
+        switch agent.kind {
+        case .command:
+            let workDir = (options.workRoot ?? NSTemporaryDirectory()) + "/cairn-run-" + runID
+            defer { try? FileManager.default.removeItem(atPath: workDir) }
+            let outcome = try CommandAgentExecutor().run(agent: agent, base: base, context: context, workDir: workDir,
+                                                         vaultRoot: root, environment: options.environment)
+            record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
+                                               stderr: outcome.stderr, filesShown: outcome.filesShown)
+            record.failure = outcome.failure
+            edits = outcome.edits
+            if let firstLine = outcome.stdout.split(separator: "\n").first(where: { $0.hasPrefix("summary:") }) {
+                summary = firstLine.dropFirst("summary:".count).trimmingCharacters(in: .whitespaces)
+            }
+        case .model:
+            let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: options.apiKey, context: context,
+                                                   files: files, pricing: .free)
+            record.model = outcome
+            record.failure = outcome.failure
+            edits = outcome.edits
+            if let s = outcome.summary { summary = s }
+            rationale = outcome.rationale ?? ""
+        case .builtin:
+            let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started)
+            edits = outcome.edits
+            summary = outcome.summary
+            rationale = outcome.details.joined(separator: "\n")
+        }
+        record.summary = summary
+
+        var verdict: PolicyVerdict? = nil
+        if record.failure == nil {
+            let v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
+            verdict = v
+            record.policy = v
+            if v.isBlocked {
+                record.outcome = .blocked
+                record.failure = "blocked by policy: " + v.blocked.map(\.description).joined(separator: "; ")
+            } else {
+                edits = v.edits
+                record.outcome = edits.isEmpty ? .noChanges : .proposed
+            }
+        }
+        let finished = clock()
+        record.finishedAt = ISOTime.string(finished)
+        record.durationMs = Int(finished.timeIntervalSince(started) * 1000)
+
+        // Tree: base + edits (only for a proposal) + the record.
+        var changes: [TreeChange] = []
+        if record.outcome == .proposed {
+            for e in edits {
+                switch e.action {
+                case .delete: changes.append(.remove(path: e.path))
+                case .write:
+                    let data = e.content ?? Data()
+                    let blob = try repository.writeBlob(data)
+                    changes.append(.upsert(path: e.path, oid: blob, mode: e.executable ? TreeChange.executableMode : TreeChange.fileMode))
+                    record.edits.append(RunRecord.Edit(path: e.path, action: "write", bytes: data.count, blob: blob.hex))
+                    continue
+                }
+                record.edits.append(RunRecord.Edit(path: e.path, action: "delete", bytes: 0, blob: nil))
+            }
+        }
+        let trust = record.outcome == .proposed && agent.autonomy == .auto ? try self.trust(for: agent, policy: policy) : nil
+        let autoMerge = trust?.mayAutoMerge == true && (verdict?.needsReview.isEmpty ?? false)
+        if autoMerge { record.outcome = .autoMerged }
+        let proposed = record.outcome == .proposed || record.outcome == .autoMerged
+        let ref = (proposed ? Self.proposalPrefix : Self.runsPrefix) + runID
+        record.ref = ref
+        let recordPath = RunRecord.path(runID: runID)
+        changes.append(.upsert(path: recordPath, oid: try repository.writeBlob(try record.encoded()), mode: TreeChange.fileMode))
+        let tree = try repository.updateTree(base: base.tree, changes: changes)
+
+        var trailers = [Trailer("Cairn-Run", runID), Trailer("Cairn-Agent", agent.name), Trailer("Cairn-Base", baseCommit.hex)]
+        if let wf = options.workflow { trailers.append(Trailer("Cairn-Workflow", wf)) }
+        if let m = record.model {
+            if let model = m.model { trailers.append(Trailer("Cairn-Model", model)) }
+            trailers.append(Trailer("Cairn-Tokens", String(m.promptTokens + m.completionTokens)))
+            trailers.append(Trailer("Cairn-Cost-USD", String(format: "%.4f", m.costUSD)))
+        }
+        trailers.append(Trailer("Cairn-Outcome", record.outcome.rawValue))
+        let subject: String
+        switch record.outcome {
+        case .proposed, .autoMerged: subject = "Propose: " + summary
+        case .noChanges: subject = "Run \(agent.name): no changes"
+        case .failed, .blocked: subject = "Run \(agent.name): \(record.outcome.rawValue)"
+        }
+        let body = [rationale, record.failure ?? ""].filter { !$0.isEmpty }.joined(separator: "\n\n")
+        let agentSig = Signature(name: "\(agent.name) (cairn agent)", email: "\(Slug.make(agent.name))@agents.cairn.invalid", time: finished)
+        let opSig = Signature(name: author.name, email: author.email, time: finished)
+        let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
+                                                 message: Trailer.message(subject: subject, body: body, trailers: trailers))
+        try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
+
+        var decision: DecisionResult? = nil
+        if autoMerge, let trust {
+            decision = try approveLocked(runID, note: nil, author: author, now: finished,
+                                         autoRule: "autonomy: auto, \(trust.consecutiveApprovals) consecutive approvals (≥ \(trust.required))")
+        }
+        let fileChanges = edits.map { FileChange(path: $0.path, oldPath: nil, kind: $0.action == .delete ? .deleted : (base.entry($0.path) == nil ? .added : .modified)) }
+        return AgentRunResult(run: runID, agent: agent.name, outcome: record.outcome, summary: summary, ref: ref, commit: commit.hex,
+                              failure: record.failure, blocked: verdict?.blocked ?? [], needsReview: verdict?.needsReview ?? [],
+                              changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs)
+    }
+
+    /// Core memory (always) and the agent's read scope, pinned by blob id, within a token budget.
+    func buildContext(agent: AgentDefinition, base: BaseSnapshot, runID: String, input: [String: String], now: Date,
+                      budgetTokens: Int = 32_000) throws -> (AgentContext, [(path: String, content: String)]) {
+        var files: [(path: String, content: String)] = []
+        var core: [ContextItem] = [], retrieved: [ContextItem] = []
+        var used = 0
+        var seen = Set<String>()
+        for f in try base.files(matching: [Glob("memory/core/**")]) where f.path.hasSuffix(".md") {
+            guard let data = try? repository.blob(f.oid) else { continue }
+            let tokens = ContextItem.estimateTokens(data.count)
+            core.append(ContextItem(path: f.path, blob: f.oid.hex, score: 1, reason: "core", tokens: tokens))
+            files.append((f.path, String(decoding: data, as: UTF8.self)))
+            seen.insert(f.path)
+            used += tokens
+        }
+        for f in try base.files(matching: agent.reads.map(Glob.init)) where !seen.contains(f.path) {
+            guard let data = try? repository.blob(f.oid) else { continue }
+            let tokens = ContextItem.estimateTokens(data.count)
+            if agent.kind == .model && used + tokens > budgetTokens { continue }
+            retrieved.append(ContextItem(path: f.path, blob: f.oid.hex, score: 1, reason: "read-scope", tokens: tokens))
+            if agent.kind == .model { files.append((f.path, String(decoding: data, as: UTF8.self))) }
+            used += tokens
+        }
+        let context = AgentContext(runID: runID, agent: agent.name, input: input, base: base.commit.hex,
+                                   now: ISOTime.string(now), core: core, retrieved: retrieved)
+        return (context, files)
+    }
+}
+#endif

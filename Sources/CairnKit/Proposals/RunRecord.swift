@@ -1,0 +1,137 @@
+#if CAIRN_STAGING
+import Foundation
+
+/// Everything about one agent run, stored as `runs/YYYY/MM/<run-id>.json` inside the run's commit.
+///
+/// Blob ids pin the exact inputs, which makes `cairn why` and replay possible.
+public struct RunRecord: Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable {
+        /// A proposal waits for review.
+        case proposed
+        /// Merged by policy without review.
+        case autoMerged = "auto-merged"
+        /// The agent ran and changed nothing.
+        case noChanges = "no-changes"
+        /// The agent failed (exit status, timeout, malformed reply…).
+        case failed
+        /// Policy refused the changes (protected path, secret, path outside its scope…).
+        case blocked
+    }
+
+    public struct Command: Codable, Sendable {
+        public var argv: [String]
+        public var exitStatus: Int32?
+        public var stdout: String
+        public var stderr: String
+        public var filesShown: [String]
+    }
+
+    public struct Edit: Codable, Sendable, Hashable {
+        public var path: String
+        public var action: String
+        public var bytes: Int
+        public var blob: String?
+    }
+
+    public var version = 1
+    public var run: String
+    public var agent: String
+    public var kind: String
+    public var base: String
+    public var workflow: String?
+    public var startedAt: String
+    public var finishedAt: String
+    public var durationMs: Int
+    public var input: [String: String]
+    /// Every memory item shown to the agent (path, blob id, score, why).
+    public var retrieval: [ContextItem]
+    public var command: Command?
+    public var model: ModelOutcome?
+    public var outcome: Outcome
+    public var failure: String?
+    public var summary: String
+    public var policy: PolicyVerdict?
+    public var edits: [Edit]
+    /// `refs/heads/proposals/<run>` or `refs/cairn/failed/<run>`.
+    public var ref: String?
+
+    /// Where the record lives in the vault.
+    public static func path(runID: String) -> String {
+        // Run ids start with YYYYMMDD.
+        let year = String(runID.prefix(4)), month = String(runID.dropFirst(4).prefix(2))
+        return "runs/\(year)/\(month)/\(runID).json"
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+
+    public static func decode(_ data: Data) throws -> RunRecord {
+        try JSONDecoder().decode(RunRecord.self, from: data)
+    }
+}
+
+/// A run id: `YYYYMMDD-HHMMSS-<agent>-<4 hex>`, sortable by time and unique.
+public enum RunID {
+    public static func make(agent: String, now: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        let slug = Slug.make(agent)
+        let suffix = String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        return "\(f.string(from: now))-\(slug)-\(suffix)"
+    }
+
+    /// True for strings that have the shape of a run id (safe to use in ref names and paths).
+    public static func isValid(_ id: String) -> Bool {
+        let scalars = id.unicodeScalars
+        guard id.count >= 17, id.count <= 120, let first = scalars.first, CharacterSet.decimalDigits.contains(first) else { return false }
+        return scalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "-" || $0 == "_" }
+    }
+}
+
+/// The operator's decision on a proposal, stored as `approvals/YYYY/MM/<run-id>.json` on main.
+public struct ApprovalRecord: Codable, Sendable {
+    public enum Decision: String, Codable, Sendable { case approved, rejected, autoApproved = "auto-approved" }
+    public var version = 1
+    public var run: String
+    public var agent: String
+    public var decision: Decision
+    public var note: String?
+    public var decidedBy: String
+    public var decidedAt: String
+    /// The proposal commit decided on.
+    public var proposal: String
+    public var base: String
+    /// The policy rule that allowed an automatic merge.
+    public var rule: String?
+    /// Files the proposal changed.
+    public var files: [String]
+
+    public static func path(runID: String) -> String {
+        let year = String(runID.prefix(4)), month = String(runID.dropFirst(4).prefix(2))
+        return "approvals/\(year)/\(month)/\(runID).json"
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+}
+
+enum ISOTime {
+    static func string(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+}
+#endif

@@ -1,0 +1,67 @@
+#if CAIRN_STAGING
+import CairnGit
+import Foundation
+
+/// Where a line came from: the commit, and for agent work the run, its inputs and the approval that let it in.
+public struct WhyResult: Sendable, Codable {
+    public let path: String
+    public let line: Int?
+    public let text: String?
+    public let commit: String
+    public let summary: String
+    public let date: Date
+    public let actorKind: String
+    public let actor: String
+    public let run: String?
+    public let agent: String?
+    public let workflow: String?
+    public let input: [String: String]?
+    public let retrieval: [ContextItem]?
+    public let model: String?
+    public let approval: ApprovalRecord?
+}
+
+extension Vault {
+    /// Explains `path` (or one line of it) on main: blame → commit trailers → run record → approval record.
+    public func why(path rawPath: String, line: Int?) throws -> WhyResult {
+        let path = Self.normalizeRelative(rawPath)
+        guard let main = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet") }
+        let mainTree = try repository.commit(main).tree
+        guard let entry = try repository.entry(at: path, in: mainTree), entry.kind != .tree else {
+            throw VaultError.invalidArgument("\(path) is not a file on \(branch) (commit it first with `cairn snapshot`)")
+        }
+        var text: String? = nil
+        let commitID: OID
+        if let line {
+            let content = String(decoding: try repository.blob(entry.oid), as: UTF8.self)
+            let lines = content.split(separator: "\n", omittingEmptySubsequences: false)
+            let count = content.hasSuffix("\n") ? lines.count - 1 : lines.count
+            guard line >= 1, line <= count else {
+                throw VaultError.invalidArgument("\(path) has \(count) lines; line \(line) does not exist")
+            }
+            text = String(lines[line - 1])
+            guard let blamed = try repository.blame(path: path, line: line, newest: main) else {
+                throw VaultError.invalidArgument("no history for \(path):\(line)")
+            }
+            commitID = blamed.commit
+        } else {
+            guard let last = try log(path: path, limit: 1).first, let oid = OID(hex: last.commit) else {
+                throw VaultError.invalidArgument("no history for \(path)")
+            }
+            commitID = oid
+        }
+        let commit = try repository.commit(commitID)
+        let entryInfo = try self.entry(for: commit)
+        let run = commit.trailer("Cairn-Run")
+        let record = try run.flatMap { try runRecord(id: $0, in: commit.tree) }
+        var approval: ApprovalRecord? = nil
+        if let run, let e = try repository.entry(at: ApprovalRecord.path(runID: run), in: mainTree) {
+            approval = try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid))
+        }
+        return WhyResult(path: path, line: line, text: text, commit: commitID.hex, summary: commit.summary, date: commit.author.time,
+                         actorKind: entryInfo.actorKind, actor: entryInfo.actor, run: run, agent: commit.trailer("Cairn-Agent"),
+                         workflow: commit.trailer("Cairn-Workflow"), input: record?.input, retrieval: record?.retrieval,
+                         model: record?.model?.model, approval: approval)
+    }
+}
+#endif

@@ -1,0 +1,59 @@
+import CairnGit
+import Foundation
+
+/// A working-tree update that must finish even if cairn dies: written before main moves, removed after.
+struct CheckoutJournal: Codable {
+    /// The commit main moves to; the journal applies only once main has it.
+    let commit: String
+    let fromTree: String
+    let toTree: String
+    let paths: [String]
+
+    static func path(gitDir: String) -> String { gitDir + "cairn/checkout-journal.json" }
+}
+
+extension Vault {
+    /// Moves main from `old` to `new` by compare-and-swap and brings the working tree along for the paths
+    /// that changed, never touching a file the operator edited (those are returned as kept).
+    ///
+    /// Crash-safe: a journal written before the ref moves lets `finishInterruptedCheckout` complete the
+    /// working-tree update, so an approved change is never silently reverted by the next snapshot.
+    func moveMain(from old: Commit, to new: OID, newTree: OID, message: String) throws -> (updated: [String], kept: [String]) {
+        let diff = try repository.diff(from: old.tree, to: newTree, options: { var o = DiffOptions(); o.detectRenames = false; return o }())
+        var paths = Set<String>()
+        for d in diff.deltas { paths.insert(d.oldPath); paths.insert(d.newPath) }
+        let journal = CheckoutJournal(commit: new.hex, fromTree: old.tree.hex, toTree: newTree.hex, paths: paths.sorted())
+        let journalPath = CheckoutJournal.path(gitDir: gitDir)
+        try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
+        try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: journalPath), options: .atomic)
+        do {
+            try repository.updateReference(branchRef, to: new, expected: old.oid, message: message)
+        } catch {
+            try? FileManager.default.removeItem(atPath: journalPath)
+            if case GitError.modified = error { throw VaultError.concurrentUpdate(ref: branchRef) }
+            throw error
+        }
+        let result = try applyCheckout(journal)
+        try? FileManager.default.removeItem(atPath: journalPath)
+        return result
+    }
+
+    func applyCheckout(_ journal: CheckoutJournal) throws -> (updated: [String], kept: [String]) {
+        guard let to = OID(hex: journal.toTree), let from = OID(hex: journal.fromTree) else { return ([], []) }
+        let usable = try usableIndex()
+        let result = try repository.checkout(tree: to, paths: journal.paths, baseline: from)
+        if usable.replaces != nil { try installRebuiltIndex(usable) }
+        return (result.updated, result.skipped)
+    }
+
+    /// Completes a working-tree update that a crash interrupted (see `moveMain`). Safe to call any time.
+    func finishInterruptedCheckout() throws {
+        let journalPath = CheckoutJournal.path(gitDir: gitDir)
+        guard let data = FileManager.default.contents(atPath: journalPath) else { return }
+        defer { try? FileManager.default.removeItem(atPath: journalPath) }
+        guard let journal = try? JSONDecoder().decode(CheckoutJournal.self, from: data),
+              let commit = OID(hex: journal.commit), let main = try head(),
+              try repository.isAncestor(commit, of: main) else { return }
+        _ = try applyCheckout(journal)
+    }
+}
