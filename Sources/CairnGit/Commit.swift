@@ -102,7 +102,9 @@ extension Repository {
         _ = try author.withGitSignature { a in
             try committer.withGitSignature { c in
                 try parentObjs.withUnsafeMutableBufferPointer { buf in
-                    _ = try check(git_commit_create(&out, pointer, nil, a, c, "UTF-8", message, treeObj, parents.count, buf.baseAddress),
+                    // No encoding header: UTF-8 is git's default, and `git commit` writes none for it,
+                    // so the same tree, parents, signatures and message give the same id as git's.
+                    _ = try check(git_commit_create(&out, pointer, nil, a, c, nil, message, treeObj, parents.count, buf.baseAddress),
                               "git_commit_create")
                 }
             }

@@ -46,7 +46,13 @@ public final class Diff {
     /// The changed files.
     public var deltas: [DiffDelta] {
         (0..<git_diff_num_deltas(pointer)).compactMap { i in
-            guard let d = git_diff_get_delta(pointer, i)?.pointee else { return nil }
+            guard var d = git_diff_get_delta(pointer, i)?.pointee else { return nil }
+            // libgit2 decides binary-ness only once content is loaded: load it when still undecided.
+            if d.flags & (GIT_DIFF_FLAG_BINARY.rawValue | GIT_DIFF_FLAG_NOT_BINARY.rawValue) == 0 {
+                var patch: OpaquePointer? = nil
+                if git_patch_from_diff(&patch, pointer, i) == 0 { git_patch_free(patch) } else { git_error_clear() }
+                d = git_diff_get_delta(pointer, i)?.pointee ?? d
+            }
             let kind: ChangeKind
             switch d.status {
             case GIT_DELTA_ADDED, GIT_DELTA_UNTRACKED: kind = .added

@@ -124,10 +124,15 @@ public final class Repository {
         var seenTrees = Set<OID>()
         var seenBlobs = Set<OID>()
         let walker = try RevWalk(self)
-        for tip in tips { try walker.push(tip) }
-        while let commitID = try walker.next() {
+        // A tip or ancestor that cannot be read is reported, not thrown: that is what this check is for.
+        for tip in tips {
+            do { try walker.push(tip) } catch { broken.append("commit \(tip): \(error)") }
+        }
+        while true {
+            let next: OID?
+            do { next = try walker.next() } catch { broken.append("history: \(error)"); break }
+            guard let commitID = next, checked < limit else { break }
             checked += 1
-            if checked > limit { break }
             do {
                 let commit = try self.commit(commitID)
                 var stack = [commit.tree]
@@ -137,7 +142,7 @@ public final class Repository {
                     for entry in tree.entries {
                         switch entry.kind {
                         case .tree: stack.append(entry.oid)
-                        case .blob:
+                        case .blob, .executable, .symlink:
                             if seenBlobs.insert(entry.oid).inserted, try !contains(entry.oid) {
                                 broken.append("blob \(entry.oid) (\(entry.name)) is missing")
                             }
