@@ -8,12 +8,19 @@ import Yams
 /// `.null`). Timestamps and integers too large for `Int` stay `.string` with their text as
 /// written; the exact source text of the whole block is always in `FrontMatter.yaml`.
 public enum YAMLValue: Sendable, Hashable {
+    /// Text, including timestamps and numbers too large for `Int`, as written.
     case string(String)
+    /// An integer (`12`, `0x1F`, `1_000`).
     case int(Int)
+    /// A floating-point number (`2.5`, `.inf`, `.nan`).
     case double(Double)
+    /// A boolean (`true`, `false`, and YAML 1.1's `yes`/`no`/`on`/`off`).
     case bool(Bool)
+    /// `null`, `~` or an empty value.
     case null
+    /// A sequence.
     case list([YAMLValue])
+    /// A mapping, keys in file order; non-text keys are rejected at parse time.
     case map([(key: String, value: YAMLValue)])
 
     /// The value for `key` when this is a mapping (the first one, should a key repeat).
@@ -149,7 +156,8 @@ public struct FrontMatter: Sendable, Hashable {
         }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // Explicit UTF-8: `Parser.Encoding.default` would read the environment.
+            root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
         } catch {
             // The preflight pass runs the same parser, so this is not expected; report it anyway.
             throw NoteError(path: path, line: fileLine(YAMLPreflight.line(of: error) ?? 1),
@@ -208,7 +216,7 @@ public struct FrontMatter: Sendable, Hashable {
     /// the day is the one written; the time and offset are checked for form and then ignored.
     /// Impossible dates such as `2024-02-30` give `nil`.
     public static func date(from text: String) -> Date? {
-        let scalars = Array(text.trimmingCharacters(in: .whitespaces).unicodeScalars)
+        let scalars = Array(NoteText.trimmed(text).unicodeScalars)
         var index = 0
         func digits(min: Int, max: Int) -> Int? {
             var value = 0
@@ -341,7 +349,14 @@ private func asciiDigit(_ scalar: Unicode.Scalar) -> Int? {
 
 /// The effective YAML tag of a node: explicit, `str` for quoted scalars, else resolved from the text.
 private func tagName(_ node: Node) -> Tag.Name {
-    Resolver.default.resolveTag(of: node)
+    guard case let .scalar(scalar) = node else { return Resolver.default.resolveTag(of: node) }
+    let explicit = scalar.tag.description  // set for explicit tags and quoted scalars
+    if !explicit.isEmpty { return Tag.Name(rawValue: explicit) }
+    // Yams resolves plain scalars with regular expressions, which is slow on Linux; only text
+    // starting with one of these characters can resolve to anything but a string.
+    guard let first = scalar.string.unicodeScalars.first else { return .null }
+    guard "0123456789+-.~nNtTfFyYoO<=".unicodeScalars.contains(first) else { return .str }
+    return Resolver.default.resolveTag(of: node)
 }
 
 /// A short description of a node's kind, for error messages ("a list", "a mapping", "true").
@@ -461,7 +476,7 @@ private struct KnownKeys {
         switch node {
         case let .scalar(scalar):
             if tagName(node) == .null { return nil }
-            let trimmed = scalar.string.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = NoteText.trimmed(scalar.string)
             return trimmed.isEmpty ? nil : trimmed
         default:
             throw NoteError(path: path, line: converter.line(of: node),
@@ -471,7 +486,7 @@ private struct KnownKeys {
 
     func tier(_ node: Node?) throws(NoteError) -> Tier? {
         guard let node, let name = try text("tier", node) else { return nil }
-        let normalized = name.trimmingCharacters(in: .whitespaces).lowercased()
+        let normalized = NoteText.trimmed(name).lowercased()
         guard let tier = Tier(rawValue: normalized) else {
             throw NoteError(path: path, line: converter.line(of: node),
                             reason: "unknown tier '\(name)'; allowed tiers: \(Tier.allowedNames)")
@@ -489,7 +504,7 @@ private struct KnownKeys {
             throw NoteError(path: path, line: converter.line(of: node),
                             reason: "'\(key)' must be a date such as 2024-05-01, found \(describe(node))")
         }
-        return try text(key, node)?.trimmingCharacters(in: .whitespaces)
+        return try text(key, node).map { NoteText.trimmed($0) }
     }
 
     func flag(_ key: String, _ node: Node?) throws(NoteError) -> Bool? {
@@ -498,7 +513,7 @@ private struct KnownKeys {
             switch tagName(node) {
             case .null: return nil
             case .bool, .str:
-                switch scalar.string.trimmingCharacters(in: .whitespaces).lowercased() {
+                switch NoteText.trimmed(scalar.string).lowercased() {
                 case "true", "yes", "on": return true
                 case "false", "no", "off": return false
                 default: break
@@ -565,9 +580,9 @@ func normalizedTags<S: Sequence>(_ tags: S) -> [String] where S.Element: StringP
     var seen = Set<String>()
     var result: [String] = []
     for tag in tags {
-        var text = Substring(tag.trimmingCharacters(in: .whitespacesAndNewlines))
+        var text = Substring(NoteText.trimmed(tag))
         while text.hasPrefix("#") { text = text.dropFirst() }
-        let normalized = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let normalized = NoteText.trimmed(text).lowercased()
         if !normalized.isEmpty, seen.insert(normalized).inserted {
             result.append(normalized)
         }
@@ -596,6 +611,7 @@ enum YAMLPreflight {
                 return Problem(line: 1, reason: "out of memory while reading front matter")
             }
             defer { yaml_parser_delete(&parser) }
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)  // as Yams is called
             yaml_parser_set_input_string(&parser, base, buffer.count)
             var depth = 0
             var documents = 0
@@ -646,11 +662,23 @@ enum YAMLPreflight {
             let line = bytes[..<offset].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             return Problem(line: line, reason: "invalid YAML in front matter: \(problem)")
         default:
-            var reason = "invalid YAML in front matter: \(problem) (column \(Int(parser.problem_mark.column) + 1))"
+            var line = Int(parser.problem_mark.line) + 1
+            var reason = "invalid YAML in front matter: \(problem)"
             if let context = parser.context.map({ String(cString: $0) }) {
-                reason += ", \(context)"
+                let contextLine = Int(parser.context_mark.line) + 1
+                // At the end of the input (say, an unclosed quote or bracket), the place the
+                // construct started is the useful line, not the closing fence.
+                let contentLines = bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } + (bytes.last == 0x0A ? 0 : 1)
+                if line > contentLines {
+                    line = contextLine
+                    reason += ", \(context) started here"
+                } else {
+                    reason += " (column \(Int(parser.problem_mark.column) + 1)), \(context)"
+                }
+            } else {
+                reason += " (column \(Int(parser.problem_mark.column) + 1))"
             }
-            return Problem(line: Int(parser.problem_mark.line) + 1, reason: reason)
+            return Problem(line: line, reason: reason)
         }
     }
 

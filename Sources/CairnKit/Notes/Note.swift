@@ -128,7 +128,7 @@ public struct Note: Sendable, Hashable {
         if let dot = stem.lastIndex(of: "."), dot != stem.startIndex {
             stem = stem[..<dot]
         }
-        let title = stem.replacingOccurrences(of: "-", with: " ").trimmingCharacters(in: .whitespaces)
+        let title = NoteText.trimmed(stem.replacingOccurrences(of: "-", with: " "))
         return title.isEmpty ? "Untitled" : title
     }
 

@@ -101,18 +101,38 @@ public struct NoteLinks: Sendable, Hashable {
     }
 }
 
+/// Small text helpers for notes (Foundation's `trimmingCharacters` is slow on Linux).
+enum NoteText {
+    /// `text` without leading and trailing whitespace (spaces, tabs, line breaks, Unicode spaces).
+    static func trimmed<S: StringProtocol>(_ text: S) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !BodyScanner.isSpace($0) }),
+              let last = scalars.lastIndex(where: { !BodyScanner.isSpace($0) }) else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
+    }
+}
+
 /// Scans the lines of a body outside code blocks, collecting headings, tags and links.
 private struct BodyScanner {
+    /// Links longer than this many scalars (brackets included) are not recognised.
+    static let maxLinkLength = 4096
+
     var firstHeading: String?
     var tags: [String] = []
     var wikiLinks: [WikiLink] = []
     var markdownLinks: [MarkdownLink] = []
+    /// Per line: for a title delimiter, a position from which the line holds no closing delimiter.
+    private var noTitleCloserFrom: [Unicode.Scalar: Int] = [:]
 
     mutating func scanLine(_ line: [Unicode.Scalar], number: Int) {
+        // Most lines hold nothing to find: skip them without building the masks below.
+        guard line.contains(where: { $0 == "#" || $0 == "[" || $0 == "`" }) else { return }
         if firstHeading == nil {
             firstHeading = Self.levelOneHeading(line)
         }
         let code = Self.inlineCodeMask(line)
+        let closeOf = Self.matchingBrackets(line, code: code)
+        noTitleCloserFrom = [:]
         var index = 0
         while index < line.count {
             if code[index] {
@@ -128,13 +148,13 @@ private struct BodyScanner {
                 if index + 1 < line.count, line[index + 1] == "[",
                    let end = wikiLink(line, code: code, open: index, embed: isBang, number: number) {
                     index = end
-                } else if let end = markdownLink(line, code: code, open: index, image: isBang, number: number) {
+                } else if let end = markdownLink(line, closeOf: closeOf, open: index, image: isBang, number: number) {
                     index = end
                 } else {
                     index += 1
                 }
             case "#":
-                if index == 0 || line[index - 1].properties.isWhitespace {
+                if index == 0 || Self.isSpace(line[index - 1]) {
                     var end = index + 1
                     while end < line.count, !code[end], Self.isTagScalar(line[end]) { end += 1 }
                     var tag = line[(index + 1)..<end]
@@ -154,8 +174,9 @@ private struct BodyScanner {
 
     /// Parses `[[…]]` starting at `open`; returns the index after `]]`, or `nil` when it is not one.
     private mutating func wikiLink(_ line: [Unicode.Scalar], code: [Bool], open: Int, embed: Bool, number: Int) -> Int? {
+        let limit = min(line.count, open + BodyScanner.maxLinkLength)
         var index = open + 2
-        while index + 1 < line.count {
+        while index + 1 < limit {
             if code[index] || line[index] == "[" { return nil }
             if line[index] == "]" {
                 guard line[index + 1] == "]" else { return nil }
@@ -173,62 +194,56 @@ private struct BodyScanner {
         var alias: String?
         if let bar = content.firstIndex(of: "|") {
             targetPart = content[..<bar]
-            let text = content[content.index(after: bar)...].trimmingCharacters(in: .whitespaces)
+            let text = NoteText.trimmed(content[content.index(after: bar)...])
             alias = text.isEmpty ? nil : text
         }
         if targetPart.hasSuffix("\\") { targetPart = targetPart.dropLast() }  // `\|` inside tables
         var heading: String?
         if let hash = targetPart.firstIndex(of: "#") {
-            let text = targetPart[targetPart.index(after: hash)...].trimmingCharacters(in: .whitespaces)
+            let text = NoteText.trimmed(targetPart[targetPart.index(after: hash)...])
             heading = text.isEmpty ? nil : text
             targetPart = targetPart[..<hash]
         }
-        let target = targetPart.trimmingCharacters(in: .whitespaces)
+        let target = NoteText.trimmed(targetPart)
         guard !target.isEmpty else { return }
         wikiLinks.append(WikiLink(target: target, heading: heading, alias: alias, isEmbed: embed, line: number))
     }
 
     /// Parses `[text](destination "title")` starting at `open`; returns the index after `)`.
-    private mutating func markdownLink(_ line: [Unicode.Scalar], code: [Bool], open: Int, image: Bool, number: Int) -> Int? {
-        // Link text: balanced brackets, escapes skipped, not crossing code.
-        var index = open + 1
-        var depth = 1
-        while index < line.count {
-            if code[index] { return nil }
-            switch line[index] {
-            case "\\": index += 1
-            case "[": depth += 1
-            case "]": depth -= 1
-            default: break
-            }
-            if depth == 0 { break }
-            index += 1
-        }
-        guard depth == 0, index + 1 < line.count, line[index + 1] == "(" else { return nil }
+    private mutating func markdownLink(_ line: [Unicode.Scalar], closeOf: [Int?], open: Int, image: Bool, number: Int) -> Int? {
+        // Link text: up to the matching `]`, which must be followed by `(`.
+        guard let close = closeOf[open], close + 1 < line.count, line[close + 1] == "(" else { return nil }
+        // Destination and title are bounded (and nested parentheses capped at 32, as in
+        // CommonMark), so a line full of brackets costs linear time, not quadratic.
+        let limit = min(line.count, close + BodyScanner.maxLinkLength)
+        var index = close
         let text = Self.string(line[(open + 1)..<index])
         index += 2
-        while index < line.count, line[index] == " " || line[index] == "\t" { index += 1 }
+        while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
         var destination: [Unicode.Scalar] = []
-        if index < line.count, line[index] == "<" {
+        if index < limit, line[index] == "<" {
             index += 1
-            while index < line.count, line[index] != ">" {
+            while index < limit, line[index] != ">" {
                 if line[index] == "<" { return nil }
                 destination.append(line[index])
                 index += 1
             }
-            guard index < line.count else { return nil }
+            guard index < limit else { return nil }
             index += 1
         } else {
             var parens = 0
-            while index < line.count {
+            while index < limit {
                 let scalar = line[index]
-                if scalar == "\\", index + 1 < line.count, Self.isASCIIPunctuation(line[index + 1]) {
+                if scalar == "\\", index + 1 < limit, Self.isASCIIPunctuation(line[index + 1]) {
                     destination.append(line[index + 1])
                     index += 2
                     continue
                 }
-                if scalar.properties.isWhitespace { break }
-                if scalar == "(" { parens += 1 }
+                if Self.isSpace(scalar) { break }
+                if scalar == "(" {
+                    parens += 1
+                    if parens > 32 { return nil }
+                }
                 if scalar == ")" {
                     if parens == 0 { break }
                     parens -= 1
@@ -237,18 +252,23 @@ private struct BodyScanner {
                 index += 1
             }
         }
-        while index < line.count, line[index] == " " || line[index] == "\t" { index += 1 }
-        if index < line.count, let closer = Self.titleCloser(line[index]) {
+        while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
+        if index < limit, let closer = Self.titleCloser(line[index]) {
             index += 1
-            while index < line.count, line[index] != closer {
+            if let hopeless = noTitleCloserFrom[closer], index >= hopeless { return nil }
+            let titleStart = index
+            while index < limit, line[index] != closer {
                 if line[index] == "\\" { index += 1 }
                 index += 1
             }
-            guard index < line.count else { return nil }
+            guard index < limit else {
+                if limit == line.count { noTitleCloserFrom[closer] = titleStart }
+                return nil
+            }
             index += 1
-            while index < line.count, line[index] == " " || line[index] == "\t" { index += 1 }
+            while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
         }
-        guard index < line.count, line[index] == ")" else { return nil }
+        guard index < limit, line[index] == ")" else { return nil }
         if let target = Self.relativeTarget(Self.string(destination[...])) {
             markdownLinks.append(MarkdownLink(text: text, target: target, isImage: image, line: number))
         }
@@ -268,7 +288,7 @@ private struct BodyScanner {
 
     /// The path of a link destination, or `nil` for URLs, same-page anchors and empty paths.
     static func relativeTarget(_ destination: String) -> String? {
-        let trimmed = destination.trimmingCharacters(in: .whitespaces)
+        let trimmed = NoteText.trimmed(destination)
         guard !trimmed.isEmpty, !trimmed.hasPrefix("#"), !trimmed.hasPrefix("//"), !hasScheme(trimmed) else {
             return nil
         }
@@ -276,7 +296,7 @@ private struct BodyScanner {
         if let cut = path.firstIndex(where: { $0 == "#" || $0 == "?" }) {
             path = path[..<cut]
         }
-        let decoded = String(path).removingPercentEncoding ?? String(path)
+        let decoded = path.contains("%") ? (String(path).removingPercentEncoding ?? String(path)) : String(path)
         return decoded.isEmpty ? nil : decoded
     }
 
@@ -293,40 +313,68 @@ private struct BodyScanner {
         return false
     }
 
-    /// Marks the scalars that belong to inline code spans (backtick runs of equal length).
+    /// For each `[` outside code, the index of its matching `]` (nesting respected, escapes
+    /// skipped, never across code), or `nil`. One pass with a stack.
+    static func matchingBrackets(_ line: [Unicode.Scalar], code: [Bool]) -> [Int?] {
+        var closeOf = [Int?](repeating: nil, count: line.count)
+        var open: [Int] = []
+        var index = 0
+        while index < line.count {
+            if code[index] {
+                open.removeAll()  // links do not span code
+                index += 1
+                continue
+            }
+            switch line[index] {
+            case "\\" where index + 1 < line.count && isASCIIPunctuation(line[index + 1]):
+                index += 1
+            case "[":
+                open.append(index)
+            case "]":
+                if let opener = open.popLast() { closeOf[opener] = index }
+            default:
+                break
+            }
+            index += 1
+        }
+        return closeOf
+    }
+
+    /// Marks the scalars that belong to inline code spans: a run of N backticks up to the next
+    /// run of exactly N backticks. Linear time: runs are matched through per-length queues.
     static func inlineCodeMask(_ line: [Unicode.Scalar]) -> [Bool] {
         var mask = [Bool](repeating: false, count: line.count)
+        // Backtick runs, in order; a backslash-escaped first backtick cannot open a span.
+        var runs: [(start: Int, length: Int)] = []
         var index = 0
         while index < line.count {
             if line[index] == "\\", index + 1 < line.count, isASCIIPunctuation(line[index + 1]) {
                 index += 2
                 continue
             }
-            guard line[index] == "`" else {
-                index += 1
-                continue
-            }
-            let runLength = backtickRun(line, at: index)
-            var search = index + runLength
-            var closing: Int?
-            while search < line.count {
-                if line[search] == "`" {
-                    let length = backtickRun(line, at: search)
-                    if length == runLength {
-                        closing = search
-                        break
-                    }
-                    search += length
-                } else {
-                    search += 1
-                }
-            }
-            if let closing {
-                for position in index..<(closing + runLength) { mask[position] = true }
-                index = closing + runLength
+            if line[index] == "`" {
+                let length = backtickRun(line, at: index)
+                runs.append((index, length))
+                index += length
             } else {
-                index += runLength
+                index += 1
             }
+        }
+        var byLength: [Int: [Int]] = [:]  // run length → indices into `runs`, ascending
+        for (position, run) in runs.enumerated() {
+            byLength[run.length, default: []].append(position)
+        }
+        var cursor: [Int: Int] = [:]  // run length → next candidate in byLength
+        var covered = 0  // scalars before this index are already inside a span
+        for (position, run) in runs.enumerated() where run.start >= covered {
+            guard let candidates = byLength[run.length] else { continue }
+            var next = cursor[run.length, default: 0]
+            while next < candidates.count, candidates[next] <= position { next += 1 }
+            cursor[run.length] = next
+            guard next < candidates.count else { continue }
+            let closing = runs[candidates[next]]
+            for spanned in run.start..<(closing.start + closing.length) { mask[spanned] = true }
+            covered = closing.start + closing.length
         }
         return mask
     }
@@ -351,11 +399,17 @@ private struct BodyScanner {
         if closing.isEmpty || closing.last == " " || closing.last == "\t" {
             content = closing
         }
-        let text = string(content).trimmingCharacters(in: .whitespaces)
+        let text = NoteText.trimmed(string(content))
         return text.isEmpty ? nil : text
     }
 
     static func isTagScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            switch scalar.value {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x5F, 0x2F: return true
+            default: return false
+            }
+        }
         switch scalar {
         case "-", "_", "/": return true
         default:
@@ -374,8 +428,20 @@ private struct BodyScanner {
     }
 
     static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        return String(view)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scalars.count)
+        for scalar in scalars {
+            UTF8.encode(scalar) { bytes.append($0) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whitespace test with an ASCII fast path (Unicode properties are slow to look up).
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            return scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r"
+                || scalar.value == 0x0B || scalar.value == 0x0C
+        }
+        return scalar.properties.isWhitespace
     }
 }

@@ -45,10 +45,8 @@ extension Vault {
         guard let data = FileManager.default.contents(atPath: full) else { return nil }
         do {
             _ = try NoteParser.parse(path: path, data: data)
-        } catch let error as NoteError {
-            return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false)
         } catch {
-            return ValidationProblem(problem: FileProblem(path: path, reason: "\(error)"), isFatal: false)
+            return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false)
         }
         return nil
     }
