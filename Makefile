@@ -19,7 +19,7 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
-	  $(SUDO) apt-get install -y -qq python3-yaml >/dev/null 2>&1 || python3 -m pip install -q pyyaml; }
+	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (expected on PATH or at /opt/swift/usr/bin/swift)"; exit 1; }
 
 template:
