@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import ArgumentParser
 import CairnKit
 import Foundation
@@ -106,4 +105,3 @@ extension Cairn {
         }
     }
 }
-#endif

@@ -30,14 +30,9 @@ struct Cairn: ParsableCommand {
         subcommands: Cairn.commands
     )
 
-    #if CAIRN_STAGING
     static let commands: [any ParsableCommand.Type] = [Init.self, Status.self, Snapshot.self, Log.self, Show.self, Diff.self,
         NoteCommand.self, AgentCommand.self, Proposals.self, Review.self, Approve.self, Reject.self, Why.self,
         PolicyCommand.self, Doctor.self]
-    #else
-    static let commands: [any ParsableCommand.Type] = [Init.self, Status.self, Snapshot.self, Log.self, Show.self, Diff.self,
-        NoteCommand.self, Doctor.self]
-    #endif
 }
 
 /// The release version, shown by `cairn --version`.

@@ -22,6 +22,15 @@ enum ErrorReporting {
         case let e as GitError:
             printError("cairn: git error: \(e.message) (in \(e.function))")
             return 3
+        case let e as ProposalError:
+            printError("cairn: \(e)")
+            return 1
+        case let e as PathViolation:
+            printError("cairn: \(e)")
+            return 1
+        case let e as CommandAgentError:
+            printError("cairn: \(e)")
+            return 1
         case let e as CLIFailure:
             if !e.message.isEmpty { printError("cairn: \(e.message)") }
             return e.status

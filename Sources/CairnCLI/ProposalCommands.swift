@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import ArgumentParser
 import CairnKit
 import Foundation
@@ -166,4 +165,3 @@ extension Cairn {
         }
     }
 }
-#endif

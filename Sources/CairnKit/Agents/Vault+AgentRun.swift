@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import CairnGit
 import Foundation
 
@@ -209,4 +208,3 @@ extension Vault {
         return (context, files)
     }
 }
-#endif

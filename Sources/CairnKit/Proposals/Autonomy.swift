@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import CairnGit
 import Foundation
 
@@ -85,4 +84,3 @@ extension Vault {
         return try Policy.load(from: URL(fileURLWithPath: path))
     }
 }
-#endif

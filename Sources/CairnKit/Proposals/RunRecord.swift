@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import Foundation
 
 /// Everything about one agent run, stored as `runs/YYYY/MM/<run-id>.json` inside the run's commit.
@@ -134,4 +133,3 @@ enum ISOTime {
         return f.string(from: date)
     }
 }
-#endif

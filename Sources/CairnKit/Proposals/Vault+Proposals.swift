@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import CairnGit
 import Foundation
 
@@ -66,7 +65,11 @@ extension Vault {
             return (oldest.id, oid)
         }
         if let exact = refs.first(where: { $0.0 == id }) { return exact }
-        let matches = refs.filter { $0.0.hasPrefix(id) || $0.0.hasSuffix(id) }
+        var matches = refs.filter { $0.0.hasPrefix(id) || $0.0.hasSuffix(id) }
+        if matches.isEmpty {
+            // An agent's name picks its one pending proposal.
+            matches = refs.filter { (try? repository.commit($0.1).trailer("Cairn-Agent")) == id }
+        }
         if matches.count == 1, let m = matches.first { return m }
         if matches.count > 1 { throw ProposalError.ambiguous(id, matches.map(\.0)) }
         throw ProposalError.unknown(id)
@@ -203,4 +206,3 @@ extension Vault {
         try repository.deleteReference(prefix + id, expected: commit)
     }
 }
-#endif

@@ -1,4 +1,3 @@
-#if CAIRN_STAGING
 import CairnGit
 import Foundation
 
@@ -64,4 +63,3 @@ extension Vault {
                          model: record?.model?.model, approval: approval)
     }
 }
-#endif
