@@ -20,7 +20,7 @@ enum ErrorReporting {
             printError("cairn: \(e)")
             return 1
         case let e as GitError:
-            printError("cairn: git error: \(e.message) (in \(e.function))")
+            printError("cairn: git error: \(e.message) (in \(e.function)); `cairn doctor` checks the repository")
             return 3
         case let e as ProposalError:
             printError("cairn: \(e)")

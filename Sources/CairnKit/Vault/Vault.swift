@@ -43,9 +43,6 @@ public final class Vault {
             throw VaultError.brokenRepository(path: root, reason: "\(error)")
         }
         guard !repo.isBare else { throw VaultError.notAVault(path: root) }
-        do { _ = try repo.headReferenceName() } catch {
-            throw VaultError.brokenRepository(path: root, reason: "\(error)")
-        }
         let configFile = root + "/" + configPath
         guard FileManager.default.fileExists(atPath: configFile) else { throw VaultError.notInitialized(path: root) }
         let config = (try? VaultConfig.load(from: URL(fileURLWithPath: configFile))) ?? VaultConfig()
