@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The end-to-end tour `make demo` runs: a fresh vault in a temporary folder, an edit made with a plain
-# file write (as any editor would), then status, snapshot, log and diff — all offline.
+# The end-to-end tour `make demo` runs, all offline: a fresh vault in a temporary folder, an edit made
+# with a plain file write (as any editor would), status, diff, snapshot and log; then the built-in `gc`
+# agent proposes archiving an expired note as one commit on its own branch, and the operator reviews
+# and approves it.
 set -euo pipefail
 CAIRN=${CAIRN:-.build/debug/cairn}
 CAIRN=$(cd "$(dirname "$CAIRN")" && pwd)/$(basename "$CAIRN")
 demo=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
 export HOME="$demo/home" GIT_CONFIG_GLOBAL="$demo/home/.gitconfig" GIT_CONFIG_NOSYSTEM=1
+# A fixed clock makes the tour the same every time (the template's working note expires 2026-01-19).
+export CAIRN_NOW=2026-03-02T09:00:00Z CAIRN_PAGER=
 mkdir -p "$HOME"
 vault="$demo/vault"
 
@@ -30,7 +34,14 @@ run "$CAIRN" log
 run "$CAIRN" show HEAD
 run "$CAIRN" note new "Acme discovery call" --tier projects --tag acme --no-edit
 run "$CAIRN" snapshot -m "Start the Acme project note"
+run "$CAIRN" agent list
+run "$CAIRN" agent run gc
+run "$CAIRN" proposals
+run "$CAIRN" review gc
+run "$CAIRN" approve gc --note "Archive it; the week is over."
+run "$CAIRN" log -n 4
+run "$CAIRN" why memory/knowledge/archive/2026/this-week.md
 run "$CAIRN" doctor
-step "git agrees: git fsck --strict && git log --oneline"
-git fsck --strict && git log --oneline
+step "git agrees: git fsck --strict && git log --oneline --graph"
+git fsck --strict && git log --oneline --graph
 printf '\nThe demo vault is in %s (a plain git repository; delete it when done).\n' "$vault"

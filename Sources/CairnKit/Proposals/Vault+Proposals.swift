@@ -81,7 +81,22 @@ extension Vault {
         let c = try repository.commit(commit)
         let base = try c.parents.first.map { try repository.commit($0).tree }
         let diff = try repository.diff(from: base, to: c.tree)
-        return ProposalReview(proposal: try summary(id: rid, commit: commit), patch: try diff.patch(), record: try runRecord(id: rid, in: c.tree))
+        // The run record is summarized separately; keep its JSON out of the patch.
+        let patch = Self.dropFiles(from: try diff.patch(), paths: [RunRecord.path(runID: rid)])
+        return ProposalReview(proposal: try summary(id: rid, commit: commit), patch: patch, record: try runRecord(id: rid, in: c.tree))
+    }
+
+    /// A unified patch without the sections of `paths`.
+    static func dropFiles(from patch: String, paths: Set<String>) -> String {
+        var out = ""
+        var keep = true
+        for line in patch.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("diff --git ") {
+                keep = !paths.contains { line.hasSuffix(" b/\($0)") }
+            }
+            if keep { out += line + "\n" }
+        }
+        return out.hasSuffix("\n\n") ? String(out.dropLast()) : out
     }
 
     /// The run record stored in `tree`, nil when absent or unreadable.

@@ -49,7 +49,13 @@ extension Vault {
             }
             commitID = oid
         }
-        let commit = try repository.commit(commitID)
+        var commit = try repository.commit(commitID)
+        // A line merged by an approval came from the agent's proposal commit: explain that one.
+        if ["approve", "auto-merge"].contains(commit.trailer("Cairn-Operation") ?? ""), let p = commit.trailer("Cairn-Proposal"),
+           let proposal = OID(hex: p), let pc = try? repository.commit(proposal),
+           !path.hasPrefix("approvals/"), try repository.entry(at: path, in: pc.tree) != nil {
+            commit = pc
+        }
         let entryInfo = try self.entry(for: commit)
         let run = commit.trailer("Cairn-Run")
         let record = try run.flatMap { try runRecord(id: $0, in: commit.tree) }
@@ -57,7 +63,7 @@ extension Vault {
         if let run, let e = try repository.entry(at: ApprovalRecord.path(runID: run), in: mainTree) {
             approval = try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid))
         }
-        return WhyResult(path: path, line: line, text: text, commit: commitID.hex, summary: commit.summary, date: commit.author.time,
+        return WhyResult(path: path, line: line, text: text, commit: commit.oid.hex, summary: commit.summary, date: commit.author.time,
                          actorKind: entryInfo.actorKind, actor: entryInfo.actor, run: run, agent: commit.trailer("Cairn-Agent"),
                          workflow: commit.trailer("Cairn-Workflow"), input: record?.input, retrieval: record?.retrieval,
                          model: record?.model?.model, approval: approval)

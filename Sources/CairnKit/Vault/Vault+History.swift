@@ -100,10 +100,16 @@ extension Vault {
         for t in trailers where map[t.key] == nil { map[t.key] = t.value }
         let kind: String
         let actor: String
-        if let agent = map["Cairn-Agent"] {
+        let operation = map["Cairn-Operation"]
+        if let operation, let agent = map["Cairn-Agent"] {
+            // The operator's decision about an agent's run (approve, reject) or policy merging it.
+            kind = "operator"
+            let verb = operation == "auto-merge" ? "auto-merged by policy" : "\(operation)d"
+            actor = "\(commit.author.name) (operator), \(verb) agent \(agent)"
+        } else if let agent = map["Cairn-Agent"] {
             kind = "agent"
             actor = "agent \(agent)" + (map["Cairn-Run"].map { ", run \($0)" } ?? "")
-        } else if map["Cairn-Operation"] != nil {
+        } else if operation != nil {
             kind = "operator"
             actor = "\(commit.author.name) (operator)"
         } else {
