@@ -87,6 +87,7 @@ extension Cairn {
             func render(_ r: AgentRunResult, _ out: Output) {
                 switch r.outcome {
                 case .proposed:
+                    if r.alreadyPending { out.line("Already pending from an identical run (same agent, base and input):") }
                     out.line("Run \(r.run): \(r.agent) proposes \(r.summary)")
                     for c in r.changes { out.line(out.changeLine(c)) }
                     for f in r.needsReview { out.line(out.paint("needs review: ", .yellow) + f.description) }

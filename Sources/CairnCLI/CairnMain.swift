@@ -9,7 +9,10 @@ public enum CairnMain {
     public static func run(arguments: [String]? = nil) -> Never {
         do {
             var command = try Cairn.parseAsRoot(arguments)
-            if ProcessInfo.processInfo.environment["CAIRN_NO_FSYNC"] == "1" { Libgit2.setFsync(false) }
+            let environment = ProcessInfo.processInfo.environment
+            if environment["CAIRN_NO_FSYNC"] == "1" { Libgit2.setFsync(false) }
+            // Test-only switch: die with SIGKILL at a named point (see CrashPoints).
+            if let point = environment["CAIRN_CRASH_AT"], !point.isEmpty { CrashPoints.arm(point) }
             try command.run()
             exit(0)
         } catch {

@@ -23,6 +23,10 @@ enum ErrorReporting {
             printError("cairn: git error: \(e.message) (in \(e.function)); `cairn doctor` checks the repository")
             return 3
         case let e as ProposalError:
+            if case .alreadyDecided = e {
+                print("\(e)")
+                return 0
+            }
             printError("cairn: \(e)")
             return 1
         case let e as PathViolation:

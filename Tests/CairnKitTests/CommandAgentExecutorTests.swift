@@ -236,7 +236,7 @@ struct CommandAgentExecutorTests {
         let elapsed = seconds(since: start)
         #expect(outcome.failure == "timed out after 1s")
         #expect(outcome.edits.isEmpty)
-        #expect(elapsed >= 1 && elapsed < 5, "took \(elapsed)s")
+        #expect(elapsed >= 1 && elapsed < 20, "took \(elapsed)s")
         let pidText = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let pid = try #require(pid_t(pidText))
         // Killed with its group; give init a moment to reap the orphan.
@@ -296,7 +296,7 @@ struct CommandAgentExecutorTests {
         let elapsed = seconds(since: start)
         #expect(outcome.failure == "timed out after 0.5s")
         #expect(outcome.exitStatus == nil)
-        #expect(elapsed >= 1.4 && elapsed < 5, "took \(elapsed)s")
+        #expect(elapsed >= 1.4 && elapsed < 20, "took \(elapsed)s")
     }
 
     @Test func floodingAgentIsKilledAtTheOutputLimit() throws {
@@ -307,7 +307,7 @@ struct CommandAgentExecutorTests {
         let elapsed = seconds(since: start)
         #expect(outcome.failure?.hasPrefix("output limit exceeded") == true, "\(outcome.failure ?? "nil")")
         #expect(outcome.edits.isEmpty)
-        #expect(elapsed < 5, "took \(elapsed)s")
+        #expect(elapsed < 30, "took \(elapsed)s")
         #expect(outcome.stdout.hasPrefix("y\ny\n"))
         #expect(outcome.stdout.utf8.count < CommandAgentExecutor.capturedOutputBytes + 100)
         #expect(outcome.stdout.contains("bytes truncated]"))
@@ -323,7 +323,7 @@ struct CommandAgentExecutorTests {
         let (outcome, _) = try f.run(f.agent(["python3", "agents/flood.py"], timeout: 60), base,
                                      executor: CommandAgentExecutor(maxOutputBytes: 256 << 10))
         #expect(outcome.failure == "output limit exceeded (more than 262144 bytes on stdout and stderr)")
-        #expect(seconds(since: start) < 5)
+        #expect(seconds(since: start) < 30)
         #expect(outcome.stderr.hasPrefix("xxxx"))
     }
 

@@ -143,6 +143,8 @@ struct SecretScannerTests {
     func craftedLinesStayLinear(unit: String) {
         // Each line repeats a rule's start so that a naive matcher would rescan the rest of the
         // line at every repetition: quadratic, minutes for this input before runs were bounded.
+        // The bound is deliberately loose (a debug build on a loaded 2-core machine is slow); it
+        // only catches the quadratic blow-up. Throughput is measured in bench/, not here.
         var line = ""
         while line.utf8.count < 10_000 { line += unit }
         var text = ""
@@ -150,7 +152,7 @@ struct SecretScannerTests {
         let data = Data(text.utf8)
         let clock = ContinuousClock()
         let elapsed = clock.measure { _ = SecretScanner().scan(path: "crafted.md", data: data) }
-        #expect(elapsed < .seconds(3), "\(unit): \(elapsed)")
+        #expect(elapsed < .seconds(45), "\(unit): \(elapsed)")
     }
 
     @Test func genericCandidatesPerLineAreBounded() {

@@ -35,6 +35,8 @@ public struct AgentRunResult: Sendable, Codable {
     /// Set when policy merged the proposal on its own.
     public let autoMerge: DecisionResult?
     public let durationMs: Int
+    /// True when an identical run (same agent, base and input) was already pending and was returned instead.
+    public var alreadyPending = false
 }
 
 extension Vault {
@@ -64,6 +66,12 @@ extension Vault {
         _ = try snapshotLocked(SnapshotOptions(), author: author, now: started)
         guard let baseCommit = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
         let base = BaseSnapshot(repository: repository, commit: baseCommit, tree: try repository.commit(baseCommit).tree)
+        // Re-running the same agent on the same base with the same input (e.g. after a crash) returns the
+        // proposal that is already pending instead of a duplicate.
+        if options.runID == nil, var existing = try pendingRun(agent: agent.name, base: baseCommit, input: options.input) {
+            existing.alreadyPending = true
+            return existing
+        }
         let runID = options.runID ?? RunID.make(agent: agent.name, now: started)
         guard RunID.isValid(runID) else { throw VaultError.invalidArgument("invalid run id '\(runID)'") }
 
@@ -167,7 +175,9 @@ extension Vault {
         let opSig = Signature(name: author.name, email: author.email, time: finished)
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
                                                  message: Trailer.message(subject: subject, body: body, trailers: trailers))
+        CrashPoints.hit("agent.before-ref")
         try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
+        CrashPoints.hit("agent.after-ref")
 
         var decision: DecisionResult? = nil
         if autoMerge, let trust {
@@ -178,6 +188,21 @@ extension Vault {
         return AgentRunResult(run: runID, agent: agent.name, outcome: record.outcome, summary: summary, ref: ref, commit: commit.hex,
                               failure: record.failure, blocked: verdict?.blocked ?? [], needsReview: verdict?.needsReview ?? [],
                               changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs)
+    }
+
+    /// The pending proposal of `agent` made from `base` with `input`, as a run result.
+    func pendingRun(agent: String, base: OID, input: [String: String]) throws -> AgentRunResult? {
+        for (name, target) in try repository.references(withPrefix: Self.proposalPrefix) {
+            let c = try repository.commit(target)
+            guard c.trailer("Cairn-Agent") == agent, c.trailer("Cairn-Base") == base.hex else { continue }
+            let id = String(name.dropFirst(Self.proposalPrefix.count))
+            guard let record = try runRecord(id: id, in: c.tree), record.input == input else { continue }
+            let s = try summary(id: id, commit: target)
+            return AgentRunResult(run: id, agent: agent, outcome: record.outcome, summary: record.summary, ref: name, commit: target.hex,
+                                  failure: nil, blocked: [], needsReview: record.policy?.needsReview ?? [], changes: s.changes,
+                                  record: RunRecord.path(runID: id), autoMerge: nil, durationMs: record.durationMs)
+        }
+        return nil
     }
 
     /// Core memory (always) and the agent's read scope, pinned by blob id, within a token budget.

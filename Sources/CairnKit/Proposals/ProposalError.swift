@@ -8,6 +8,8 @@ public enum ProposalError: Error, CustomStringConvertible, Sendable, Equatable {
     /// `main` changed files the proposal also changes since the agent read them, or the merge conflicts.
     case stale(id: String, paths: [String], conflict: Bool)
     case malformed(id: String, reason: String)
+    /// The proposal was decided already (e.g. a command re-run after a crash): nothing more to do.
+    case alreadyDecided(id: String, decision: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum ProposalError: Error, CustomStringConvertible, Sendable, Equatable {
             let list = paths.prefix(10).joined(separator: ", ")
             let why = conflict ? "its changes conflict with main in" : "main changed these files after the agent read them:"
             return "proposal \(id) is stale: \(why) \(list); nothing was merged — reject it (`cairn reject \(id)`) and run the agent again"
+        case .alreadyDecided(let id, let decision):
+            return "proposal \(id) was already \(decision); nothing to do"
         case .malformed(let id, let reason):
             return "proposal \(id) cannot be read: \(reason)"
         }

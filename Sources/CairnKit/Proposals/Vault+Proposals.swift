@@ -65,6 +65,11 @@ extension Vault {
             return (oldest.id, oid)
         }
         if let exact = refs.first(where: { $0.0 == id }) { return exact }
+        if RunID.isValid(id), try repository.referenceTarget(Self.archivePrefix + id) != nil,
+           let main = try head(), let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: try repository.commit(main).tree) {
+            let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision.rawValue ?? "decided"
+            throw ProposalError.alreadyDecided(id: id, decision: decision)
+        }
         var matches = refs.filter { $0.0.hasPrefix(id) || $0.0.hasSuffix(id) }
         if matches.isEmpty {
             // An agent's name picks its one pending proposal.
@@ -148,6 +153,7 @@ extension Vault {
     func approveLocked(_ id: String, note: String?, author: OperatorIdentity, now: Date, autoRule: String?) throws -> DecisionResult {
         let snap = try snapshotLocked(SnapshotOptions(), author: author, now: now)
         let (rid, proposal) = try resolveProposal(id)
+        try finishIfDecided(rid, commit: proposal)
         let p = try repository.commit(proposal)
         guard let baseID = p.parents.first else { throw ProposalError.malformed(id: rid, reason: "the commit has no parent") }
         guard let main = try head() else { throw ProposalError.malformed(id: rid, reason: "main has no commit") }
@@ -186,6 +192,7 @@ extension Vault {
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
         let (rid, proposal) = try resolveProposal(id)
+        try finishIfDecided(rid, commit: proposal)
         let p = try repository.commit(proposal)
         guard let main = try head() else { throw ProposalError.malformed(id: rid, reason: "main has no commit") }
         let summary = try self.summary(id: rid, commit: proposal)
@@ -205,6 +212,15 @@ extension Vault {
         try archive(rid, commit: proposal, from: Self.proposalPrefix)
         return DecisionResult(id: rid, decision: .rejected, commit: commit.hex, approvalRecord: recordPath,
                               updatedFiles: updated, keptOperatorEdits: kept, snapshotCommit: nil)
+    }
+
+    /// When main already holds the decision on `id` (a crash hit between recording it and archiving the
+    /// branch), archives the branch and throws `alreadyDecided`.
+    func finishIfDecided(_ id: String, commit: OID) throws {
+        guard let main = try head(), let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: try repository.commit(main).tree) else { return }
+        let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision.rawValue ?? "decided"
+        try archive(id, commit: commit, from: Self.proposalPrefix)
+        throw ProposalError.alreadyDecided(id: id, decision: decision)
     }
 
     /// "Propose: archive 3 notes" → "archive 3 notes".

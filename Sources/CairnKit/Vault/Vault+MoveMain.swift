@@ -26,6 +26,8 @@ extension Vault {
         let journalPath = CheckoutJournal.path(gitDir: gitDir)
         try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
         try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: journalPath), options: .atomic)
+        let operation = message.split(separator: " ").dropFirst().first.map(String.init) ?? "move"
+        CrashPoints.hit("\(operation).before-ref")
         do {
             try repository.updateReference(branchRef, to: new, expected: old.oid, message: message)
         } catch {
@@ -33,7 +35,9 @@ extension Vault {
             if case GitError.modified = error { throw VaultError.concurrentUpdate(ref: branchRef) }
             throw error
         }
+        CrashPoints.hit("\(operation).after-ref")
         let result = try applyCheckout(journal)
+        CrashPoints.hit("\(operation).after-checkout")
         try? FileManager.default.removeItem(atPath: journalPath)
         return result
     }

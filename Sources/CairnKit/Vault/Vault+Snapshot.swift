@@ -130,6 +130,7 @@ extension Vault {
         let signature = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: parent.map { [$0] } ?? [],
                                                  author: signature, committer: signature, message: message)
+        CrashPoints.hit("snapshot.before-ref")
         do {
             try repository.updateReference(branchRef, to: commit, expected: parent, message: "cairn snapshot")
         } catch GitError.modified {
@@ -137,6 +138,7 @@ extension Vault {
         } catch GitError.exists {
             return nil
         }
+        CrashPoints.hit("snapshot.after-ref")
         try writeIndex(usable)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }

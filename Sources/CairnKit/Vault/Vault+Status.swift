@@ -34,6 +34,9 @@ extension Vault {
         for lock in LockFiles.find(gitDir: gitDir, now: now) {
             warnings.append("lock file .git/\(lock.description)" + (lock.abandoned ? "; the next write removes it" : ""))
         }
+        if FileManager.default.fileExists(atPath: CheckoutJournal.path(gitDir: gitDir)) {
+            warnings.append("an approval was interrupted before the working tree was updated; the next cairn write (e.g. `cairn snapshot`) finishes it")
+        }
         let usable = try usableIndex()
         if let w = usable.warning { warnings.append(w) }
         let entries = try repository.status()
