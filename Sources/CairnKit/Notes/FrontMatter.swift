@@ -487,7 +487,7 @@ private struct KnownKeys {
     func tier(_ node: Node?) throws(NoteError) -> Tier? {
         guard let node, let name = try text("tier", node) else { return nil }
         let normalized = NoteText.trimmed(name).lowercased()
-        guard let tier = Tier(rawValue: normalized) else {
+        guard let tier = Tier(rawValue: normalized) ?? Tier.alias(normalized) else {
             throw NoteError(path: path, line: converter.line(of: node),
                             reason: "unknown tier '\(name)'; allowed tiers: \(Tier.allowedNames)")
         }

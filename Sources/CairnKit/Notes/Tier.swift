@@ -45,6 +45,17 @@ public enum Tier: String, Sendable, CaseIterable, Codable {
     }
 
     /// A human-readable list of the allowed tier names, for error messages.
+    /// Singular and common spellings operators already use (`project`, `work`, `long-term`…).
+    static func alias(_ name: String) -> Tier? {
+        switch name {
+        case "project": return .projects
+        case "work", "short-term", "scratch": return .working
+        case "long-term", "reference", "archive": return .knowledge
+        case "always", "pinned-core": return .core
+        default: return nil
+        }
+    }
+
     static var allowedNames: String {
         allCases.map(\.rawValue).joined(separator: ", ")
     }

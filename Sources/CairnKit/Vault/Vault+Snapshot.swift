@@ -80,7 +80,7 @@ extension Vault {
         let parentTree = try parent.map { try repository.commit($0).tree }
         let usable = try usableIndex()
         var warnings: [String] = usable.warning.map { [$0] } ?? []
-        let entries = try repository.status()
+        let entries = try workingTreeStatus(usable)
 
         var problems: [FileProblem] = []
         var accepted: [StatusEntry] = []
@@ -145,6 +145,7 @@ extension Vault {
 
     func writeIndex(_ usable: UsableIndex) throws {
         if usable.replaces != nil { try installRebuiltIndex(usable) } else { try usable.index.write() }
+        stampIndexMatchesHead()
     }
 
     /// "Edit memory/core/x.md" for one file, "Snapshot: 2 edited, 1 added" for more.

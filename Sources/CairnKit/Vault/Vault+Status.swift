@@ -39,7 +39,7 @@ extension Vault {
         }
         let usable = try usableIndex()
         if let w = usable.warning { warnings.append(w) }
-        let entries = try repository.status()
+        let entries = try workingTreeStatus(usable)
         var changes: [FileChange] = []
         var problems: [FileProblem] = []
         for entry in entries {
