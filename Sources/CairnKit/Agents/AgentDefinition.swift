@@ -19,6 +19,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     /// Globs of files it may change (policy still applies).
     public let writes: [String]
     public let autonomy: Policy.AutonomyLevel
+    /// True when the file sets `autonomy:`; otherwise the policy's `autonomy.default` applies.
+    public let autonomyIsExplicit: Bool
     /// Seconds before the run is stopped.
     public let timeout: TimeInterval
     public let model: String?
@@ -27,6 +29,11 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public let instructions: String
 
     public static let defaultTimeout: TimeInterval = 120
+
+    /// The autonomy in force: the file's `autonomy:`, else the policy default.
+    public func effectiveAutonomy(_ policy: Policy) -> Policy.AutonomyLevel {
+        autonomyIsExplicit ? autonomy : policy.autonomy.default
+    }
     public static let builtins = ["gc", "digest"]
 
     /// Parses a definition; every problem is reported as `path:line: reason`.
@@ -83,7 +90,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
                 throw fail(key, "glob '\(g)' must be vault-relative (no leading '/', no '..')")
             }
         }
-        let autonomyText = try string("autonomy") ?? Policy.AutonomyLevel.advisory.rawValue
+        let explicitAutonomy = try string("autonomy")
+        let autonomyText = explicitAutonomy ?? Policy.AutonomyLevel.advisory.rawValue
         guard let autonomy = Policy.AutonomyLevel(rawValue: autonomyText) else {
             throw fail("autonomy", "unknown autonomy '\(autonomyText)'; use advisory or auto")
         }
@@ -97,7 +105,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         let model = try string("model")
         if kind == .model, let m = model, m.isEmpty { throw fail("model", "`model:` cannot be empty") }
         return AgentDefinition(name: name, path: path, kind: kind, description: try string("description"), command: command,
-                               builtin: builtin, reads: reads, writes: writes, autonomy: autonomy, timeout: timeout,
+                               builtin: builtin, reads: reads, writes: writes, autonomy: autonomy,
+                               autonomyIsExplicit: explicitAutonomy != nil, timeout: timeout,
                                model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
     }
 

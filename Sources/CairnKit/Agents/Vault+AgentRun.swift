@@ -99,7 +99,9 @@ extension Vault {
             }
         case .model:
             let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: options.apiKey, context: context,
-                                                   files: files, pricing: .free)
+                                                   files: files,
+                                                   pricing: ModelPricing(inputPerMillion: config.model.inputUSDPerMillion,
+                                                                         outputPerMillion: config.model.outputUSDPerMillion))
             record.model = outcome
             record.failure = outcome.failure
             edits = outcome.edits
@@ -146,7 +148,7 @@ extension Vault {
                 record.edits.append(RunRecord.Edit(path: e.path, action: "delete", bytes: 0, blob: nil))
             }
         }
-        let trust = record.outcome == .proposed && agent.autonomy == .auto ? try self.trust(for: agent, policy: policy) : nil
+        let trust = record.outcome == .proposed && agent.effectiveAutonomy(policy) == .auto ? try self.trust(for: agent, policy: policy) : nil
         let autoMerge = trust?.mayAutoMerge == true && (verdict?.needsReview.isEmpty ?? false)
         if autoMerge { record.outcome = .autoMerged }
         let proposed = record.outcome == .proposed || record.outcome == .autoMerged

@@ -94,15 +94,22 @@ public struct VaultConfig: Codable, Sendable, Equatable {
         /// The *name* of the environment variable that holds the API key — never the key itself
         /// (`api_key_env`, default `CAIRN_MODEL_API_KEY`). The CLI reads the variable; CairnKit does not.
         public var apiKeyEnv: String
+        /// Price in USD per million prompt tokens, for the cost in run records (`input_usd_per_million`, default 0: local models).
+        public var inputUSDPerMillion: Double
+        /// Price in USD per million completion tokens (`output_usd_per_million`, default 0).
+        public var outputUSDPerMillion: Double
 
         public init(
             baseURL: String = "http://127.0.0.1:11434/v1", model: String = "llama3.2",
-            fallbackModel: String = "", apiKeyEnv: String = "CAIRN_MODEL_API_KEY"
+            fallbackModel: String = "", apiKeyEnv: String = "CAIRN_MODEL_API_KEY",
+            inputUSDPerMillion: Double = 0, outputUSDPerMillion: Double = 0
         ) {
             self.baseURL = baseURL
             self.model = model
             self.fallbackModel = fallbackModel
             self.apiKeyEnv = apiKeyEnv
+            self.inputUSDPerMillion = inputUSDPerMillion
+            self.outputUSDPerMillion = outputUSDPerMillion
         }
 
         enum CodingKeys: String, CodingKey {
@@ -110,6 +117,8 @@ public struct VaultConfig: Codable, Sendable, Equatable {
             case model
             case fallbackModel = "fallback_model"
             case apiKeyEnv = "api_key_env"
+            case inputUSDPerMillion = "input_usd_per_million"
+            case outputUSDPerMillion = "output_usd_per_million"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -119,6 +128,8 @@ public struct VaultConfig: Codable, Sendable, Equatable {
             model = try c.string(.model, default: d.model)
             fallbackModel = try c.string(.fallbackModel, default: d.fallbackModel)
             apiKeyEnv = try c.string(.apiKeyEnv, default: d.apiKeyEnv)
+            inputUSDPerMillion = try c.number(.inputUSDPerMillion, default: 0)
+            outputUSDPerMillion = try c.number(.outputUSDPerMillion, default: 0)
         }
     }
 
@@ -195,6 +206,12 @@ public struct VaultConfig: Codable, Sendable, Equatable {
                 "model.api_key_env",
                 "must be the name of an environment variable (letters, digits, _), not the key itself"
             ))
+        }
+        if model.inputUSDPerMillion < 0 || !model.inputUSDPerMillion.isFinite {
+            found.append(("model.input_usd_per_million", "must be a price ≥ 0"))
+        }
+        if model.outputUSDPerMillion < 0 || !model.outputUSDPerMillion.isFinite {
+            found.append(("model.output_usd_per_million", "must be a price ≥ 0"))
         }
         if let branch, let reason = Self.branchNameProblem(branch) {
             found.append(("branch", reason))

@@ -60,9 +60,10 @@ extension Vault {
         let rejections = mine.count - approvals
         let state: AgentTrust.State
         let reason: String
-        if agent.autonomy == .advisory {
+        if agent.effectiveAutonomy(policy) == .advisory {
             state = .advisory
-            reason = "autonomy: advisory in \(agent.path); every proposal waits for review"
+            reason = agent.autonomyIsExplicit ? "autonomy: advisory in \(agent.path); every proposal waits for review"
+                : "no autonomy in \(agent.path) and policy default is advisory; every proposal waits for review"
         } else if streak >= required {
             state = .trusted
             reason = "\(streak) consecutive approvals (needs \(required)); low-risk proposals merge automatically"
@@ -73,7 +74,7 @@ extension Vault {
             state = .earning
             reason = "\(streak)/\(required) consecutive approvals before proposals may merge automatically"
         }
-        return AgentTrust(agent: agent.name, declared: agent.autonomy, state: state, consecutiveApprovals: streak,
+        return AgentTrust(agent: agent.name, declared: agent.effectiveAutonomy(policy), state: state, consecutiveApprovals: streak,
                           required: required, approvals: approvals, rejections: rejections, reason: reason)
     }
 
