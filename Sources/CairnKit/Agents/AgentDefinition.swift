@@ -20,7 +20,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public let writes: [String]
     public let autonomy: Policy.AutonomyLevel
     /// True when the file sets `autonomy:`; otherwise the policy's `autonomy.default` applies.
-    public let autonomyIsExplicit: Bool
+    public var autonomyIsExplicit = true
     /// Seconds before the run is stopped.
     public let timeout: TimeInterval
     public let model: String?

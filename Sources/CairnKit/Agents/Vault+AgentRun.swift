@@ -63,7 +63,11 @@ extension Vault {
             throw VaultError.invalidArgument("unknown agent '\(name)'; agents in this vault: \(known.isEmpty ? "none" : known) (see agents/)")
         }
         let policy = try loadPolicy()
-        _ = try snapshotLocked(SnapshotOptions(), author: author, now: started)
+        // Snapshot the operator's edits the agent could see or touch (its read and write scope and core
+        // memory), so the cost follows the agent's scope, not the vault; approve snapshots everything.
+        var scoped = SnapshotOptions()
+        scoped.paths = Self.scopeFolders(agent.reads + agent.writes + ["memory/core/**"])
+        _ = try snapshotLocked(scoped, author: author, now: started)
         guard let baseCommit = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
         let base = BaseSnapshot(repository: repository, commit: baseCommit, tree: try repository.commit(baseCommit).tree)
         // Re-running the same agent on the same base with the same input (e.g. after a crash) returns the
@@ -190,6 +194,24 @@ extension Vault {
         return AgentRunResult(run: runID, agent: agent.name, outcome: record.outcome, summary: summary, ref: ref, commit: commit.hex,
                               failure: record.failure, blocked: verdict?.blocked ?? [], needsReview: verdict?.needsReview ?? [],
                               changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs)
+    }
+
+    /// The literal folders (or files) under which `globs` can match: `inbox/**` → `inbox`,
+    /// `memory/projects/*.md` → `memory/projects`; a glob starting with a wildcard means the whole vault (`[]`).
+    static func scopeFolders(_ globs: [String]) -> [String] {
+        var out = Set<String>()
+        for glob in globs {
+            var literal: [Substring] = []
+            for part in glob.split(separator: "/") {
+                if part.contains(where: { "*?[\\".contains($0) }) { break }
+                literal.append(part)
+            }
+            if literal.isEmpty { return [] }
+            out.insert(literal.joined(separator: "/"))
+        }
+        // Drop entries inside another entry.
+        let sorted = out.sorted()
+        return sorted.filter { p in !sorted.contains { $0 != p && p.hasPrefix($0 + "/") } }
     }
 
     /// The pending proposal of `agent` made from `base` with `input`, as a run result.

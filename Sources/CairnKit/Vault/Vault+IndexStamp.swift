@@ -37,8 +37,9 @@ extension Vault {
     }
 
     /// Working-tree changes against the branch, taking the fast path when the index is known to match it.
-    func workingTreeStatus(_ usable: UsableIndex) throws -> [StatusEntry] {
+    func workingTreeStatus(_ usable: UsableIndex, paths: [String] = []) throws -> [StatusEntry] {
         var options = StatusOptions()
+        options.paths = paths
         options.workdirOnly = usable.replaces == nil && indexKnownToMatchHead()
         return try repository.status(options)
     }

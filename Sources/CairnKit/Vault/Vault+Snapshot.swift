@@ -30,6 +30,8 @@ public struct SnapshotOptions: Sendable {
     public var force = false
     /// Files larger than this are refused (git is a poor store for them).
     public var maxFileBytes = 50 * 1024 * 1024
+    /// Only edits under these folders or files (vault-relative, no globs); empty: the whole vault.
+    public var paths: [String] = []
     public init(message: String? = nil, force: Bool = false) {
         self.message = message
         self.force = force
@@ -80,7 +82,8 @@ extension Vault {
         let parentTree = try parent.map { try repository.commit($0).tree }
         let usable = try usableIndex()
         var warnings: [String] = usable.warning.map { [$0] } ?? []
-        let entries = try workingTreeStatus(usable)
+        let stampValidBefore = options.paths.isEmpty || indexKnownToMatchHead()
+        let entries = try workingTreeStatus(usable, paths: options.paths)
 
         var problems: [FileProblem] = []
         var accepted: [StatusEntry] = []
@@ -121,7 +124,7 @@ extension Vault {
         let tree = try repository.updateTree(base: parentTree, changes: changes)
         if tree == parentTree || (parentTree == nil && changes.isEmpty) {
             // Nothing differs from the branch (perhaps an index left stale by a crash): refresh the index only.
-            try writeIndex(usable)
+            try writeIndex(usable, stamp: stampValidBefore)
             return SnapshotResult(commit: nil, message: nil, changes: [], warnings: warnings)
         }
         let message = Trailer.message(subject: options.message ?? Self.defaultSnapshotMessage(summary),
@@ -139,13 +142,14 @@ extension Vault {
             return nil
         }
         CrashPoints.hit("snapshot.after-ref")
-        try writeIndex(usable)
+        // A partial snapshot leaves the index matching the branch only if it did before.
+        try writeIndex(usable, stamp: stampValidBefore)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }
 
-    func writeIndex(_ usable: UsableIndex) throws {
+    func writeIndex(_ usable: UsableIndex, stamp: Bool = true) throws {
         if usable.replaces != nil { try installRebuiltIndex(usable) } else { try usable.index.write() }
-        stampIndexMatchesHead()
+        if stamp { stampIndexMatchesHead() } else { try? FileManager.default.removeItem(atPath: indexStampPath) }
     }
 
     /// "Edit memory/core/x.md" for one file, "Snapshot: 2 edited, 1 added" for more.
