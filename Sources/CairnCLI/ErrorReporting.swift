@@ -10,14 +10,9 @@ import Foundation
 enum ErrorReporting {
     static func report(_ error: any Error) -> Int32 {
         switch error {
-        case let e as VaultError:
-            printError("cairn: \(e)")
-            return 1
-        case let e as NoteError:
-            printError("cairn: \(e)")
-            return 1
-        case let e as ConfigError:
-            printError("cairn: \(e)")
+        case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError:
+            // Domain errors whose messages already name the file or thing and say what to do.
+            printError("cairn: \(error)")
             return 1
         case let e as GitError:
             printError("cairn: git error: \(e.message) (in \(e.function)); `cairn doctor` checks the repository")
@@ -27,12 +22,6 @@ enum ErrorReporting {
                 print("\(e)")
                 return 0
             }
-            printError("cairn: \(e)")
-            return 1
-        case let e as PathViolation:
-            printError("cairn: \(e)")
-            return 1
-        case let e as CommandAgentError:
             printError("cairn: \(e)")
             return 1
         case let e as CLIFailure:

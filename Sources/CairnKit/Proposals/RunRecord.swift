@@ -61,13 +61,7 @@ public struct RunRecord: Codable, Sendable {
         return "runs/\(year)/\(month)/\(runID).json"
     }
 
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
-    }
+    public func encoded() throws -> Data { try RecordJSON.encode(self) }
 
     public static func decode(_ data: Data) throws -> RunRecord {
         try JSONDecoder().decode(RunRecord.self, from: data)
@@ -117,10 +111,15 @@ public struct ApprovalRecord: Codable, Sendable {
         return "approvals/\(year)/\(month)/\(runID).json"
     }
 
-    public func encoded() throws -> Data {
+    public func encoded() throws -> Data { try RecordJSON.encode(self) }
+}
+
+/// The one JSON layout of the records cairn commits: pretty, sorted keys, a final newline — stable diffs.
+enum RecordJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
+        var data = try encoder.encode(value)
         data.append(0x0A)
         return data
     }
