@@ -31,11 +31,15 @@ extension Cairn {
                 let records = try vault.approvalRecords()
                 let rows = try catalog.agents.map { a -> Row in
                     let t = try vault.trust(for: a, policy: policy, records: records)
-                    return Row(name: a.name, kind: a.kind.rawValue, path: a.path, autonomy: a.autonomy.rawValue, trust: t.state.rawValue,
+                    return Row(name: a.name, kind: a.kind.rawValue, path: a.path, autonomy: a.effectiveAutonomy(policy).rawValue, trust: t.state.rawValue,
                                trustReason: t.reason, description: a.description, reads: a.reads, writes: a.writes, timeoutSeconds: a.timeout)
                 }
                 let out = Output(env)
-                if output.json { return try out.json(Listing(agents: rows, problems: catalog.problems)) }
+                if output.json {
+                    try out.json(Listing(agents: rows, problems: catalog.problems))
+                    if !catalog.problems.isEmpty { throw CLIFailure(message: "", status: 1) }
+                    return
+                }
                 if rows.isEmpty { out.line("No agents in agents/.") }
                 for r in rows {
                     out.line(out.paint(r.name, .bold) + "  " + r.kind + ", " + r.autonomy + (r.trust == "advisory" ? "" : " (\(r.trust))")

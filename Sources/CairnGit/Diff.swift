@@ -19,6 +19,12 @@ public struct DiffStats: Hashable, Sendable, Codable {
     public let filesChanged: Int
     public let insertions: Int
     public let deletions: Int
+
+    public init(filesChanged: Int, insertions: Int, deletions: Int) {
+        self.filesChanged = filesChanged
+        self.insertions = insertions
+        self.deletions = deletions
+    }
 }
 
 /// Options for building a diff.

@@ -189,10 +189,12 @@ struct CommandAgentExecutorTests {
         let expected: [String: String] = [
             "PATH": "/usr/bin:/bin", "HOME": f.dir + "/home", "PROBE_OUT": probe,
             "CAIRN_RUN_ID": "20260301-090000-test-ab12", "CAIRN_AGENT": "test", "CAIRN_BASE": base.commit.hex,
-            "CAIRN_CONTEXT": workDir + "/context.json", "CAIRN_FILES": files, "CAIRN_VAULT_ROOT": f.vaultRoot,
+            "CAIRN_CONTEXT": workDir + "/context.json", "CAIRN_FILES": files,
             "CAIRN_NOW": "2026-03-01T09:00:00Z", "CAIRN_INPUT_LEAD_ID": "42", "CAIRN_INPUT_ZONE": "eu west",
         ]
         for (key, value) in expected { #expect(env[key] == value, "\(key)") }
+        // The agent is not told where the vault is: it works only in its own folder.
+        #expect(env["CAIRN_VAULT_ROOT"] == nil)
         // Nothing of the test runner's own environment leaks through (the shell adds only PWD, SHLVL, _).
         let extra = Set(env.keys).subtracting(expected.keys).subtracting(["PWD", "SHLVL", "_", "OLDPWD"])
         #expect(extra.isEmpty, "unexpected variables: \(extra.sorted())")

@@ -77,7 +77,7 @@ import Testing
         sb.expectUnchanged(v, since: before)
     }
 
-    @Test(.disabled("bug: `cairn agent list --json` exits 0 when an agent file is invalid (text mode exits 1)"))
+    @Test
     func agentListJSONExitsNonZeroWhenAnAgentIsInvalid() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
@@ -87,7 +87,7 @@ import Testing
         #expect((try jsonObject(j.stdoutData)["problems"] as? [Any])?.count == 1)
     }
 
-    @Test(.disabled("bug: `cairn agent run` on an invalid agent file says \"nothing was committed; … (or pass --force …)\", but agent run has no --force"))
+    @Test
     func runningAnInvalidAgentDoesNotSuggestAFlagItLacks() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()

@@ -114,7 +114,7 @@ import Testing
         #expect(try sb.trailer(v, "main", "Cairn-Operation") == "auto-merge")
     }
 
-    @Test(.disabled("bug: policy.json autonomy.default is ignored; an agent without `autonomy:` is always advisory (agents/README.md says the default comes from policy)"))
+    @Test
     func anAgentWithoutAutonomyTakesThePolicyDefault() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()

@@ -396,12 +396,12 @@ import Glibc
         #expect(!sb.exists(tmp + "/escaped.md"), "the agent wrote outside the vault and its work folder")
     }
 
-    @Test(.disabled("bug: a command agent can write the operator's working tree through $CAIRN_VAULT_ROOT; the run says no-changes and the next snapshot commits the agent's file as an operator edit"))
+    @Test
     func anAgentWritingTheVaultWorkingTreeDirectlyIsCaught() throws {
         let sb = try Sandbox()
         let v = try vaultWithPythonAgent(sb, script: """
-            open(os.environ["CAIRN_VAULT_ROOT"] + "/memory/projects/planted.md", "w").write("planted by an agent\\n")
-            """)
+            open(VAULT + "/memory/projects/planted.md", "w").write("planted by an agent\\n")
+            """.replacingOccurrences(of: "VAULT", with: "\"" + sb.work + "/vault\""))
         let before = try sb.operatorView(v)
         let run = try sb.runAgent(v, "py")
         #expect(run.outcome == "failed" || run.outcome == "blocked", "\(run)")

@@ -73,7 +73,7 @@ public enum CommandAgentError: Error, CustomStringConvertible, Sendable, Equatab
 ///   file's absolute path, so scripts are invoked as written in the agent definition.
 /// - The environment is exactly `environment` plus `CAIRN_RUN_ID`, `CAIRN_AGENT`, `CAIRN_BASE` (the
 ///   commit materialized), `CAIRN_CONTEXT` (absolute path of `context.json`), `CAIRN_FILES` (absolute
-///   path of the files folder), `CAIRN_VAULT_ROOT`, `CAIRN_NOW`, and `CAIRN_INPUT_<KEY>` per input (key
+///   path of the files folder), `CAIRN_NOW`, and `CAIRN_INPUT_<KEY>` per input (key
 ///   upper-cased, every character other than an ASCII letter or digit replaced by `_`).
 /// - Standard input is `/dev/null`; standard output and error go to `workDir/stdout.log` and
 ///   `workDir/stderr.log` (files, so a flooding agent can never block on us).
@@ -146,7 +146,6 @@ public struct CommandAgentExecutor: Sendable {
         env["CAIRN_BASE"] = base.commit.hex
         env["CAIRN_CONTEXT"] = contextPath
         env["CAIRN_FILES"] = filesDir
-        env["CAIRN_VAULT_ROOT"] = vaultRoot
         env["CAIRN_NOW"] = context.now
         for key in context.input.keys.sorted() { env["CAIRN_INPUT_" + Self.environmentKey(key)] = context.input[key] }
 

@@ -57,7 +57,7 @@ extension Vault {
         let catalog = agentCatalog()
         guard let agent = catalog.agent(named: name) else {
             if let problem = catalog.problems.first(where: { ($0.path as NSString).lastPathComponent == name + ".md" }) {
-                throw VaultError.invalidFiles([problem])
+                throw VaultError.invalidArgument("agent '\(name)' cannot run: \(problem); fix the definition and try again")
             }
             let known = catalog.agents.map(\.name).joined(separator: ", ")
             throw VaultError.invalidArgument("unknown agent '\(name)'; agents in this vault: \(known.isEmpty ? "none" : known) (see agents/)")
@@ -97,6 +97,13 @@ extension Vault {
             record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
                                                stderr: outcome.stderr, filesShown: outcome.filesShown)
             record.failure = outcome.failure
+            // An agent must work only in its own folder. Anything it wrote into the operator's working tree
+            // (within the scope just snapshotted) is moved to quarantine, never left to be committed as an edit.
+            let tampered = try quarantineWorkingTreeChanges(paths: scoped.paths, runID: runID)
+            if !tampered.isEmpty {
+                record.failure = "wrote into the vault's working tree directly (moved to .git/cairn/quarantine/\(runID)/): "
+                    + tampered.joined(separator: ", ")
+            }
             edits = outcome.edits
             if let firstLine = outcome.stdout.split(separator: "\n").first(where: { $0.hasPrefix("summary:") }) {
                 summary = firstLine.dropFirst("summary:".count).trimmingCharacters(in: .whitespaces)
@@ -194,6 +201,29 @@ extension Vault {
         return AgentRunResult(run: runID, agent: agent.name, outcome: record.outcome, summary: summary, ref: ref, commit: commit.hex,
                               failure: record.failure, blocked: verdict?.blocked ?? [], needsReview: verdict?.needsReview ?? [],
                               changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs)
+    }
+
+    /// Moves working-tree changes under `paths` (which the pre-run snapshot left clean) to
+    /// `.git/cairn/quarantine/<run>/` and restores the committed versions. Returns the paths moved.
+    func quarantineWorkingTreeChanges(paths: [String], runID: String) throws -> [String] {
+        let entries = try workingTreeStatus(try usableIndex(), paths: paths).filter { !$0.path.hasSuffix("/") }
+        guard !entries.isEmpty, let head = try head() else { return [] }
+        let tree = try repository.commit(head).tree
+        let fm = FileManager.default
+        var moved: [String] = []
+        for e in entries {
+            let source = absolutePath(e.path)
+            if fm.fileExists(atPath: source) || (try? fm.destinationOfSymbolicLink(atPath: source)) != nil {
+                let target = gitDir + "cairn/quarantine/\(runID)/" + e.path
+                try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try fm.moveItem(atPath: source, toPath: target)
+            }
+            moved.append(e.path)
+        }
+        // Restore what the branch has for those paths (modified or deleted tracked files).
+        let tracked = try moved.filter { try repository.entry(at: $0, in: tree) != nil }
+        try repository.checkout(tree: tree, paths: tracked, force: true)
+        return moved
     }
 
     /// The literal folders (or files) under which `globs` can match: `inbox/**` → `inbox`,

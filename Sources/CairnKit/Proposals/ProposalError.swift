@@ -10,6 +10,8 @@ public enum ProposalError: Error, CustomStringConvertible, Sendable, Equatable {
     case malformed(id: String, reason: String)
     /// The proposal was decided already (e.g. a command re-run after a crash): nothing more to do.
     case alreadyDecided(id: String, decision: String)
+    /// The proposal was decided the other way already.
+    case conflictingDecision(id: String, decision: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ProposalError: Error, CustomStringConvertible, Sendable, Equatable {
             return "proposal \(id) is stale: \(why) \(list); nothing was merged — reject it (`cairn reject \(id)`) and run the agent again"
         case .alreadyDecided(let id, let decision):
             return "proposal \(id) was already \(decision); nothing to do"
+        case .conflictingDecision(let id, let decision):
+            return "proposal \(id) was already \(decision); a decision is final (run the agent again for a new proposal)"
         case .malformed(let id, let reason):
             return "proposal \(id) cannot be read: \(reason)"
         }

@@ -117,10 +117,13 @@ extension Vault {
         let diff = try repository.diff(from: baseTree, to: c.tree)
         let recordPath = RunRecord.path(runID: id)
         let changes = Self.changes(of: diff).filter { $0.path != recordPath }
+        let counts = try diff.lineCounts().filter { $0.path != recordPath }
+        let stats = DiffStats(filesChanged: counts.count, insertions: counts.reduce(0) { $0 + $1.insertions },
+                              deletions: counts.reduce(0) { $0 + $1.deletions })
         let record = try runRecord(id: id, in: c.tree)
         return ProposalSummary(id: id, agent: c.trailer("Cairn-Agent") ?? record?.agent ?? "?", subject: c.summary,
                                commit: commit.hex, base: baseID.hex, createdAt: c.committer.time, changes: changes,
-                               stats: try diff.stats(), stalePaths: try stalePaths(base: baseID, changes: changes),
+                               stats: stats, stalePaths: try stalePaths(base: baseID, changes: changes),
                                needsReview: record?.policy?.needsReview.map(\.message) ?? [])
     }
 
@@ -151,9 +154,10 @@ extension Vault {
     }
 
     func approveLocked(_ id: String, note: String?, author: OperatorIdentity, now: Date, autoRule: String?) throws -> DecisionResult {
-        let snap = try snapshotLocked(SnapshotOptions(), author: author, now: now)
+        // Resolve first: an unknown or ambiguous id must write nothing, not even a snapshot.
         let (rid, proposal) = try resolveProposal(id)
-        try finishIfDecided(rid, commit: proposal)
+        try finishIfDecided(rid, commit: proposal, requested: .approved)
+        let snap = try snapshotLocked(SnapshotOptions(), author: author, now: now)
         let p = try repository.commit(proposal)
         guard let baseID = p.parents.first else { throw ProposalError.malformed(id: rid, reason: "the commit has no parent") }
         guard let main = try head() else { throw ProposalError.malformed(id: rid, reason: "main has no commit") }
@@ -192,7 +196,7 @@ extension Vault {
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
         let (rid, proposal) = try resolveProposal(id)
-        try finishIfDecided(rid, commit: proposal)
+        try finishIfDecided(rid, commit: proposal, requested: .rejected)
         let p = try repository.commit(proposal)
         guard let main = try head() else { throw ProposalError.malformed(id: rid, reason: "main has no commit") }
         let summary = try self.summary(id: rid, commit: proposal)
@@ -216,11 +220,19 @@ extension Vault {
 
     /// When main already holds the decision on `id` (a crash hit between recording it and archiving the
     /// branch), archives the branch and throws `alreadyDecided`.
-    func finishIfDecided(_ id: String, commit: OID) throws {
+    func finishIfDecided(_ id: String, commit: OID, requested: ApprovalRecord.Decision) throws {
         guard let main = try head(), let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: try repository.commit(main).tree) else { return }
-        let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision.rawValue ?? "decided"
+        let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision
         try archive(id, commit: commit, from: Self.proposalPrefix)
-        throw ProposalError.alreadyDecided(id: id, decision: decision)
+        try Self.throwDecided(id, recorded: decision, requested: requested)
+    }
+
+    /// `alreadyDecided` when the recorded decision is the one asked for, `conflictingDecision` otherwise.
+    static func throwDecided(_ id: String, recorded: ApprovalRecord.Decision?, requested: ApprovalRecord.Decision) throws -> Never {
+        let name = recorded?.rawValue ?? "decided"
+        let same = (recorded == .rejected) == (requested == .rejected)
+        if same { throw ProposalError.alreadyDecided(id: id, decision: name) }
+        throw ProposalError.conflictingDecision(id: id, decision: name)
     }
 
     /// "Propose: archive 3 notes" → "archive 3 notes".
