@@ -11,6 +11,7 @@ BIN = .build/$(CONFIG)/cairn
 deps:
 	@missing=""; \
 	pkg-config --exists libgit2 2>/dev/null || missing="$$missing libgit2-dev"; \
+	pkg-config --exists sqlite3 2>/dev/null || missing="$$missing libsqlite3-dev"; \
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \

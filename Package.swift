@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -20,7 +21,11 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "CairnGit", dependencies: ["CGit2"]),
-        .target(name: "CairnKit", dependencies: ["CairnGit", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CairnKit", dependencies: [
+            "CairnGit",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .target(name: "CairnCLI", dependencies: [
             "CairnKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

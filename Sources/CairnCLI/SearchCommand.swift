@@ -1,0 +1,75 @@
+import ArgumentParser
+import CairnKit
+import Foundation
+
+extension Cairn {
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search the vault's notes, best matches first.",
+            discussion: """
+            QUERY: words (all must match), "quoted phrases", prefix*, -word to exclude, and the filters \
+            tag:NAME, tier:NAME and path:GLOB. Put `--` before a query that starts with -word \
+            (cairn search -- -draft invoice). Ranking is BM25; matches in titles count most, then tags. \
+            The index (.git/cairn/search.sqlite) is brought up to date with main and your uncommitted edits first.
+            """
+        )
+
+        @OptionGroup var vaultOptions: VaultOptions
+
+        @Argument(help: "What to search for (several arguments are joined with spaces).")
+        var query: [String] = []
+
+        @Option(help: ArgumentHelp("Only notes of this tier: \(Tier.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "tier"))
+        var tier: String?
+
+        @Option(help: "Only notes with this tag.")
+        var tag: String?
+
+        @Option(help: ArgumentHelp("Only notes whose path matches this glob (e.g. 'memory/projects/**').", valueName: "glob"))
+        var path: String?
+
+        @Option(help: "How many results to show.")
+        var limit: Int = 20
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if limit < 1 { throw ValidationError("--limit must be at least 1") }
+            if query.isEmpty && tier == nil && tag == nil && path == nil {
+                throw ValidationError("give a query, or a filter (--tier, --tag, --path) to list notes")
+            }
+        }
+
+        func run() throws {
+            let env = Environment.current
+            let vault = try vaultOptions.open(env)
+            let text = query.joined(separator: " ")
+            let results: SearchResults
+            do {
+                results = try vault.search(text, tier: tier, tag: tag, path: path, limit: limit)
+            } catch let error as SearchError {
+                throw CLIFailure(message: "\(error)", status: 1)
+            }
+            let out = Output(env)
+            if output.json { return try out.json(results) }
+            if results.update.kind == .rebuild {
+                ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)")
+            }
+            if results.hits.isEmpty {
+                out.line("No notes match \(text.isEmpty ? "the filters" : text).")
+                return
+            }
+            for hit in results.hits {
+                let location = hit.path + (hit.line.map { ":\($0)" } ?? "")
+                var header = out.paint(location, .magenta) + "  " + out.paint(hit.title, .bold)
+                if let tier = hit.tier { header += "  " + out.paint(tier, .cyan) }
+                if hit.source == "worktree" { header += "  " + out.paint("(uncommitted)", .yellow) }
+                out.line(header)
+                let snippet = out.color
+                    ? hit.snippet(open: "\u{1B}[1;31m", close: "\u{1B}[0m")
+                    : hit.snippet(open: "", close: "")
+                if !snippet.isEmpty { out.line("    " + snippet) }
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import CairnGit
+import Foundation
+
+/// What the index stores about one note: derived from its bytes alone, so it can be made on any thread.
+struct IndexedDocument: Sendable {
+    /// A link found in the note, with the key it resolves through.
+    struct Link: Sendable {
+        let kind: LinkEntry.Kind
+        let target: String
+        /// Wikilinks: the lowercased name; Markdown links: the vault-relative path it points to.
+        let key: String
+        let line: Int
+    }
+
+    /// A name a wikilink can use for this note, with its precedence (lower wins).
+    struct Name: Sendable {
+        let key: String
+        let rank: Int
+    }
+
+    let path: String
+    let blob: String
+    let title: String
+    let tier: String?
+    let tags: [String]
+    let body: String
+    let bodyFirstLine: Int
+    let size: Int
+    let mtime: Double?
+    let source: String
+    let names: [Name]
+    let links: [Link]
+
+    /// The result of reading one file: a document, or the reason it is left out.
+    enum Extraction: Sendable {
+        case document(IndexedDocument)
+        case skipped(path: String, reason: String)
+    }
+
+    /// Files larger than this are left out (and listed by `cairn index --stats`).
+    static let maxBytes = 2 * 1024 * 1024
+
+    /// `true` for the file names the index reads: `.md`, `.markdown`, `.txt`.
+    static func isIndexable(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".md") || lower.hasSuffix(".markdown") || lower.hasSuffix(".txt")
+    }
+
+    /// Reads a note's bytes into a document. Never throws: invalid front matter falls back to
+    /// indexing the raw text; binary and huge files come back as `.skipped`.
+    static func extract(path: String, data: Data, blob: String, source: String, mtime: Double?) -> Extraction {
+        if data.count > maxBytes {
+            return .skipped(path: path, reason: String(format: "larger than 2 MiB (%.1f MiB)", Double(data.count) / 1_048_576))
+        }
+        if data.contains(0) { return .skipped(path: path, reason: "binary (contains NUL bytes)") }
+        let note: Note
+        var lenient: (title: String?, tags: [String])? = nil
+        let lower = path.lowercased()
+        if lower.hasSuffix(".txt") {
+            note = Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self))
+        } else {
+            do {
+                note = try NoteParser.parse(path: path, data: data)
+            } catch {
+                // Invalid front matter (or text): still searchable as plain text.
+                note = Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self))
+                lenient = Self.lenientFrontMatter(note.body)
+            }
+        }
+        var body = note.body
+        if body.utf8.contains(where: { $0 == 2 || $0 == 3 }) {
+            body = body.replacingOccurrences(of: SearchHit.highlightStart, with: " ")
+                .replacingOccurrences(of: SearchHit.highlightEnd, with: " ")
+        }
+
+        var names: [Name] = []
+        var seen = Set<String>()
+        func addName(_ key: String, _ rank: Int) {
+            let k = Self.nameKey(key)
+            if !k.isEmpty, seen.insert(k).inserted { names.append(Name(key: k, rank: rank)) }
+        }
+        addName(Self.stripExtension(path), 0)
+        addName(Self.stripExtension(String(path.split(separator: "/").last ?? Substring(path))), 1)
+        for alias in note.frontMatter?.aliases ?? [] { addName(alias, 2) }
+        addName(lenient?.title ?? note.title, 3)
+
+        var links: [Link] = []
+        for w in note.links.wikiLinks {
+            links.append(Link(kind: .wiki, target: w.target, key: Self.nameKey(w.target), line: w.line))
+        }
+        for m in note.links.markdownLinks {
+            guard let resolved = Self.resolveRelative(m.target, from: path) else { continue }
+            links.append(Link(kind: .markdown, target: m.target, key: resolved, line: m.line))
+        }
+        return .document(IndexedDocument(
+            path: path, blob: blob, title: lenient?.title ?? note.title, tier: note.tier?.rawValue,
+            tags: Self.unique((lenient?.tags ?? []) + note.tags),
+            body: body, bodyFirstLine: note.bodyFirstLine, size: data.count, mtime: mtime, source: source,
+            names: names, links: links))
+    }
+
+    /// `title:` and `tags:` read line by line from a front matter block YAML rejected, so a note
+    /// with one bad key still has its title and tags.
+    static func lenientFrontMatter(_ text: String) -> (title: String?, tags: [String])? {
+        guard text.hasPrefix("---") else { return nil }
+        var title: String?
+        var tags: [String] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().dropFirst() {
+            if number > 200 { break }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "---" || trimmed == "..." { return (title, tags) }
+            guard let colon = trimmed.firstIndex(of: ":") else { continue }
+            let key = trimmed[..<colon].lowercased()
+            var value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if key == "title", !value.isEmpty {
+                title = value.trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            } else if key == "tags" {
+                if value.hasPrefix("["), value.hasSuffix("]") { value = String(value.dropFirst().dropLast()) }
+                tags = value.split(separator: ",").map {
+                    SearchQuery.normalizeTag($0.trimmingCharacters(in: CharacterSet(charactersIn: " \"'")))
+                }.filter { !$0.isEmpty }
+            }
+        }
+        return nil
+    }
+
+    static func unique(_ items: [String]) -> [String] {
+        var seen = Set<String>()
+        return items.filter { seen.insert($0).inserted }
+    }
+
+    /// The lookup key of a note name or wikilink target: lowercased, trimmed, without `.md`.
+    static func nameKey(_ name: String) -> String {
+        var key = name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        while key.hasPrefix("/") { key.removeFirst() }
+        while key.hasPrefix("./") { key.removeFirst(2) }
+        return stripExtension(key)
+    }
+
+    static func stripExtension(_ name: String) -> String {
+        for ext in [".md", ".markdown"] where name.lowercased().hasSuffix(ext) && name.count > ext.count {
+            return String(name.dropLast(ext.count))
+        }
+        return name
+    }
+
+    /// A Markdown link target resolved against the note's folder (`/x` from the vault root);
+    /// `nil` when it climbs out of the vault.
+    static func resolveRelative(_ target: String, from notePath: String) -> String? {
+        var parts: [Substring] = target.hasPrefix("/") ? [] : notePath.split(separator: "/").dropLast()
+        for component in target.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..":
+                guard !parts.isEmpty else { return nil }
+                parts.removeLast()
+            default: parts.append(component)
+            }
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,165 @@
+import CairnGit
+import Foundation
+import GRDB
+
+extension SearchIndex {
+    /// Brings the index up to date and runs `query`, best matches first.
+    ///
+    /// Ranking is BM25 with title matches weighted 10×, tags 5×, body 1×. A filter-only query
+    /// lists matching notes by path.
+    public func search(_ query: SearchQuery, limit: Int = 20) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
+        guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
+        let ((hits, commit, seconds), update) = try withUpToDateIndex { db in
+            let started = DispatchTime.now()
+            let hits = try Self.run(query, limit: limit, in: db)
+            return (hits, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'"), Self.seconds(since: started))
+        }
+        return (hits, update, commit.flatMap { $0.isEmpty ? nil : $0 }, seconds)
+    }
+
+    /// Brings the index up to date (rebuilding it when asked or needed).
+    @discardableResult
+    public func update(rebuild: Bool = false) throws -> IndexUpdate {
+        try withUpToDateIndex(forceRebuild: rebuild) { _ in () }.1
+    }
+
+    /// Counts, size, indexed commit and skipped files, after bringing the index up to date.
+    public func stats(rebuild: Bool = false) throws -> IndexStats {
+        let (stats, update) = try withUpToDateIndex(forceRebuild: rebuild) { db -> (Int, Int, Int, String?, [SkippedFile]) in
+            let documents = try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
+            let worktree = try Int.fetchOne(db, sql: "SELECT count(*) FROM docs WHERE source = 'worktree'") ?? 0
+            let links = try Int.fetchOne(db, sql: "SELECT count(*) FROM links") ?? 0
+            let commit = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'")
+            let skipped = try Row.fetchAll(db, sql: "SELECT path, reason FROM skipped ORDER BY path").map {
+                SkippedFile(path: $0["path"], reason: $0["reason"])
+            }
+            return (documents, worktree, links, commit, skipped)
+        }
+        var bytes: Int64 = 0
+        for suffix in ["", "-wal"] {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix))?[.size] as? NSNumber {
+                bytes += size.int64Value
+            }
+        }
+        return IndexStats(path: path, documents: stats.0, worktreeDocuments: stats.1, links: stats.2, bytes: bytes,
+                          indexedCommit: stats.3.flatMap { $0.isEmpty ? nil : $0 }, schemaVersion: Self.schemaVersion,
+                          skipped: stats.4, update: update)
+    }
+
+    // MARK: - Running a query
+
+    static func run(_ query: SearchQuery, limit: Int, in db: Database) throws -> [SearchHit] {
+        var filters: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if !query.tiers.isEmpty {
+            filters.append("d.tier IN (" + query.tiers.map { _ in "?" }.joined(separator: ", ") + ")")
+            arguments += query.tiers as [any DatabaseValueConvertible]
+        }
+        for tag in query.tags {
+            filters.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND t.tag = ?)")
+            arguments.append(tag)
+        }
+        if !query.paths.isEmpty {
+            let globs = query.paths
+            db.add(function: DatabaseFunction("cairn_path_matches", argumentCount: 1, pure: true) { values in
+                guard let path = String.fromDatabaseValue(values[0]) else { return false }
+                return globs.anyMatches(path)
+            })
+            filters.append("cairn_path_matches(d.path)")
+        }
+
+        guard let match = query.matchExpression else {
+            let whereClause = filters.isEmpty ? "" : "WHERE " + filters.joined(separator: " AND ")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line, substr(f.body, 1, 240) AS excerpt
+                FROM docs d JOIN fts f ON f.rowid = d.id \(whereClause) ORDER BY d.path LIMIT ?
+                """, arguments: StatementArguments(arguments + [limit]))
+            return rows.map { row in
+                hit(row, score: 0, snippet: excerpt(row["excerpt"] ?? ""), line: nil)
+            }
+        }
+
+        // Rank first (ids only), then fetch details and snippets for the few hits shown:
+        // snippet() is costly, and SQLite would compute it for every match before sorting.
+        let ranked: [Row]
+        if filters.isEmpty {
+            ranked = try Row.fetchAll(db, sql: "SELECT rowid AS id, rank FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?",
+                                      arguments: [match, limit])
+        } else {
+            ranked = try Row.fetchAll(db, sql: """
+                SELECT fts.rowid AS id, fts.rank AS rank FROM fts JOIN docs d ON d.id = fts.rowid
+                WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rank LIMIT ?
+                """, arguments: StatementArguments([match] + arguments + [limit]))
+        }
+        let detail = try db.cachedStatement(sql: """
+            SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line,
+                   snippet(fts, -1, char(2), char(3), '…', 16) AS snippet, fts.body AS body
+            FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ? AND fts.rowid = ?
+            """)
+        let words = query.terms.compactMap(\.words.first)
+        var hits: [SearchHit] = []
+        for rank in ranked {
+            let id: Int64 = rank["id"]
+            guard let row = try Row.fetchOne(detail, arguments: [match, id]) else { continue }
+            let body: String = row["body"] ?? ""
+            let line = firstMatchLine(in: body, words: words).map { $0 + (row["body_line"] as Int) }
+            hits.append(hit(row, score: -(rank["rank"] as Double), snippet: excerpt(row["snippet"] ?? ""), line: line))
+        }
+        return hits
+    }
+
+    private static func hit(_ row: Row, score: Double, snippet: String, line: Int?) -> SearchHit {
+        let tags: String = row["tags"] ?? ""
+        return SearchHit(path: row["path"], title: row["title"], tier: row["tier"],
+                         tags: tags.split(separator: " ").map(String.init), score: score,
+                         markedSnippet: snippet, line: line, blob: row["blob"], source: row["source"])
+    }
+
+    /// A snippet on one line: whitespace runs (newlines included) become single spaces.
+    static func excerpt(_ text: String) -> String {
+        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// The 0-based line (within `body`) of the first whole-word or prefix occurrence of any word.
+    static func firstMatchLine(in body: String, words: [String]) -> Int? {
+        guard !words.isEmpty else { return nil }
+        let lower = body.lowercased()
+        var best: String.Index? = nil
+        for word in words where !word.isEmpty {
+            var searchStart = lower.startIndex
+            while let range = lower.range(of: word, range: searchStart..<lower.endIndex) {
+                let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
+                if before.map({ !$0.isLetter && !$0.isNumber }) ?? true {
+                    if best.map({ range.lowerBound < $0 }) ?? true { best = range.lowerBound }
+                    break
+                }
+                searchStart = range.upperBound
+            }
+        }
+        guard let best else { return nil }
+        return lower[..<best].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+    }
+}
+
+extension SearchIndex {
+    /// Every document as one line (`path blob source title tags tier`), plus links and skips, sorted:
+    /// lets tests compare an incrementally updated index with a rebuilt one.
+    func contentsForComparison() throws -> [String] {
+        try withUpToDateIndex { db in
+            var lines = try Row.fetchAll(db, sql: "SELECT path, blob, source, title, tags, tier, body_line FROM docs").map { r -> String in
+                let tier: String = r["tier"] ?? "-"
+                return "doc \(r["path"] as String) \(r["blob"] as String) \(r["source"] as String) \(r["title"] as String) [\(r["tags"] as String)] \(tier) \(r["body_line"] as Int)"
+            }
+            lines += try Row.fetchAll(db, sql: "SELECT d.path, l.kind, l.key, l.line FROM links l JOIN docs d ON d.id = l.doc_id").map {
+                "link \($0["path"] as String) \($0["kind"] as String) \($0["key"] as String) \($0["line"] as Int)"
+            }
+            lines += try Row.fetchAll(db, sql: "SELECT d.path, n.key, n.rank FROM names n JOIN docs d ON d.id = n.doc_id").map {
+                "name \($0["path"] as String) \($0["key"] as String) \($0["rank"] as Int)"
+            }
+            lines += try Row.fetchAll(db, sql: "SELECT path, reason FROM skipped").map { "skip \($0["path"] as String) \($0["reason"] as String)" }
+            let ftsCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM fts") ?? -1
+            lines.append("fts rows \(ftsCount)")
+            return lines.sorted()
+        }.0
+    }
+}

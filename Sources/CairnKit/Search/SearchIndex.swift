@@ -1,0 +1,393 @@
+import CairnGit
+import Foundation
+import GRDB
+
+/// The vault's full-text index: SQLite FTS5 at `.git/cairn/search.sqlite`, derived from git.
+///
+/// The index remembers the `main` commit it reflects. `update()` diffs that commit's tree against
+/// the current one (so its cost follows the changed files, not the vault), then overlays
+/// uncommitted working-tree edits — all in one transaction. A missing, outdated or corrupt
+/// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
+public final class SearchIndex {
+    /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
+    public static let schemaVersion = 1
+    /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
+    static let batchSize = 2048
+
+    let vault: Vault
+    /// The database file.
+    public let path: String
+
+    public init(vault: Vault) {
+        self.vault = vault
+        self.path = vault.gitDir + "cairn/search.sqlite"
+    }
+
+    /// Why the database must be rebuilt before use.
+    struct NeedsRebuild: Error { let reason: String }
+
+    // MARK: - Opening
+
+    private func configuration() -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return config
+    }
+
+    /// Opens the database, checking it is one of ours at the current schema version.
+    private func openChecked() throws -> DatabaseQueue {
+        guard FileManager.default.fileExists(atPath: path) else { throw NeedsRebuild(reason: "missing") }
+        let queue = try DatabaseQueue(path: path, configuration: configuration())
+        let version = try queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
+        }
+        guard version == String(Self.schemaVersion) else {
+            throw NeedsRebuild(reason: "schema version \(version ?? "none") is not \(Self.schemaVersion)")
+        }
+        return queue
+    }
+
+    /// Runs `body` on an up-to-date index, rebuilding it first when it is missing, outdated or
+    /// corrupt (any SQLite error is taken as corruption, once: a second failure is reported).
+    func withUpToDateIndex<T>(forceRebuild: Bool = false, _ body: (Database) throws -> T) throws -> (T, IndexUpdate) {
+        var rebuildReason: String? = forceRebuild ? "requested" : nil
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                if let reason = rebuildReason {
+                    let update = try rebuild(reason: reason)
+                    let queue = try openChecked()
+                    let result = try queue.read(body)
+                    return (result, update)
+                }
+                let queue = try openChecked()
+                let update = try incrementalUpdate(queue)
+                let result = try queue.read(body)
+                return (result, update)
+            } catch let needs as NeedsRebuild {
+                guard attempts < 3 else { throw SearchError.indexUnavailable(path: path, reason: needs.reason) }
+                rebuildReason = needs.reason
+            } catch let error as DatabaseError {
+                guard attempts < 3 else {
+                    throw SearchError.indexUnavailable(path: path, reason: error.message ?? "\(error.resultCode)")
+                }
+                rebuildReason = "unreadable (\(error.message ?? "\(error.resultCode)"))"
+            }
+        }
+    }
+
+    /// Deletes the database and its WAL/SHM side files.
+    func removeFiles(_ base: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: base + suffix) }
+    }
+
+    // MARK: - Schema
+
+    static let schema = """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE docs(
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            blob TEXT NOT NULL,
+            title TEXT NOT NULL,
+            tier TEXT,
+            tags TEXT NOT NULL,
+            body_line INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            mtime REAL,
+            source TEXT NOT NULL CHECK (source IN ('commit', 'worktree')));
+        CREATE TABLE doc_tags(doc_id INTEGER NOT NULL, tag TEXT NOT NULL);
+        CREATE TABLE names(doc_id INTEGER NOT NULL, key TEXT NOT NULL, rank INTEGER NOT NULL);
+        CREATE TABLE links(doc_id INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL);
+        CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+        CREATE TABLE overlay(path TEXT PRIMARY KEY);
+        CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+        INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
+        """
+
+    /// Secondary indexes, created after a bulk load (faster than maintaining them row by row).
+    static let secondaryIndexes = """
+        CREATE INDEX doc_tags_doc ON doc_tags(doc_id);
+        CREATE INDEX doc_tags_tag ON doc_tags(tag);
+        CREATE INDEX names_doc ON names(doc_id);
+        CREATE INDEX names_key ON names(key);
+        CREATE INDEX links_doc ON links(doc_id);
+        CREATE INDEX links_key ON links(key);
+        """
+
+    // MARK: - Rebuild
+
+    /// Builds the index from scratch into a side file, then moves it into place, so a crash or a
+    /// concurrent reader never sees a half-built index.
+    @discardableResult
+    func rebuild(reason: String) throws -> IndexUpdate {
+        let started = DispatchTime.now()
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let temp = path + ".building-\(getpid())"
+        removeFiles(temp)
+        defer { removeFiles(temp) }
+
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536")
+        }
+        var committed = 0
+        var worktree = 0
+        var worktreeSeconds = 0.0
+        do {
+            let queue = try DatabaseQueue(path: temp, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: Self.schema)
+                try db.inTransaction {
+                    let head = try vault.head()
+                    if let head {
+                        let tree = try vault.repository.commit(head).tree
+                        committed = try bulkLoad(db, tree: tree)
+                    }
+                    try db.execute(sql: Self.secondaryIndexes)
+                    let overlayStart = DispatchTime.now()
+                    worktree = try overlayWorkingTree(db, tree: head.map { try vault.repository.commit($0).tree })
+                    worktreeSeconds = Self.seconds(since: overlayStart)
+                    try setMeta(db, "schema_version", String(Self.schemaVersion))
+                    try setMeta(db, "commit", head?.hex ?? "")
+                    return .commit
+                }
+                try db.execute(sql: "INSERT INTO fts(fts) VALUES ('optimize')")
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+            try queue.close()
+        } catch let error as DatabaseError {
+            throw SearchError.indexUnavailable(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+        removeFiles(path)
+        guard rename(temp, path) == 0 else {
+            throw SearchError.indexUnavailable(path: path, reason: "could not move the new index into place (\(String(cString: strerror(errno))))")
+        }
+        return IndexUpdate(kind: .rebuild, reason: reason, committedChanges: committed, worktreeChanges: worktree,
+                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds)
+    }
+
+    /// Loads every indexable file of `tree`: blobs are read and parsed in parallel (one repository
+    /// handle per worker), rows are inserted in order with prepared statements.
+    private func bulkLoad(_ db: Database, tree: OID) throws -> Int {
+        let files = try vault.repository.files(in: tree).filter {
+            $0.mode != TreeChange.symlinkMode && IndexedDocument.isIndexable($0.path)
+        }
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let repositories = try (0..<workers).map { _ in RepositoryBox(try Repository(at: vault.gitDir)) }
+        var count = 0
+        var start = 0
+        while start < files.count {
+            let batch = Array(files[start..<min(files.count, start + Self.batchSize)])
+            start += batch.count
+            let results = ResultBox(count: batch.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let repository = repositories[worker].repository
+                var i = worker
+                while i < batch.count {
+                    let file = batch[i]
+                    do {
+                        let data = try repository.blob(file.oid)
+                        results.set(i, IndexedDocument.extract(path: file.path, data: data, blob: file.oid.hex, source: "commit", mtime: nil))
+                    } catch {
+                        results.set(i, .skipped(path: file.path, reason: "unreadable blob: \(error)"))
+                    }
+                    i += workers
+                }
+            }
+            for extraction in results.values {
+                if let extraction { try insert(db, extraction) }
+                count += 1
+            }
+        }
+        return count
+    }
+
+    // MARK: - Incremental update
+
+    /// Brings the index from its remembered commit to `main`, then overlays working-tree edits,
+    /// in one transaction.
+    func incrementalUpdate(_ queue: DatabaseQueue) throws -> IndexUpdate {
+        let started = DispatchTime.now()
+        var committed = 0
+        var worktree = 0
+        var kind = IndexUpdate.Kind.unchanged
+        var worktreeSeconds = 0.0
+        try queue.inTransaction(.immediate) { db in
+            let remembered = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'") ?? ""
+            let head = try vault.head()
+            let newTree = try head.map { try vault.repository.commit($0).tree }
+            if remembered != (head?.hex ?? "") {
+                var oldTree: OID? = nil
+                if !remembered.isEmpty {
+                    guard let oid = OID(hex: remembered), let commit = try? vault.repository.commit(oid) else {
+                        throw NeedsRebuild(reason: "the indexed commit \(remembered.prefix(10)) is gone (history rewritten)")
+                    }
+                    oldTree = commit.tree
+                }
+                committed = try applyCommittedDiff(db, from: oldTree, to: newTree)
+                try setMeta(db, "commit", head?.hex ?? "")
+            }
+            let overlayStart = DispatchTime.now()
+            worktree = try overlayWorkingTree(db, tree: newTree)
+            worktreeSeconds = Self.seconds(since: overlayStart)
+            if committed + worktree > 0 { kind = .incremental }
+            return .commit
+        }
+        return IndexUpdate(kind: kind, reason: nil, committedChanges: committed, worktreeChanges: worktree,
+                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds)
+    }
+
+    /// Applies the changes between two trees of `main`: cost follows the number of changed files.
+    private func applyCommittedDiff(_ db: Database, from old: OID?, to new: OID?) throws -> Int {
+        var options = DiffOptions()
+        options.detectRenames = false
+        options.includeUntracked = false
+        options.contextLines = 0
+        let deltas = try vault.repository.diff(from: old, to: new, options: options).deltas
+        var changed = 0
+        for delta in deltas {
+            if delta.kind == .deleted || delta.kind == .renamed || delta.oldPath != delta.newPath {
+                if IndexedDocument.isIndexable(delta.oldPath) {
+                    try removeDocument(db, path: delta.oldPath)
+                    changed += 1
+                }
+            }
+            guard delta.kind != .deleted, IndexedDocument.isIndexable(delta.newPath) else { continue }
+            changed += 1
+            try resetToCommitted(db, path: delta.newPath, tree: new)
+        }
+        return changed
+    }
+
+    /// Makes the document at `path` the version committed in `tree` (removed when absent there).
+    private func resetToCommitted(_ db: Database, path: String, tree: OID?) throws {
+        guard let tree, let entry = try vault.repository.entry(at: path, in: tree),
+              entry.kind != .tree, entry.kind != .submodule, entry.mode != TreeChange.symlinkMode else {
+            try removeDocument(db, path: path)
+            return
+        }
+        if let row = try Row.fetchOne(db, sql: "SELECT blob, source FROM docs WHERE path = ?", arguments: [path]),
+           row["blob"] as String == entry.oid.hex, row["source"] as String == "commit" {
+            return
+        }
+        let data = try vault.repository.blob(entry.oid)
+        try insert(db, IndexedDocument.extract(path: path, data: data, blob: entry.oid.hex, source: "commit", mtime: nil))
+    }
+
+    /// Indexes uncommitted edits of text notes from disk, and resets notes whose edits are gone
+    /// (committed or reverted) to their committed version. Returns how many documents changed.
+    private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
+        var dirty = Set<String>()
+        for entry in try vault.repository.status() where !entry.path.hasSuffix("/") {
+            if IndexedDocument.isIndexable(entry.path) { dirty.insert(entry.path) }
+            if let old = entry.oldPath, IndexedDocument.isIndexable(old) { dirty.insert(old) }
+        }
+        let previous = Set(try String.fetchAll(db, sql: "SELECT path FROM overlay"))
+        var changed = 0
+        for path in previous.subtracting(dirty).sorted() {
+            try resetToCommitted(db, path: path, tree: tree)
+            try db.execute(sql: "DELETE FROM overlay WHERE path = ?", arguments: [path])
+            changed += 1
+        }
+        for path in dirty.sorted() {
+            if !previous.contains(path) {
+                try db.execute(sql: "INSERT OR IGNORE INTO overlay(path) VALUES (?)", arguments: [path])
+            }
+            let full = vault.absolutePath(path)
+            var st = stat()
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                if try Int.fetchOne(db, sql: "SELECT 1 FROM docs WHERE path = ?", arguments: [path]) != nil {
+                    try removeDocument(db, path: path)
+                    changed += 1
+                }
+                continue
+            }
+            let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+            let size = Int(st.st_size)
+            if let row = try Row.fetchOne(db, sql: "SELECT mtime, size, source FROM docs WHERE path = ?", arguments: [path]),
+               row["source"] as String == "worktree", row["mtime"] as Double? == mtime, row["size"] as Int == size {
+                continue
+            }
+            if try String.fetchOne(db, sql: "SELECT reason FROM skipped WHERE path = ?", arguments: [path]) != nil,
+               size > IndexedDocument.maxBytes {
+                continue
+            }
+            guard let data = FileManager.default.contents(atPath: full) else { continue }
+            let blob = (try? Repository.hashBlob(data))?.hex ?? ""
+            try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob, source: "worktree", mtime: mtime))
+            changed += 1
+        }
+        return changed
+    }
+
+    // MARK: - Rows
+
+    /// Replaces the document at the extraction's path (or records why it is skipped).
+    private func insert(_ db: Database, _ extraction: IndexedDocument.Extraction) throws {
+        switch extraction {
+        case .skipped(let path, let reason):
+            try removeDocument(db, path: path)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO skipped(path, reason) VALUES (?, ?)").execute(arguments: [path, reason])
+        case .document(let doc):
+            try removeDocument(db, path: doc.path)
+            try db.cachedStatement(sql: """
+                INSERT INTO docs(path, blob, title, tier, tags, body_line, size, mtime, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [doc.path, doc.blob, doc.title, doc.tier, doc.tags.joined(separator: " "),
+                                         doc.bodyFirstLine, doc.size, doc.mtime, doc.source])
+            let id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "INSERT INTO fts(rowid, title, tags, body) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [id, doc.title, doc.tags.joined(separator: " "), doc.body])
+            let tagStatement = try db.cachedStatement(sql: "INSERT INTO doc_tags(doc_id, tag) VALUES (?, ?)")
+            for tag in doc.tags { try tagStatement.execute(arguments: [id, tag]) }
+            let nameStatement = try db.cachedStatement(sql: "INSERT INTO names(doc_id, key, rank) VALUES (?, ?, ?)")
+            for name in doc.names { try nameStatement.execute(arguments: [id, name.key, name.rank]) }
+            let linkStatement = try db.cachedStatement(sql: "INSERT INTO links(doc_id, kind, target, key, line) VALUES (?, ?, ?, ?, ?)")
+            for link in doc.links { try linkStatement.execute(arguments: [id, link.kind.rawValue, link.target, link.key, link.line]) }
+        }
+    }
+
+    /// Removes the document at `path` with its text, tags, names and links (and any skip record).
+    private func removeDocument(_ db: Database, path: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM skipped WHERE path = ?").execute(arguments: [path])
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM docs WHERE path = ?"), arguments: [path]) else { return }
+        try db.cachedStatement(sql: "DELETE FROM fts WHERE rowid = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM doc_tags WHERE doc_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM names WHERE doc_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM links WHERE doc_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM docs WHERE id = ?").execute(arguments: [id])
+    }
+
+    private func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// A repository handle used by exactly one worker thread at a time.
+private final class RepositoryBox: @unchecked Sendable {
+    let repository: Repository
+    init(_ repository: Repository) { self.repository = repository }
+}
+
+/// Per-index result slots written by parallel workers (each slot by one worker only).
+private final class ResultBox: @unchecked Sendable {
+    private(set) var values: [IndexedDocument.Extraction?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: IndexedDocument.Extraction) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import CairnKit
+
+@Suite struct SearchLinksTests {
+    func linkedVault() throws -> VaultFixture {
+        let f = try VaultFixture()
+        try f.write("memory/projects/acme.md", """
+            ---
+            title: Acme Corp
+            aliases: [ACME]
+            ---
+
+            Talks with [[ratesheet]] and [[Nowhere Note]].
+            See [the plan](../knowledge/plan.md) and ![logo](logo.png).
+            Also [[acme-contacts#People|contacts]] and [missing](gone.md).
+            """)
+        try f.write("memory/knowledge/ratesheet.md", "---\ntitle: Rate sheet model\n---\n\nUsed by [[ACME]] and [[Acme Corp]].\n")
+        try f.write("memory/knowledge/plan.md", "# The plan\n\nBack to [acme](../projects/acme.md).\n")
+        try f.write("memory/projects/acme-contacts.md", "Contacts.\n")
+        try f.write("memory/projects/logo.png", "not really a png\n")
+        try f.snapshot()
+        return f
+    }
+
+    @Test func outgoingLinksResolveByNameTitleAliasAndRelativePath() throws {
+        let f = try linkedVault()
+        let report = try f.vault().links(note: "memory/projects/acme.md")
+        #expect(report.title == "Acme Corp")
+        let resolved = report.outgoing.map { "\($0.line) \($0.target) -> \($0.resolved ?? "BROKEN")" }
+        #expect(resolved == [
+            "6 ratesheet -> memory/knowledge/ratesheet.md",
+            "6 Nowhere Note -> BROKEN",
+            "7 ../knowledge/plan.md -> memory/knowledge/plan.md",
+            "7 logo.png -> memory/projects/logo.png",
+            "8 acme-contacts -> memory/projects/acme-contacts.md",
+            "8 gone.md -> BROKEN",
+        ])
+    }
+
+    @Test func backlinksComeFromWikilinksAndMarkdownLinks() throws {
+        let f = try linkedVault()
+        let vault = try f.vault()
+        // A note name works as well as a path.
+        let report = try vault.links(note: "acme")
+        #expect(report.path == "memory/projects/acme.md")
+        #expect(report.backlinks.map { "\($0.source):\($0.line) \($0.target)" } == [
+            "memory/knowledge/plan.md:3 ../projects/acme.md",
+            "memory/knowledge/ratesheet.md:5 ACME",
+            "memory/knowledge/ratesheet.md:5 Acme Corp",
+        ])
+        #expect(try vault.links(note: "Rate Sheet Model").path == "memory/knowledge/ratesheet.md")
+        #expect(throws: SearchError.noteNotFound("no-such")) { try vault.links(note: "no-such") }
+    }
+
+    @Test func backlinksFollowEditsAndDeletes() throws {
+        let f = try linkedVault()
+        let vault = try f.vault()
+        #expect(try vault.links(note: "memory/knowledge/ratesheet.md").backlinks.count == 1)
+        try f.write("inbox/new.md", "more on [[Ratesheet]]\n")  // uncommitted: still counted
+        #expect(try vault.links(note: "memory/knowledge/ratesheet.md").backlinks.map(\.source) == ["inbox/new.md", "memory/projects/acme.md"])
+        try FileManager.default.removeItem(atPath: f.root + "/memory/projects/acme.md")
+        try f.snapshot()
+        #expect(try vault.links(note: "memory/knowledge/ratesheet.md").backlinks.map(\.source) == ["inbox/new.md"])
+    }
+
+    @Test func brokenLinksNameTheFileLineAndTarget() throws {
+        let f = try linkedVault()
+        let vault = try f.vault()
+        let broken = try vault.brokenLinks()
+        #expect(broken.map(\.description) == [
+            "memory/projects/acme.md:6: broken link [[Nowhere Note]]: no note has that name, title or alias",
+            "memory/projects/acme.md:8: broken link (gone.md): no such file",
+        ])
+        try f.write("memory/projects/gone.md", "now it exists\n")
+        try f.write("memory/knowledge/nowhere-note.md", "and this one\n")
+        #expect(try vault.brokenLinks().isEmpty)
+    }
+}
