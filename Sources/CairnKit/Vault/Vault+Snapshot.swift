@@ -123,8 +123,13 @@ extension Vault {
         let summary = accepted.map { FileChange(path: $0.path, oldPath: $0.oldPath, kind: $0.kind == .untracked ? .added : $0.kind) }
         let tree = try repository.updateTree(base: parentTree, changes: changes)
         if tree == parentTree || (parentTree == nil && changes.isEmpty) {
-            // Nothing differs from the branch (perhaps an index left stale by a crash): refresh the index only.
-            try writeIndex(usable, stamp: stampValidBefore)
+            // Nothing differs from the branch. With nothing staged either, the index needs no rewrite (56 ms at
+            // 100k notes); otherwise (an index left stale by a crash, a rebuilt index) refresh it.
+            if !accepted.isEmpty || usable.replaces != nil {
+                try writeIndex(usable, stamp: stampValidBefore)
+            } else if options.paths.isEmpty && entries.isEmpty {
+                stampIndexMatchesHead() // a full status found nothing staged: the index matches the branch
+            }
             return SnapshotResult(commit: nil, message: nil, changes: [], warnings: warnings)
         }
         let message = Trailer.message(subject: options.message ?? Self.defaultSnapshotMessage(summary),
