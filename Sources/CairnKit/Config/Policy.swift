@@ -6,7 +6,7 @@ import Foundation
 /// Every key is optional when decoding; a missing or `null` key takes the value in
 /// `Policy.default` (the values `vault-template/policy.json` ships with). Unknown keys are
 /// ignored, so a newer policy file still loads. `vault-template/policy.md` documents each key.
-public struct Policy: Codable, Sendable, Equatable {
+public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
     /// Where the policy lives, relative to the vault root.
     public static let relativePath = "policy.json"
 
@@ -297,32 +297,18 @@ public struct Policy: Codable, Sendable, Equatable {
     ///
     /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
     ///   invalid file. Never writes anything.
-    public static func load(from url: URL) throws -> Policy {
-        try parse(ConfigFile.read(url, path: url.path), path: url.path)
-    }
+    public static func load(from url: URL) throws -> Policy { try loadChecked(from: url) }
 
     /// Parses and validates the bytes of a policy file (for example a blob read from `main`).
     ///
     /// - Parameter path: how errors name the file, usually `policy.json`.
     /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
-    public static func parse(_ data: Data, path: String) throws -> Policy {
-        let (policy, lines) = try ConfigFile.decode(Policy.self, from: data, path: path)
-        if let problem = policy.problems().first {
-            throw ConfigError(
-                path: path, line: lines.line(for: problem.keyPath),
-                reason: "\(problem.keyPath): \(problem.reason)")
-        }
-        return policy
-    }
+    public static func parse(_ data: Data, path: String) throws -> Policy { try parseChecked(data, path: path) }
 
     /// Checks the values against their allowed ranges.
     ///
     /// - Throws: `ConfigError` naming `path` and the first key with a value out of range.
-    public func validate(path: String = Policy.relativePath) throws {
-        if let problem = problems().first {
-            throw ConfigError(path: path, reason: "\(problem.keyPath): \(problem.reason)")
-        }
-    }
+    public func validate(path: String = Policy.relativePath) throws { try validateChecked(path: path) }
 
     /// Every value out of range, in file order, as key path and reason.
     func problems() -> [(keyPath: String, reason: String)] {

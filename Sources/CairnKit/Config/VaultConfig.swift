@@ -19,7 +19,7 @@ public struct OperatorIdentity: Sendable, Equatable, Hashable {
 /// Every key is optional when decoding; a missing or `null` key takes the default shown on each
 /// property. Unknown keys are ignored. This type only reads the file — cairn never rewrites
 /// `config.json`, so the operator's formatting and any keys a newer cairn added stay as they are.
-public struct VaultConfig: Codable, Sendable, Equatable {
+public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     /// Where the config lives, relative to the vault root.
     public static let relativePath = ".cairn/config.json"
 
@@ -155,32 +155,18 @@ public struct VaultConfig: Codable, Sendable, Equatable {
     ///
     /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
     ///   invalid file. Never writes anything.
-    public static func load(from url: URL) throws -> VaultConfig {
-        try parse(ConfigFile.read(url, path: url.path), path: url.path)
-    }
+    public static func load(from url: URL) throws -> VaultConfig { try loadChecked(from: url) }
 
     /// Parses and validates the bytes of a config file.
     ///
     /// - Parameter path: how errors name the file, usually `.cairn/config.json`.
     /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
-    public static func parse(_ data: Data, path: String) throws -> VaultConfig {
-        let (config, lines) = try ConfigFile.decode(VaultConfig.self, from: data, path: path)
-        if let problem = config.problems().first {
-            throw ConfigError(
-                path: path, line: lines.line(for: problem.keyPath),
-                reason: "\(problem.keyPath): \(problem.reason)")
-        }
-        return config
-    }
+    public static func parse(_ data: Data, path: String) throws -> VaultConfig { try parseChecked(data, path: path) }
 
     /// Checks the values.
     ///
     /// - Throws: `ConfigError` naming `path` and the first invalid key.
-    public func validate(path: String = VaultConfig.relativePath) throws {
-        if let problem = problems().first {
-            throw ConfigError(path: path, reason: "\(problem.keyPath): \(problem.reason)")
-        }
-    }
+    public func validate(path: String = VaultConfig.relativePath) throws { try validateChecked(path: path) }
 
     /// Every invalid value, in file order, as key path and reason.
     func problems() -> [(keyPath: String, reason: String)] {
