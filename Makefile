@@ -19,8 +19,6 @@ deps:
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
-	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (expected on PATH or at /opt/swift/usr/bin/swift)"; exit 1; }
 
 template:
@@ -36,6 +34,8 @@ demo: build
 	@CAIRN=$(BIN) ./scripts/demo.sh
 
 test: deps template
+	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
+	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
 	$(SWIFT) build --build-tests
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 
