@@ -21,7 +21,8 @@ final class CommandAgentFixture {
         dir = NSTemporaryDirectory() + "cairn-cmdagent-" + UUID().uuidString
         vaultRoot = dir + "/vault"
         try FileManager.default.createDirectory(atPath: dir + "/home", withIntermediateDirectories: true)
-        Libgit2.setConfigSearchPath(dir)
+        // libgit2\'s config search path is process-wide and owned by the CairnGit tests (TestRepo); these
+        // fixtures pass identities explicitly and read no git config.
         repo = try Repository.create(at: vaultRoot)
         environment = ["PATH": "/usr/bin:/bin", "HOME": dir + "/home"]
     }

@@ -14,7 +14,8 @@ final class VaultFixture {
         dir = NSTemporaryDirectory() + "cairnkit-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         root = dir + "/vault"
-        Libgit2.setConfigSearchPath(dir)
+        // libgit2\'s config search path is process-wide and owned by the CairnGit tests (TestRepo); these
+        // fixtures pass identities explicitly and read no git config.
         if create {
             _ = try Vault.initialize(at: root, template: .embedded, identity: identity, globalConfigFile: "/dev/null", now: now)
         }

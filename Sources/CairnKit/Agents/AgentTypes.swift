@@ -101,7 +101,26 @@ public struct BaseSnapshot {
     public func files(matching globs: [Glob]) throws -> [TreeFile] {
         guard !globs.isEmpty else { return [] }
         var out: [TreeFile] = []
-        var stack: [(String, OID)] = [("", tree)]
+        // Start at each glob's literal folder (`inbox/bench/**` → `inbox/bench`) instead of the root, so a
+        // narrow glob never lists the large folders around it.
+        var stack: [(String, OID)] = []
+        var starts = Set<String>()
+        for glob in globs {
+            let literal = Glob.literalPrefix(glob.pattern)
+            if literal.isEmpty { stack = [("", tree)]; starts = [""]; break }
+            starts.insert(literal)
+        }
+        if stack.isEmpty {
+            let sorted = starts.sorted()
+            for start in sorted where !sorted.contains(where: { $0 != start && start.hasPrefix($0 + "/") }) {
+                guard let entry = try repository.entry(at: start, in: tree) else { continue }
+                if entry.kind == .tree {
+                    stack.append((start + "/", entry.oid))
+                } else if entry.kind != .submodule, globs.anyMatches(start) {
+                    out.append(TreeFile(path: start, oid: entry.oid, mode: entry.mode))
+                }
+            }
+        }
         while let (prefix, oid) = stack.popLast() {
             for e in try repository.tree(oid).entries {
                 let path = prefix + e.name

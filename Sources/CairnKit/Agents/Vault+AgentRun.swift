@@ -234,13 +234,9 @@ extension Vault {
     static func scopeFolders(_ globs: [String]) -> [String] {
         var out = Set<String>()
         for glob in globs {
-            var literal: [Substring] = []
-            for part in glob.split(separator: "/") {
-                if part.contains(where: { "*?[\\".contains($0) }) { break }
-                literal.append(part)
-            }
+            let literal = Glob.literalPrefix(glob)
             if literal.isEmpty { return [] }
-            out.insert(literal.joined(separator: "/"))
+            out.insert(literal)
         }
         // Drop entries inside another entry.
         let sorted = out.sorted()

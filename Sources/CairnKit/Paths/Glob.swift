@@ -20,6 +20,20 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { pattern }
 
+    /// The leading folders of `pattern` that contain no wildcard: `inbox/**` → `inbox`,
+    /// `memory/projects/*.md` → `memory/projects`, `**/x` → "" (the whole vault).
+    public static func literalPrefix(_ pattern: String) -> String {
+        var parts: [Substring] = []
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        for (i, part) in segments.enumerated() {
+            if part.contains(where: { "*?[\\".contains($0) }) { break }
+            // The last literal segment may be a file name: keep it (a file or a folder, both are fine starts).
+            parts.append(part)
+            if i == segments.count - 1 { break }
+        }
+        return parts.joined(separator: "/")
+    }
+
     /// True when `path` matches.
     public func matches(_ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
