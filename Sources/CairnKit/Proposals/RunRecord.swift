@@ -55,11 +55,7 @@ public struct RunRecord: Codable, Sendable {
     public var ref: String?
 
     /// Where the record lives in the vault.
-    public static func path(runID: String) -> String {
-        // Run ids start with YYYYMMDD.
-        let year = String(runID.prefix(4)), month = String(runID.dropFirst(4).prefix(2))
-        return "runs/\(year)/\(month)/\(runID).json"
-    }
+    public static func path(runID: String) -> String { RunID.recordPath("runs", runID) }
 
     public func encoded() throws -> Data { try RecordJSON.encode(self) }
 
@@ -78,6 +74,11 @@ public enum RunID {
         let slug = Slug.make(agent)
         let suffix = String(format: "%04x", UInt16.random(in: 0...UInt16.max))
         return "\(f.string(from: now))-\(slug)-\(suffix)"
+    }
+
+    /// `folder/YYYY/MM/<id>.json`: run ids start with YYYYMMDD, so records group by month.
+    static func recordPath(_ folder: String, _ id: String) -> String {
+        "\(folder)/\(id.prefix(4))/\(id.dropFirst(4).prefix(2))/\(id).json"
     }
 
     /// True for strings that have the shape of a run id (safe to use in ref names and paths).
@@ -106,10 +107,7 @@ public struct ApprovalRecord: Codable, Sendable {
     /// Files the proposal changed.
     public var files: [String]
 
-    public static func path(runID: String) -> String {
-        let year = String(runID.prefix(4)), month = String(runID.dropFirst(4).prefix(2))
-        return "approvals/\(year)/\(month)/\(runID).json"
-    }
+    public static func path(runID: String) -> String { RunID.recordPath("approvals", runID) }
 
     public func encoded() throws -> Data { try RecordJSON.encode(self) }
 }

@@ -35,13 +35,11 @@ extension Vault {
     /// reported. Reads only.
     public func audit(limit: Int = .max) throws -> AuditReport {
         guard let tip = try head() else { return AuditReport(checked: 0, entries: []) }
-        let tree = try repository.commit(tip).tree
         // Agent commits that a decision on main let in: proposal commit → (run, decision).
         var approvedProposals: [OID: String] = [:]
         for r in try approvalRecords() where r.decision != .rejected {
             if let oid = OID(hex: r.proposal) { approvedProposals[oid] = "\(r.decision.rawValue) in \(ApprovalRecord.path(runID: r.run))" + (r.rule.map { " (rule: \($0))" } ?? "") }
         }
-        _ = tree
         // The adoption point: the oldest commit with `Cairn-Operation: init`; older commits are pre-vault.
         var entries: [AuditEntry] = []
         let walk = try RevWalk(repository)

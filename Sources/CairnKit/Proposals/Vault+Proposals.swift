@@ -58,17 +58,18 @@ extension Vault {
     }
 
     /// Resolves an id, a unique prefix or suffix of one, or nil for the oldest pending proposal.
-    public func resolveProposal(_ id: String?) throws -> (id: String, commit: OID) {
+    ///
+    /// An id whose proposal was already decided throws `alreadyDecided` (or `conflictingDecision` when
+    /// `requested` is the other decision).
+    public func resolveProposal(_ id: String?, requested: ApprovalRecord.Decision? = nil) throws -> (id: String, commit: OID) {
         let refs = try repository.references(withPrefix: Self.proposalPrefix).map { (String($0.name.dropFirst(Self.proposalPrefix.count)), $0.target) }
         guard let id else {
             guard let oldest = try proposals().first, let oid = OID(hex: oldest.commit) else { throw ProposalError.nonePending }
             return (oldest.id, oid)
         }
         if let exact = refs.first(where: { $0.0 == id }) { return exact }
-        if RunID.isValid(id), try repository.referenceTarget(Self.archivePrefix + id) != nil,
-           let main = try head(), let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: try repository.commit(main).tree) {
-            let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision.rawValue ?? "decided"
-            throw ProposalError.alreadyDecided(id: id, decision: decision)
+        if RunID.isValid(id), try repository.referenceTarget(Self.archivePrefix + id) != nil, let recorded = try decision(on: id) {
+            try Self.throwDecided(id, recorded: recorded?.decision, requested: requested ?? recorded?.decision ?? .approved)
         }
         var matches = refs.filter { $0.0.hasPrefix(id) || $0.0.hasSuffix(id) }
         if matches.isEmpty {
@@ -155,7 +156,7 @@ extension Vault {
 
     func approveLocked(_ id: String, note: String?, author: OperatorIdentity, now: Date, autoRule: String?) throws -> DecisionResult {
         // Resolve first: an unknown or ambiguous id must write nothing, not even a snapshot.
-        let (rid, proposal) = try resolveProposal(id)
+        let (rid, proposal) = try resolveProposal(id, requested: .approved)
         try finishIfDecided(rid, commit: proposal, requested: .approved)
         let snap = try snapshotLocked(SnapshotOptions(), author: author, now: now)
         let p = try repository.commit(proposal)
@@ -195,7 +196,7 @@ extension Vault {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
-        let (rid, proposal) = try resolveProposal(id)
+        let (rid, proposal) = try resolveProposal(id, requested: .rejected)
         try finishIfDecided(rid, commit: proposal, requested: .rejected)
         let p = try repository.commit(proposal)
         guard let main = try head() else { throw ProposalError.malformed(id: rid, reason: "main has no commit") }
@@ -221,16 +222,23 @@ extension Vault {
     /// When main already holds the decision on `id` (a crash hit between recording it and archiving the
     /// branch), archives the branch and throws `alreadyDecided`.
     func finishIfDecided(_ id: String, commit: OID, requested: ApprovalRecord.Decision) throws {
-        guard let main = try head(), let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: try repository.commit(main).tree) else { return }
-        let decision = (try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))?.decision
+        guard let recorded = try decision(on: id) else { return }
         try archive(id, commit: commit, from: Self.proposalPrefix)
-        try Self.throwDecided(id, recorded: decision, requested: requested)
+        try Self.throwDecided(id, recorded: recorded?.decision, requested: requested)
+    }
+
+    /// The decision recorded on main for run `id`: nil when there is none; `.some(nil)` when a record exists
+    /// but cannot be read (still decided, so it is never decided twice).
+    func decision(on id: String, mainTree: OID? = nil) throws -> ApprovalRecord?? {
+        guard let tree = try mainTree ?? head().map({ try repository.commit($0).tree }),
+              let e = try repository.entry(at: ApprovalRecord.path(runID: id), in: tree) else { return nil }
+        return .some(try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid)))
     }
 
     /// `alreadyDecided` when the recorded decision is the one asked for, `conflictingDecision` otherwise.
     static func throwDecided(_ id: String, recorded: ApprovalRecord.Decision?, requested: ApprovalRecord.Decision) throws -> Never {
         let name = recorded?.rawValue ?? "decided"
-        let same = (recorded == .rejected) == (requested == .rejected)
+        let same = recorded == nil || (recorded == .rejected) == (requested == .rejected)
         if same { throw ProposalError.alreadyDecided(id: id, decision: name) }
         throw ProposalError.conflictingDecision(id: id, decision: name)
     }

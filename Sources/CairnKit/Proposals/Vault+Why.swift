@@ -59,10 +59,7 @@ extension Vault {
         let entryInfo = try self.entry(for: commit)
         let run = commit.trailer("Cairn-Run")
         let record = try run.flatMap { try runRecord(id: $0, in: commit.tree) }
-        var approval: ApprovalRecord? = nil
-        if let run, let e = try repository.entry(at: ApprovalRecord.path(runID: run), in: mainTree) {
-            approval = try? JSONDecoder().decode(ApprovalRecord.self, from: try repository.blob(e.oid))
-        }
+        let approval = try run.flatMap { try decision(on: $0, mainTree: mainTree) ?? nil }
         return WhyResult(path: path, line: line, text: text, commit: commit.oid.hex, summary: commit.summary, date: commit.author.time,
                          actorKind: entryInfo.actorKind, actor: entryInfo.actor, run: run, agent: commit.trailer("Cairn-Agent"),
                          workflow: commit.trailer("Cairn-Workflow"), input: record?.input, retrieval: record?.retrieval,

@@ -55,8 +55,6 @@ extension Vault {
                 throw VaultError.cannotAdopt(path: root, reason: "a git \(op) is in progress; finish or abort it first")
             }
             existingRepo = repo
-        } else if exists, let inside = Repository.discover(from: (root as NSString).deletingLastPathComponent) {
-            _ = inside // unreachable in practice: discover(from: root) searches upward too
         }
 
         if fm.fileExists(atPath: root + "/" + configPath) {
