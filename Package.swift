@@ -20,7 +20,8 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
-        .target(name: "CairnGit", dependencies: ["CGit2"]),
+        .target(name: "CGit2Support", dependencies: ["CGit2"]),
+        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
             .product(name: "Yams", package: "Yams"),

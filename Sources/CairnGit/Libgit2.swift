@@ -1,4 +1,5 @@
 import CGit2
+import CGit2Support
 
 /// Process-wide libgit2 set-up, run once and lazily before the first repository is opened.
 public enum Libgit2 {
@@ -39,6 +40,32 @@ public enum Libgit2 {
             _ = cairn_git_set_search_path(level.rawValue, path ?? "")
         }
     }
+
+    /// Loads the CA bundle libgit2 asked for at start-up, so HTTPS remotes can be verified.
+    ///
+    /// Parsing the system CA bundle is most of `git_libgit2_init`'s cost, and no local command needs it, so the
+    /// bundle is loaded on first use (see CGit2Support). Anything that opens a TLS connection through libgit2
+    /// (fetch, push, clone over HTTPS) must call this first; until then the trusted chain is empty and every TLS
+    /// handshake fails verification.
+    public static func enableTLS() throws {
+        ensureInitialized()
+        _ = try check(cairn_tls_enable(), "load the CA certificates")
+    }
+
+    /// Trusts the certificates in `file` (PEM) for HTTPS remotes; the real parser must be on (`enableTLS`).
+    public static func setCALocations(file: String) throws {
+        try enableTLS()
+        _ = try check(cairn_git_set_ssl_cert_file(file), "load CA certificates from \(file)")
+    }
+
+    /// The CA file whose loading was deferred at start-up, if any (for `cairn doctor` and tests).
+    public static var deferredCAFile: String? {
+        ensureInitialized()
+        return cairn_tls_deferred_ca_file().map { String(cString: $0) }
+    }
+
+    /// How many CA files have been parsed for real (0 until `enableTLS`).
+    public static var loadedCAFileCount: Int { Int(cairn_tls_real_parse_count()) }
 
     /// The linked libgit2 version, for `cairn doctor`.
     public static var version: String {

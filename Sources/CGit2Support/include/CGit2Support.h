@@ -1,0 +1,24 @@
+#ifndef CGIT2SUPPORT_H
+#define CGIT2SUPPORT_H
+
+/// Lets libgit2's trusted CA bundle be loaded on first use instead of at start-up.
+///
+/// Debian's libgit2 (mbedTLS) parses the whole system CA bundle inside git_libgit2_init(): about a
+/// sixth of a short cairn command's instructions, for commands that never open a TLS connection.
+/// This library defines mbedtls_x509_crt_parse_file in the executable, which the dynamic linker
+/// binds ahead of libmbedx509's. Until cairn_tls_enable() is called, a request to load a CA file is
+/// remembered and skipped, so the chain stays empty and any TLS handshake fails verification
+/// (closed, never open). cairn_tls_enable() switches the real parser on and loads the remembered file.
+
+/// The CA file libgit2 asked for at start-up and that was skipped, or NULL (nothing skipped, or
+/// this interposer is not the one the dynamic linker bound).
+const char *cairn_tls_deferred_ca_file(void);
+
+/// How many CA files reached the real mbedTLS parser.
+int cairn_tls_real_parse_count(void);
+
+/// Switches the real parser on and, when libgit2 asked for a CA file at start-up, loads it through
+/// GIT_OPT_SET_SSL_CERT_LOCATIONS. Returns 0 on success, the libgit2 error code otherwise.
+int cairn_tls_enable(void);
+
+#endif
