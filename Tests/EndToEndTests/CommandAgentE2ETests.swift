@@ -236,6 +236,15 @@ import Glibc
         #expect(try sb.gitOK(["show", "proposals/\(run.id):memory/projects/inputs.md"], cwd: v) == "Acme GmbH|2026-04-01|")
         let record = try sb.runRecord(v, rev: "proposals/\(run.id)", id: run.id)
         #expect(record["input"] as? [String: String] == ["lead name": "Acme GmbH", "due-date": "2026-04-01", "empty": ""])
+        // The input digest trailer is the blob id of the sorted key=value lines, as git computes it.
+        let lines = sb.root + "/input-lines"
+        try "due-date=2026-04-01\nempty=\nlead name=Acme GmbH\n".write(toFile: lines, atomically: true, encoding: .utf8)
+        #expect(try sb.trailer(v, "proposals/\(run.id)", "Cairn-Input") == (try sb.gitOK(["hash-object", lines], cwd: v)))
+        // Same input again: the pending proposal is returned, not a duplicate; another input makes a new run.
+        let again = try sb.runAgent(v, "edit", inputs: ["empty=", "due-date=2026-04-01", "lead name=Acme GmbH"])
+        #expect(again.id == run.id, "\(again)")
+        let other = try sb.runAgent(v, "edit", inputs: ["lead name=Acme GmbH", "due-date=2026-04-02", "empty="])
+        #expect(other.id != run.id, "\(other)")
         let bad = sb.runCairn(["agent", "run", "edit", "--input", "novalue"], cwd: v)
         #expect(bad.status != 0, "\(bad)")
         #expect(bad.stderr.contains("key=value"), "\(bad)")

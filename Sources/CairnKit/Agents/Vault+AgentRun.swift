@@ -171,7 +171,8 @@ extension Vault {
         changes.append(.upsert(path: recordPath, oid: try repository.writeBlob(try record.encoded()), mode: TreeChange.fileMode))
         let tree = try repository.updateTree(base: base.tree, changes: changes)
 
-        var trailers = [Trailer("Cairn-Run", runID), Trailer("Cairn-Agent", agent.name), Trailer("Cairn-Base", baseCommit.hex)]
+        var trailers = [Trailer("Cairn-Run", runID), Trailer("Cairn-Agent", agent.name), Trailer("Cairn-Base", baseCommit.hex),
+                        Trailer("Cairn-Input", try Self.inputDigest(options.input))]
         if let wf = options.workflow { trailers.append(Trailer("Cairn-Workflow", wf)) }
         if let m = record.model {
             if let model = m.model { trailers.append(Trailer("Cairn-Model", model)) }
@@ -248,6 +249,9 @@ extension Vault {
         for (name, target) in try repository.references(withPrefix: Self.proposalPrefix) {
             let c = try repository.commit(target)
             guard c.trailer("Cairn-Agent") == agent, c.trailer("Cairn-Base") == base.hex else { continue }
+            // The input digest in the trailer settles most candidates without decoding their records
+            // (proposals written before the trailer existed fall through to the record).
+            if let digest = c.trailer("Cairn-Input"), digest != (try Self.inputDigest(input)) { continue }
             let id = String(name.dropFirst(Self.proposalPrefix.count))
             guard let record = try runRecord(id: id, in: c.tree), record.input == input else { continue }
             let s = try summary(id: id, commit: target)
@@ -256,6 +260,12 @@ extension Vault {
                                   record: RunRecord.path(runID: id), autoMerge: nil, durationMs: record.durationMs)
         }
         return nil
+    }
+
+    /// A run's input as one id: the git blob id of its `key=value` lines, sorted (the `Cairn-Input` trailer).
+    static func inputDigest(_ input: [String: String]) throws -> String {
+        let lines = input.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
+        return try Repository.hashBlob(Data(lines.utf8)).hex
     }
 
     /// Core memory (always) and the agent's read scope, pinned by blob id, within a token budget.
