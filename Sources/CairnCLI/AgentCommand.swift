@@ -11,7 +11,7 @@ extension Cairn {
         )
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the agents in agents/ and report invalid definitions.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the agents in agents/ and report invalid definitions.")
             @OptionGroup var vaultOptions: VaultOptions
             @OptionGroup var output: OutputOptions
 
@@ -53,7 +53,7 @@ extension Cairn {
         }
 
         struct Run: ParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "run", 
                 abstract: "Run an agent against main and record its proposal as one commit on its own branch.",
                 discussion: "Your edits are snapshotted first. Review the proposal with `cairn review`, then `cairn approve` or `cairn reject`."
             )

@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Audit: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "audit", 
             abstract: "Prove every commit on main is attributable: the operator, or an agent run plus the approval that let it in.",
             discussion: "Exits 1 when a commit is not accounted for (for example one made by hand with git, or an agent commit merged without approval)."
         )

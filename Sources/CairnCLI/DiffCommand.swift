@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Diff: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "diff", 
             abstract: "Show your uncommitted edits as a diff (against the last commit, or REV)."
         )
 

@@ -5,7 +5,7 @@ import Foundation
 
 extension Cairn {
     struct Doctor: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "doctor", 
             abstract: "Check the repository, the layout, every note's front matter, policy.json and config.",
             discussion: "Writes nothing. Exits 1 when it finds errors."
         )

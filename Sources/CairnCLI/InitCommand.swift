@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Init: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "init", 
             abstract: "Create a vault, or adopt an existing folder of notes or git repository.",
             discussion: """
             In a new or empty folder, copies the default vault and makes the first commit on `main`. In a folder \

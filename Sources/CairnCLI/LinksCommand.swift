@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Links: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "links", 
             abstract: "Show a note's outgoing links and the notes that link to it.",
             discussion: """
             Links are [[wikilinks]] (resolved by file name, alias or title, case-insensitively) and \

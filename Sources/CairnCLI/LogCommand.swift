@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "log", 
             abstract: "Show the vault's history: who changed what (you or which agent run), newest first."
         )
 

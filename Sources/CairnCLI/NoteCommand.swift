@@ -11,7 +11,7 @@ extension Cairn {
         )
 
         struct New: ParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "new", 
                 abstract: "Create a note with front matter in its tier's folder and open it in $EDITOR.",
                 discussion: "The file name is the title's slug; an existing file is never overwritten. Commit it with `cairn snapshot`."
             )

@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Proposals: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the proposals waiting for your review, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "proposals", abstract: "List the proposals waiting for your review, oldest first.")
         @OptionGroup var vaultOptions: VaultOptions
         @OptionGroup var output: OutputOptions
 
@@ -28,7 +28,7 @@ extension Cairn {
     }
 
     struct Review: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a proposal's diff, stats and run record (default: the oldest pending).")
+        static let configuration = CommandConfiguration(commandName: "review", abstract: "Show a proposal's diff, stats and run record (default: the oldest pending).")
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "The run id (a unique prefix or suffix is enough).")
         var id: String?
@@ -64,7 +64,7 @@ extension Cairn {
     }
 
     struct Approve: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "approve", 
             abstract: "Merge a proposal into main, record the approval and update the working tree.",
             discussion: "Your edits are snapshotted first and never overwritten; a proposal whose files changed on main since the agent read them is refused as stale."
         )
@@ -89,7 +89,7 @@ extension Cairn {
     }
 
     struct Reject: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a proposal: record the decision and archive its branch.")
+        static let configuration = CommandConfiguration(commandName: "reject", abstract: "Reject a proposal: record the decision and archive its branch.")
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "The run id (a unique prefix or suffix is enough).")
         var id: String
@@ -108,7 +108,7 @@ extension Cairn {
     }
 
     struct Why: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Explain which commit, run, agent and inputs produced a file or line.")
+        static let configuration = CommandConfiguration(commandName: "why", abstract: "Explain which commit, run, agent and inputs produced a file or line.")
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "PATH or PATH:LINE.")
         var target: String

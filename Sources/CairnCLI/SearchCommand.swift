@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Search: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "search", 
             abstract: "Search the vault's notes, best matches first.",
             discussion: """
             QUERY: words (all must match), "quoted phrases", prefix*, -word to exclude, and the filters \

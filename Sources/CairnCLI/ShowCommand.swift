@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "show", 
             abstract: "Show one commit: who made it, why (its Cairn trailers) and its diff."
         )
 

@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Snapshot: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "snapshot", 
             abstract: "Commit every edit in the vault (new, changed, deleted, renamed files) as one commit.",
             discussion: "Front matter, policy.json and config are checked first; a problem stops the commit unless --force."
         )

@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "status", 
             abstract: "Show your uncommitted edits, pending proposals and vault health."
         )
 

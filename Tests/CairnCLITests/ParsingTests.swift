@@ -4,6 +4,18 @@ import Testing
 
 /// The command line parses in-process, before anything touches a vault.
 @Suite struct ParsingTests {
+    /// A command without an explicit name makes ArgumentParser demangle its type name on every start-up
+    /// (a tenth of a short command's instructions), so every command names itself.
+    @Test func everyCommandNamesItselfExplicitly() {
+        var unnamed: [String] = []
+        func visit(_ command: any ParsableCommand.Type) {
+            if command.configuration.commandName == nil { unnamed.append("\(command)") }
+            command.configuration.subcommands.forEach(visit)
+        }
+        visit(Cairn.self)
+        #expect(unnamed.isEmpty, "set commandName in these commands' configuration: \(unnamed)")
+    }
+
     @Test func snapshotTakesMessageForceAndVault() throws {
         let command = try Cairn.parseAsRoot(["snapshot", "-m", "Weekly notes", "--force", "--vault", "/tmp/v"])
         let snapshot = try #require(command as? Cairn.Snapshot)
