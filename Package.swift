@@ -33,7 +33,7 @@ let package = Package(
         ]),
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
         .testTarget(name: "CairnGitTests", dependencies: ["CairnGit"]),
-        .testTarget(name: "CairnKitTests", dependencies: ["CairnKit"]),
+        .testTarget(name: "CairnKitTests", dependencies: ["CairnKit", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CairnKit"]),
     ],

@@ -6,19 +6,6 @@ private func note(_ text: String, path: String = "memory/knowledge/note.md") thr
     try NoteParser.parse(path: path, data: Data(text.utf8))
 }
 
-/// A tiny deterministic PRNG (SplitMix64), so fuzz runs are repeatable.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}
-
 @Suite struct NoteTests {
     // MARK: - Title, tier, tags
 

@@ -156,8 +156,9 @@ public struct FrontMatter: Sendable, Hashable {
         }
         let root: Node?
         do {
-            // Explicit UTF-8: `Parser.Encoding.default` would read the environment.
-            root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
+            // Explicit UTF-8: `Parser.Encoding.default` would read the environment. Tags are resolved by
+            // YAMLScalarResolver, so Yams gets a resolver without rules (`.default` compiles regexes).
+            root = try Yams.compose(yaml: yaml, .basic, .default, .utf8)
         } catch {
             // The preflight pass runs the same parser, so this is not expected; report it anyway.
             throw NoteError(path: path, line: fileLine(YAMLPreflight.line(of: error) ?? 1),
@@ -313,7 +314,7 @@ public struct FrontMatter: Sendable, Hashable {
             guard allowed else { return false }
             previous = scalar
         }
-        return Resolver.default.resolveTag(of: Node(text)) == .str
+        return YAMLScalarResolver.tag(of: text) == .str
     }
 
     private static func doubleQuoted(_ text: String) -> String {
@@ -349,14 +350,19 @@ private func asciiDigit(_ scalar: Unicode.Scalar) -> Int? {
 
 /// The effective YAML tag of a node: explicit, `str` for quoted scalars, else resolved from the text.
 private func tagName(_ node: Node) -> Tag.Name {
-    guard case let .scalar(scalar) = node else { return Resolver.default.resolveTag(of: node) }
+    let scalar: Node.Scalar
+    switch node {
+    case let .scalar(s): scalar = s
+    case .mapping: return .map
+    case .sequence: return .seq
+    }
     let explicit = scalar.tag.description  // set for explicit tags and quoted scalars
     if !explicit.isEmpty { return Tag.Name(rawValue: explicit) }
     // Yams resolves plain scalars with regular expressions, which is slow on Linux; only text
     // starting with one of these characters can resolve to anything but a string.
     guard let first = scalar.string.unicodeScalars.first else { return .null }
     guard "0123456789+-.~nNtTfFyYoO<=".unicodeScalars.contains(first) else { return .str }
-    return Resolver.default.resolveTag(of: node)
+    return YAMLScalarResolver.tag(of: scalar.string)
 }
 
 /// A short description of a node's kind, for error messages ("a list", "a mapping", "true").
