@@ -27,14 +27,31 @@ public enum LockFiles {
     /// The lock files git and libgit2 take for the operations cairn performs.
     static func candidates(gitDir: String) -> [String] {
         var out = ["index.lock", "HEAD.lock", "packed-refs.lock", "config.lock", "shallow.lock"]
-        let fm = FileManager.default
-        let refs = (gitDir as NSString).appendingPathComponent("refs")
-        if let e = fm.enumerator(atPath: refs) {
-            while let item = e.nextObject() as? String {
-                if item.hasSuffix(".lock") { out.append("refs/" + item) }
+        collectLocks(under: (gitDir as NSString).appendingPathComponent("refs"), relative: "refs", into: &out)
+        return out
+    }
+
+    /// Every `*.lock` file under `dir`, recursively, with `readdir` (the refs folder grows with every run, and a
+    /// FileManager enumerator costs several microseconds an entry).
+    private static func collectLocks(under dir: String, relative: String, into out: inout [String]) {
+        guard let handle = opendir(dir) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                isDirectory = lstat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            }
+            if isDirectory {
+                collectLocks(under: dir + "/" + name, relative: relative + "/" + name, into: &out)
+            } else if name.hasSuffix(".lock") {
+                out.append(relative + "/" + name)
             }
         }
-        return out
     }
 
     /// Every lock file present, with the verdict on whether it is abandoned.

@@ -27,6 +27,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: lock))
     }
 
+    @Test func abandonedLockDeepUnderRefsIsRecovered() throws {
+        let f = try VaultFixture()
+        let folder = f.root + "/.git/refs/heads/proposals/2026"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: folder + "/run-1.lock", contents: Data())
+        try f.write("inbox/z.md", "z\n")
+        #expect(try f.snapshot().commit != nil)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/run-1.lock"))
+    }
+
     @Test func lockHeldByALiveProcessStopsTheWrite() throws {
         let f = try VaultFixture()
         let lock = f.root + "/.git/index.lock"

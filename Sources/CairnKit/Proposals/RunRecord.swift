@@ -67,13 +67,10 @@ public struct RunRecord: Codable, Sendable {
 /// A run id: `YYYYMMDD-HHMMSS-<agent>-<4 hex>`, sortable by time and unique.
 public enum RunID {
     public static func make(agent: String, now: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd-HHmmss"
+        let t = ISOTime.utc(now)
         let slug = Slug.make(agent)
         let suffix = String(format: "%04x", UInt16.random(in: 0...UInt16.max))
-        return "\(f.string(from: now))-\(slug)-\(suffix)"
+        return "\(t.year)\(t.month)\(t.day)-\(t.hour)\(t.minute)\(t.second)-\(slug)-\(suffix)"
     }
 
     /// `folder/YYYY/MM/<id>.json`: run ids start with YYYYMMDD, so records group by month.
@@ -124,9 +121,22 @@ enum RecordJSON {
 }
 
 enum ISOTime {
+    /// `2026-03-01T10:00:00Z` (UTC, whole seconds), like `ISO8601DateFormatter`'s default.
     static func string(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
+        let t = utc(date)
+        return "\(t.year)-\(t.month)-\(t.day)T\(t.hour):\(t.minute):\(t.second)Z"
+    }
+
+    /// The zero-padded UTC fields of `date`, computed with `gmtime_r` (a Foundation date formatter loads ICU
+    /// calendars, a noticeable part of a short command).
+    static func utc(_ date: Date) -> (year: String, month: String, day: String, hour: String, minute: String, second: String) {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var tm = tm()
+        gmtime_r(&seconds, &tm)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return (pad(tm.tm_year + 1900, 4), pad(tm.tm_mon + 1, 2), pad(tm.tm_mday, 2), pad(tm.tm_hour, 2), pad(tm.tm_min, 2), pad(tm.tm_sec, 2))
     }
 }
