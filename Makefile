@@ -7,7 +7,7 @@ BIN = .build/$(CONFIG)/cairn
 
 .PHONY: deps template build release demo test bench clean
 
-# Install what is missing: libgit2-dev, pkg-config and git (Debian/Ubuntu).
+# Install what is missing: libgit2-dev, libsqlite3-dev, pkg-config, git, python3 and bubblewrap (Debian/Ubuntu).
 deps:
 	@missing=""; \
 	pkg-config --exists libgit2 2>/dev/null || missing="$$missing libgit2-dev"; \
@@ -15,6 +15,7 @@ deps:
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -393,8 +393,8 @@ import Glibc
         sb.expectFsckClean(v)
     }
 
-    @Test(.disabled("bug: a command agent's writes outside its files folder go unnoticed; the run reports no-changes and exits 0"))
-    func aRelativeEscapeFailsTheRun() throws {
+    /// Command agents run under bubblewrap (installed by `make test`): only their work folder is writable.
+    @Test func aRelativeEscapeFailsTheRun() throws {
         let sb = try Sandbox()
         let tmp = sb.root + "/tmp"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -403,6 +403,52 @@ import Glibc
         #expect(run.outcome == "failed" || run.outcome == "blocked", "\(run)")
         #expect(run.result.status == 1, "\(run)")
         #expect(!sb.exists(tmp + "/escaped.md"), "the agent wrote outside the vault and its work folder")
+        let record = try sb.runRecord(v, rev: "refs/cairn/runs/\(run.id)", id: run.id)
+        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap", "\(record)")
+        #expect(((record["command"] as? [String: Any])?["stderr"] as? String ?? "").contains("Read-only file system"), "\(record)")
+    }
+
+    @Test func aSandboxedAgentStillWritesItsFilesAndTemp() throws {
+        let sb = try Sandbox()
+        let v = try vaultWithShellAgent(sb, script: """
+            echo scratch > "$TMPDIR/scratch.txt"
+            cat "$TMPDIR/scratch.txt" >> memory/projects/sandboxed.md
+            """)
+        let run = try sb.runAgent(v, "edit")
+        #expect(run.outcome == "proposed", "\(run)")
+        #expect(try sb.gitOK(["show", "proposals/\(run.id):memory/projects/sandboxed.md"], cwd: v) == "scratch")
+        let record = try sb.runRecord(v, rev: "proposals/\(run.id)", id: run.id)
+        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap", "\(record)")
+    }
+
+    @Test func aRequiredSandboxWithoutBubblewrapFailsTheRunAndSaysWhy() throws {
+        let sb = try Sandbox()
+        let bin = sb.root + "/bin-without-bwrap"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin + "/sh", withDestinationPath: "/bin/sh")
+        let required = try vaultWithShellAgent(sb, script: "echo hi >> memory/projects/x.md", extra: "sandbox: required")
+        let run = try sb.runAgent(required, "edit", env: ["PATH": bin])
+        #expect(run.outcome == "failed", "\(run)")
+        #expect(run.result.status == 1, "\(run)")
+        #expect(run.result.stdout.contains("bubblewrap") || run.result.stderr.contains("bubblewrap"), "\(run)")
+        #expect(try sb.refs(required, under: "refs/heads/proposals").isEmpty)
+        // The default (`auto`) runs the agent unsandboxed and records that it did.
+        let sb2 = try Sandbox()
+        try FileManager.default.createDirectory(atPath: sb2.root + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: sb2.root + "/bin/sh", withDestinationPath: "/bin/sh")
+        let auto = try vaultWithShellAgent(sb2, script: "echo hi >> memory/projects/x.md")
+        let autoRun = try sb2.runAgent(auto, "edit", env: ["PATH": sb2.root + "/bin"])
+        #expect(autoRun.outcome == "proposed", "\(autoRun)")
+        let record = try sb2.runRecord(auto, rev: "proposals/\(autoRun.id)", id: autoRun.id)
+        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "none: bubblewrap unavailable", "\(record)")
+    }
+
+    @Test func anUnknownSandboxModeIsAnInvalidDefinition() throws {
+        let sb = try Sandbox()
+        let v = try vaultWithShellAgent(sb, script: "true", extra: "sandbox: maybe")
+        let r = sb.runCairn(["agent", "list"], cwd: v)
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stdout.contains("agents/edit.md") && r.stdout.contains("unknown sandbox 'maybe'"), "\(r)")
     }
 
     @Test

@@ -27,6 +27,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public let fallbackModel: String?
     /// The Markdown body: the prompt for model agents, documentation for the others.
     public let instructions: String
+    /// How a command agent is isolated (`sandbox:`; default `auto`).
+    public var sandbox: SandboxMode = .auto
 
     public static let defaultTimeout: TimeInterval = 120
 
@@ -104,10 +106,19 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         }
         let model = try string("model")
         if kind == .model, let m = model, m.isEmpty { throw fail("model", "`model:` cannot be empty") }
-        return AgentDefinition(name: name, path: path, kind: kind, description: try string("description"), command: command,
-                               builtin: builtin, reads: reads, writes: writes, autonomy: autonomy,
-                               autonomyIsExplicit: explicitAutonomy != nil, timeout: timeout,
-                               model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
+        var sandbox = SandboxMode.auto
+        if let text = try string("sandbox") {
+            guard let mode = SandboxMode(rawValue: text) else {
+                throw fail("sandbox", "unknown sandbox '\(text)'; use auto, required or off")
+            }
+            sandbox = mode
+        }
+        var definition = AgentDefinition(name: name, path: path, kind: kind, description: try string("description"), command: command,
+                                         builtin: builtin, reads: reads, writes: writes, autonomy: autonomy,
+                                         autonomyIsExplicit: explicitAutonomy != nil, timeout: timeout,
+                                         model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
+        definition.sandbox = sandbox
+        return definition
     }
 
     /// Parses `90`, `90s`, `5m`, `1h`, `1.5m` into seconds.

@@ -94,7 +94,12 @@ public struct CommandAgentExecutor: Sendable {
     /// Grace period between SIGTERM and SIGKILL on timeout.
     public static let terminationGrace: TimeInterval = 1
 
-    public init(maxOutputBytes: Int = 1 << 20, maxFileBytes: Int = 10 << 20, maxTotalBytes: Int = 100 << 20) {
+    /// When set, the command runs under bubblewrap with only its work folder writable (see AgentSandbox).
+    public let sandbox: AgentSandbox?
+
+    public init(maxOutputBytes: Int = 1 << 20, maxFileBytes: Int = 10 << 20, maxTotalBytes: Int = 100 << 20,
+                sandbox: AgentSandbox? = nil) {
+        self.sandbox = sandbox
         self.maxOutputBytes = maxOutputBytes
         self.maxFileBytes = maxFileBytes
         self.maxTotalBytes = maxTotalBytes
@@ -147,6 +152,12 @@ public struct CommandAgentExecutor: Sendable {
         env["CAIRN_CONTEXT"] = contextPath
         env["CAIRN_FILES"] = filesDir
         env["CAIRN_NOW"] = context.now
+        if sandbox != nil {
+            // The only writable place besides the files: the host's temp folder is read-only in the sandbox.
+            let tmp = workDir + "/tmp"
+            guard mkdir(tmp, 0o700) == 0 else { throw CommandAgentError.workDirectory(path: tmp, reason: errnoText()) }
+            env["TMPDIR"] = tmp
+        }
         for key in context.input.keys.sorted() { env["CAIRN_INPUT_" + Self.environmentKey(key)] = context.input[key] }
 
         func outcome(_ failure: String?, exit: Int32? = nil, edits: [ProposedEdit] = [], out: String = "", err: String = "") -> ExecutionOutcome {
@@ -173,7 +184,9 @@ public struct CommandAgentExecutor: Sendable {
         defer { close(errFD) }
 
         let pid: pid_t
-        switch Self.spawn(executable: executable, argv: argv, environment: env, directory: filesDir, stdout: outFD, stderr: errFD) {
+        let launch = sandbox.map { $0.wrap(executable: executable, argv: argv, workDir: workDir, directory: filesDir) }
+            ?? (executable: executable, argv: argv)
+        switch Self.spawn(executable: launch.executable, argv: launch.argv, environment: env, directory: filesDir, stdout: outFD, stderr: errFD) {
         case .success(let p): pid = p
         case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
         }
@@ -193,6 +206,11 @@ public struct CommandAgentExecutor: Sendable {
         case .exited:
             if let signal = status.signal {
                 failure = "killed by signal \(signal)\(Self.signalName(signal).map { " (\($0))" } ?? "")"
+            } else if status.code > 128, status.code < 128 + 65, sandbox != nil {
+                // bubblewrap reports a signalled agent as 128 + the signal.
+                let signal = status.code - 128
+                failure = "exited with status \(status.code) (in the sandbox: killed by signal \(signal)"
+                    + "\(Self.signalName(signal).map { " (\($0))" } ?? ""), or that exit status)"
             } else if status.code != 0 {
                 failure = "exited with status \(status.code)"
             } else {
@@ -436,7 +454,7 @@ public struct CommandAgentExecutor: Sendable {
     }
 
     /// Reaps `pid`; `code` is the exit status, `signal` the terminating signal if any.
-    private static func reap(_ pid: pid_t) -> (code: Int32, signal: Int32?) {
+    static func reap(_ pid: pid_t) -> (code: Int32, signal: Int32?) {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return (-1, nil) }

@@ -94,21 +94,29 @@ extension Vault {
         case .command:
             let workDir = (options.workRoot ?? NSTemporaryDirectory()) + "/cairn-run-" + runID
             defer { try? FileManager.default.removeItem(atPath: workDir) }
-            let outcome = try CommandAgentExecutor().run(agent: agent, base: base, context: context, workDir: workDir,
-                                                         vaultRoot: root, environment: options.environment)
-            record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
-                                               stderr: outcome.stderr, filesShown: outcome.filesShown)
-            record.failure = outcome.failure
+            switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"]) {
+            case .failure(let unavailable):
+                record.command = RunRecord.Command(argv: agent.command, exitStatus: nil, stdout: "", stderr: "", filesShown: [],
+                                                   sandbox: "none: " + unavailable.text)
+                record.failure = "sandbox: required, but " + unavailable.text
+            case .success(let sandbox):
+                let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
+                                                                             vaultRoot: root, environment: options.environment)
+                let isolation = sandbox != nil ? "bubblewrap" : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
+                record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
+                                                   stderr: outcome.stderr, filesShown: outcome.filesShown, sandbox: isolation)
+                record.failure = outcome.failure
+                edits = outcome.edits
+                if let firstLine = outcome.stdout.split(separator: "\n").first(where: { $0.hasPrefix("summary:") }) {
+                    summary = firstLine.dropFirst("summary:".count).trimmingCharacters(in: .whitespaces)
+                }
+            }
             // An agent must work only in its own folder. Anything it wrote into the operator's working tree
             // (within the scope just snapshotted) is moved to quarantine, never left to be committed as an edit.
             let tampered = try quarantineWorkingTreeChanges(paths: scoped.paths, runID: runID)
             if !tampered.isEmpty {
                 record.failure = "wrote into the vault's working tree directly (moved to .git/cairn/quarantine/\(runID)/): "
                     + tampered.joined(separator: ", ")
-            }
-            edits = outcome.edits
-            if let firstLine = outcome.stdout.split(separator: "\n").first(where: { $0.hasPrefix("summary:") }) {
-                summary = firstLine.dropFirst("summary:".count).trimmingCharacters(in: .whitespaces)
             }
         case .model:
             let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: options.apiKey, context: context,

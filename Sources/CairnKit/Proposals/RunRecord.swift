@@ -23,6 +23,8 @@ public struct RunRecord: Codable, Sendable {
         public var stdout: String
         public var stderr: String
         public var filesShown: [String]
+        /// `bubblewrap` when the command ran sandboxed, else why not (nil in records written before sandboxing).
+        public var sandbox: String? = nil
     }
 
     public struct Edit: Codable, Sendable, Hashable {
