@@ -419,6 +419,14 @@ import Glibc
         #expect(try sb.gitOK(["show", "proposals/\(run.id):memory/projects/sandboxed.md"], cwd: v) == "scratch")
         let record = try sb.runRecord(v, rev: "proposals/\(run.id)", id: run.id)
         #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap", "\(record)")
+        // The successful probe is remembered for this bwrap binary and boot; a stale stamp is probed again.
+        let cache = v + "/.git/cairn/sandbox-probe"
+        let stamp = try String(contentsOfFile: cache, encoding: .utf8)
+        #expect(stamp.contains("/bwrap "), "\(stamp)")
+        try "/usr/bin/bwrap 0 0 another-boot\n".write(toFile: cache, atomically: true, encoding: .utf8)
+        let again = try sb.runAgent(v, "edit", inputs: ["n=2"])
+        #expect(again.outcome == "proposed", "\(again)")
+        #expect(try String(contentsOfFile: cache, encoding: .utf8) == stamp)
     }
 
     @Test func aRequiredSandboxWithoutBubblewrapFailsTheRunAndSaysWhy() throws {

@@ -27,17 +27,34 @@ public struct AgentSandbox: Sendable, Equatable {
 
     /// The sandbox to use for `mode`, searching `bwrap` in `path` (a `PATH` value). `auto` without a working
     /// bubblewrap gives `.success(nil)`; `required` without one gives the reason.
-    public static func resolve(_ mode: SandboxMode, path: String?) -> Result<AgentSandbox?, SandboxUnavailable> {
+    ///
+    /// Whether bubblewrap works is probed by running `true` in a sandbox (a few milliseconds); a success is
+    /// remembered in `probeCache` for the same `bwrap` binary and boot, so later runs skip the probe.
+    public static func resolve(_ mode: SandboxMode, path: String?, probeCache: String? = nil) -> Result<AgentSandbox?, SandboxUnavailable> {
         if mode == .off { return .success(nil) }
         guard let bwrap = find(in: path) else {
             let reason = SandboxUnavailable("bubblewrap (`bwrap`) is not installed or not on PATH; install the `bubblewrap` package")
             return mode == .required ? .failure(reason) : .success(nil)
         }
         let sandbox = AgentSandbox(bwrap: bwrap)
+        let stamp = sandbox.probeStamp()
+        if let probeCache, let stamp, (try? String(contentsOfFile: probeCache, encoding: .utf8)) == stamp {
+            return .success(sandbox)
+        }
         if let problem = sandbox.probe() {
+            if let probeCache { unlink(probeCache) }
             return mode == .required ? .failure(SandboxUnavailable("bubblewrap cannot create a sandbox here: \(problem)")) : .success(nil)
         }
+        if let probeCache, let stamp { try? stamp.write(toFile: probeCache, atomically: true, encoding: .utf8) }
         return .success(sandbox)
+    }
+
+    /// What a successful probe is valid for: this `bwrap` (path, size, mtime) on this boot.
+    func probeStamp() -> String? {
+        var st = stat()
+        guard stat(bwrap, &st) == 0,
+              let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        return "\(bwrap) \(st.st_size) \(st.st_mtim.tv_sec) \(boot.trimmingCharacters(in: .whitespacesAndNewlines))\n"
     }
 
     /// The executable and argv that run `executable argv…` inside the sandbox.

@@ -94,7 +94,7 @@ extension Vault {
         case .command:
             let workDir = (options.workRoot ?? NSTemporaryDirectory()) + "/cairn-run-" + runID
             defer { try? FileManager.default.removeItem(atPath: workDir) }
-            switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"]) {
+            switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
             case .failure(let unavailable):
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: nil, stdout: "", stderr: "", filesShown: [],
                                                    sandbox: "none: " + unavailable.text)
