@@ -140,7 +140,8 @@ public struct CommandAgentExecutor: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            try encoder.encode(context).write(to: URL(fileURLWithPath: contextPath), options: .atomic)
+            // A fresh file in a throwaway folder: no atomic rename (Foundation's fsyncs it) is needed.
+            try encoder.encode(context).write(to: URL(fileURLWithPath: contextPath), options: .withoutOverwriting)
         } catch {
             throw CommandAgentError.workDirectory(path: contextPath, reason: "\(error.localizedDescription)")
         }

@@ -440,8 +440,9 @@ private final class BaseWalker {
         for (index, name) in parts.enumerated() {
             let here = prefix + name
             let isLast = index == parts.count - 1
-            let tree = try tree(oid)
-            if let entry = tree.entry(named: name) {
+            // A direct lookup (libgit2's sorted search) when the name exists; the full listing, which costs
+            // a Swift value per entry, only to look for case or normalization clashes.
+            if let entry = try base.repository.entry(at: name, in: oid) {
                 if isLast { return .entry(entry) }
                 switch entry.kind {
                 case .tree:
@@ -456,7 +457,7 @@ private final class BaseWalker {
                 }
             } else {
                 let key = PathGuard.comparable(name)
-                if let other = tree.entries.first(where: { PathGuard.comparable($0.name) == key }) {
+                if let other = try tree(oid).entries.first(where: { PathGuard.comparable($0.name) == key }) {
                     return .clash(prefix + other.name)
                 }
                 return .missing
