@@ -101,6 +101,9 @@ extension Vault {
             }
             accepted.append(entry)
         }
+        for collision in try nameCollisions(accepted, parentTree: parentTree) {
+            if options.force { warnings.append("committed anyway: \(collision.problem)") } else { problems.append(collision.problem) }
+        }
         if !problems.isEmpty { throw VaultError.invalidFiles(problems) }
 
         let index = usable.index
