@@ -83,7 +83,7 @@ import Glibc
     // MARK: Arbitrary moments
 
     /// Delays (ms) at which the long operations below are killed: spread from start-up to past the end.
-    static let moments = [5, 15, 30, 60, 100, 160, 250, 400, 700]
+    static let moments = [5, 15, 30, 60, 100, 160, 250, 400, 700, 1500, 4000]
 
     /// kill -9 after `milliseconds`; returns the result (status 0 when it finished first).
     func killAfter(_ sb: Sandbox, _ args: [String], cwd: String, milliseconds: Int) -> CommandResult {
@@ -98,6 +98,7 @@ import Glibc
         let v = try sb.makeVault()
         let files = (0..<1500).map { "memory/knowledge/bulk/n\($0 / 100)/note-\($0).md" }
         var expected: [String: String] = [:]
+        var killed = 0
         for (round, ms) in Self.moments.enumerated() {
             // The operator edits a slice of the files before every attempt.
             for (i, path) in files.enumerated() where i % Self.moments.count == round || round == 0 {
@@ -107,6 +108,7 @@ import Glibc
             }
             let r = killAfter(sb, ["snapshot", "--json"], cwd: v, milliseconds: ms)
             #expect(!r.signaled || r.status == 9, "\(r)")
+            if r.signaled { killed += 1 }
             sb.expectFsckClean(v)
             if r.status == 0, let commit = try jsonObject(r.stdoutData)["commit"] as? String {
                 #expect(sb.git(["merge-base", "--is-ancestor", commit, "main"], cwd: v).status == 0, "reported \(commit) is not on main")
@@ -117,6 +119,8 @@ import Glibc
                 break
             }
         }
+        print("crash matrix: snapshot of 1500 files killed in \(killed) of \(Self.moments.count) attempts (the rest finished first)")
+        #expect(killed > 0, "no attempt was killed mid-way: the moments are too late for this machine")
         let final = sb.runCairn(["snapshot"], cwd: v)
         #expect(final.status == 0, "\(final)")
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
@@ -134,10 +138,12 @@ import Glibc
     @Test func agentRunAndApproveKilledAtArbitraryMomentsCompleteOnce() throws {
         let sb = try Sandbox()
         let v = try sb.makeVaultWithNoteAgent()
+        var killedRuns = 0, killedApprovals = 0
         for (round, ms) in Self.moments.enumerated() {
             let file = "memory/projects/crash-\(round).md"
             try sb.write(v + "/inbox/operator-\(round).md", "# Operator \(round)\n")
             let run = killAfter(sb, ["agent", "run", "note", "--json", "--input", "file=\(file)"], cwd: v, milliseconds: ms)
+            if run.signaled { killedRuns += 1 }
             sb.expectFsckClean(v)
             // Re-running returns the pending proposal or makes it: exactly one pending for this input.
             let again = sb.runCairn(["agent", "run", "note", "--json", "--input", "file=\(file)"], cwd: v)
@@ -149,6 +155,7 @@ import Glibc
             #expect(try sb.refs(v, under: "refs/heads/proposals").count == 1, "round \(round)")
 
             let approve = killAfter(sb, ["approve", id, "--json"], cwd: v, milliseconds: ms)
+            if approve.signaled { killedApprovals += 1 }
             sb.expectFsckClean(v)
             if approve.status == 0, let commit = try jsonObject(approve.stdoutData)["commit"] as? String {
                 #expect(sb.git(["merge-base", "--is-ancestor", commit, "main"], cwd: v).status == 0)
@@ -163,6 +170,8 @@ import Glibc
             #expect(sb.readText(v + "/" + file)?.contains("a line from the agent") == true, "round \(round): approved change not in the working tree")
             #expect(sb.readText(v + "/inbox/operator-\(round).md") == "# Operator \(round)\n")
         }
+        print("crash matrix: agent run killed in \(killedRuns), approve in \(killedApprovals) of \(Self.moments.count) attempts each")
+        #expect(killedRuns > 0 && killedApprovals > 0, "no attempt was killed mid-way")
         #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
         for round in Self.moments.indices {
