@@ -77,13 +77,16 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
             }
         }
         // The operator's last edits are all in the working tree, and one more snapshot commits them.
-        for (path, content) in lastEdits {
-            #expect(sb.readText(v + "/" + path) == content, "\(path): the operator's last edit was lost from the working tree")
+        var lost = 0
+        for (path, content) in lastEdits where sb.readText(v + "/" + path) != content {
+            Issue.record("\(path): the operator's last edit was lost from the working tree")
+            lost += 1
         }
         let final = sb.runCairn(["snapshot"], cwd: v)
         #expect(final.status == 0, "\(final)")
-        for (path, content) in lastEdits {
-            #expect(sb.git(["show", "main:" + path], cwd: v).stdout == content, "\(path): the last edit is not on main")
+        for (path, content) in lastEdits where sb.git(["show", "main:" + path], cwd: v).stdout != content {
+            Issue.record("\(path): the last edit is not on main")
+            lost += 1
         }
 
         sb.expectFsckClean(v)
@@ -96,7 +99,7 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
         if processes >= 3 { #expect(kinds.contains("approve") || kinds.contains("reject"), "no decision went through: \(kinds)") }
         let refused = finished.filter { $0.result.status == 1 }.count
         print("concurrency matrix: \(processes) processes × \(rounds) rounds, \(finished.count) commands, \(succeeded.count) writes done, "
-              + "\(refused) refused as stale/already decided, \(lastEdits.count) operator files edited throughout, lost updates 0")
+              + "\(refused) refused as stale/already decided, \(lastEdits.count) operator files edited throughout, lost updates \(lost)")
         #expect(sb.runCairn(["audit"], cwd: v).status == 0)
     }
 
