@@ -252,6 +252,19 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
     @Test(arguments: argumentCases) func badArgumentsAreRefused(_ c: HostileCase) throws { try check(c) }
     @Test(arguments: repositoryCases) func brokenRepositoriesAreReportedNotCrashedOn(_ c: HostileCase) throws { try check(c) }
 
+    /// The look-alike check must not refuse what is legitimate: renaming a file to another case.
+    @Test func aCaseOnlyRenameIsCommittedAsARename() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/projects/Plan.md", "# Plan\n")
+        try sb.snapshot(v)
+        try FileManager.default.moveItem(atPath: v + "/memory/projects/Plan.md", toPath: v + "/memory/projects/plan.md")
+        let r = sb.runCairn(["snapshot"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(try sb.gitLines(["ls-tree", "--name-only", "main", "memory/projects/"], cwd: v).filter { $0.lowercased().hasSuffix("/plan.md") }
+                == ["memory/projects/plan.md"])
+    }
+
     @Test func theCorpusHasAtLeastFiftyInputs() {
         #expect(Self.count >= 50, "\(Self.count) table cases")
     }

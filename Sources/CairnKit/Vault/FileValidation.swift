@@ -86,35 +86,37 @@ extension Vault {
     /// Added or renamed paths whose name differs from another entry of the same folder (committed or added in this
     /// snapshot) only in case or Unicode normalization: the two become one file on macOS and Windows clones.
     ///
-    /// Names are compared as bytes (Swift's `String` equality would call an NFC and an NFD name the same).
+    /// Names are compared as bytes (Swift's `String` equality would call an NFC and an NFD name the same). Cost:
+    /// one tree read per folder that gains a name, and one lookup per name.
     func nameCollisions(_ entries: [StatusEntry], parentTree: OID?) throws -> [ValidationProblem] {
         let added = entries.filter { $0.kind == .untracked || $0.kind == .added || $0.kind == .renamed }
         guard !added.isEmpty else { return [] }
         typealias Bytes = [UInt8]
         let deleted = Set((entries.filter { $0.kind == .deleted }.map(\.path) + entries.compactMap(\.oldPath)).map { Bytes($0.utf8) })
-        // Folder → names in it, from the parent tree and from everything this snapshot adds.
-        var folders: [Bytes: Set<Bytes>] = [:]
-        func load(_ folder: [Substring]) throws {
+        // Folder → (comparable form → the exact names with that form), from the parent tree and from what is added.
+        var folders: [Bytes: [Bytes: Set<Bytes>]] = [:]
+        func load(_ folder: ArraySlice<Substring>) throws -> Bytes {
             let key = Bytes(folder.joined(separator: "/").utf8)
-            guard folders[key] == nil else { return }
-            var out = Set<Bytes>()
+            guard folders[key] == nil else { return key }
+            var names: [Bytes: Set<Bytes>] = [:]
             if let parentTree {
-                let path = folder.joined(separator: "/")
-                let tree = folder.isEmpty ? parentTree : try repository.entry(at: path, in: parentTree).flatMap { $0.kind == .tree ? $0.oid : nil }
+                let tree = folder.isEmpty ? parentTree
+                    : try repository.entry(at: folder.joined(separator: "/"), in: parentTree).flatMap { $0.kind == .tree ? $0.oid : nil }
                 if let tree {
-                    for e in try repository.tree(tree).entries {
-                        let full = folder.isEmpty ? e.nameBytes : key + [0x2F] + e.nameBytes
-                        if !deleted.contains(full) { out.insert(e.nameBytes) }
+                    for e in try repository.tree(tree).entries where !deleted.contains(folder.isEmpty ? e.nameBytes : key + [0x2F] + e.nameBytes) {
+                        names[Self.comparableName(e.nameBytes), default: []].insert(e.nameBytes)
                     }
                 }
             }
-            folders[key] = out
+            folders[key] = names
+            return key
         }
         let split = added.map { $0.path.split(separator: "/") }
         for parts in split {
             for i in parts.indices {
-                try load(Array(parts[..<i]))
-                folders[Bytes(parts[..<i].joined(separator: "/").utf8), default: []].insert(Bytes(parts[i].utf8))
+                let key = try load(parts[..<i])
+                let name = Bytes(parts[i].utf8)
+                folders[key]?[Self.comparableName(name), default: []].insert(name)
             }
         }
         var problems: [ValidationProblem] = []
@@ -123,10 +125,7 @@ extension Vault {
             for i in parts.indices {
                 let folder = parts[..<i].joined(separator: "/")
                 let name = Bytes(parts[i].utf8)
-                let key = PathGuard.comparable(String(parts[i]))
-                guard let other = folders[Bytes(folder.utf8)]?.first(where: {
-                    $0 != name && PathGuard.comparable(String(decoding: $0, as: UTF8.self)) == key
-                }) else { continue }
+                guard let other = folders[Bytes(folder.utf8)]?[Self.comparableName(name)]?.first(where: { $0 != name }) else { continue }
                 let mine = parts[...i].joined(separator: "/")
                 let theirs = (folder.isEmpty ? "" : folder + "/") + String(decoding: other, as: UTF8.self)
                 let pair = [Bytes(mine.utf8), Bytes(theirs.utf8)].sorted { $0.lexicographicallyPrecedes($1) }
@@ -138,5 +137,11 @@ extension Vault {
             }
         }
         return problems
+    }
+
+    /// A name's form for look-alike comparison (`PathGuard.comparable`), with a fast path for ASCII names.
+    static func comparableName(_ name: [UInt8]) -> [UInt8] {
+        if name.allSatisfy({ $0 < 0x80 }) { return name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 } }
+        return Array(PathGuard.comparable(String(decoding: name, as: UTF8.self)).utf8)
     }
 }
