@@ -39,6 +39,7 @@ done
 # Yams (Swift)
 yams_src=("$yams"/Yams/*.swift)
 if newer "$out/lib/libYams.a" "${yams_src[@]}"; then
+  rm -f "$out/lib/libYams.a"
   mkdir -p "$out/lib"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -DSWIFT_PACKAGE -module-name Yams -I "$yams/CYaml/include" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/Yams.swiftmodule" \
@@ -49,6 +50,7 @@ fi
 # CairnGit (Swift over libgit2)
 git_src=("$root"/Sources/CairnGit/*.swift)
 if newer "$out/lib/libCairnGit.a" "${git_src[@]}"; then
+  rm -f "$out/lib/libCairnGit.a"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnGit -I "$root/Sources/CGit2" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnGit.swiftmodule" \
     -o "$out/lib/libCairnGit.a" "${git_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
@@ -60,6 +62,7 @@ kit_src=()
 while IFS= read -r f; do kit_src+=("$f"); done < <(cd "$root" && grep -L "import GRDB" Sources/CairnKit/*/*.swift | grep -v "^Sources/CairnKit/Search/" | sed "s|^|$root/|")
 kit_src+=("$root/Sources/CairnKit/Search/SearchQuery.swift" "$root/Sources/CairnKit/Search/SearchError.swift")
 if newer "$out/lib/libCairnKit.a" "${kit_src[@]}"; then
+  rm -f "$out/lib/libCairnKit.a"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnKit -enable-testing \
     -I "$out/modules" -I "$root/Sources/CGit2" -I "$yams/CYaml/include" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnKit.swiftmodule" \
@@ -76,6 +79,7 @@ for t in "${targets[@]}"; do
   bin="$out/bin/$t"
   if newer "$bin" "$src" "$out/lib/libCairnKit.a"; then
     echo "building $t"
+    rm -f "$bin"
     "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name "${t//-/_}" \
       -I "$out/modules" -I "$root/Sources/CGit2" -I "$yams/CYaml/include" \
       "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o \
