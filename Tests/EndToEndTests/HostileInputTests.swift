@@ -252,6 +252,23 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
     @Test(arguments: argumentCases) func badArgumentsAreRefused(_ c: HostileCase) throws { try check(c) }
     @Test(arguments: repositoryCases) func brokenRepositoriesAreReportedNotCrashedOn(_ c: HostileCase) throws { try check(c) }
 
+    /// A truncated `.git/index` is not an error: cairn rebuilds it from main, says so, and commits exactly the edit.
+    @Test(arguments: [0, 10, 100])
+    func aTruncatedGitIndexIsRebuiltAndOnlyTheEditIsCommitted(bytes: Int) throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let head = try sb.gitOK(["rev-parse", "main"], cwd: v)
+        try #require(truncate(v + "/.git/index", off_t(bytes)) == 0)
+        try sb.write(v + "/inbox/new.md", "# New\n")
+        let r = sb.runCairn(["snapshot"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains(".git/index") && r.stderr.contains("rebuilt it from main"), "the rebuild should be explained: \(r)")
+        #expect(!r.stderr.contains("skipHash"), "no advice about index formats for a damaged index: \(r)")
+        #expect(try sb.gitLines(["diff", "--name-status", head, "main"], cwd: v) == ["A\tinbox/new.md"], "only the edit is committed")
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty, "the index is whole again")
+        sb.expectFsckClean(v)
+    }
+
     /// The look-alike check must not refuse what is legitimate: renaming a file to another case.
     @Test func aCaseOnlyRenameIsCommittedAsARename() throws {
         let sb = try Sandbox()
