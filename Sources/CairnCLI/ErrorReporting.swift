@@ -5,7 +5,7 @@ import Foundation
 
 /// Maps every error to a message on stderr and an exit status, in one place.
 ///
-/// Exit statuses: 0 success, 1 the vault or its files need attention (bad input, conflicts, locks),
+/// Exit statuses: 0 success, 1 the vault or its files need attention (bad input, conflicts, locks, a damaged repository),
 /// 2 usage errors, 3 a git error cairn did not expect.
 enum ErrorReporting {
     static func report(_ error: any Error) -> Int32 {
@@ -13,6 +13,14 @@ enum ErrorReporting {
         case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError:
             // Domain errors whose messages already name the file or thing and say what to do.
             printError("cairn: \(error)")
+            return 1
+        case let e as GitError where e.isWriteRefused:
+            printError("cairn: cannot write to the vault's repository: \(e.message) (in \(e.function)); "
+                       + "free some space or make the vault writable, then run the command again")
+            return 1
+        case let e as GitError where e.isRepositoryDamage:
+            printError("cairn: the vault's git repository (.git) is damaged: \(e.message) (in \(e.function)); "
+                       + "`cairn doctor` or `git fsck --full` shows what is missing — restore it from a clone or backup")
             return 1
         case let e as GitError:
             printError("cairn: git error: \(e.message) (in \(e.function)); `cairn doctor` checks the repository")

@@ -22,7 +22,7 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let name = FileManager.default.fileExists(atPath: env.absolute(note)) ? vaultRelative(note, vault: vault, env: env) : note
+            let name = FileManager.default.fileExists(atPath: env.absolute(note)) ? try vaultRelative(note, vault: vault, env: env) : note
             let report: NoteLinkReport
             do {
                 report = try vault.links(note: name)

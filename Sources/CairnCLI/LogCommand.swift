@@ -25,7 +25,7 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let entries = try vault.log(path: path.map { vaultRelative($0, vault: vault, env: env) }, limit: n)
+            let entries = try vault.log(path: try path.map { try vaultRelative($0, vault: vault, env: env) }, limit: n)
             let out = Output(env)
             if output.json { return try out.json(entries) }
             if entries.isEmpty { out.line(path == nil ? "No commits yet." : "No commits changed \(path ?? "")."); return }
@@ -44,9 +44,11 @@ extension Cairn {
 }
 
 /// A path given on the command line, made relative to the vault root (it may be relative to the current folder).
-func vaultRelative(_ path: String, vault: Vault, env: Environment) -> String {
+///
+/// - Throws: `VaultError.invalidArgument` when the path leads outside the vault (`../x`, `/etc/passwd`).
+func vaultRelative(_ path: String, vault: Vault, env: Environment) throws -> String {
     let absolute = (env.absolute(path) as NSString).standardizingPath
     if absolute == vault.root { return "" }
     if absolute.hasPrefix(vault.root + "/") { return String(absolute.dropFirst(vault.root.count + 1)) }
-    return path
+    throw VaultError.invalidArgument("\(path) is outside the vault \(vault.root); give a path inside it")
 }

@@ -123,7 +123,7 @@ extension Cairn {
                 path = String(target[..<colon])
                 line = n
             }
-            let w = try vault.why(path: vaultRelative(path, vault: vault, env: env), line: line)
+            let w = try vault.why(path: try vaultRelative(path, vault: vault, env: env), line: line)
             let out = Output(env)
             if output.json { return try out.json(w) }
             if let line, let text = w.text { out.line("\(w.path):\(line): \(text)") }
@@ -143,7 +143,14 @@ extension Cairn {
     }
 
     struct PolicyCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "policy", abstract: "Show the policy in force and each agent's autonomy and why.")
+        static let configuration = CommandConfiguration(commandName: "policy", abstract: "Show the policy in force, or check files with its secret scan.",
+                                                        subcommands: [Show.self, ScanSecrets.self], defaultSubcommand: Show.self)
+    }
+}
+
+extension Cairn.PolicyCommand {
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the policy in force and each agent's autonomy and why.")
         @OptionGroup var vaultOptions: VaultOptions
         @OptionGroup var output: OutputOptions
 

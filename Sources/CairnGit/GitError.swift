@@ -22,6 +22,24 @@ public struct GitError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 
+    /// True when the operating system refused a write: a full disk, a read-only file system, a file size limit,
+    /// permissions.
+    public var isWriteRefused: Bool {
+        guard errorClass == Int32(GIT_ERROR_OS.rawValue) || errorClass == Int32(GIT_ERROR_FILESYSTEM.rawValue) else { return false }
+        let lower = message.lowercased()
+        return ["no space left", "read-only file system", "file too large", "permission denied", "disk quota"].contains { lower.contains($0) }
+    }
+
+    /// True when the error says the repository itself is damaged (missing or corrupt objects, a truncated pack,
+    /// an unreadable ref or index) rather than that an operation failed: what `git fsck` would report.
+    public var isRepositoryDamage: Bool {
+        let damagedClasses = [GIT_ERROR_ODB, GIT_ERROR_ZLIB, GIT_ERROR_OBJECT].map { Int32($0.rawValue) }
+        if damagedClasses.contains(errorClass) { return true }
+        let lower = message.lowercased()
+        if lower.contains("corrupt") || lower.contains("truncated") || lower.contains("object not found") { return true }
+        return errorClass == Int32(GIT_ERROR_REFERENCE.rawValue) && lower.contains("invalid")
+    }
+
     /// A code-only pattern, so `catch GitError.notFound` reads naturally.
     public struct Code: Sendable {
         public let rawValue: Int32

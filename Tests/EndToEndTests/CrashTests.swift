@@ -78,7 +78,7 @@ import Testing
         sb.expectFsckClean(v)
     }
 
-    @Test(arguments: ["reject.before-ref", "reject.after-ref"])
+    @Test(arguments: ["reject.before-ref", "reject.after-ref", "reject.after-checkout"])
     func rejectSurvivesACrash(point: String) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()

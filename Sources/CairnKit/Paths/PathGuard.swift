@@ -42,7 +42,12 @@ public enum PathGuard {
             parts.append(part.precomposedStringWithCanonicalMapping)
         }
         if parts.isEmpty { throw fail("empty path") }
-        return parts.joined(separator: "/")
+        // Judge the result too: `./~/x` and `./C:/x` must not normalize into what the raw checks refuse.
+        let result = parts.joined(separator: "/")
+        if result.hasPrefix("~") || (result.count >= 2 && result.dropFirst().first == ":") {
+            throw fail("absolute paths are not allowed")
+        }
+        return result
     }
 
     /// The form used to compare paths against protection rules: NFC and lower case.

@@ -81,6 +81,17 @@ public final class SearchIndex {
         }
     }
 
+    /// Deletes side files of rebuilds whose process died (a crash mid-rebuild leaves one behind).
+    private func removeAbandonedBuilds() {
+        let dir = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".building-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(prefix) {
+            let digits = name.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(digits), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
+    }
+
     /// Deletes the database and its WAL/SHM side files.
     func removeFiles(_ base: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: base + suffix) }
@@ -131,6 +142,7 @@ public final class SearchIndex {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let temp = path + ".building-\(getpid())"
         removeFiles(temp)
+        removeAbandonedBuilds()
         defer { removeFiles(temp) }
 
         var config = Configuration()
@@ -165,6 +177,7 @@ public final class SearchIndex {
         } catch let error as DatabaseError {
             throw SearchError.indexUnavailable(path: path, reason: error.message ?? "\(error.resultCode)")
         }
+        CrashPoints.hit("index.rebuild.before-rename")
         removeFiles(path)
         guard rename(temp, path) == 0 else {
             throw SearchError.indexUnavailable(path: path, reason: "could not move the new index into place (\(String(cString: strerror(errno))))")
@@ -238,6 +251,7 @@ public final class SearchIndex {
             worktree = try overlayWorkingTree(db, tree: newTree)
             worktreeSeconds = Self.seconds(since: overlayStart)
             if committed + worktree > 0 { kind = .incremental }
+            CrashPoints.hit("index.update.before-commit")
             return .commit
         }
         return IndexUpdate(kind: kind, reason: nil, committedChanges: committed, worktreeChanges: worktree,

@@ -16,7 +16,9 @@ public enum CrashPoints {
         "snapshot.before-ref", "snapshot.after-ref",
         "agent.before-ref", "agent.after-ref",
         "approve.before-ref", "approve.after-ref", "approve.after-checkout",
-        "reject.before-ref", "reject.after-ref",
+        "reject.before-ref", "reject.after-ref", "reject.after-checkout",
+        "note.before-link", "note.after-link",
+        "index.rebuild.before-rename", "index.update.before-commit",
     ]
 
     /// Arms `name`: the next time a writer reaches it, the process is killed with SIGKILL.

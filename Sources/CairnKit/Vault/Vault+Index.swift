@@ -33,8 +33,11 @@ extension Vault {
             let index = try Index.open(path: side, repository: repository)
             if let head = try head() { try index.readTree(try repository.commit(head).tree) }
             try repository.setIndex(index)
-            let warning = "\(why); cairn rebuilt the index from \(branch) (every file is re-read, so this is slower). "
-                + "To keep a format cairn reads directly: `git config index.skipHash false; git config core.splitIndex false; git config --unset feature.manyFiles; git update-index --no-split-index`"
+            let newerFormat = ["skipHash", "split index", "sparse index"].contains { why.contains($0) }
+            let warning = newerFormat
+                ? "\(why); cairn rebuilt the index from \(branch) (every file is re-read, so this is slower). "
+                    + "To keep a format cairn reads directly: `git config index.skipHash false; git config core.splitIndex false; git config --unset feature.manyFiles; git update-index --no-split-index`"
+                : "the index (.git/index) is damaged (\(why)); cairn rebuilt it from \(branch) — your files are untouched, only git's cache of them"
             return UsableIndex(index: index, warning: warning, replaces: indexPath)
         }
     }

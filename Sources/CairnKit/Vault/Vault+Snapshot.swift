@@ -101,25 +101,36 @@ extension Vault {
             }
             accepted.append(entry)
         }
+        for collision in try nameCollisions(accepted, parentTree: parentTree) {
+            if options.force { warnings.append("committed anyway: \(collision.problem)") } else { problems.append(collision.problem) }
+        }
         if !problems.isEmpty { throw VaultError.invalidFiles(problems) }
 
         let index = usable.index
         var changes: [TreeChange] = []
+        var vanished = Set<String>()
         for entry in accepted {
             switch entry.kind {
             case .deleted:
                 try index.remove(path: entry.path)
                 changes.append(.remove(path: entry.path))
             default:
+                // An editor that saves by write-and-rename can make a file vanish between status and reading it:
+                // such a file is left for the next snapshot (it is not an edit lost, it is not there).
+                guard try addToIndex(index, entry.path) else {
+                    vanished.insert(entry.path)
+                    warnings.append("\(entry.path): changed or removed while the snapshot ran; the next snapshot takes it")
+                    continue
+                }
                 if let old = entry.oldPath {
                     try index.remove(path: old)
                     changes.append(.remove(path: old))
                 }
-                try index.add(path: entry.path)
                 guard let staged = index.stagedFile(path: entry.path) else { continue }
                 changes.append(.upsert(path: entry.path, oid: staged.oid, mode: staged.mode))
             }
         }
+        accepted.removeAll { vanished.contains($0.path) }
         let summary = accepted.map { FileChange(path: $0.path, oldPath: $0.oldPath, kind: $0.kind == .untracked ? .added : $0.kind) }
         let tree = try repository.updateTree(base: parentTree, changes: changes)
         if tree == parentTree || (parentTree == nil && changes.isEmpty) {
@@ -150,6 +161,22 @@ extension Vault {
         // A partial snapshot leaves the index matching the branch only if it did before.
         try writeIndex(usable, stamp: stampValidBefore)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
+    }
+
+    /// Stages the working-tree file at `path`; false when it no longer exists (removed or renamed away meanwhile).
+    /// A read that fails because the file was replaced mid-read is tried once more.
+    private func addToIndex(_ index: Index, _ path: String) throws -> Bool {
+        var st = stat()
+        for attempt in 0..<2 {
+            do {
+                try index.add(path: path)
+                return true
+            } catch {
+                guard lstat(absolutePath(path), &st) == 0 else { return false }
+                if attempt == 1 { throw error }
+            }
+        }
+        return true
     }
 
     func writeIndex(_ usable: UsableIndex, stamp: Bool = true) throws {

@@ -27,6 +27,8 @@ public enum VaultError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidArgument(String)
     /// Another writer moved the branch while we worked, too many times.
     case concurrentUpdate(ref: String)
+    /// A file or folder cairn must write cannot be written (read-only or full disk, permissions).
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,8 @@ public enum VaultError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(path) already exists; choose another title"
         case .invalidArgument(let message):
             return message
+        case .cannotWrite(let path, let reason):
+            return "cannot write \(path): \(reason); nothing was changed — make the vault writable (a read-only or full disk?) and try again"
         case .concurrentUpdate(let ref):
             return "\(ref) kept moving while cairn was writing (another process?); nothing was lost — run the command again"
         }

@@ -14,11 +14,13 @@ public final class VaultLock {
     /// Waits up to `timeout` seconds for the lock.
     public init(gitDir: String, timeout: TimeInterval = 30) throws {
         let dir = (gitDir as NSString).appendingPathComponent("cairn")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         path = (dir as NSString).appendingPathComponent("vault.lock")
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw VaultError.cannotWrite(path: dir, reason: String(cString: strerror(errno)))
+        }
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw VaultError.locked(path: path, reason: "cannot open the lock file (\(String(cString: strerror(errno))))")
+            throw VaultError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
         }
         let deadline = Date().addingTimeInterval(timeout)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
