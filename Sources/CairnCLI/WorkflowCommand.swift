@@ -165,6 +165,7 @@ enum WorkflowCLI {
             if let o = s.outcome { line += "  \(o)" }
             if s.attempts > 1 { line += "  after \(s.attempts) attempts" }
             if s.usedFallback { line += "  (fallback)" }
+            if let c = s.compensation { line += "  undone by \(c)" }
             out.line(line)
             if let f = s.failure, [.failed, .waitingRetry, .waitingOperator, .skipped].contains(s.status) { out.line("        " + f) }
         }

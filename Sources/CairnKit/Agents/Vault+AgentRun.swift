@@ -199,9 +199,10 @@ extension Vault {
         let opSig = Signature(name: author.name, email: author.email, time: finished)
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
                                                  message: Trailer.message(subject: subject, body: body, trailers: trailers))
-        CrashPoints.hit("agent.before-ref")
+        let step = options.workflow.map { String($0.split(separator: "/").dropFirst().joined(separator: "/")) }
+        Self.crash("agent.before-ref", step: step)
         try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
-        CrashPoints.hit("agent.after-ref")
+        Self.crash("agent.after-ref", step: step)
 
         var decision: DecisionResult? = nil
         if autoMerge, let trust {

@@ -289,9 +289,10 @@ public struct WorkflowDefinition: Sendable, Hashable, Codable {
                 }
             }
             // Templates: every reference must name a declared input or a step of this workflow.
-            var templates = Array(with.values)
-            if let compensate { templates += compensate.with.values }
-            for t in templates {
+            // A compensation may use its own step's output (it undoes it); `with:` may not.
+            var templates = with.values.map { ($0, false) }
+            if let compensate { templates += compensate.with.values.map { ($0, true) } }
+            for (t, isCompensation) in templates {
                 let refs: [WorkflowTemplate.Reference]
                 do { refs = try WorkflowTemplate.references(in: t) } catch let e as WorkflowTemplate.SyntaxError {
                     throw fail(keyLine("with"), "step '\(id)': \(e.reason)")
@@ -304,7 +305,10 @@ public struct WorkflowDefinition: Sendable, Hashable, Codable {
                                        + (inputNames.isEmpty ? "" : " (inputs: \(inputNames.sorted().joined(separator: ", ")))"))
                         }
                     case .step(let other, _):
-                        if other == id { throw fail(keyLine("with"), "step '\(id)' refers to its own output") }
+                        if other == id {
+                            if isCompensation { continue }
+                            throw fail(keyLine("with"), "step '\(id)' refers to its own output")
+                        }
                         needs.append(other)
                     case .run: break
                     }
