@@ -80,11 +80,13 @@ extension Cairn {
             let vault = try vaultOptions.open(env)
             let r = try vault.approve(id, note: note, author: try env.identity(for: vault), now: env.now)
             let out = Output(env)
-            if output.json { return try out.json(r) }
-            out.line("Approved \(r.id): merged into \(vault.branch) as \(r.commit.prefix(10)); record \(r.approvalRecord).")
-            if !r.keptOperatorEdits.isEmpty {
-                out.line(out.paint("Kept your edits to ", .yellow) + r.keptOperatorEdits.joined(separator: ", ") + " (the merged version is in the commit).")
+            if output.json { try out.json(r) } else {
+                out.line("Approved \(r.id): merged into \(vault.branch) as \(r.commit.prefix(10)); record \(r.approvalRecord).")
+                if !r.keptOperatorEdits.isEmpty {
+                    out.line(out.paint("Kept your edits to ", .yellow) + r.keptOperatorEdits.joined(separator: ", ") + " (the merged version is in the commit).")
+                }
             }
+            WorkflowCLI.advanceAfterDecision(vault, proposal: r.id, env: env, quiet: output.json)
         }
     }
 
@@ -102,8 +104,8 @@ extension Cairn {
             let vault = try vaultOptions.open(env)
             let r = try vault.reject(id, note: note, author: try env.identity(for: vault), now: env.now)
             let out = Output(env)
-            if output.json { return try out.json(r) }
-            out.line("Rejected \(r.id); recorded in \(r.approvalRecord) (\(r.commit.prefix(10))).")
+            if output.json { try out.json(r) } else { out.line("Rejected \(r.id); recorded in \(r.approvalRecord) (\(r.commit.prefix(10))).") }
+            WorkflowCLI.advanceAfterDecision(vault, proposal: r.id, env: env, quiet: output.json)
         }
     }
 

@@ -9,7 +9,8 @@ import Testing
         let v = try sb.makeVault()
         let r = sb.runCairn(["agent", "list"], cwd: v)
         #expect(r.status == 0, "\(r)")
-        for (name, kind) in [("digest", "builtin"), ("gc", "builtin"), ("qualify", "model"), ("triage", "model")] {
+        for (name, kind) in [("digest", "builtin"), ("gc", "builtin"), ("qualify", "model"), ("triage", "model"),
+                             ("lead-intake", "command"), ("call-brief", "command")] {
             #expect(r.stdout.contains("\(name)  \(kind)"), "\(name) not listed as \(kind): \(r)")
         }
         #expect(!r.stdout.contains("README"), "agents/README.md is not an agent: \(r)")
@@ -19,7 +20,8 @@ import Testing
         #expect(j.status == 0, "\(j)")
         let listing = try jsonObject(j.stdoutData)
         let agents = try #require(listing["agents"] as? [[String: Any]])
-        #expect(agents.compactMap { $0["name"] as? String } == ["digest", "gc", "qualify", "triage"])
+        #expect(agents.compactMap { $0["name"] as? String } == ["call-brief", "call-context", "call-summary", "digest", "follow-up", "gc",
+                                                              "lead-intake", "lead-score", "qualify", "triage"])
         let gc = try #require(agents.first { $0["name"] as? String == "gc" })
         #expect(gc["kind"] as? String == "builtin")
         #expect(gc["path"] as? String == "agents/gc.md")

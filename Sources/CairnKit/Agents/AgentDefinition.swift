@@ -22,7 +22,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     /// True when the file sets `autonomy:`; otherwise the policy's `autonomy.default` applies.
     public var autonomyIsExplicit = true
     /// Seconds before the run is stopped.
-    public let timeout: TimeInterval
+    public internal(set) var timeout: TimeInterval
     public let model: String?
     public let fallbackModel: String?
     /// The Markdown body: the prompt for model agents, documentation for the others.

@@ -15,6 +15,8 @@ public struct AgentRunOptions: Sendable {
     public var workRoot: String?
     /// Fixed run id (tests, workflow resumption); generated when nil.
     public var runID: String?
+    /// Overrides the agent's `timeout:` (a workflow step's own `timeout:`).
+    public var timeout: TimeInterval?
     public init() {}
 }
 
@@ -50,18 +52,25 @@ extension Vault {
     /// tree are untouched); a failed or blocked run is one commit on `refs/cairn/runs/<run-id>` holding only its record.
     public func runAgent(_ name: String, options: AgentRunOptions, author: OperatorIdentity,
                          clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
-        let started = clock()
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
+        return try runAgentLocked(name, options: options, author: author, clock: clock)
+    }
+
+    /// `runAgent` for a caller that holds the vault lock (a workflow step).
+    func runAgentLocked(_ name: String, options: AgentRunOptions, author: OperatorIdentity,
+                        clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
+        let started = clock()
         try prepareForWrite(now: started)
         let catalog = agentCatalog()
-        guard let agent = catalog.agent(named: name) else {
+        guard var agent = catalog.agent(named: name) else {
             if let problem = catalog.problems.first(where: { ($0.path as NSString).lastPathComponent == name + ".md" }) {
                 throw VaultError.invalidArgument("agent '\(name)' cannot run: \(problem); fix the definition and try again")
             }
             let known = catalog.agents.map(\.name).joined(separator: ", ")
             throw VaultError.invalidArgument("unknown agent '\(name)'; agents in this vault: \(known.isEmpty ? "none" : known) (see agents/)")
         }
+        if let timeout = options.timeout { agent.timeout = timeout }
         let policy = try loadPolicy()
         try checkRunLimits(agent: agent.name, workflow: options.workflow, policy: policy, now: started)
         // Snapshot the operator's edits the agent could see or touch (its read and write scope and core
@@ -191,9 +200,10 @@ extension Vault {
         let opSig = Signature(name: author.name, email: author.email, time: finished)
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
                                                  message: Trailer.message(subject: subject, body: body, trailers: trailers))
-        CrashPoints.hit("agent.before-ref")
+        let step = options.workflow.map { String($0.split(separator: "/").dropFirst().joined(separator: "/")) }
+        Self.crash("agent.before-ref", step: step)
         try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
-        CrashPoints.hit("agent.after-ref")
+        Self.crash("agent.after-ref", step: step)
 
         var decision: DecisionResult? = nil
         if autoMerge, let trust {

@@ -17,6 +17,9 @@ public enum CrashPoints {
         "agent.before-ref", "agent.after-ref",
         "approve.before-ref", "approve.after-ref", "approve.after-checkout",
         "reject.before-ref", "reject.after-ref",
+        // Workflows; each also fires as `NAME:STEP` (agent ones too, for a workflow's step) to stop at one step.
+        "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
+        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkpoint",
     ]
 
     /// Arms `name`: the next time a writer reaches it, the process is killed with SIGKILL.

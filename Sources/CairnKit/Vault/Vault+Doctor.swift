@@ -94,6 +94,8 @@ extension Vault {
             notesChecked += 1
             if let p = validateContent(path: path) { report(p.problem.path, p.problem.line, p.problem.reason) }
         }
+        // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
+        for f in workflowFindings() { findings.append(f) }
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings)
     }
 

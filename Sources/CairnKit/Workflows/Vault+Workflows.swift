@@ -1,0 +1,236 @@
+import CairnGit
+import Foundation
+
+/// What the caller of a workflow passes to the agent runs of its steps.
+public struct WorkflowOptions: Sendable {
+    /// Who commits (checkpoints, task notes) and on whose behalf agents run.
+    public var author: OperatorIdentity
+    /// Environment for command agents (the CLI passes PATH, HOME, LANG; never secrets).
+    public var environment: [String: String] = [:]
+    /// The model API key, read by the caller.
+    public var apiKey: String?
+    /// Where agents' temporary work folders go (default: the system temp folder).
+    public var workRoot: String?
+    /// The clock of agent runs (durations, commit times); defaults to the `now` given to each call.
+    public var clock: (@Sendable () -> Date)?
+
+    public init(author: OperatorIdentity) { self.author = author }
+}
+
+extension Vault {
+    /// Where each workflow run keeps its chain of state commits.
+    public static let workflowsPrefix = "refs/cairn/workflows/"
+    static let stateFile = "state.json"
+    static let pinnedDefinitionFile = "workflow.md"
+
+    // MARK: - Public API
+
+    /// Every workflow run, oldest first, as of its last checkpoint. Reads only.
+    public func workflowRuns() throws -> [WorkflowRun] {
+        try repository.references(withPrefix: Self.workflowsPrefix).map { ref in
+            try loadWorkflowRun(id: String(ref.name.dropFirst(Self.workflowsPrefix.count)), at: ref.target).run
+        }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+    }
+
+    /// One run by id, or a unique prefix or suffix of one. Reads only.
+    public func workflowRun(_ id: String) throws -> WorkflowRun {
+        let (rid, target) = try resolveWorkflowRun(id)
+        return try loadWorkflowRun(id: rid, at: target).run
+    }
+
+    /// Starts workflow `name` and advances it as far as it goes (until a gate, a retry wait, a hand-off, the end).
+    ///
+    /// Checks the definition (agents, references, cycles, cron) and the inputs first and writes nothing when they
+    /// are wrong. The definition is pinned in the run's first checkpoint, so editing the file later does not
+    /// change a run in flight. Takes the vault lock.
+    public func startWorkflow(name: String, input: [String: String], trigger: String?, now: Date,
+                              options: WorkflowOptions) throws -> WorkflowRun {
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        try prepareForWrite(now: now)
+        let catalog = workflowCatalog()
+        guard let definition = catalog.definition(named: name) else {
+            let mine = catalog.problems.filter { ($0.path as NSString).lastPathComponent == name + ".md" }
+            if !mine.isEmpty { throw WorkflowError.invalid(mine) }
+            throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
+        }
+        let resolvedInput = try Self.resolveInputs(definition, given: input)
+        guard let data = FileManager.default.contents(atPath: absolutePath(definition.path)) else {
+            throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
+        }
+        let definitionBlob = try repository.writeBlob(data)
+        var runID = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
+        while try repository.referenceTarget(Self.workflowsPrefix + runID) != nil {
+            runID = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
+        }
+        let time = ISOTime.string(now)
+        var run = WorkflowRun(id: runID, workflow: name, path: definition.path, trigger: trigger, input: resolvedInput,
+                              status: .running,
+                              steps: definition.steps.map { WorkflowStepState(id: $0.id, agent: $0.agent, status: .pending) },
+                              startedAt: time, updatedAt: time, finishedAt: nil, message: nil, retryAt: nil)
+        try checkpoint(&run, definitionBlob: definitionBlob, event: "start" + (trigger.map { " (\($0))" } ?? ""), now: now)
+        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: definitionBlob, now: now, options: options)
+        try engine.advance(&run)
+        return run
+    }
+
+    /// Continues a run from its last checkpoint as far as it goes; safe to call any number of times.
+    ///
+    /// A step whose commit already exists (found by its run id on `proposals/`, the archive, `refs/cairn/runs/`
+    /// or main) is never run again; a step that had not committed is run. Waits (gate, retry not yet due,
+    /// hand-off) and final states return the run unchanged. This is what `cairn tick` calls.
+    public func advanceWorkflow(runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        try prepareForWrite(now: now)
+        var (run, definition, blob) = try loadForUpdate(runID)
+        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
+        try engine.advance(&run)
+        return run
+    }
+
+    /// The operator's `cairn resume`: like `advanceWorkflow`, but a retry is due at once and a step handed to the
+    /// operator counts as done by them. A failed, cancelled or finished run is refused.
+    public func resumeWorkflow(runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        try prepareForWrite(now: now)
+        var (run, definition, blob) = try loadForUpdate(runID)
+        if run.status.isFinal {
+            throw WorkflowError.notActive(id: run.id, status: run.status, reason: run.status == .done
+                ? "every step has finished" : "start a new run with `cairn workflow run \(run.workflow)`")
+        }
+        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
+        if let i = run.steps.firstIndex(where: { $0.status == .waitingOperator }) {
+            run.steps[i].status = .handedOff
+            run.status = .running
+            run.message = nil
+            try checkpoint(&run, definitionBlob: blob, event: "step \(run.steps[i].id) finished by the operator", now: now)
+        }
+        for i in run.steps.indices where run.steps[i].status == .waitingRetry {
+            run.steps[i].retryAt = ISOTime.string(now)
+        }
+        run.retryAt = nil
+        try engine.advance(&run)
+        return run
+    }
+
+    /// Stops a run: no further step starts. Proposals its steps made stay in the queue for the operator.
+    public func cancelWorkflow(runID: String, now: Date, author: OperatorIdentity) throws -> WorkflowRun {
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        var (run, _, blob) = try loadForUpdate(runID)
+        if run.status.isFinal {
+            throw WorkflowError.notActive(id: run.id, status: run.status, reason: "only a run that has not finished can be cancelled")
+        }
+        var pending: [String] = []
+        for i in run.steps.indices {
+            if [.pending, .waitingRetry, .waitingOperator].contains(run.steps[i].status) { run.steps[i].status = .cancelled }
+            if run.steps[i].status == .waitingApproval {
+                run.steps[i].status = .cancelled
+                if let r = run.steps[i].run { pending.append(r) }
+            }
+        }
+        run.status = .cancelled
+        run.finishedAt = ISOTime.string(now)
+        run.retryAt = nil
+        run.message = "cancelled by \(author.name)" + (pending.isEmpty ? "" : "; still in the review queue: " + pending.joined(separator: ", "))
+        try checkpoint(&run, definitionBlob: blob, event: "cancel", now: now)
+        return run
+    }
+
+    /// Advances the runs whose current step waits on proposal `proposalID` (after `cairn approve` or `reject`).
+    public func advanceWorkflows(waitingOn proposalID: String, now: Date, options: WorkflowOptions) throws -> [WorkflowRun] {
+        let waiting = try workflowRuns().filter { $0.status == .waitingApproval && $0.currentStep?.run == proposalID }
+        return try waiting.map { try advanceWorkflow(runID: $0.id, now: now, options: options) }
+    }
+
+    // MARK: - Inputs
+
+    static func resolveInputs(_ definition: WorkflowDefinition, given: [String: String]) throws -> [String: String] {
+        let declared = Set(definition.inputs.map(\.name))
+        if let unknown = given.keys.sorted().first(where: { !declared.contains($0) }) {
+            throw WorkflowError.badInput(path: definition.path, line: nil, reason: "workflow '\(definition.name)' has no input '\(unknown)'"
+                + (declared.isEmpty ? " (it takes none)" : " (inputs: \(declared.sorted().joined(separator: ", ")))"))
+        }
+        var out: [String: String] = [:]
+        var missing: [String] = []
+        for i in definition.inputs {
+            if let v = given[i.name] { out[i.name] = v } else if let d = i.defaultValue { out[i.name] = d } else if i.required { missing.append(i.name) }
+        }
+        if !missing.isEmpty {
+            throw WorkflowError.badInput(path: definition.path, line: nil,
+                                         reason: "missing required input\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")); give "
+                                            + missing.map { "--input \($0)=…" }.joined(separator: " "))
+        }
+        return out
+    }
+
+    // MARK: - State in git
+
+    func resolveWorkflowRun(_ id: String) throws -> (String, OID) {
+        let refs = try repository.references(withPrefix: Self.workflowsPrefix).map { (String($0.name.dropFirst(Self.workflowsPrefix.count)), $0.target) }
+        if let exact = refs.first(where: { $0.0 == id }) { return exact }
+        let matches = refs.filter { $0.0.hasPrefix(id) || $0.0.hasSuffix(id) }
+        if matches.count == 1 { return matches[0] }
+        if matches.count > 1 { throw WorkflowError.ambiguousRun(id, matches.map(\.0)) }
+        throw WorkflowError.unknownRun(id)
+    }
+
+    func loadWorkflowRun(id: String, at commit: OID) throws -> (run: WorkflowRun, definitionBlob: OID?) {
+        let tree = try repository.commit(commit).tree
+        guard let e = try repository.entry(at: Self.stateFile, in: tree) else { throw WorkflowError.corrupt(id: id, reason: "no \(Self.stateFile) in \(commit.short())") }
+        var run: WorkflowRun
+        do { run = try JSONDecoder().decode(WorkflowRun.self, from: try repository.blob(e.oid)) } catch {
+            throw WorkflowError.corrupt(id: id, reason: "\(error)")
+        }
+        run.checkpoint = commit.hex
+        return (run, try repository.entry(at: Self.pinnedDefinitionFile, in: tree)?.oid)
+    }
+
+    func loadForUpdate(_ id: String) throws -> (WorkflowRun, WorkflowDefinition, OID) {
+        let (rid, target) = try resolveWorkflowRun(id)
+        let (run, blob) = try loadWorkflowRun(id: rid, at: target)
+        guard let blob else { throw WorkflowError.corrupt(id: rid, reason: "the pinned definition is missing") }
+        do {
+            return (run, try WorkflowDefinition.parse(path: run.path, data: try repository.blob(blob)), blob)
+        } catch let e as NoteError {
+            throw WorkflowError.corrupt(id: rid, reason: "the pinned definition does not parse: \(e)")
+        }
+    }
+
+    /// Writes `run` as a new state commit on its ref: parent = the previous checkpoint, compare-and-swap on the
+    /// ref. Touches neither main nor the working tree.
+    func checkpoint(_ run: inout WorkflowRun, definitionBlob: OID, event: String, now: Date, step: String? = nil) throws {
+        let previous = run.checkpoint.flatMap(OID.init(hex:))
+        run.updatedAt = ISOTime.string(now)
+        var stored = run
+        stored.checkpoint = nil
+        let state = try repository.writeBlob(try RecordJSON.encode(stored))
+        let tree = try repository.updateTree(base: try previous.map { try repository.commit($0).tree }, changes: [
+            .upsert(path: Self.stateFile, oid: state, mode: TreeChange.fileMode),
+            .upsert(path: Self.pinnedDefinitionFile, oid: definitionBlob, mode: TreeChange.fileMode),
+        ])
+        let sig = Signature(name: "cairn workflow", email: "workflows@cairn.invalid", time: now)
+        let message = Trailer.message(subject: "Workflow \(run.workflow): \(event)",
+                                      trailers: [Trailer("Cairn-Operation", "workflow-checkpoint"), Trailer("Cairn-Workflow-Run", run.id),
+                                                 Trailer("Cairn-Workflow-Status", run.status.rawValue)])
+        let commit = try repository.createCommit(tree: tree, parents: previous.map { [$0] } ?? [], author: sig, committer: sig, message: message)
+        Self.crash("workflow.before-checkpoint", step: step)
+        do {
+            try repository.updateReference(Self.workflowsPrefix + run.id, to: commit, expected: previous, message: "cairn workflow: \(event)")
+        } catch GitError.modified {
+            throw VaultError.concurrentUpdate(ref: Self.workflowsPrefix + run.id)
+        } catch GitError.exists {
+            throw VaultError.concurrentUpdate(ref: Self.workflowsPrefix + run.id)
+        }
+        run.checkpoint = commit.hex
+        Self.crash("workflow.after-checkpoint", step: step)
+    }
+
+    /// Hits crash point `name` and `name:STEP`, so a test can stop at one step's boundary.
+    static func crash(_ name: String, step: String?) {
+        CrashPoints.hit(name)
+        if let step { CrashPoints.hit(name + ":" + step) }
+    }
+}
