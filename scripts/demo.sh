@@ -2,7 +2,8 @@
 # The end-to-end tour `make demo` runs, all offline: a fresh vault in a temporary folder, an edit made
 # with a plain file write (as any editor would), status, diff, snapshot and log; then the built-in `gc`
 # agent proposes archiving an expired note as one commit on its own branch, and the operator reviews
-# and approves it.
+# and approves it; finally the lead-qualification workflow files and qualifies the lead in the inbox, one
+# approved step at a time.
 set -euo pipefail
 CAIRN=${CAIRN:-.build/debug/cairn}
 CAIRN=$(cd "$(dirname "$CAIRN")" && pwd)/$(basename "$CAIRN")
@@ -41,6 +42,12 @@ run "$CAIRN" review gc
 run "$CAIRN" approve gc --note "Archive it; the week is over."
 run "$CAIRN" log -n 4
 run "$CAIRN" why memory/knowledge/archive/2026/this-week.md
+run "$CAIRN" workflow list
+run "$CAIRN" workflow run lead-qualification --input lead=inbox/2026-01-06-lead-acme.md
+run "$CAIRN" approve _file_1 --note "Filed correctly."
+run "$CAIRN" review _qualify_1
+run "$CAIRN" approve _qualify_1 --note "Good fit; sending the reply."
+run "$CAIRN" runs
 run "$CAIRN" doctor
 step "git agrees: git fsck --strict && git log --oneline --graph"
 git fsck --strict && git log --oneline --graph

@@ -186,4 +186,18 @@ extension Repository {
         try check(git_tree_create_updated(&out, pointer, baseline, updates.count, &updates), "git_tree_create_updated")
         return OID(out)
     }
+
+    /// Writes a flat tree of `files` (name → blob, regular file mode), writing no other object.
+    public func makeFlatTree(_ files: [(name: String, blob: OID)]) throws -> OID {
+        var builder: OpaquePointer? = nil
+        try check(git_treebuilder_new(&builder, pointer, nil), "git_treebuilder_new")
+        defer { git_treebuilder_free(builder) }
+        for f in files {
+            var raw = f.blob.raw
+            try check(git_treebuilder_insert(nil, builder, f.name, &raw, GIT_FILEMODE_BLOB), "git_treebuilder_insert")
+        }
+        var out = git_oid()
+        try check(git_treebuilder_write(&out, builder), "git_treebuilder_write")
+        return OID(out)
+    }
 }

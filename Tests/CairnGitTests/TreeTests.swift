@@ -19,6 +19,16 @@ import Testing
         t.expectFsckClean()
     }
 
+    @Test func makeFlatTreeWritesOnlyTheTree() throws {
+        let t = try TestRepo()
+        let a = try blob(t, "a\n"), b = try blob(t, "b\n")
+        let tree = try t.repo.makeFlatTree([("z.json", a), ("a.md", b)])
+        #expect(try lsTree(t, tree) == ["100644 blob \(b.hex)\ta.md", "100644 blob \(a.hex)\tz.json"])
+        // No empty tree or other object besides the two blobs and the tree.
+        #expect(try t.git("count-objects", "-v").lines.first == "count: 3")
+        t.expectFsckClean()
+    }
+
     @Test func updateTreeWithNoChangesIsTheBase() throws {
         let t = try TestRepo()
         #expect(try t.repo.updateTree(base: nil, changes: []) == OID.emptyTree)

@@ -207,10 +207,7 @@ extension Vault {
         var stored = run
         stored.checkpoint = nil
         let state = try repository.writeBlob(try RecordJSON.encode(stored))
-        let tree = try repository.updateTree(base: try previous.map { try repository.commit($0).tree }, changes: [
-            .upsert(path: Self.stateFile, oid: state, mode: TreeChange.fileMode),
-            .upsert(path: Self.pinnedDefinitionFile, oid: definitionBlob, mode: TreeChange.fileMode),
-        ])
+        let tree = try repository.makeFlatTree([(Self.stateFile, state), (Self.pinnedDefinitionFile, definitionBlob)])
         let sig = Signature(name: "cairn workflow", email: "workflows@cairn.invalid", time: now)
         let message = Trailer.message(subject: "Workflow \(run.workflow): \(event)",
                                       trailers: [Trailer("Cairn-Operation", "workflow-checkpoint"), Trailer("Cairn-Workflow-Run", run.id),

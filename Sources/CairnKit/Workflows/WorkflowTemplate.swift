@@ -77,42 +77,15 @@ public enum WorkflowTemplate {
     }
 }
 
-/// Checks `on: schedule` cron expressions.
+/// Checks `on: schedule` cron expressions with the parser `cairn tick` uses.
 enum WorkflowCron {
-    /// Nil when `expression` is a valid five-field cron expression, else what is wrong.
+    /// Nil when `expression` is a valid cron expression, else what is wrong.
     static func problem(_ expression: String) -> String? {
-        let fields = expression.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count == 5 else { return "expected five fields (minute hour day-of-month month day-of-week), found \(fields.count)" }
-        let ranges: [(String, ClosedRange<Int>, [String])] = [
-            ("minute", 0...59, []), ("hour", 0...23, []), ("day of month", 1...31, []),
-            ("month", 1...12, ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]),
-            ("day of week", 0...7, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
-        ]
-        for (field, (name, range, names)) in zip(fields, ranges) {
-            for part in field.split(separator: ",", omittingEmptySubsequences: false) {
-                let stepSplit = part.split(separator: "/", omittingEmptySubsequences: false)
-                guard stepSplit.count <= 2 else { return "\(name) field '\(field)' has more than one '/'" }
-                if stepSplit.count == 2 {
-                    guard let step = Int(stepSplit[1]), step > 0 else { return "\(name) field '\(field)' needs a positive step after '/'" }
-                }
-                let body = stepSplit[0]
-                if body == "*" { continue }
-                let bounds = body.split(separator: "-", omittingEmptySubsequences: false)
-                guard bounds.count <= 2 else { return "\(name) field '\(field)' is not a value, range or list" }
-                var values: [Int] = []
-                for b in bounds {
-                    if let v = Int(b) {
-                        guard range.contains(v) else { return "\(name) \(v) is out of range \(range.lowerBound)-\(range.upperBound)" }
-                        values.append(v)
-                    } else if let i = names.firstIndex(of: b.lowercased()) {
-                        values.append(i + (range.lowerBound == 1 ? 1 : 0))
-                    } else {
-                        return "\(name) field '\(field)' is not a value, range or list"
-                    }
-                }
-                if values.count == 2, values[0] > values[1] { return "\(name) range '\(body)' runs backwards" }
-            }
+        do {
+            _ = try CronSchedule(parsing: expression)
+            return nil
+        } catch {
+            return (error.field.map { "\($0.rawValue) field " } ?? "") + error.reason
         }
-        return nil
     }
 }
