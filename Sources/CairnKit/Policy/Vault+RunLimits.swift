@@ -147,7 +147,8 @@ extension Vault {
             quotaStatus(kind: "workflow", name: name, limits: policy.quotas.limits(workflow: name),
                         used: try workflowUsage(name, ledger: ledger, day: now))
         }
-        let breakers = try agentNames.map { try breakerStatus(agent: $0, policy: policy) }
+        let refs = try runRefs()
+        let breakers = try agentNames.map { try breakerStatus(agent: $0, policy: policy, runRefs: refs) }
         return RunLimitsReport(day: Self.utcDay(now), resetsAt: ISOTime.string(Self.nextUTCMidnight(after: now)),
                                agents: agents, workflows: workflows, breakers: breakers)
     }
@@ -188,10 +189,11 @@ extension Vault {
         return try breakerStatus(agent: agent, policy: policy)
     }
 
-    /// Where agent `agent`'s breaker stands under `policy`.
-    public func breakerStatus(agent: String, policy: Policy) throws -> BreakerStatus {
+    /// Where agent `agent`'s breaker stands under `policy`. `runRefs` (from `runRefs()`) saves listing the refs
+    /// again when checking many agents.
+    public func breakerStatus(agent: String, policy: Policy, runRefs: [(id: String, commit: OID)]? = nil) throws -> BreakerStatus {
         let threshold = policy.circuitBreaker.threshold(agent: agent)
-        let failures = threshold == 0 ? [] : try consecutiveFailures(agent: agent, limit: threshold)
+        let failures = threshold == 0 ? [] : try consecutiveFailures(agent: agent, limit: threshold, runRefs: runRefs)
         let last = try lastBreakerReset(agent: agent)
         return BreakerStatus(agent: agent, threshold: threshold, failedRuns: failures,
                              open: threshold > 0 && failures.count >= threshold,
@@ -275,27 +277,36 @@ extension Vault {
                               costUSD: Double(c.trailer("Cairn-Cost-USD") ?? "") ?? 0)
     }
 
-    /// The ids and commits of agent `agent`'s runs, newest first (run ids start with their UTC time).
-    private func agentRunIDs(_ agent: String) throws -> [(id: String, commit: OID)] {
-        let slug = Slug.make(agent)
+    /// Every run's id and commit (pending, failed, archived), newest first (run ids start with their UTC time).
+    public func runRefs() throws -> [(id: String, commit: OID)] {
         var found: [String: OID] = [:]
         for prefix in [Self.proposalPrefix, Self.runsPrefix, Self.failedPrefix, Self.archivePrefix] {
             for (name, target) in try repository.references(withPrefix: prefix) {
                 let id = String(name.dropFirst(prefix.count))
-                // `YYYYMMDD-HHMMSS-<slug>-<4 hex>`; ids of another shape are checked by their trailer.
-                let standard = id.count > 21 && id.dropLast(4).last == "-" && id.prefix(16).last == "-"
-                if !standard || id.dropFirst(16).dropLast(5) == slug[...], found[id] == nil { found[id] = target }
+                if found[id] == nil { found[id] = target }
             }
         }
         return found.sorted { $0.key > $1.key }.map { (id: $0.key, commit: $0.value) }
     }
 
+    /// The ids and commits that may be agent `agent`'s runs, newest first: ids of the standard shape
+    /// `YYYYMMDD-HHMMSS-<slug>-<4 hex>` with its slug, and every id of another shape (workflow steps), which the
+    /// caller checks by its `Cairn-Agent` trailer.
+    private func agentRunIDs(_ agent: String, runRefs: [(id: String, commit: OID)]? = nil) throws -> [(id: String, commit: OID)] {
+        let slug = Slug.make(agent)
+        return try (runRefs ?? self.runRefs()).filter { ref in
+            let id = ref.id
+            let standard = id.count > 21 && id.dropLast(4).last == "-" && id.prefix(16).last == "-"
+            return !standard || id.dropFirst(16).dropLast(5) == slug[...]
+        }
+    }
+
     /// Agent `agent`'s latest runs that failed in a row (newest first, at most `limit`), stopping at a run that
     /// did not fail and skipping the runs a breaker reset forgave.
-    func consecutiveFailures(agent: String, limit: Int) throws -> [String] {
+    func consecutiveFailures(agent: String, limit: Int, runRefs: [(id: String, commit: OID)]? = nil) throws -> [String] {
         let forgiven = Set(try lastBreakerReset(agent: agent)?.forgiven ?? [])
         var failures: [String] = []
-        for (id, commit) in try agentRunIDs(agent) where failures.count < limit {
+        for (id, commit) in try agentRunIDs(agent, runRefs: runRefs) where failures.count < limit {
             guard let entry = try ledgerEntry(id: id, commit: commit), entry.agent == agent else { continue }
             if forgiven.contains(id) { continue }
             if !entry.isFailure { break }

@@ -79,17 +79,26 @@ extension Vault {
         var waiting: [String] = []
         var existing: Set<String>?
 
+        let policy = try loadPolicy()
         if let previous, let last = ISO8601DateFormatter().date(from: previous.at), last < now {
-            let policy = try loadPolicy()
-            let catalog = workflowCatalog()
+            // Triggers come from a cached index; the full catalog is parsed only when something is due.
+            let index = triggerIndex()
+            var parsed: WorkflowCatalog?
+            func catalog() -> WorkflowCatalog {
+                if let parsed { return parsed }
+                let fresh = workflowCatalog()
+                parsed = fresh
+                return fresh
+            }
             // Schedules: one start per schedule whose minute passed, keyed by the latest such minute.
-            for definition in catalog.definitions {
-                for expression in definition.schedules {
+            for entry in index.workflows {
+                for expression in entry.schedules {
                     guard let cron = try? CronSchedule(parsing: expression), cron.isDue(since: last, now: now) else { continue }
                     var minute = last
                     var steps = 0
                     while let next = cron.next(after: minute), next <= now, steps < 1_000_000 { minute = next; steps += 1 }
                     let trigger = "schedule \(expression) @ \(ISOTime.string(minute))"
+                    guard let definition = catalog().definition(named: entry.name) else { continue }
                     if let a = try startTriggered(definition, trigger: trigger, candidates: ["scheduled_at": ISOTime.string(minute)],
                                                   policy: policy, now: now, options: options, existing: &existing) {
                         actions.append(a)
@@ -98,8 +107,8 @@ extension Vault {
             }
             // Paths and events: what changed on main since the last tick.
             if let head, let seen = previous.main.flatMap(OID.init(hex:)), seen != head {
-                actions += try changesSince(seen, head: head, catalog: catalog, policy: policy, now: now, options: options,
-                                            existing: &existing)
+                actions += try changesSince(seen, head: head, index: index, catalog: catalog, policy: policy, now: now,
+                                            options: options, existing: &existing)
             }
             // Runs already under way: due retries, decided gates, interrupted runs.
             let startedNow = Set(actions.compactMap(\.run))
@@ -107,7 +116,6 @@ extension Vault {
             actions += advanced
             waiting += blockedNow
         }
-        let policy = try loadPolicy()
         waiting = try healthFindings(policy: policy, now: now) + waiting
 
         // The digest: only when something happened or what waits changed. A run that stays held or broken is
@@ -133,8 +141,8 @@ extension Vault {
 
     // MARK: - Triggers
 
-    private func changesSince(_ seen: OID, head: OID, catalog: WorkflowCatalog, policy: Policy, now: Date,
-                              options: WorkflowOptions, existing: inout Set<String>?) throws -> [TickAction] {
+    private func changesSince(_ seen: OID, head: OID, index: TriggerIndex, catalog: () -> WorkflowCatalog, policy: Policy,
+                              now: Date, options: WorkflowOptions, existing: inout Set<String>?) throws -> [TickAction] {
         guard let oldTree = try? repository.commit(seen).tree else { return [] }  // history rewritten: start over
         let newTree = try repository.commit(head).tree
         var diffOptions = DiffOptions()
@@ -156,10 +164,10 @@ extension Vault {
             changed.append(d.newPath)
         }
         if !changed.isEmpty {
-            for definition in catalog.definitions where !definition.pathGlobs.isEmpty {
-                let globs = definition.pathGlobs.map(Glob.init)
+            for entry in index.workflows where !entry.paths.isEmpty {
+                let globs = entry.paths.map(Glob.init)
                 let matched = changed.filter { path in globs.contains { $0.matches(path) } }.sorted()
-                guard !matched.isEmpty else { continue }
+                guard !matched.isEmpty, let definition = catalog().definition(named: entry.name) else { continue }
                 let trigger = "paths main@\(head.hex.prefix(12))"
                 let candidates = ["path": matched[0], "paths": matched.joined(separator: "\n")]
                 if let a = try startTriggered(definition, trigger: trigger, candidates: candidates, policy: policy, now: now,
@@ -168,8 +176,9 @@ extension Vault {
                 }
             }
         }
-        for record in events.sorted(by: { $0.id < $1.id }) {
-            actions += try startEventWorkflows(record, catalog: catalog, policy: policy, now: now, options: options, existing: &existing)
+        let listened = Set(index.workflows.flatMap(\.events))
+        for record in events.sorted(by: { $0.id < $1.id }) where listened.contains(record.event) {
+            actions += try startEventWorkflows(record, catalog: catalog(), policy: policy, now: now, options: options, existing: &existing)
         }
         return actions
     }
@@ -257,11 +266,12 @@ extension Vault {
             default: break
             }
         }
-        for agent in agentCatalog().agents {
-            let breaker = try breakerStatus(agent: agent.name, policy: policy)
+        let refs = try runRefs()
+        for agent in agentNames() {
+            let breaker = try breakerStatus(agent: agent, policy: policy, runRefs: refs)
             if breaker.open {
-                lines.append("agent \(agent.name) is paused by its circuit breaker after \(breaker.failedRuns.count) failed runs "
-                             + "(latest \(breaker.failedRuns.first ?? "?")): fix it, then `cairn policy reset \(agent.name)`")
+                lines.append("agent \(agent) is paused by its circuit breaker after \(breaker.failedRuns.count) failed runs "
+                             + "(latest \(breaker.failedRuns.first ?? "?")): fix it, then `cairn policy reset \(agent)`")
             }
         }
         return lines
