@@ -162,8 +162,10 @@ import Testing
         }
         #expect(try sb.gitLines(["for-each-ref", "--format=%(refname)", "refs/heads/proposals/"], cwd: v).count == 3)
         // Once done, resume says so and writes nothing.
+        let before = try sb.gitOK(["for-each-ref"], cwd: v)
         let again = sb.runCairn(["resume", id], cwd: v)
-        #expect(again.status == 1 && again.stderr.contains("is done"), "\(again)")
+        #expect(again.status == 0 && again.stdout.contains("done"), "\(again)")
+        #expect(try sb.gitOK(["for-each-ref"], cwd: v) == before)
         sb.expectFsckClean(v)
     }
 
@@ -293,6 +295,45 @@ import Testing
         #expect(resumed["status"] as? String == "done", "\(resumed)")
         #expect(stepStatuses(resumed) == ["handed-off", "done"])
         #expect(try workflowTrailers(sb, v).filter { $0 == "\(id)/after" }.count == 1)
+        sb.expectFsckClean(v)
+    }
+
+    @Test func fallbackSkipAndStepTimeout() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try sb.write(v + "/memory/projects/fail-flag.md", "fail\n")
+        try sb.addAgent(v, "sleepy", frontMatter: """
+            kind: command
+            command: ["sleep", "20"]
+            timeout: 60s
+            """)
+        try writeWorkflow(sb, v, "mixed", """
+            steps:
+              - id: first
+                agent: flaky
+                gate: auto
+                on_failure: one
+              - id: slow
+                agent: sleepy
+                timeout: 1s
+                on_failure: skip
+              - id: last
+                agent: two
+                gate: auto
+                with: {note: "{{steps.first.outcome}} {{steps.slow.outcome}}"}
+            """)
+        let run = try runJSON(sb.runCairn(["workflow", "run", "mixed", "--json"], cwd: v))
+        let id = try #require(run["id"] as? String)
+        #expect(run["status"] as? String == "done", "\(run)")
+        #expect(stepStatuses(run) == ["done", "skipped", "done"])
+        let steps = try #require(run["steps"] as? [[String: Any]])
+        #expect(steps[0]["usedFallback"] as? Bool == true && steps[0]["run"] as? String == "\(id)_first_fallback")
+        #expect((steps[1]["failure"] as? String ?? "").contains("timed out"), "\(steps[1])")
+        // The failed attempt and the fallback are both the step's commits; the timed-out run has its record too.
+        let trailers = try workflowTrailers(sb, v)
+        #expect(trailers.filter { $0 == "\(id)/first" }.count == 2 && trailers.filter { $0 == "\(id)/slow" }.count == 1, "\(trailers)")
+        #expect(try sb.trailer(v, "proposals/\(id)_first_fallback", "Cairn-Agent") == "one")
+        #expect(try sb.gitOK(["show", "proposals/\(id)_last_1:memory/projects/two.md"], cwd: v) == "two: proposed failed")
         sb.expectFsckClean(v)
     }
 

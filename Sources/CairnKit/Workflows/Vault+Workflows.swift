@@ -90,15 +90,15 @@ extension Vault {
     }
 
     /// The operator's `cairn resume`: like `advanceWorkflow`, but a retry is due at once and a step handed to the
-    /// operator counts as done by them. A failed, cancelled or finished run is refused.
+    /// operator counts as done by them. A finished run is returned as it is; a failed or cancelled one is refused.
     public func resumeWorkflow(runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
         var (run, definition, blob) = try loadForUpdate(runID)
+        if run.status == .done { return run }
         if run.status.isFinal {
-            throw WorkflowError.notActive(id: run.id, status: run.status, reason: run.status == .done
-                ? "every step has finished" : "start a new run with `cairn workflow run \(run.workflow)`")
+            throw WorkflowError.notActive(id: run.id, status: run.status, reason: "start a new run with `cairn workflow run \(run.workflow)`")
         }
         var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
         if let i = run.steps.firstIndex(where: { $0.status == .waitingOperator }) {

@@ -77,6 +77,7 @@ struct WorkflowEngine {
                     run.steps[index].status = .done
                     run.status = .running
                     run.message = nil
+                    finishIfComplete(&run)
                     try vault.checkpoint(&run, definitionBlob: definitionBlob, event: "\(step.id) approved", now: now, step: step.id)
                 }
             case .pending:
@@ -86,6 +87,13 @@ struct WorkflowEngine {
                 return
             }
         }
+    }
+
+    /// Marks the run done when no step is left, so the step's checkpoint is also the last one.
+    func finishIfComplete(_ run: inout WorkflowRun) {
+        guard run.steps.allSatisfy({ [.done, .skipped, .handedOff].contains($0.status) }) else { return }
+        run.status = .done
+        run.finishedAt = ISOTime.string(now)
     }
 
     /// Runs (or finds the commit of) the next attempt of a step, then records what it produced.
@@ -134,7 +142,9 @@ struct WorkflowEngine {
             run.steps[index].status = .done
             run.status = .running
             run.message = nil
-            try vault.checkpoint(&run, definitionBlob: definitionBlob, event: "\(step.id) \(evidence.outcome.rawValue) (\(runID))", now: now, step: step.id)
+            finishIfComplete(&run)
+            try vault.checkpoint(&run, definitionBlob: definitionBlob, event: "\(step.id) \(evidence.outcome.rawValue) (\(runID))"
+                                 + (run.status == .done ? "; done" : ""), now: now, step: step.id)
         }
     }
 
