@@ -28,10 +28,11 @@ extension Cairn.PolicyCommand {
             out.line(out.paint("Quotas ", .bold) + "(today, \(limits.day) UTC; counts restart at \(limits.resetsAt)):")
             for q in limits.agents + limits.workflows { out.line("  " + Self.quotaLine(q, out: out)) }
             out.line(out.paint("Circuit breakers: ", .bold) + "an agent is paused after \(policy.circuitBreaker.consecutiveFailures) failed runs in a row (0: never) until `cairn policy reset AGENT`")
-            for b in limits.breakers {
-                let state = b.open ? out.paint("OPEN", .red) + " — paused; `cairn policy reset \(b.agent)`" : "closed"
+            for b in limits.breakers + limits.workflowBreakers {
+                let reset = b.kind == "workflow" ? "cairn policy reset --workflow \(b.agent)" : "cairn policy reset \(b.agent)"
+                let state = b.open ? out.paint("OPEN", .red) + " — paused; `\(reset)`" : "closed"
                 let failures = b.failedRuns.isEmpty ? "" : ", \(b.failedRuns.count) failure\(b.failedRuns.count == 1 ? "" : "s") in a row (\(b.failedRuns.joined(separator: ", ")))"
-                out.line("  " + out.paint(b.agent, .bold) + " — \(state)\(failures)" + (b.lastReset.map { "; last reset \($0)" } ?? ""))
+                out.line("  " + out.paint(b.kind == "workflow" ? "workflow \(b.agent)" : b.agent, .bold) + " — \(state)\(failures)" + (b.lastReset.map { "; last reset \($0)" } ?? ""))
             }
         }
 
@@ -48,20 +49,24 @@ extension Cairn.PolicyCommand {
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close an agent's circuit breaker so it may run again.",
-            discussion: "The failures so far stop counting; the reset is recorded as a commit on refs/cairn/breakers/AGENT.")
+            abstract: "Close an agent's (or with --workflow, a workflow's) circuit breaker so it may run again.",
+            discussion: "The failures so far stop counting; the reset is recorded as a commit on refs/cairn/breakers/AGENT (refs/cairn/workflow-breakers/WORKFLOW).")
         @OptionGroup var vaultOptions: VaultOptions
-        @Argument(help: "The agent's name.")
+        @Argument(help: "The agent's name (the workflow's with --workflow).")
         var agent: String
+        @Flag(help: "Reset the breaker of the workflow of that name instead of an agent's.")
+        var workflow = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let status = try vault.resetBreaker(agent: agent, author: try env.identity(for: vault), now: env.now)
+            let author = try env.identity(for: vault)
+            let status = workflow ? try vault.resetWorkflowBreaker(workflow: agent, author: author, now: env.now)
+                : try vault.resetBreaker(agent: agent, author: author, now: env.now)
             let out = Output(env)
             if output.json { return try out.json(status) }
-            out.line("Reset the circuit breaker of \(agent); it may run again.")
+            out.line("Reset the circuit breaker of \(workflow ? "workflow " : "")\(agent); it may run again.")
         }
     }
 }

@@ -319,6 +319,38 @@ import Testing
         #expect(try runs(sb, v, "sched").count == 1)
     }
 
+    @Test func failingWorkflowTripsItsBreakerAndResetLetsItStartAgain() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try writeWorkflow(sb, v, "fragile", """
+            on: {schedule: "*/5 * * * *"}
+            steps:
+              - id: a
+                agent: boom
+                on_failure: fail
+            """)
+        try policy(sb, v) { p in
+            p["circuit_breaker"] = ["consecutive_failures": 3, "agents": ["boom": 0], "workflows": ["fragile": 2]]
+        }
+        _ = try tick(sb, v, at: "2026-03-01T10:01:00Z")
+        for minute in ["05", "10"] {
+            let r = try tick(sb, v, at: "2026-03-01T10:\(minute):00Z")
+            #expect(actions(r, "started").first?["status"] as? String == "failed", "\(r)")
+        }
+        let paused = try tick(sb, v, at: "2026-03-01T10:15:00Z")
+        #expect(actions(paused, "started").isEmpty)
+        #expect((actions(paused, "blocked").first?["detail"] as? String)?.contains("workflow fragile is paused by its circuit breaker: its last 2 runs failed") == true, "\(paused)")
+        #expect((paused["waiting"] as? [String] ?? []).contains { $0.contains("cairn policy reset --workflow fragile") })
+        #expect(try runs(sb, v, "fragile").count == 2)
+
+        let reset = sb.runCairn(["policy", "reset", "--workflow", "fragile"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:16:00Z"])
+        #expect(reset.status == 0, "\(reset)")
+        #expect(try sb.trailer(v, "refs/cairn/workflow-breakers/fragile", "Cairn-Operation") == "breaker-reset")
+        #expect(actions(try tick(sb, v, at: "2026-03-01T10:20:00Z"), "started").count == 1)
+        #expect(try runs(sb, v, "fragile").count == 3)
+        sb.expectFsckClean(v)
+    }
+
     // MARK: - Events
 
     @Test func emitRecordsTheEventAndStartsItsWorkflowOnce() throws {

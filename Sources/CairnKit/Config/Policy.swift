@@ -257,24 +257,32 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         public var consecutiveFailures: Int
         /// Per-agent thresholds, by agent name (`agents`, default none).
         public var agents: [String: Int]
+        /// Per-workflow thresholds, by workflow name (`workflows`, default none): failed workflow runs in a row
+        /// after which no new run of it starts until `cairn policy reset --workflow NAME`.
+        public var workflows: [String: Int]
 
-        public init(consecutiveFailures: Int = 3, agents: [String: Int] = [:]) {
+        public init(consecutiveFailures: Int = 3, agents: [String: Int] = [:], workflows: [String: Int] = [:]) {
             self.consecutiveFailures = consecutiveFailures
             self.agents = agents
+            self.workflows = workflows
         }
 
         /// The threshold for agent `name` (0: never trips).
         public func threshold(agent name: String) -> Int { agents[name] ?? consecutiveFailures }
 
+        /// The threshold for workflow `name` (0: never trips).
+        public func threshold(workflow name: String) -> Int { workflows[name] ?? consecutiveFailures }
+
         enum CodingKeys: String, CodingKey {
             case consecutiveFailures = "consecutive_failures"
-            case agents
+            case agents, workflows
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             consecutiveFailures = try c.integer(.consecutiveFailures, default: CircuitBreaker().consecutiveFailures)
             agents = try c.section(.agents, default: [:])
+            workflows = try c.section(.workflows, default: [:])
         }
     }
 
@@ -429,6 +437,9 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         atLeast(0, circuitBreaker.consecutiveFailures, "circuit_breaker.consecutive_failures")
         for (name, value) in circuitBreaker.agents.sorted(by: { $0.key < $1.key }) {
             atLeast(0, value, "circuit_breaker.agents.\(name)")
+        }
+        for (name, value) in circuitBreaker.workflows.sorted(by: { $0.key < $1.key }) {
+            atLeast(0, value, "circuit_breaker.workflows.\(name)")
         }
         for (index, glob) in secretScan.allowPaths.enumerated() {
             if let reason = Self.globProblem(glob) { found.append(("secret_scan.allow_paths[\(index)]", reason)) }

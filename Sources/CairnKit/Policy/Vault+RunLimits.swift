@@ -26,9 +26,12 @@ public struct QuotaStatus: Sendable, Codable {
     public let exhausted: [String]
 }
 
-/// Where an agent's circuit breaker stands.
+/// Where an agent's (or a workflow's) circuit breaker stands.
 public struct BreakerStatus: Sendable, Codable {
+    /// The agent's name, or the workflow's for a workflow breaker.
     public let agent: String
+    /// `agent` or `workflow`.
+    public var kind = "agent"
     /// Failures in a row that open the breaker (0: never).
     public let threshold: Int
     /// The agent's most recent runs that failed in a row, newest first, not counting runs forgiven by a reset.
@@ -48,6 +51,8 @@ public struct RunLimitsReport: Sendable, Codable {
     public let agents: [QuotaStatus]
     public let workflows: [QuotaStatus]
     public let breakers: [BreakerStatus]
+    /// Breakers of workflows that have runs or a threshold override.
+    public let workflowBreakers: [BreakerStatus]
 }
 
 /// Why a run may not start: a daily quota is used up or an agent's circuit breaker is open.
@@ -56,6 +61,8 @@ public enum RunLimitError: Error, CustomStringConvertible, Sendable, Equatable {
     case quotaExhausted(subject: String, quota: String, used: String, limit: String, resetsAt: String, override: String)
     /// The agent failed `failures.count` times in a row.
     case breakerOpen(agent: String, failures: [String])
+    /// The workflow's last `failures.count` runs failed.
+    case workflowBreakerOpen(workflow: String, failures: [String])
 
     public var description: String {
         switch self {
@@ -66,6 +73,10 @@ public enum RunLimitError: Error, CustomStringConvertible, Sendable, Equatable {
             return "agent \(agent) is paused by its circuit breaker: its last \(failures.count) runs failed "
                 + "(\(failures.joined(separator: ", "))); `git show refs/cairn/runs/\(failures.first ?? "")` shows the latest; "
                 + "fix the agent, then `cairn policy reset \(agent)`"
+        case let .workflowBreakerOpen(workflow, failures):
+            return "workflow \(workflow) is paused by its circuit breaker: its last \(failures.count) runs failed "
+                + "(\(failures.joined(separator: ", "))); `cairn runs \(failures.first ?? "")` shows why; "
+                + "fix it, then `cairn policy reset --workflow \(workflow)`"
         }
     }
 }
@@ -96,6 +107,8 @@ struct RunLedgerEntry {
 extension Vault {
     /// Where breaker resets are recorded, one ref per agent.
     public static let breakersPrefix = "refs/cairn/breakers/"
+    /// Where workflow breaker resets are recorded, one ref per workflow.
+    public static let workflowBreakersPrefix = "refs/cairn/workflow-breakers/"
     /// Where the workflow engine keeps each run's checkpoints.
     static let workflowRunsPrefix = "refs/cairn/workflows/"
 
@@ -122,11 +135,55 @@ extension Vault {
         if breaker.open { throw RunLimitError.breakerOpen(agent: agent, failures: breaker.failedRuns) }
     }
 
-    /// Refuses to start a new run of workflow `name` when one of its quotas is used up. Reads only.
+    /// Refuses to start a new run of workflow `name` when one of its quotas is used up or its breaker is open.
+    /// Reads only.
     public func checkWorkflowStart(_ name: String, policy: Policy, now: Date) throws {
         let used = try workflowUsage(name, ledger: try runLedger(day: now), day: now)
         try checkQuota(subject: "workflow \(name)", limits: policy.quotas.limits(workflow: name), used: used,
                        override: "quotas.workflows.\(name)", day: Self.utcDay(now))
+        let breaker = try workflowBreakerStatus(workflow: name, policy: policy)
+        if breaker.open { throw RunLimitError.workflowBreakerOpen(workflow: name, failures: breaker.failedRuns) }
+    }
+
+    /// Where workflow `name`'s breaker stands: its latest finished runs that failed in a row (cancelled runs and
+    /// runs under way do not count either way), skipping runs a reset forgave.
+    public func workflowBreakerStatus(workflow name: String, policy: Policy, runs: [WorkflowRun]? = nil) throws -> BreakerStatus {
+        let threshold = policy.circuitBreaker.threshold(workflow: name)
+        let ref = Self.workflowBreakersPrefix + Slug.make(name)
+        let reset = try breakerReset(at: ref)
+        var failures: [String] = []
+        if threshold > 0 {
+            let forgiven = Set(reset?.forgiven ?? [])
+            let mine = try (runs ?? workflowRuns()).filter { $0.workflow == name }
+                .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }
+            for run in mine where failures.count < threshold && !forgiven.contains(run.id) {
+                if run.status == .failed { failures.append(run.id) } else if run.status == .done { break }
+            }
+        }
+        var status = BreakerStatus(agent: name, threshold: threshold, failedRuns: failures,
+                                   open: threshold > 0 && failures.count >= threshold,
+                                   lastReset: reset.map { "\($0.resetAt) by \($0.resetBy)" })
+        status.kind = "workflow"
+        return status
+    }
+
+    /// Closes workflow `name`'s breaker: its failed runs so far no longer count. Recorded as a commit on
+    /// `refs/cairn/workflow-breakers/<name>`.
+    @discardableResult
+    public func resetWorkflowBreaker(workflow name: String, author: OperatorIdentity, now: Date) throws -> BreakerStatus {
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        let policy = try loadPolicy()
+        let runs = try workflowRuns()
+        guard workflowCatalog().definition(named: name) != nil || runs.contains(where: { $0.workflow == name }) else {
+            throw WorkflowError.unknownWorkflow(name, known: workflowCatalog().definitions.map(\.name))
+        }
+        var unlimited = policy
+        unlimited.circuitBreaker.workflows[name] = .max
+        let failures = try workflowBreakerStatus(workflow: name, policy: unlimited, runs: runs).failedRuns
+        try recordReset(ref: Self.workflowBreakersPrefix + Slug.make(name), subject: "workflow \(name)", name: name,
+                        failures: failures, trailer: Trailer("Cairn-Workflow-Name", name), author: author, now: now)
+        return try workflowBreakerStatus(workflow: name, policy: policy)
     }
 
     /// Today's usage and limits of every agent (and every workflow with a quota override or usage), and each
@@ -149,8 +206,11 @@ extension Vault {
         }
         let refs = try runRefs()
         let breakers = try agentNames.map { try breakerStatus(agent: $0, policy: policy, runRefs: refs) }
+        let runs = try workflowRuns()
+        let breakerNames = Set(runs.map(\.workflow)).union(policy.circuitBreaker.workflows.keys).sorted()
+        let workflowBreakers = try breakerNames.map { try workflowBreakerStatus(workflow: $0, policy: policy, runs: runs) }
         return RunLimitsReport(day: Self.utcDay(now), resetsAt: ISOTime.string(Self.nextUTCMidnight(after: now)),
-                               agents: agents, workflows: workflows, breakers: breakers)
+                               agents: agents, workflows: workflows, breakers: breakers, workflowBreakers: workflowBreakers)
     }
 
     /// Closes agent `agent`'s circuit breaker: its failures so far no longer count. Recorded as a commit on
@@ -166,27 +226,33 @@ extension Vault {
             let names = agentCatalog().agents.map(\.name).joined(separator: ", ")
             throw VaultError.invalidArgument("unknown agent '\(agent)'; agents in this vault: \(names.isEmpty ? "none" : names) (see agents/)")
         }
-        let ref = Self.breakersPrefix + Slug.make(agent)
+        try recordReset(ref: Self.breakersPrefix + Slug.make(agent), subject: agent, name: agent, failures: failures,
+                        trailer: Trailer("Cairn-Agent", agent), author: author, now: now)
+        return try breakerStatus(agent: agent, policy: policy)
+    }
+
+    /// Writes a reset commit on `ref` forgiving `failures` (and whatever earlier resets forgave), by compare-and-swap.
+    private func recordReset(ref: String, subject: String, name: String, failures: [String], trailer: Trailer,
+                             author: OperatorIdentity, now: Date) throws {
         let parent = try repository.referenceTarget(ref)
-        let earlier = try lastBreakerReset(agent: agent)?.forgiven ?? []
-        let reset = BreakerReset(agent: agent, resetBy: "\(author.name) <\(author.email)>", resetAt: ISOTime.string(now),
+        let earlier = try breakerReset(at: ref)?.forgiven ?? []
+        let reset = BreakerReset(agent: name, resetBy: "\(author.name) <\(author.email)>", resetAt: ISOTime.string(now),
                                  forgiven: Array(Set(earlier + failures)).sorted())
         let blob = try repository.writeBlob(try RecordJSON.encode(reset))
         let tree = try repository.updateTree(base: nil, changes: [.upsert(path: "reset.json", oid: blob, mode: TreeChange.fileMode)])
         let signature = Signature(name: author.name, email: author.email, time: now)
         let message = Trailer.message(
-            subject: "Reset the circuit breaker of \(agent)",
+            subject: "Reset the circuit breaker of \(subject)",
             body: failures.isEmpty ? "" : "Forgives \(failures.count) failed run\(failures.count == 1 ? "" : "s"): \(failures.joined(separator: ", "))",
-            trailers: [Trailer("Cairn-Operation", "breaker-reset"), Trailer("Cairn-Agent", agent)])
+            trailers: [Trailer("Cairn-Operation", "breaker-reset"), trailer])
         let commit = try repository.createCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature,
                                                  committer: signature, message: message)
         do {
-            try repository.updateReference(ref, to: commit, expected: parent, message: "cairn policy reset \(agent)")
+            try repository.updateReference(ref, to: commit, expected: parent, message: "cairn policy reset \(name)")
         } catch {
             if case GitError.modified = error { throw VaultError.concurrentUpdate(ref: ref) }
             throw error
         }
-        return try breakerStatus(agent: agent, policy: policy)
     }
 
     /// Where agent `agent`'s breaker stands under `policy`. `runRefs` (from `runRefs()`) saves listing the refs
@@ -316,7 +382,11 @@ extension Vault {
     }
 
     private func lastBreakerReset(agent: String) throws -> BreakerReset? {
-        guard let tip = try repository.referenceTarget(Self.breakersPrefix + Slug.make(agent)) else { return nil }
+        try breakerReset(at: Self.breakersPrefix + Slug.make(agent))
+    }
+
+    private func breakerReset(at ref: String) throws -> BreakerReset? {
+        guard let tip = try repository.referenceTarget(ref) else { return nil }
         let tree = try repository.commit(tip).tree
         guard let entry = try repository.entry(at: "reset.json", in: tree) else { return nil }
         return try? JSONDecoder().decode(BreakerReset.self, from: try repository.blob(entry.oid))

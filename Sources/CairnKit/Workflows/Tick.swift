@@ -245,9 +245,11 @@ extension Vault {
                          + "\(Self.utcDay(c.committer.time)): `cairn review \(id)`")
         }
         let stuckBefore = now.addingTimeInterval(-Double(policy.health.stuckRunHours) * 3600)
+        var failedWorkflows = Set<String>()
         for (ref, target) in try repository.references(withPrefix: Self.workflowsPrefix) {
             let id = String(ref.dropFirst(Self.workflowsPrefix.count))
             let status = (try? repository.commit(target))?.trailer("Cairn-Workflow-Status").flatMap(WorkflowStatus.init(rawValue:))
+            if status == .failed, let run = try? loadWorkflowRun(id: id, at: target).run { failedWorkflows.insert(run.workflow) }
             guard let status, !status.isFinal else { continue }
             guard let run = try? loadWorkflowRun(id: id, at: target).run else { continue }
             switch run.status {
@@ -264,6 +266,16 @@ extension Vault {
                                  + "`cairn runs` / `cairn cancel \(id)`")
                 }
             default: break
+            }
+        }
+        if !failedWorkflows.isEmpty {
+            let runs = try workflowRuns()
+            for name in failedWorkflows.sorted() {
+                let breaker = try workflowBreakerStatus(workflow: name, policy: policy, runs: runs)
+                if breaker.open {
+                    lines.append("workflow \(name) is paused by its circuit breaker after \(breaker.failedRuns.count) failed runs "
+                                 + "(latest \(breaker.failedRuns.first ?? "?")): fix it, then `cairn policy reset --workflow \(name)`")
+                }
             }
         }
         let refs = try runRefs()
