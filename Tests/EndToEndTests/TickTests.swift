@@ -142,6 +142,35 @@ import Testing
         #expect(try runs(sb, v, "sched").count == 1)
     }
 
+    /// kill -9 while a tick starts a due schedule (before or after the run's first checkpoint): the next tick
+    /// neither loses the minute nor starts it twice, and finishes the run.
+    @Test(arguments: ["workflow.before-checkpoint", "workflow.after-checkpoint", "agent.after-ref"])
+    func killNineMidTickNeitherLosesNorRepeatsTheStart(point: String) throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try writeWorkflow(sb, v, "sched", """
+            on: {schedule: "0 * * * *"}
+            steps:
+              - id: a
+                agent: writer
+                gate: auto
+            """)
+        _ = try tick(sb, v, at: "2026-03-01T09:30:00Z")
+        let crashed = sb.runCairn(["tick"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:00Z", "CAIRN_CRASH_AT": point])
+        #expect(crashed.signaled, "\(crashed)")
+        sb.expectFsckClean(v)
+        _ = try tick(sb, v, at: "2026-03-01T10:00:30Z")
+        _ = try tick(sb, v, at: "2026-03-01T10:01:00Z")
+        let list = try runs(sb, v, "sched")
+        #expect(list.count == 1, "\(list)")
+        #expect(list.first?["trigger"] as? String == "schedule 0 * * * * @ 2026-03-01T10:00:00Z")
+        #expect(list.first?["status"] as? String == "done", "\(list)")
+        let stepCommits = try sb.gitLines(["log", "--all", "--format=%(trailers:key=Cairn-Workflow,valueonly)"], cwd: v)
+            .filter { !$0.isEmpty }
+        #expect(stepCommits.count == 1, "\(stepCommits)")
+        sb.expectFsckClean(v)
+    }
+
     // MARK: - Paths
 
     @Test func pathTriggerFiresOncePerChangeAndIgnoresTheTicksOwnWrites() throws {
