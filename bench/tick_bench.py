@@ -118,10 +118,11 @@ def main():
     B.run([cairn, "tick"], cwd=v, env=tick_env(0))  # first tick: starts watching
     main_before = B.run(["git", "rev-parse", "main"], cwd=v, env=env).stdout.strip()
     tick_ref = B.run(["git", "rev-parse", "refs/cairn/tick"], cwd=v, env=env).stdout.strip()
+    load0 = os.getloadavg()[0]
     # Warm-up, then interleaved timed runs.
     B.timed([cairn, "tick"], v, tick_env(1))
     B.timed(["git", "status"], v, env)
-    tick_ms, tick_cpu, git_ms, git_cpu = [], [], [], []
+    tick_ms, tick_cpu, git_ms, git_cpu, start_ms, start_cpu = [], [], [], [], [], []
     for i in range(args.runs):
         ms, cpu = B.timed([cairn, "tick"], v, tick_env(2 + i))
         tick_ms.append(ms)
@@ -129,6 +130,9 @@ def main():
         ms, cpu = B.timed(["git", "status"], v, env)
         git_ms.append(ms)
         git_cpu.append(cpu)
+        ms, cpu = B.timed([cairn, "--version"], v, env)
+        start_ms.append(ms)
+        start_cpu.append(cpu)
     report = json.loads(B.run([cairn, "tick", "--json"], cwd=v, env=tick_env(2 + args.runs)).stdout)
     if report.get("actions") or report.get("digest"):
         raise B.BenchError(f"the ticks were not idle: {report}")
@@ -148,19 +152,23 @@ def main():
         "## cairn tick, nothing due",
         "",
         f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; machine: {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.release()}; load average {os.getloadavg()[0]:.1f} at the end",
+        f"{platform.system()} {platform.release()}; load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        "(other builds and tests shared the machine)",
         f"- Versions: cairn {version}; {gitv}",
         f"- Command (from the repository root): `{cmd}`" + (f" — {args.note}" if args.note else ""),
         f"- Data: gen_vault.py --notes {args.notes} --commits {args.commits}, adopted with `cairn init`, plus "
         f"{args.workflows} workflows (a third each on a schedule never due in the window, on untouched paths, on an "
         "unemitted event) and a no-op agent. One priming tick, one warm-up, then "
         f"{args.runs} ticks one minute apart (CAIRN_NOW), interleaved with `git status` in the same vault; "
-        "medians in ms. Checked afterwards: no tick started anything, wrote a digest, moved main or refs/cairn/tick.",
+        "medians in ms; `cairn --version` is timed alongside as the process start-up floor (dynamic linking, "
+        "argument parsing) that every command pays. Checked afterwards: no tick started anything, wrote a digest, "
+        "moved main or refs/cairn/tick.",
         "",
         "| Row | cairn ms | Baseline | baseline ms | Ratio | Target | Result | CPU ms cairn / base |",
         "|---|---:|---|---:|---:|---|---|---:|",
         f"| `cairn tick`, nothing due, {args.workflows} workflows @ {args.notes:,} | {t:.1f} | `git status` | {g:.1f} | "
         f"{ratio:.2f}× | ≤ {TARGET_MS:.0f} ms | {result} | {B.med(tick_cpu):.1f} / {B.med(git_cpu):.1f} |",
+        f"| start-up floor (info) | {B.med(start_ms):.1f} | `cairn --version` | — | — | — | info | {B.med(start_cpu):.1f} |",
         "",
         f"Samples (ms): tick min {min(tick_ms):.1f} / max {max(tick_ms):.1f}; git status min {min(git_ms):.1f} / "
         f"max {max(git_ms):.1f}.",
