@@ -130,7 +130,11 @@ extension Cairn {
             let run = try vault.cancelWorkflow(runID: id, now: env.now, author: try env.identity(for: vault))
             let out = Output(env)
             if output.json { return try out.json(run) }
-            out.line("Cancelled \(run.id)" + (run.message.map { ": \($0)" } ?? "") + ".")
+            if run.status == .cancelled {
+                out.line("Cancelled \(run.id)" + (run.message.map { ": \($0)" } ?? "") + ".")
+            } else {
+                out.line("Cancel requested for \(run.id): it is in the middle of a step and stops before its next one.")
+            }
         }
     }
 }

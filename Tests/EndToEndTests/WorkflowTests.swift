@@ -259,6 +259,45 @@ import Testing
         sb.expectFsckClean(v)
     }
 
+    /// A cancel while another process runs a step: it waits for nothing, and the run stops before its next step.
+    @Test func cancelDuringAStepStopsTheRunBeforeTheNextOne() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try sb.addAgent(v, "slow", frontMatter: """
+            kind: command
+            command: ["sh", "agents/slow.sh"]
+            reads: ["memory/projects/**"]
+            writes: ["memory/projects/**"]
+            timeout: 60s
+            """, files: ["agents/slow.sh": "sleep 5\necho slow > memory/projects/slow.md\n"])
+        try writeWorkflow(sb, v, "slow", "steps:\n  - id: first\n    agent: slow\n    gate: auto\n  - id: second\n    agent: one\n    gate: auto\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Binaries.cairn))
+        process.arguments = ["workflow", "run", "slow"]
+        process.currentDirectoryURL = URL(fileURLWithPath: v)
+        process.environment = sb.environment()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the run's first checkpoint, then cancel while the first step runs.
+        var id: String? = nil
+        for _ in 0..<100 where id == nil {
+            usleep(50_000)
+            let refs = try sb.gitLines(["for-each-ref", "--format=%(refname:lstrip=3)", "refs/cairn/workflows/"], cwd: v)
+            id = refs.first
+        }
+        let runID = try #require(id)
+        let cancel = sb.runCairn(["cancel", runID], cwd: v)
+        #expect(cancel.status == 0, "\(cancel)")
+        process.waitUntilExit()
+        let final = try state(sb, v, runID)
+        #expect(final["status"] as? String == "cancelled", "\(final)")
+        #expect(stepStatuses(final) == ["done", "cancelled"])
+        #expect(try workflowTrailers(sb, v) == ["\(runID)/first"], "the second step never ran")
+        #expect(!FileManager.default.fileExists(atPath: v + "/.git/cairn/workflow-cancel/\(runID)"))
+        sb.expectFsckClean(v)
+    }
+
     @Test func aFailingStepIsRetriedThenHandedToTheOperator() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

@@ -39,7 +39,7 @@ extension Vault {
 
 extension Vault {
     /// `cairn doctor`'s workflow section: every catalog problem is an error (a workflow that cannot run); a run
-    /// that failed or waits for the operator is a warning; a run whose state cannot be read is an error.
+    /// that waits for the operator is a warning; a run whose state cannot be read is an error.
     func workflowFindings() -> [DoctorFinding] {
         var out = workflowCatalog().problems.map { DoctorFinding(severity: .error, path: $0.path, line: $0.line, message: $0.reason) }
         guard let refs = try? repository.references(withPrefix: Self.workflowsPrefix) else { return out }
@@ -47,7 +47,7 @@ extension Vault {
             let id = String(ref.name.dropFirst(Self.workflowsPrefix.count))
             do {
                 let run = try loadWorkflowRun(id: id, at: ref.target).run
-                if run.status == .failed || run.status == .waitingOperator {
+                if run.status == .waitingOperator {
                     out.append(DoctorFinding(severity: .warning, path: ref.name, line: nil,
                                              message: "workflow run \(run.status.rawValue): \(run.message ?? "")"))
                 }

@@ -42,36 +42,38 @@ extension Vault {
     ///
     /// Checks the definition (agents, references, cycles, cron) and the inputs first and writes nothing when they
     /// are wrong. The definition is pinned in the run's first checkpoint, so editing the file later does not
-    /// change a run in flight. Takes the vault lock.
+    /// change a run in flight. Takes the vault lock for the start and then for each step in turn.
     public func startWorkflow(name: String, input: [String: String], trigger: String?, now: Date,
                               options: WorkflowOptions) throws -> WorkflowRun {
-        let lock = try VaultLock(gitDir: gitDir)
-        defer { withExtendedLifetime(lock) {} }
-        try prepareForWrite(now: now)
-        let catalog = workflowCatalog()
-        guard let definition = catalog.definition(named: name) else {
-            let mine = catalog.problems.filter { ($0.path as NSString).lastPathComponent == name + ".md" }
-            if !mine.isEmpty { throw WorkflowError.invalid(mine) }
-            throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
+        let runID: String
+        do {
+            let lock = try VaultLock(gitDir: gitDir)
+            defer { withExtendedLifetime(lock) {} }
+            try prepareForWrite(now: now)
+            let catalog = workflowCatalog()
+            guard let definition = catalog.definition(named: name) else {
+                let mine = catalog.problems.filter { ($0.path as NSString).lastPathComponent == name + ".md" }
+                if !mine.isEmpty { throw WorkflowError.invalid(mine) }
+                throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
+            }
+            let resolvedInput = try Self.resolveInputs(definition, given: input)
+            guard let data = FileManager.default.contents(atPath: absolutePath(definition.path)) else {
+                throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
+            }
+            let definitionBlob = try repository.writeBlob(data)
+            var id = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
+            while try repository.referenceTarget(Self.workflowsPrefix + id) != nil {
+                id = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
+            }
+            let time = ISOTime.string(now)
+            var run = WorkflowRun(id: id, workflow: name, path: definition.path, trigger: trigger, input: resolvedInput,
+                                  status: .running,
+                                  steps: definition.steps.map { WorkflowStepState(id: $0.id, agent: $0.agent, status: .pending) },
+                                  startedAt: time, updatedAt: time, finishedAt: nil, message: nil, retryAt: nil)
+            try checkpoint(&run, definitionBlob: definitionBlob, event: "start" + (trigger.map { " (\($0))" } ?? ""), now: now)
+            runID = id
         }
-        let resolvedInput = try Self.resolveInputs(definition, given: input)
-        guard let data = FileManager.default.contents(atPath: absolutePath(definition.path)) else {
-            throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
-        }
-        let definitionBlob = try repository.writeBlob(data)
-        var runID = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
-        while try repository.referenceTarget(Self.workflowsPrefix + runID) != nil {
-            runID = RunID.make(agent: String(Slug.make(name).prefix(40)), now: now)
-        }
-        let time = ISOTime.string(now)
-        var run = WorkflowRun(id: runID, workflow: name, path: definition.path, trigger: trigger, input: resolvedInput,
-                              status: .running,
-                              steps: definition.steps.map { WorkflowStepState(id: $0.id, agent: $0.agent, status: .pending) },
-                              startedAt: time, updatedAt: time, finishedAt: nil, message: nil, retryAt: nil)
-        try checkpoint(&run, definitionBlob: definitionBlob, event: "start" + (trigger.map { " (\($0))" } ?? ""), now: now)
-        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: definitionBlob, now: now, options: options)
-        try engine.advance(&run)
-        return run
+        return try advanceStepwise(runID, now: now, options: options)
     }
 
     /// Continues a run from its last checkpoint as far as it goes; safe to call any number of times.
@@ -80,49 +82,101 @@ extension Vault {
     /// or main) is never run again; a step that had not committed is run. Waits (gate, retry not yet due,
     /// hand-off) and final states return the run unchanged. This is what `cairn tick` calls.
     public func advanceWorkflow(runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
-        let lock = try VaultLock(gitDir: gitDir)
-        defer { withExtendedLifetime(lock) {} }
-        try prepareForWrite(now: now)
-        var (run, definition, blob) = try loadForUpdate(runID)
-        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
-        try engine.advance(&run)
-        return run
+        try advanceStepwise(try resolveWorkflowRun(runID).0, now: now, options: options)
+    }
+
+    /// Advances one pass (one step attempt or decision) at a time, each under its own vault lock and from the
+    /// checkpoint as it is then, so `cancel`, `approve` or a snapshot can get in between two steps.
+    func advanceStepwise(_ runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
+        var passes = 0
+        while true {
+            let lock = try VaultLock(gitDir: gitDir)
+            defer { withExtendedLifetime(lock) {} }
+            try prepareForWrite(now: now)
+            var (run, definition, blob) = try loadForUpdate(runID)
+            let request = Self.cancelRequestPath(gitDir: gitDir, runID: runID)
+            if let who = FileManager.default.contents(atPath: request) {
+                if !run.status.isFinal {
+                    try cancelLocked(&run, definitionBlob: blob, now: now, by: String(decoding: who, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+                try? FileManager.default.removeItem(atPath: request)
+                return run
+            }
+            var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
+            let before = run.checkpoint
+            try engine.advance(&run, passes: 1)
+            passes += 1
+            // Go on while a pass moves the run (a wait found anew is checkpointed once, then the next pass finds
+            // nothing to do); stop at the end or the bound.
+            if run.status.isFinal || run.checkpoint == before || passes >= engine.maxPasses { return run }
+        }
     }
 
     /// The operator's `cairn resume`: like `advanceWorkflow`, but a retry is due at once and a step handed to the
     /// operator counts as done by them. A finished run is returned as it is; a failed or cancelled one is refused.
     public func resumeWorkflow(runID: String, now: Date, options: WorkflowOptions) throws -> WorkflowRun {
-        let lock = try VaultLock(gitDir: gitDir)
-        defer { withExtendedLifetime(lock) {} }
-        try prepareForWrite(now: now)
-        var (run, definition, blob) = try loadForUpdate(runID)
-        if run.status == .done { return run }
-        if run.status.isFinal {
-            throw WorkflowError.notActive(id: run.id, status: run.status, reason: "start a new run with `cairn workflow run \(run.workflow)`")
+        let id: String
+        do {
+            let lock = try VaultLock(gitDir: gitDir)
+            defer { withExtendedLifetime(lock) {} }
+            try prepareForWrite(now: now)
+            var (run, definition, blob) = try loadForUpdate(runID)
+            if run.status == .done { return run }
+            if run.status.isFinal {
+                throw WorkflowError.notActive(id: run.id, status: run.status, reason: "start a new run with `cairn workflow run \(run.workflow)`")
+            }
+            var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
+            if let i = run.steps.firstIndex(where: { $0.status == .waitingOperator }) {
+                run.steps[i].status = .handedOff
+                run.status = .running
+                run.message = nil
+                try checkpoint(&run, definitionBlob: blob, event: "step \(run.steps[i].id) finished by the operator", now: now)
+            }
+            for i in run.steps.indices where run.steps[i].status == .waitingRetry {
+                run.steps[i].retryAt = ISOTime.string(now)
+            }
+            run.retryAt = nil
+            // The retry due now runs in this pass (its earlier due date is not stored); the rest goes step by step.
+            let before = run.checkpoint
+            try engine.advance(&run, passes: 1)
+            if run.status.isFinal || run.checkpoint == before { return run }
+            id = run.id
         }
-        var engine = WorkflowEngine(vault: self, definition: definition, definitionBlob: blob, now: now, options: options)
-        if let i = run.steps.firstIndex(where: { $0.status == .waitingOperator }) {
-            run.steps[i].status = .handedOff
-            run.status = .running
-            run.message = nil
-            try checkpoint(&run, definitionBlob: blob, event: "step \(run.steps[i].id) finished by the operator", now: now)
-        }
-        for i in run.steps.indices where run.steps[i].status == .waitingRetry {
-            run.steps[i].retryAt = ISOTime.string(now)
-        }
-        run.retryAt = nil
-        try engine.advance(&run)
-        return run
+        return try advanceStepwise(id, now: now, options: options)
     }
 
     /// Stops a run: no further step starts. Proposals its steps made stay in the queue for the operator.
+    ///
+    /// When another process is advancing the run (and holds the vault lock for a step), the cancel is left as a
+    /// request in `.git/cairn/workflow-cancel/<run>`; that process honours it before the next step, and the run
+    /// is returned unchanged with a message saying so.
     public func cancelWorkflow(runID: String, now: Date, author: OperatorIdentity) throws -> WorkflowRun {
-        let lock = try VaultLock(gitDir: gitDir)
+        let lock: VaultLock
+        do {
+            lock = try VaultLock(gitDir: gitDir, timeout: 2)
+        } catch VaultError.locked(_, _) {
+            var run = try workflowRun(runID)
+            if run.status.isFinal {
+                throw WorkflowError.notActive(id: run.id, status: run.status, reason: "only a run that has not finished can be cancelled")
+            }
+            let dir = gitDir + "cairn/workflow-cancel"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Data("\(author.name) <\(author.email)>\n".utf8).write(to: URL(fileURLWithPath: dir + "/" + run.id), options: .atomic)
+            run.message = "cancel requested; the run is in the middle of a step and stops before its next one"
+            return run
+        }
         defer { withExtendedLifetime(lock) {} }
         var (run, _, blob) = try loadForUpdate(runID)
         if run.status.isFinal {
             throw WorkflowError.notActive(id: run.id, status: run.status, reason: "only a run that has not finished can be cancelled")
         }
+        try cancelLocked(&run, definitionBlob: blob, now: now, by: author.name)
+        return run
+    }
+
+    static func cancelRequestPath(gitDir: String, runID: String) -> String { gitDir + "cairn/workflow-cancel/" + runID }
+
+    func cancelLocked(_ run: inout WorkflowRun, definitionBlob blob: OID, now: Date, by who: String) throws {
         var pending: [String] = []
         for i in run.steps.indices {
             if [.pending, .waitingRetry, .waitingOperator].contains(run.steps[i].status) { run.steps[i].status = .cancelled }
@@ -131,12 +185,15 @@ extension Vault {
                 if let r = run.steps[i].run { pending.append(r) }
             }
         }
+        for s in run.steps where s.status == .done && s.outcome == "proposed" {
+            if let r = s.run, (try? decision(on: r)) == nil { pending.append(r) }
+        }
         run.status = .cancelled
         run.finishedAt = ISOTime.string(now)
         run.retryAt = nil
-        run.message = "cancelled by \(author.name)" + (pending.isEmpty ? "" : "; still in the review queue: " + pending.joined(separator: ", "))
+        run.message = "cancelled by \(who)" + (pending.isEmpty ? "" : "; still in the review queue: " + pending.joined(separator: ", "))
         try checkpoint(&run, definitionBlob: blob, event: "cancel", now: now)
-        return run
+        try? FileManager.default.removeItem(atPath: Self.cancelRequestPath(gitDir: gitDir, runID: run.id))
     }
 
     /// Advances the runs whose current step waits on proposal `proposalID` (after `cairn approve` or `reject`).

@@ -24,9 +24,12 @@ struct WorkflowEngine {
         var output: [String: String]
     }
 
-    mutating func advance(_ run: inout WorkflowRun) throws {
-        // Bounded: each pass finishes a step, starts an attempt or returns.
-        for _ in 0..<(definition.steps.count * (WorkflowDefinition.maxRetries + 4) + 8) {
+    /// The most passes a run can need: each pass finishes a step, runs an attempt or returns.
+    var maxPasses: Int { definition.steps.count * (WorkflowDefinition.maxRetries + 4) + 8 }
+
+    /// Moves the run forward by at most `passes` passes (one step attempt or decision each).
+    mutating func advance(_ run: inout WorkflowRun, passes: Int? = nil) throws {
+        for _ in 0..<(passes ?? maxPasses) {
             if run.status.isFinal { return }
             if run.steps.contains(where: { $0.status == .failed }) { return try fail(&run) }
             guard let index = run.steps.firstIndex(where: { ![.done, .skipped, .handedOff, .cancelled].contains($0.status) }) else {
