@@ -323,6 +323,42 @@ import Testing
         sb.expectFsckClean(v)
     }
 
+    @Test func aStepHeldByAnAgentQuotaWaitsAndGoesOnWhenTheQuotaResets() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try writeWorkflow(sb, v, "two", """
+            on: {schedule: "0 23 * * *"}
+            steps:
+              - id: a
+                agent: writer
+                gate: auto
+              - id: b
+                agent: writer
+                with: {note: second}
+                gate: auto
+            """)
+        try policy(sb, v) { p in
+            var quotas = p["quotas"] as? [String: Any] ?? [:]
+            quotas["agents"] = ["writer": ["runs_per_day": 1]]
+            p["quotas"] = quotas
+        }
+        _ = try tick(sb, v, at: "2026-03-01T22:00:00Z")
+        let held = try tick(sb, v, at: "2026-03-01T23:00:00Z")
+        let started = actions(held, "started")
+        #expect(started.count == 1 && actions(held, "blocked").isEmpty, "\(held)")
+        #expect(started.first?["status"] as? String == "running")
+        #expect((started.first?["detail"] as? String)?.contains("held: agent writer has reached its daily quota runs_per_day") == true)
+        let again = try tick(sb, v, at: "2026-03-01T23:30:00Z")
+        #expect((again["waiting"] as? [String] ?? []).contains { $0.contains("is held: agent writer has reached its daily quota") }, "\(again)")
+        #expect(try runs(sb, v, "two").first?["status"] as? String == "running")
+        // After midnight UTC the quota allows the second step.
+        let next = try tick(sb, v, at: "2026-03-02T00:00:30Z")
+        #expect(actions(next, "advanced").first?["status"] as? String == "done", "\(next)")
+        let list = try runs(sb, v, "two")
+        #expect(list.count == 1 && list.first?["status"] as? String == "done")
+        sb.expectFsckClean(v)
+    }
+
     @Test func workflowQuotaBlocksADueScheduleAndTheDigestSaysSo() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

@@ -153,12 +153,21 @@ extension Vault {
         let input = candidates.filter { declared.contains($0.key) }
         do {
             try checkWorkflowStart(definition.name, policy: policy, now: now)
+        } catch let e as RunLimitError {
+            return TickAction(kind: .blocked, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: e.description)
+        }
+        do {
             let run = try startWorkflow(name: definition.name, input: input, trigger: trigger, now: now, options: options)
             existing?.insert(key)
             return TickAction(kind: .started, workflow: definition.name, run: run.id, trigger: trigger, status: run.status.rawValue,
                               detail: run.message)
         } catch let e as RunLimitError {
-            return TickAction(kind: .blocked, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: e.description)
+            // The run started, then a step was refused (an agent's quota or breaker): it waits, and a later tick
+            // goes on once the limit allows.
+            existing?.insert(key)
+            let run = try workflowRuns().last { $0.workflow == definition.name && $0.trigger == trigger }
+            return TickAction(kind: .started, workflow: definition.name, run: run?.id, trigger: trigger,
+                              status: run?.status.rawValue, detail: "held: " + e.description)
         } catch let e as WorkflowError {
             return TickAction(kind: .error, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: e.description)
         } catch let e as VaultError {
