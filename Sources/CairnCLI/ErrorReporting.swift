@@ -10,7 +10,8 @@ import Foundation
 enum ErrorReporting {
     static func report(_ error: any Error) -> Int32 {
         switch error {
-        case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError:
+        case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
+             is RunLimitError, is CronScheduleError:
             // Domain errors whose messages already name the file or thing and say what to do.
             printError("cairn: \(error)")
             return 1

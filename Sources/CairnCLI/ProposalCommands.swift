@@ -145,32 +145,8 @@ extension Cairn {
     }
 
     struct PolicyCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "policy", abstract: "Show the policy in force, or check files with its secret scan.",
-                                                        subcommands: [Show.self, ScanSecrets.self], defaultSubcommand: Show.self)
-    }
-}
-
-extension Cairn.PolicyCommand {
-    struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the policy in force and each agent's autonomy and why.")
-        @OptionGroup var vaultOptions: VaultOptions
-        @OptionGroup var output: OutputOptions
-
-        struct Report: Encodable { let policy: Policy; let agents: [AgentTrust] }
-
-        func run() throws {
-            let env = Environment.current
-            let vault = try vaultOptions.open(env)
-            let policy = try vault.loadPolicy()
-            let records = try vault.approvalRecords()
-            let trust = try vault.agentCatalog().agents.map { try vault.trust(for: $0, policy: policy, records: records) }
-            let out = Output(env)
-            if output.json { return try out.json(Report(policy: policy, agents: trust)) }
-            out.line(out.paint("Protected paths: ", .bold) + policy.effectiveProtectedPaths.joined(separator: " "))
-            out.line(out.paint("Review gates: ", .bold) + "more than \(policy.review.maxFiles) files or \(policy.review.maxChangedLines) changed lines; memory/core over \(policy.memory.coreTokenBudget) tokens")
-            out.line(out.paint("Secret scan: ", .bold) + (policy.secretScan.enabled ? "on" : "off"))
-            out.line(out.paint("Promotion: ", .bold) + "autonomy: auto agents merge low-risk proposals after \(policy.autonomy.promoteAfterApprovals) consecutive approvals; a rejection demotes")
-            for t in trust { out.line("  " + out.paint(t.agent, .bold) + " — " + t.state.rawValue + ": " + t.reason) }
-        }
+        static let configuration = CommandConfiguration(
+            commandName: "policy", abstract: "Show the policy in force, agents' autonomy, quotas and circuit breakers.",
+            subcommands: [Show.self, Reset.self, ScanSecrets.self], defaultSubcommand: Show.self)
     }
 }

@@ -56,7 +56,8 @@ struct PolicyTests {
             "core_token_budget", "working_ttl_days", "autonomy", "default", "promote_after_approvals",
             "quotas", "runs_per_day", "tokens_per_day", "cost_usd_per_day", "circuit_breaker",
             "consecutive_failures", "secret_scan", "enabled", "allow_paths", "retention",
-            "keep_archived_proposals_days", "keep_run_records_days",
+            "keep_archived_proposals_days", "keep_run_records_days", "agents", "workflows", "health",
+            "stale_proposal_days", "stuck_run_hours",
         ]
         for key in keys {
             #expect(doc.contains("`\(key)`"), "policy.md does not document \(key)")
@@ -69,6 +70,17 @@ struct PolicyTests {
         #expect(policy.review.maxFiles == 5)
         #expect(policy.review.maxChangedLines == 400)
         #expect(policy.quotas == Policy.Quotas())
+    }
+
+    @Test func quotaOverridesFallBackToTheTopLevelValues() throws {
+        let json = #"{"quotas": {"runs_per_day": 10, "agents": {"triage": {"tokens_per_day": 5}}, "workflows": {"w": {"runs_per_day": 2, "cost_usd_per_day": 0.5}}}, "circuit_breaker": {"agents": {"gc": 0}}}"#
+        let policy = try Policy.parse(Data(json.utf8), path: "policy.json")
+        #expect(policy.quotas.limits(agent: "triage") == Policy.Quotas.Limits(runsPerDay: 10, tokensPerDay: 5, costUSDPerDay: 1.0))
+        #expect(policy.quotas.limits(agent: "other") == Policy.Quotas.Limits(runsPerDay: 10, tokensPerDay: 200_000, costUSDPerDay: 1.0))
+        #expect(policy.quotas.limits(workflow: "w") == Policy.Quotas.Limits(runsPerDay: 2, tokensPerDay: 200_000, costUSDPerDay: 0.5))
+        #expect(policy.circuitBreaker.threshold(agent: "gc") == 0)
+        #expect(policy.circuitBreaker.threshold(agent: "triage") == 3)
+        #expect(policy.health == Policy.Health(staleProposalDays: 3, stuckRunHours: 2))
     }
 
     @Test func unknownKeysAreIgnored() throws {
@@ -235,6 +247,14 @@ struct PolicyTests {
                 reason: "quotas.runs_per_day: must be at least 0, not -1"),
         KeyCase(json: "{\n  \"circuit_breaker\": {\"consecutive_failures\": -2}\n}", line: 2,
                 reason: "circuit_breaker.consecutive_failures: must be at least 0, not -2"),
+        KeyCase(json: "{\n  \"quotas\": {\"agents\": {\n    \"triage\": {\"runs_per_day\": -3}}}\n}", line: 3,
+                reason: "quotas.agents.triage.runs_per_day: must be at least 0, not -3"),
+        KeyCase(json: "{\n  \"quotas\": {\"workflows\": {\n    \"w\": {\"cost_usd_per_day\": \"x\"}}}\n}", line: 3,
+                reason: "quotas.workflows.w.cost_usd_per_day: expected a number, found a string"),
+        KeyCase(json: "{\n  \"circuit_breaker\": {\"agents\": {\n    \"gc\": -1}}\n}", line: 3,
+                reason: "circuit_breaker.agents.gc: must be at least 0, not -1"),
+        KeyCase(json: "{\n  \"health\": {\"stale_proposal_days\": 0}\n}", line: 2,
+                reason: "health.stale_proposal_days: must be at least 1, not 0"),
         KeyCase(json: "{\n\n  \"retention\": {\"keep_run_records_days\": -1}\n}", line: 3,
                 reason: "retention.keep_run_records_days: must be at least 0, not -1"),
     ]

@@ -72,6 +72,7 @@ extension Vault {
         }
         if let timeout = options.timeout { agent.timeout = timeout }
         let policy = try loadPolicy()
+        try checkRunLimits(agent: agent.name, workflow: options.workflow, policy: policy, now: started)
         // Snapshot the operator's edits the agent could see or touch (its read and write scope and core
         // memory), so the cost follows the agent's scope, not the vault; approve snapshots everything.
         var scoped = SnapshotOptions()

@@ -37,6 +37,8 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
     public var circuitBreaker: CircuitBreaker
     /// The check for credentials in proposed changes.
     public var secretScan: SecretScan
+    /// What `cairn tick` flags as waiting too long.
+    public var health: Health
     /// How long decided proposals and run records are kept.
     public var retention: Retention
 
@@ -53,7 +55,8 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         quotas: Quotas = Quotas(),
         circuitBreaker: CircuitBreaker = CircuitBreaker(),
         secretScan: SecretScan = SecretScan(),
-        retention: Retention = Retention()
+        retention: Retention = Retention(),
+        health: Health = Health()
     ) {
         self.version = version
         self.protectedPaths = protectedPaths
@@ -64,6 +67,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         self.circuitBreaker = circuitBreaker
         self.secretScan = secretScan
         self.retention = retention
+        self.health = health
     }
 
     /// The built-in protected paths followed by the policy's own, without repeats.
@@ -166,25 +170,73 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         }
     }
 
-    /// `quotas`: daily limits over all agents; 0 allows nothing.
+    /// `quotas`: daily limits (per calendar day in UTC) for each agent and each workflow; 0 allows nothing.
+    ///
+    /// The three top-level values apply to every agent and every workflow on its own; `agents` and
+    /// `workflows` override any of them for one name. Usage is counted from the run records.
     public struct Quotas: Codable, Sendable, Equatable {
-        /// Agent runs per day (`runs_per_day`, default 50).
+        /// Runs per day (`runs_per_day`, default 50): agent runs for an agent, workflow runs started for a workflow.
         public var runsPerDay: Int
         /// Model tokens (prompt plus reply) per day (`tokens_per_day`, default 200000).
         public var tokensPerDay: Int
         /// Model spend in US dollars per day (`cost_usd_per_day`, default 1.0).
         public var costUSDPerDay: Double
+        /// Limits for one agent, by agent name (`agents`, default none).
+        public var agents: [String: Limits]
+        /// Limits for one workflow, by workflow name (`workflows`, default none).
+        public var workflows: [String: Limits]
 
-        public init(runsPerDay: Int = 50, tokensPerDay: Int = 200_000, costUSDPerDay: Double = 1.0) {
+        /// Per-name overrides; a missing key takes the top-level value.
+        public struct Limits: Codable, Sendable, Equatable {
+            public var runsPerDay: Int?
+            public var tokensPerDay: Int?
+            public var costUSDPerDay: Double?
+
+            public init(runsPerDay: Int? = nil, tokensPerDay: Int? = nil, costUSDPerDay: Double? = nil) {
+                self.runsPerDay = runsPerDay
+                self.tokensPerDay = tokensPerDay
+                self.costUSDPerDay = costUSDPerDay
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case runsPerDay = "runs_per_day"
+                case tokensPerDay = "tokens_per_day"
+                case costUSDPerDay = "cost_usd_per_day"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                runsPerDay = try c.contains(.runsPerDay) && !c.decodeNil(forKey: .runsPerDay) ? c.integer(.runsPerDay, default: 0) : nil
+                tokensPerDay = try c.contains(.tokensPerDay) && !c.decodeNil(forKey: .tokensPerDay) ? c.integer(.tokensPerDay, default: 0) : nil
+                costUSDPerDay = try c.decodeIfPresent(Double.self, forKey: .costUSDPerDay)
+            }
+        }
+
+        public init(runsPerDay: Int = 50, tokensPerDay: Int = 200_000, costUSDPerDay: Double = 1.0,
+                    agents: [String: Limits] = [:], workflows: [String: Limits] = [:]) {
             self.runsPerDay = runsPerDay
             self.tokensPerDay = tokensPerDay
             self.costUSDPerDay = costUSDPerDay
+            self.agents = agents
+            self.workflows = workflows
+        }
+
+        /// The limits that apply to agent `name`: its override where set, else the top-level value.
+        public func limits(agent name: String) -> Limits { resolved(agents[name]) }
+
+        /// The limits that apply to workflow `name`.
+        public func limits(workflow name: String) -> Limits { resolved(workflows[name]) }
+
+        private func resolved(_ override: Limits?) -> Limits {
+            Limits(runsPerDay: override?.runsPerDay ?? runsPerDay, tokensPerDay: override?.tokensPerDay ?? tokensPerDay,
+                   costUSDPerDay: override?.costUSDPerDay ?? costUSDPerDay)
         }
 
         enum CodingKeys: String, CodingKey {
             case runsPerDay = "runs_per_day"
             case tokensPerDay = "tokens_per_day"
             case costUSDPerDay = "cost_usd_per_day"
+            case agents, workflows
         }
 
         public init(from decoder: any Decoder) throws {
@@ -193,26 +245,69 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
             runsPerDay = try c.integer(.runsPerDay, default: d.runsPerDay)
             tokensPerDay = try c.integer(.tokensPerDay, default: d.tokensPerDay)
             costUSDPerDay = try c.number(.costUSDPerDay, default: d.costUSDPerDay)
+            agents = try c.section(.agents, default: d.agents)
+            workflows = try c.section(.workflows, default: d.workflows)
         }
     }
 
     /// `circuit_breaker`: when an agent is stopped after repeated failures.
     public struct CircuitBreaker: Codable, Sendable, Equatable {
-        /// Failed runs in a row after which the agent is paused until the operator resets it
-        /// (`consecutive_failures`, default 3; 0 turns the breaker off).
+        /// Failed runs in a row after which the agent is paused until the operator resets it with
+        /// `cairn policy reset AGENT` (`consecutive_failures`, default 3; 0 turns the breaker off).
         public var consecutiveFailures: Int
+        /// Per-agent thresholds, by agent name (`agents`, default none).
+        public var agents: [String: Int]
+        /// Per-workflow thresholds, by workflow name (`workflows`, default none): failed workflow runs in a row
+        /// after which no new run of it starts until `cairn policy reset --workflow NAME`.
+        public var workflows: [String: Int]
 
-        public init(consecutiveFailures: Int = 3) {
+        public init(consecutiveFailures: Int = 3, agents: [String: Int] = [:], workflows: [String: Int] = [:]) {
             self.consecutiveFailures = consecutiveFailures
+            self.agents = agents
+            self.workflows = workflows
         }
+
+        /// The threshold for agent `name` (0: never trips).
+        public func threshold(agent name: String) -> Int { agents[name] ?? consecutiveFailures }
+
+        /// The threshold for workflow `name` (0: never trips).
+        public func threshold(workflow name: String) -> Int { workflows[name] ?? consecutiveFailures }
 
         enum CodingKeys: String, CodingKey {
             case consecutiveFailures = "consecutive_failures"
+            case agents, workflows
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             consecutiveFailures = try c.integer(.consecutiveFailures, default: CircuitBreaker().consecutiveFailures)
+            agents = try c.section(.agents, default: [:])
+            workflows = try c.section(.workflows, default: [:])
+        }
+    }
+
+    /// `health`: what `cairn tick` reports as waiting for the operator.
+    public struct Health: Codable, Sendable, Equatable {
+        /// Days a proposal may wait for review before the tick digest flags it (`stale_proposal_days`, default 3).
+        public var staleProposalDays: Int
+        /// Hours a workflow run may stay `running` without progress before it counts as stuck (`stuck_run_hours`, default 2).
+        public var stuckRunHours: Int
+
+        public init(staleProposalDays: Int = 3, stuckRunHours: Int = 2) {
+            self.staleProposalDays = staleProposalDays
+            self.stuckRunHours = stuckRunHours
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case staleProposalDays = "stale_proposal_days"
+            case stuckRunHours = "stuck_run_hours"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Health()
+            staleProposalDays = try c.integer(.staleProposalDays, default: d.staleProposalDays)
+            stuckRunHours = try c.integer(.stuckRunHours, default: d.stuckRunHours)
         }
     }
 
@@ -274,7 +369,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         case review, memory, autonomy, quotas
         case circuitBreaker = "circuit_breaker"
         case secretScan = "secret_scan"
-        case retention
+        case retention, health
     }
 
     public init(from decoder: any Decoder) throws {
@@ -289,6 +384,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         circuitBreaker = try c.section(.circuitBreaker, default: d.circuitBreaker)
         secretScan = try c.section(.secretScan, default: d.secretScan)
         retention = try c.section(.retention, default: d.retention)
+        health = try c.section(.health, default: d.health)
     }
 
     // MARK: Loading and validation
@@ -332,12 +428,36 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         if !(quotas.costUSDPerDay >= 0) || !quotas.costUSDPerDay.isFinite {
             found.append(("quotas.cost_usd_per_day", "must be a number of dollars, 0 or more, not \(quotas.costUSDPerDay)"))
         }
+        for (name, limits) in quotas.agents.sorted(by: { $0.key < $1.key }) {
+            found += Self.limitProblems(limits, "quotas.agents.\(name)")
+        }
+        for (name, limits) in quotas.workflows.sorted(by: { $0.key < $1.key }) {
+            found += Self.limitProblems(limits, "quotas.workflows.\(name)")
+        }
         atLeast(0, circuitBreaker.consecutiveFailures, "circuit_breaker.consecutive_failures")
+        for (name, value) in circuitBreaker.agents.sorted(by: { $0.key < $1.key }) {
+            atLeast(0, value, "circuit_breaker.agents.\(name)")
+        }
+        for (name, value) in circuitBreaker.workflows.sorted(by: { $0.key < $1.key }) {
+            atLeast(0, value, "circuit_breaker.workflows.\(name)")
+        }
         for (index, glob) in secretScan.allowPaths.enumerated() {
             if let reason = Self.globProblem(glob) { found.append(("secret_scan.allow_paths[\(index)]", reason)) }
         }
         atLeast(0, retention.keepArchivedProposalsDays, "retention.keep_archived_proposals_days")
         atLeast(0, retention.keepRunRecordsDays, "retention.keep_run_records_days")
+        atLeast(1, health.staleProposalDays, "health.stale_proposal_days")
+        atLeast(1, health.stuckRunHours, "health.stuck_run_hours")
+        return found
+    }
+
+    private static func limitProblems(_ limits: Quotas.Limits, _ keyPath: String) -> [(keyPath: String, reason: String)] {
+        var found: [(keyPath: String, reason: String)] = []
+        if let v = limits.runsPerDay, v < 0 { found.append(("\(keyPath).runs_per_day", "must be at least 0, not \(v)")) }
+        if let v = limits.tokensPerDay, v < 0 { found.append(("\(keyPath).tokens_per_day", "must be at least 0, not \(v)")) }
+        if let v = limits.costUSDPerDay, !(v >= 0) || !v.isFinite {
+            found.append(("\(keyPath).cost_usd_per_day", "must be a number of dollars, 0 or more, not \(v)"))
+        }
         return found
     }
 

@@ -59,8 +59,10 @@ extension Vault {
                 verdict = .operator; reason = "vault created or adopted by cairn init"
             } else if !seenInit {
                 verdict = .preVault; reason = "history from before the vault was adopted"
-            } else if let op, ["snapshot", "workflow-task"].contains(op) {
-                verdict = .operator; reason = op == "snapshot" ? "operator snapshot" : "task note for the operator from a workflow run"
+            } else if let op, ["snapshot", "workflow-task", "emit", "tick"].contains(op) {
+                verdict = .operator
+                reason = ["snapshot": "operator snapshot", "workflow-task": "task note for the operator from a workflow run",
+                          "emit": "event recorded by cairn emit", "tick": "digest written by cairn tick"][op] ?? op
             } else if let op, ["approve", "auto-merge", "reject"].contains(op) {
                 let recordPath = run.map { ApprovalRecord.path(runID: $0) }
                 let hasRecord = try recordPath.map { try repository.entry(at: $0, in: c.tree) != nil } ?? false
