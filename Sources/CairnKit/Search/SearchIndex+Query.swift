@@ -6,10 +6,12 @@ extension SearchIndex {
     /// Brings the index up to date and runs `query`, best matches first.
     ///
     /// Ranking is BM25 with title matches weighted 10×, tags 5×, body 1×. A filter-only query
-    /// lists matching notes by path.
-    public func search(_ query: SearchQuery, limit: Int = 20) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
+    /// lists matching notes by path. `workingTree: false` skips finding uncommitted edits (see
+    /// `withUpToDateIndex`).
+    public func search(_ query: SearchQuery, limit: Int = 20,
+                       workingTree: Bool = true) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
         guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
-        let ((hits, commit, seconds), update) = try withUpToDateIndex { db in
+        let ((hits, commit, seconds), update) = try withUpToDateIndex(workingTree: workingTree) { db in
             let started = DispatchTime.now()
             let hits = try Self.run(query, limit: limit, in: db)
             return (hits, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'"), Self.seconds(since: started))

@@ -53,20 +53,24 @@ public final class SearchIndex {
 
     /// Runs `body` on an up-to-date index, rebuilding it first when it is missing, outdated or
     /// corrupt (any SQLite error is taken as corruption, once: a second failure is reported).
-    func withUpToDateIndex<T>(forceRebuild: Bool = false, _ body: (Database) throws -> T) throws -> (T, IndexUpdate) {
+    ///
+    /// With `workingTree: false` only `main` is brought up to date (no status of the working tree):
+    /// for readers of committed content, such as agents. Overlaid edits from an earlier update stay.
+    func withUpToDateIndex<T>(forceRebuild: Bool = false, workingTree: Bool = true,
+                              _ body: (Database) throws -> T) throws -> (T, IndexUpdate) {
         var rebuildReason: String? = forceRebuild ? "requested" : nil
         var attempts = 0
         while true {
             attempts += 1
             do {
                 if let reason = rebuildReason {
-                    let update = try rebuild(reason: reason)
+                    let update = try rebuild(reason: reason, workingTree: workingTree)
                     let queue = try openChecked()
                     let result = try queue.read(body)
                     return (result, update)
                 }
                 let queue = try openChecked()
-                let update = try incrementalUpdate(queue)
+                let update = try incrementalUpdate(queue, workingTree: workingTree)
                 let result = try queue.read(body)
                 return (result, update)
             } catch let needs as NeedsRebuild {
@@ -125,7 +129,7 @@ public final class SearchIndex {
     /// Builds the index from scratch into a side file, then moves it into place, so a crash or a
     /// concurrent reader never sees a half-built index.
     @discardableResult
-    func rebuild(reason: String) throws -> IndexUpdate {
+    func rebuild(reason: String, workingTree: Bool = true) throws -> IndexUpdate {
         let started = DispatchTime.now()
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -151,9 +155,11 @@ public final class SearchIndex {
                         committed = try bulkLoad(db, tree: tree)
                     }
                     try db.execute(sql: Self.secondaryIndexes)
-                    let overlayStart = DispatchTime.now()
-                    worktree = try overlayWorkingTree(db, tree: head.map { try vault.repository.commit($0).tree })
-                    worktreeSeconds = Self.seconds(since: overlayStart)
+                    if workingTree {
+                        let overlayStart = DispatchTime.now()
+                        worktree = try overlayWorkingTree(db, tree: head.map { try vault.repository.commit($0).tree })
+                        worktreeSeconds = Self.seconds(since: overlayStart)
+                    }
                     try setMeta(db, "schema_version", String(Self.schemaVersion))
                     try setMeta(db, "commit", head?.hex ?? "")
                     return .commit
@@ -213,7 +219,7 @@ public final class SearchIndex {
 
     /// Brings the index from its remembered commit to `main`, then overlays working-tree edits,
     /// in one transaction.
-    func incrementalUpdate(_ queue: DatabaseQueue) throws -> IndexUpdate {
+    func incrementalUpdate(_ queue: DatabaseQueue, workingTree: Bool = true) throws -> IndexUpdate {
         let started = DispatchTime.now()
         var committed = 0
         var worktree = 0
@@ -234,9 +240,11 @@ public final class SearchIndex {
                 committed = try applyCommittedDiff(db, from: oldTree, to: newTree)
                 try setMeta(db, "commit", head?.hex ?? "")
             }
-            let overlayStart = DispatchTime.now()
-            worktree = try overlayWorkingTree(db, tree: newTree)
-            worktreeSeconds = Self.seconds(since: overlayStart)
+            if workingTree {
+                let overlayStart = DispatchTime.now()
+                worktree = try overlayWorkingTree(db, tree: newTree)
+                worktreeSeconds = Self.seconds(since: overlayStart)
+            }
             if committed + worktree > 0 { kind = .incremental }
             return .commit
         }
