@@ -29,6 +29,27 @@ import Testing
         #expect(hits[0].score > hits[1].score)
     }
 
+    @Test func rankingIsExactWithinTheWindowAndNewestFirstBeyondIt() throws {
+        let f = try VaultFixture()
+        // The best match is indexed first (lowest rowid); six weaker matches come after it.
+        try f.write("memory/knowledge/best.md", "---\ntitle: Kiwi kiwi\n---\n\nkiwi kiwi kiwi\n")
+        try f.snapshot()
+        for i in 0..<6 { try f.write("memory/knowledge/weak-\(i).md", "# Weak \(i)\n\nOne kiwi among many other words here.\n") }
+        try f.snapshot()
+        let vault = try f.vault()
+        _ = try vault.search("kiwi")
+        let query = try SearchQuery.parse("kiwi")
+        let (wide, narrow, all) = try vault.searchIndex.withUpToDateIndex { db in
+            (try SearchIndex.run(query, limit: 3, rankWindow: 10, in: db), try SearchIndex.run(query, limit: 3, rankWindow: 4, in: db),
+             try SearchIndex.run(query, limit: 20, rankWindow: 4, in: db))
+        }.0
+        #expect(wide.first?.path == "memory/knowledge/best.md", "all 7 matches fit the window: exact BM25")
+        #expect(wide.count == 3 && narrow.count == 3)
+        #expect(!narrow.contains { $0.path == "memory/knowledge/best.md" }, "only the 4 newest matches are ranked")
+        // A limit above the window widens it: every match comes back, best first.
+        #expect(all.count == 7 && all.first?.path == "memory/knowledge/best.md")
+    }
+
     @Test func aTagMatchRanksAboveABodyMention() throws {
         let f = try VaultFixture()
         let filler = (0..<40).map { "filler\($0 % 9)" }.joined(separator: " ")

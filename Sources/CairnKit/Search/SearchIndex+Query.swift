@@ -19,6 +19,24 @@ extension SearchIndex {
         return (hits, update, commit.flatMap { $0.isEmpty ? nil : $0 }, seconds)
     }
 
+    /// Brings the index up to date once, then runs `query` `runs` times on the same connection and
+    /// returns each run's seconds (ranking, details and snippets, as `search` does): what a query
+    /// costs in a process that keeps the index open, without process start or the freshness check.
+    public func timeQuery(_ query: SearchQuery, limit: Int = 20, runs: Int) throws -> (update: IndexUpdate, seconds: [Double], hits: Int) {
+        guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
+        let ((seconds, hits), update) = try withUpToDateIndex { db -> ([Double], Int) in
+            var seconds: [Double] = []
+            var hits = 0
+            for _ in 0..<max(1, runs) {
+                let started = DispatchTime.now()
+                hits = try Self.run(query, limit: limit, in: db).count
+                seconds.append(Self.seconds(since: started))
+            }
+            return (seconds, hits)
+        }
+        return (update, seconds, hits)
+    }
+
     /// Brings the index up to date (rebuilding it when asked or needed).
     @discardableResult
     public func update(rebuild: Bool = false) throws -> IndexUpdate {
@@ -50,7 +68,10 @@ extension SearchIndex {
 
     // MARK: - Running a query
 
-    static func run(_ query: SearchQuery, limit: Int, in db: Database) throws -> [SearchHit] {
+    /// The most matches BM25 is computed for, newest first (see `run`).
+    static let rankWindow = 1000
+
+    static func run(_ query: SearchQuery, limit: Int, rankWindow: Int = rankWindow, in db: Database) throws -> [SearchHit] {
         var filters: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
         if !query.tiers.isEmpty {
@@ -83,16 +104,24 @@ extension SearchIndex {
 
         // Rank first (ids only), then fetch details and snippets for the few hits shown:
         // snippet() is costly, and SQLite would compute it for every match before sorting.
-        let ranked: [Row]
+        // BM25 is computed for at most `rankWindow` matches (or `limit`, if larger): the most recently
+        // indexed ones (rowids grow with every change), so a word found in most notes costs no more than
+        // a rarer one. With fewer matches than that, the ranking is exact.
+        let window = max(limit, rankWindow)
+        let rows: [Row]
         if filters.isEmpty {
-            ranked = try Row.fetchAll(db, sql: "SELECT rowid AS id, rank FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?",
-                                      arguments: [match, limit])
+            rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT rowid AS id, bm25(fts, 10.0, 5.0, 1.0) AS rank FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                """), arguments: [match, window])
         } else {
-            ranked = try Row.fetchAll(db, sql: """
-                SELECT fts.rowid AS id, fts.rank AS rank FROM fts JOIN docs d ON d.id = fts.rowid
-                WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rank LIMIT ?
-                """, arguments: StatementArguments([match] + arguments + [limit]))
+            rows = try Row.fetchAll(db, sql: """
+                SELECT fts.rowid AS id, bm25(fts, 10.0, 5.0, 1.0) AS rank FROM fts JOIN docs d ON d.id = fts.rowid
+                WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rowid DESC LIMIT ?
+                """, arguments: StatementArguments([match] + arguments + [window]))
         }
+        let ranked = rows.map { (id: $0["id"] as Int64, rank: $0["rank"] as Double) }
+            .sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id > $1.id }
+            .prefix(limit)
         let detail = try db.cachedStatement(sql: """
             SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line,
                    snippet(fts, -1, char(2), char(3), '…', 16) AS snippet, fts.body AS body
@@ -101,11 +130,11 @@ extension SearchIndex {
         let words = query.terms.compactMap(\.words.first)
         var hits: [SearchHit] = []
         for rank in ranked {
-            let id: Int64 = rank["id"]
+            let id = rank.id
             guard let row = try Row.fetchOne(detail, arguments: [match, id]) else { continue }
             let body: String = row["body"] ?? ""
             let line = firstMatchLine(in: body, words: words).map { $0 + (row["body_line"] as Int) }
-            hits.append(hit(row, score: -(rank["rank"] as Double), snippet: excerpt(row["snippet"] ?? ""), line: line))
+            hits.append(hit(row, score: -rank.rank, snippet: excerpt(row["snippet"] ?? ""), line: line))
         }
         return hits
     }

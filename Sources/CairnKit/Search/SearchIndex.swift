@@ -293,7 +293,10 @@ public final class SearchIndex {
     /// (committed or reverted) to their committed version. Returns how many documents changed.
     private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
         var dirty = Set<String>()
-        for entry in try vault.repository.status() where !entry.path.hasSuffix("/") {
+        // Only the index against the working tree when the index stamp proves the index matches main
+        // (skips walking every tree of main); the full status otherwise.
+        let entries = try (try? vault.usableIndex()).map { try vault.workingTreeStatus($0) } ?? vault.repository.status()
+        for entry in entries where !entry.path.hasSuffix("/") {
             if IndexedDocument.isIndexable(entry.path) { dirty.insert(entry.path) }
             if let old = entry.oldPath, IndexedDocument.isIndexable(old) { dirty.insert(old) }
         }
