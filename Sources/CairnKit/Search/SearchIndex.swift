@@ -258,7 +258,8 @@ public final class SearchIndex {
         options.detectRenames = false
         options.includeUntracked = false
         options.contextLines = 0
-        let deltas = try vault.repository.diff(from: old, to: new, options: options).deltas
+        // Paths only: deciding binary-ness would load attributes, and with them the whole git index.
+        let deltas = try vault.repository.diff(from: old, to: new, options: options).deltas(checkingBinary: false)
         var changed = 0
         for delta in deltas {
             if delta.kind == .deleted || delta.kind == .renamed || delta.oldPath != delta.newPath {
