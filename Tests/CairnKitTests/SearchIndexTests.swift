@@ -1,5 +1,6 @@
 import CairnGit
 import Foundation
+import GRDB
 import Testing
 @testable import CairnKit
 
@@ -48,6 +49,32 @@ import Testing
         #expect(!narrow.contains { $0.path == "memory/knowledge/best.md" }, "only the 4 newest matches are ranked")
         // A limit above the window widens it: every match comes back, best first.
         #expect(all.count == 7 && all.first?.path == "memory/knowledge/best.md")
+    }
+
+    @Test func cairnBM25EqualsFTS5BM25() throws {
+        let g = try GeneratedVault(notes: 120, commits: 2)
+        let vault = try g.vault()
+        _ = try vault.search(g.rareWords[0])
+        for text in [g.commonWords[0], g.rareWords[0], "\(g.commonWords[1]) \(g.rareWords[1])", "\"\(g.commonWords[0]) \(g.commonWords[1])\"",
+                     "\(g.commonWords[2])*", "\(g.commonWords[0]) -\(g.commonWords[3])"] {
+            var query = try SearchQuery.parse(text)
+            for mode in [SearchQuery.Mode.all, .any] {
+                query.mode = mode
+                guard let match = query.matchExpression else { continue }
+                let (ours, theirs) = try vault.searchIndex.withUpToDateIndex { db -> ([Int64: Double], [Int64: Double]) in
+                    let rows = try SearchIndex.documentCount(of: nil, in: db)
+                    let idfs = try query.terms.map { SearchRanking.idf(rows: rows, matching: try SearchIndex.documentCount(of: $0.fts, in: db)) }
+                    let ours = try Row.fetchAll(db, sql: "SELECT rowid, cairn_bm25(fts" + String(repeating: ", ?", count: idfs.count) + ") AS s FROM fts WHERE fts MATCH ?",
+                                                arguments: StatementArguments(idfs.map { $0 as any DatabaseValueConvertible } + [match]))
+                    let theirs = try Row.fetchAll(db, sql: "SELECT rowid, bm25(fts, 10.0, 5.0, 1.0) AS s FROM fts WHERE fts MATCH ?", arguments: [match])
+                    func map(_ rows: [Row]) -> [Int64: Double] { Dictionary(uniqueKeysWithValues: rows.map { ($0["rowid"], $0["s"]) }) }
+                    return (map(ours), map(theirs))
+                }.0
+                #expect(!ours.isEmpty, "\(text) \(mode)")
+                #expect(Set(ours.keys) == Set(theirs.keys))
+                for (id, score) in theirs { #expect(abs((ours[id] ?? .nan) - score) <= 1e-9 * max(1, abs(score)), "\(text) \(mode) row \(id)") }
+            }
+        }
     }
 
     @Test func aTagMatchRanksAboveABodyMention() throws {

@@ -104,20 +104,24 @@ extension SearchIndex {
 
         // Rank first (ids only), then fetch details and snippets for the few hits shown:
         // snippet() is costly, and SQLite would compute it for every match before sorting.
-        // BM25 is computed for at most `rankWindow` matches (or `limit`, if larger): the most recently
-        // indexed ones (rowids grow with every change), so a word found in most notes costs no more than
-        // a rarer one. With fewer matches than that, the ranking is exact.
+        // BM25 (`SearchRanking`, with cached document counts) is computed for at most `rankWindow` matches
+        // (or `limit`, if larger): the most recently indexed ones (rowids grow with every change), so a word
+        // found in most notes costs no more than a rarer one. With fewer matches than that, the ranking is exact.
         let window = max(limit, rankWindow)
+        let rowCount = try documentCount(of: nil, in: db)
+        let idfs = try query.terms.map { SearchRanking.idf(rows: rowCount, matching: try documentCount(of: $0.fts, in: db)) }
+        let score = "\(SearchRanking.functionName)(fts" + String(repeating: ", ?", count: idfs.count) + ")"
+        let idfArguments = idfs.map { $0 as any DatabaseValueConvertible }
         let rows: [Row]
         if filters.isEmpty {
             rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT rowid AS id, bm25(fts, 10.0, 5.0, 1.0) AS rank FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?
-                """), arguments: [match, window])
+                SELECT rowid AS id, \(score) AS rank FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                """), arguments: StatementArguments(idfArguments + [match, window]))
         } else {
             rows = try Row.fetchAll(db, sql: """
-                SELECT fts.rowid AS id, bm25(fts, 10.0, 5.0, 1.0) AS rank FROM fts JOIN docs d ON d.id = fts.rowid
+                SELECT fts.rowid AS id, \(score) AS rank FROM fts JOIN docs d ON d.id = fts.rowid
                 WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rowid DESC LIMIT ?
-                """, arguments: StatementArguments([match] + arguments + [window]))
+                """, arguments: StatementArguments(idfArguments + [match] + arguments + [window]))
         }
         let ranked = rows.map { (id: $0["id"] as Int64, rank: $0["rank"] as Double) }
             .sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id > $1.id }
@@ -137,6 +141,21 @@ extension SearchIndex {
             hits.append(hit(row, score: -rank.rank, snippet: excerpt(row["snippet"] ?? ""), line: line))
         }
         return hits
+    }
+
+    /// How many notes match the FTS5 phrase `phrase` (all notes for nil), cached in `phrase_docs` until the
+    /// index next changes: the IDF needs it, and counting a word found in most notes walks its whole doclist.
+    static func documentCount(of phrase: String?, in db: Database) throws -> Int {
+        let key = phrase ?? ""
+        if let cached = try Int.fetchOne(db.cachedStatement(sql: "SELECT docs FROM phrase_docs WHERE phrase = ?"), arguments: [key]) {
+            return cached
+        }
+        let count = phrase == nil
+            ? try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
+            : try Int.fetchOne(db, sql: "SELECT count(*) FROM fts WHERE fts MATCH ?", arguments: [key]) ?? 0
+        // A cache only: a write that fails (a concurrent writer, a read-only file) costs the next query a recount.
+        try? db.execute(sql: "INSERT OR REPLACE INTO phrase_docs(phrase, docs) VALUES (?, ?)", arguments: [key, count])
+        return count
     }
 
     private static func hit(_ row: Row, score: Double, snippet: String, line: Int?) -> SearchHit {

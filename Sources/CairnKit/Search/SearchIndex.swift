@@ -10,7 +10,7 @@ import GRDB
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
 
@@ -34,6 +34,7 @@ public final class SearchIndex {
         config.journalMode = .wal
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            SearchRanking.register(db)
         }
         return config
     }
@@ -66,12 +67,13 @@ public final class SearchIndex {
                 if let reason = rebuildReason {
                     let update = try rebuild(reason: reason, workingTree: workingTree)
                     let queue = try openChecked()
-                    let result = try queue.read(body)
+                    let result = try queue.writeWithoutTransaction(body)
                     return (result, update)
                 }
                 let queue = try openChecked()
                 let update = try incrementalUpdate(queue, workingTree: workingTree)
-                let result = try queue.read(body)
+                // Not a read-only transaction: a query may cache document counts (`documentCount`).
+                let result = try queue.writeWithoutTransaction(body)
                 return (result, update)
             } catch let needs as NeedsRebuild {
                 guard attempts < 3 else { throw SearchError.indexUnavailable(path: path, reason: needs.reason) }
@@ -110,6 +112,7 @@ public final class SearchIndex {
         CREATE TABLE links(doc_id INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL);
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
+        CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
         CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
         INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
         """
@@ -245,7 +248,10 @@ public final class SearchIndex {
                 worktree = try overlayWorkingTree(db, tree: newTree)
                 worktreeSeconds = Self.seconds(since: overlayStart)
             }
-            if committed + worktree > 0 { kind = .incremental }
+            if committed + worktree > 0 {
+                kind = .incremental
+                try db.execute(sql: "DELETE FROM phrase_docs")  // counts of the previous contents
+            }
             return .commit
         }
         return IndexUpdate(kind: kind, reason: nil, committedChanges: committed, worktreeChanges: worktree,
