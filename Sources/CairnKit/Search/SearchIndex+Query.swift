@@ -150,12 +150,24 @@ extension SearchIndex {
         if let cached = try Int.fetchOne(db.cachedStatement(sql: "SELECT docs FROM phrase_docs WHERE phrase = ?"), arguments: [key]) {
             return cached
         }
-        let count = phrase == nil
-            ? try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
-            : try Int.fetchOne(db, sql: "SELECT count(*) FROM fts WHERE fts MATCH ?", arguments: [key]) ?? 0
-        // A cache only: a write that fails (a concurrent writer, a read-only file) costs the next query a recount.
-        try? db.execute(sql: "INSERT OR REPLACE INTO phrase_docs(phrase, docs) VALUES (?, ?)", arguments: [key, count])
-        return count
+        func count() throws -> Int {
+            phrase == nil
+                ? try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
+                : try Int.fetchOne(db, sql: "SELECT count(*) FROM fts WHERE fts MATCH ?", arguments: [key]) ?? 0
+        }
+        guard !db.isInsideTransaction else { return try count() }
+        // Counted and stored in one write transaction, so a concurrent update (which empties the cache in its
+        // own transaction) can never be followed by a count of the contents before it. A cache only: when the
+        // write fails (busy, read-only file) the count is still returned and the next query counts again.
+        var result: Int? = nil
+        try? db.inTransaction(.immediate) {
+            let n = try count()
+            result = n
+            try db.execute(sql: "INSERT OR REPLACE INTO phrase_docs(phrase, docs) VALUES (?, ?)", arguments: [key, n])
+            return .commit
+        }
+        if let result { return result }
+        return try count()
     }
 
     private static func hit(_ row: Row, score: Double, snippet: String, line: Int?) -> SearchHit {
