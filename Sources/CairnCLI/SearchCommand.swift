@@ -50,7 +50,7 @@ extension Cairn {
             if let benchRuns {
                 // Benchmarks only: the in-process query time, repeated on one open index (JSON).
                 let timing = try vault.searchIndex.timeQuery(try SearchQuery.parse(text), limit: limit, runs: benchRuns)
-                return try Output(env).json(SearchTiming(update: timing.update, seconds: timing.seconds, hits: timing.hits))
+                return try Output(env).json(SearchTiming(update: timing.update, seconds: timing.seconds, cpuSeconds: timing.cpuSeconds, hits: timing.hits))
             }
             let results: SearchResults
             do {
@@ -86,5 +86,6 @@ extension Cairn {
 struct SearchTiming: Encodable {
     let update: IndexUpdate
     let seconds: [Double]
+    let cpuSeconds: [Double]
     let hits: Int
 }

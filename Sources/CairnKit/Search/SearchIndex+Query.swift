@@ -22,19 +22,29 @@ extension SearchIndex {
     /// Brings the index up to date once, then runs `query` `runs` times on the same connection and
     /// returns each run's seconds (ranking, details and snippets, as `search` does): what a query
     /// costs in a process that keeps the index open, without process start or the freshness check.
-    public func timeQuery(_ query: SearchQuery, limit: Int = 20, runs: Int) throws -> (update: IndexUpdate, seconds: [Double], hits: Int) {
+    /// Also returns each run's CPU seconds on the calling thread, which other processes on a busy
+    /// machine do not inflate.
+    public func timeQuery(_ query: SearchQuery, limit: Int = 20,
+                          runs: Int) throws -> (update: IndexUpdate, seconds: [Double], cpuSeconds: [Double], hits: Int) {
         guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
-        let ((seconds, hits), update) = try withUpToDateIndex { db -> ([Double], Int) in
-            var seconds: [Double] = []
+        func threadCPU() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let ((seconds, cpu, hits), update) = try withUpToDateIndex { db -> ([Double], [Double], Int) in
+            var seconds: [Double] = [], cpu: [Double] = []
             var hits = 0
             for _ in 0..<max(1, runs) {
                 let started = DispatchTime.now()
+                let cpuStarted = threadCPU()
                 hits = try Self.run(query, limit: limit, in: db).count
+                cpu.append(threadCPU() - cpuStarted)
                 seconds.append(Self.seconds(since: started))
             }
-            return (seconds, hits)
+            return (seconds, cpu, hits)
         }
-        return (update, seconds, hits)
+        return (update, seconds, cpu, hits)
     }
 
     /// Brings the index up to date (rebuilding it when asked or needed).
