@@ -31,6 +31,9 @@ extension Cairn {
         @Option(help: "How many results to show.")
         var limit: Int = 20
 
+        @Option(name: .customLong("bench-runs"), help: .hidden)
+        var benchRuns: Int?
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -44,6 +47,11 @@ extension Cairn {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
             let text = query.joined(separator: " ")
+            if let benchRuns {
+                // Benchmarks only: the in-process query time, repeated on one open index (JSON).
+                let timing = try vault.searchIndex.timeQuery(try SearchQuery.parse(text), limit: limit, runs: benchRuns)
+                return try Output(env).json(SearchTiming(update: timing.update, seconds: timing.seconds, cpuSeconds: timing.cpuSeconds, hits: timing.hits))
+            }
             let results: SearchResults
             do {
                 results = try vault.search(text, tier: tier, tag: tag, path: path, limit: limit)
@@ -72,4 +80,12 @@ extension Cairn {
             }
         }
     }
+}
+
+/// What `cairn search --bench-runs N` prints.
+struct SearchTiming: Encodable {
+    let update: IndexUpdate
+    let seconds: [Double]
+    let cpuSeconds: [Double]
+    let hits: Int
 }

@@ -50,11 +50,15 @@ public final class Diff {
     deinit { git_diff_free(pointer) }
 
     /// The changed files.
-    public var deltas: [DiffDelta] {
+    public var deltas: [DiffDelta] { deltas(checkingBinary: true) }
+
+    /// The changed files; with `checkingBinary: false`, `isBinary` is only what libgit2 already knows
+    /// (no content or attributes are loaded, which for a tree-to-tree diff means no read of the git index).
+    public func deltas(checkingBinary: Bool) -> [DiffDelta] {
         (0..<git_diff_num_deltas(pointer)).compactMap { i in
             guard var d = git_diff_get_delta(pointer, i)?.pointee else { return nil }
             // libgit2 decides binary-ness only once content is loaded: load it when still undecided.
-            if d.flags & (GIT_DIFF_FLAG_BINARY.rawValue | GIT_DIFF_FLAG_NOT_BINARY.rawValue) == 0 {
+            if checkingBinary, d.flags & (GIT_DIFF_FLAG_BINARY.rawValue | GIT_DIFF_FLAG_NOT_BINARY.rawValue) == 0 {
                 var patch: OpaquePointer? = nil
                 if git_patch_from_diff(&patch, pointer, i) == 0 { git_patch_free(patch) } else { git_error_clear() }
                 d = git_diff_get_delta(pointer, i)?.pointee ?? d

@@ -1,5 +1,6 @@
 import CairnGit
 import Foundation
+import GRDB
 import Testing
 @testable import CairnKit
 
@@ -27,6 +28,53 @@ import Testing
         let hits = try f.vault().search("quokka").hits
         #expect(hits.map(\.path) == ["memory/knowledge/zz-plan.md", "memory/knowledge/aa-note.md"])
         #expect(hits[0].score > hits[1].score)
+    }
+
+    @Test func rankingIsExactWithinTheWindowAndNewestFirstBeyondIt() throws {
+        let f = try VaultFixture()
+        // The best match is indexed first (lowest rowid); six weaker matches come after it.
+        try f.write("memory/knowledge/best.md", "---\ntitle: Kiwi kiwi\n---\n\nkiwi kiwi kiwi\n")
+        try f.snapshot()
+        for i in 0..<6 { try f.write("memory/knowledge/weak-\(i).md", "# Weak \(i)\n\nOne kiwi among many other words here.\n") }
+        try f.snapshot()
+        let vault = try f.vault()
+        _ = try vault.search("kiwi")
+        let query = try SearchQuery.parse("kiwi")
+        let (wide, narrow, all) = try vault.searchIndex.withUpToDateIndex { db in
+            (try SearchIndex.run(query, limit: 3, rankWindow: 10, in: db), try SearchIndex.run(query, limit: 3, rankWindow: 4, in: db),
+             try SearchIndex.run(query, limit: 20, rankWindow: 4, in: db))
+        }.0
+        #expect(wide.first?.path == "memory/knowledge/best.md", "all 7 matches fit the window: exact BM25")
+        #expect(wide.count == 3 && narrow.count == 3)
+        #expect(!narrow.contains { $0.path == "memory/knowledge/best.md" }, "only the 4 newest matches are ranked")
+        // A limit above the window widens it: every match comes back, best first.
+        #expect(all.count == 7 && all.first?.path == "memory/knowledge/best.md")
+    }
+
+    @Test func cairnBM25EqualsFTS5BM25() throws {
+        let g = try GeneratedVault(notes: 120, commits: 2)
+        let vault = try g.vault()
+        _ = try vault.search(g.rareWords[0])
+        for text in [g.commonWords[0], g.rareWords[0], "\(g.commonWords[1]) \(g.rareWords[1])", "\"\(g.commonWords[0]) \(g.commonWords[1])\"",
+                     "\(g.commonWords[2])*", "\(g.commonWords[0]) -\(g.commonWords[3])"] {
+            var query = try SearchQuery.parse(text)
+            for mode in [SearchQuery.Mode.all, .any] {
+                query.mode = mode
+                guard let match = query.matchExpression else { continue }
+                let (ours, theirs) = try vault.searchIndex.withUpToDateIndex { db -> ([Int64: Double], [Int64: Double]) in
+                    let rows = try SearchIndex.documentCount(of: nil, in: db)
+                    let idfs = try query.terms.map { SearchRanking.idf(rows: rows, matching: try SearchIndex.documentCount(of: $0.fts, in: db)) }
+                    let ours = try Row.fetchAll(db, sql: "SELECT rowid, cairn_bm25(fts" + String(repeating: ", ?", count: idfs.count) + ") AS s FROM fts WHERE fts MATCH ?",
+                                                arguments: StatementArguments(idfs.map { $0 as any DatabaseValueConvertible } + [match]))
+                    let theirs = try Row.fetchAll(db, sql: "SELECT rowid, bm25(fts, 10.0, 5.0, 1.0) AS s FROM fts WHERE fts MATCH ?", arguments: [match])
+                    func map(_ rows: [Row]) -> [Int64: Double] { Dictionary(uniqueKeysWithValues: rows.map { ($0["rowid"], $0["s"]) }) }
+                    return (map(ours), map(theirs))
+                }.0
+                #expect(!ours.isEmpty, "\(text) \(mode)")
+                #expect(Set(ours.keys) == Set(theirs.keys))
+                for (id, score) in theirs { #expect(abs((ours[id] ?? .nan) - score) <= 1e-9 * max(1, abs(score)), "\(text) \(mode) row \(id)") }
+            }
+        }
     }
 
     @Test func aTagMatchRanksAboveABodyMention() throws {

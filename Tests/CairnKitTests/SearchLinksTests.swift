@@ -76,4 +76,18 @@ import Testing
         try f.write("memory/knowledge/nowhere-note.md", "and this one\n")
         #expect(try vault.brokenLinks().isEmpty)
     }
+
+    @Test func doctorWarnsAboutEachBrokenLinkAndStaysHealthy() throws {
+        let f = try linkedVault()
+        let vault = try f.vault()
+        let report = vault.doctor(now: f.now)
+        let links = report.findings.filter { $0.message.hasPrefix("broken link") }.map(\.description)
+        #expect(links == [
+            "warning: memory/projects/acme.md:6: broken link [[Nowhere Note]]: no note has that name, title or alias",
+            "warning: memory/projects/acme.md:8: broken link (gone.md): no such file",
+        ])
+        #expect(report.healthy, "broken links are warnings: \(report.findings)")
+        try f.write("memory/projects/gone.md", "now it exists\n")
+        #expect(vault.doctor(now: f.now).findings.filter { $0.message.hasPrefix("broken link") }.count == 1)
+    }
 }

@@ -25,6 +25,9 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public internal(set) var timeout: TimeInterval
     public let model: String?
     public let fallbackModel: String?
+    /// `context_tokens:`: tokens of retrieved notes the agent is given besides core memory
+    /// (nil: the policy's `memory.context_token_budget`).
+    public var contextTokens: Int? = nil
     /// The Markdown body: the prompt for model agents, documentation for the others.
     public let instructions: String
     /// How a command agent is isolated (`sandbox:`; default `auto`).
@@ -113,11 +116,19 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
             }
             sandbox = mode
         }
+        var contextTokens: Int? = nil
+        if let t = try string("context_tokens") {
+            guard let n = Int(t.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 10_000_000 else {
+                throw fail("context_tokens", "invalid context_tokens '\(t)'; use a number of tokens, 0 or more (0: core memory only)")
+            }
+            contextTokens = n
+        }
         var definition = AgentDefinition(name: name, path: path, kind: kind, description: try string("description"), command: command,
                                          builtin: builtin, reads: reads, writes: writes, autonomy: autonomy,
                                          autonomyIsExplicit: explicitAutonomy != nil, timeout: timeout,
                                          model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
         definition.sandbox = sandbox
+        definition.contextTokens = contextTokens
         return definition
     }
 

@@ -33,7 +33,7 @@ public struct ContextItem: Sendable, Hashable, Codable {
     public let blob: String
     /// Retrieval score (1 for always-loaded core memory).
     public let score: Double
-    /// Why it was selected: "core", "read-scope", "search: <query>".
+    /// Why it was selected: "core", "search: <words>" (ranked for the task), "read-scope" (filling the budget by path).
     public let reason: String
     /// Estimated tokens (bytes / 4, rounded up).
     public let tokens: Int
@@ -60,9 +60,9 @@ public struct AgentContext: Sendable, Codable {
     public let base: String
     /// The run's clock (ISO 8601), so agents need not read the system time.
     public let now: String
-    /// Always-loaded `memory/core/` notes within the agent's read scope.
+    /// Always-loaded `memory/core/` notes, within the policy's core token budget.
     public let core: [ContextItem]
-    /// Other notes selected for the task.
+    /// Notes of the agent's read scope selected for the task (best matches first), within its context budget.
     public let retrieved: [ContextItem]
 
     public init(runID: String, agent: String, input: [String: String], base: String, now: String, core: [ContextItem], retrieved: [ContextItem]) {

@@ -10,49 +10,183 @@ public struct BuiltinOutcome: Sendable {
 
 /// Agents that need no model, so the loop works offline: `gc` and `digest`.
 public enum BuiltinAgents {
-    /// Runs built-in `name` against `base`.
-    public static func run(_ name: String, base: BaseSnapshot, policy: Policy, now: Date) throws -> BuiltinOutcome {
+    /// Runs built-in `name` against `base`; `reads` and `writes` are the agent definition's globs
+    /// (empty: the built-in's defaults).
+    public static func run(_ name: String, base: BaseSnapshot, policy: Policy, now: Date,
+                           reads: [String] = [], writes: [String] = []) throws -> BuiltinOutcome {
         switch name {
-        case "gc": return try garbageCollect(base: base, policy: policy, now: now)
+        case "gc":
+            return try garbageCollect(base: base, policy: policy, now: now, reads: reads.isEmpty ? gcDefaultReads : reads,
+                                      writes: writes.isEmpty ? gcDefaultWrites : writes)
         case "digest": return try digest(base: base, now: now)
         default: throw VaultError.invalidArgument("unknown builtin agent '\(name)'; available: \(AgentDefinition.builtins.joined(separator: ", "))")
         }
     }
 
-    /// Proposes moving `memory/working/` notes past their `expires:` date (or older than the policy TTL by their
-    /// `updated:`/`created:` date) to `memory/knowledge/archive/YYYY/`, unchanged. Pinned notes stay.
-    static func garbageCollect(base: BaseSnapshot, policy: Policy, now: Date) throws -> BuiltinOutcome {
+    /// What `gc` reads when its definition names no `reads:` (and may change with no `writes:`).
+    static let gcDefaultReads = ["memory/working/**"]
+    static let gcDefaultWrites = ["memory/working/**", "memory/knowledge/archive/**"]
+
+    /// Semantic garbage collection, always as a proposal (nothing is deleted without the operator):
+    ///
+    /// 1. Expired working notes: `memory/working/` notes past their `expires:` date (or older than the
+    ///    policy TTL by their `updated:`/`created:` date) move to `memory/knowledge/archive/YYYY/`, unchanged.
+    /// 2. Near-duplicates (`NearDuplicateFinder`, Jaccard ≥ 0.7 over 3-word shingles of the bodies): in each
+    ///    group the largest note is kept (the first path on a tie); each other one moves to the archive with a
+    ///    line pointing to the kept note — or, when it is pinned, core memory, or outside `writes`, becomes a
+    ///    task in the review note.
+    /// 3. Stale notes: `review_after:` has passed; each becomes a task in the review note
+    ///    `memory/working/gc-review-YYYY-MM-DD.md` (unless an open task of an earlier review note names it).
+    ///
+    /// Only Markdown notes matching `reads` are considered, never the archive or earlier review notes.
+    /// Pinned notes are never archived. The same base and clock always give the same proposal.
+    static func garbageCollect(base: BaseSnapshot, policy: Policy, now: Date, reads: [String] = gcDefaultReads,
+                               writes: [String] = gcDefaultWrites) throws -> BuiltinOutcome {
         var edits: [ProposedEdit] = []
         var details: [String] = []
         let today = FrontMatter.dayString(now)
         let ttl = TimeInterval(policy.memory.workingTTLDays) * 86_400
         let year = String(today.prefix(4))
-        for file in try base.files(matching: [Glob("memory/working/**")]) where file.path.hasSuffix(".md") {
-            guard let data = try? base.repository.blob(file.oid), let note = try? NoteParser.parse(path: file.path, data: data) else { continue }
-            if note.pinned { continue }
+        let writable = writes.map(Glob.init)
+        let archivePrefix = "memory/knowledge/archive/"
+        let reviewPrefix = "memory/working/gc-review-"
+
+        struct Scanned {
+            let path: String
+            let data: Data
+            let note: Note
+        }
+        var notes: [Scanned] = []
+        var openTasks = Set<String>()
+        for file in try base.files(matching: reads.map(Glob.init)) where file.path.hasSuffix(".md") {
+            guard !file.path.hasPrefix(archivePrefix), file.mode != TreeChange.symlinkMode,
+                  let data = try? base.repository.blob(file.oid) else { continue }
+            if file.path.hasPrefix(reviewPrefix) {
+                // Paths named by open tasks (`- [ ] … (`path`)`) of earlier review notes are not asked about again.
+                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("- [ ]") {
+                    for (i, part) in line.split(separator: "`", omittingEmptySubsequences: false).enumerated() where i % 2 == 1 {
+                        openTasks.insert(String(part))
+                    }
+                }
+                continue
+            }
+            guard let note = try? NoteParser.parse(path: file.path, data: data) else { continue }
+            notes.append(Scanned(path: file.path, data: data, note: note))
+        }
+
+        var targets = Set<String>()
+        func archive(_ item: Scanned, appending pointer: String?) -> String {
+            let name = (item.path as NSString).lastPathComponent
+            var target = archivePrefix + "\(year)/\(name)"
+            var n = 2
+            while base.entry(target) != nil || targets.contains(target) {
+                target = archivePrefix + "\(year)/\((name as NSString).deletingPathExtension)-\(n).md"
+                n += 1
+            }
+            targets.insert(target)
+            var data = item.data
+            if let pointer {
+                if data.last != UInt8(ascii: "\n") { data.append(UInt8(ascii: "\n")) }
+                data.append(Data(("\n" + pointer + "\n").utf8))
+            }
+            edits.append(.delete(item.path))
+            edits.append(.write(target, data))
+            return target
+        }
+
+        // 1. Expired working notes.
+        var archived = Set<String>()
+        var expiredCount = 0
+        for item in notes where item.path.hasPrefix("memory/working/") && !item.note.pinned {
             var why: String? = nil
-            if let expires = note.expiresDate {
+            if let expires = item.note.expiresDate {
                 if expires < now, FrontMatter.dayString(expires) < today { why = "expired on \(FrontMatter.dayString(expires))" }
             } else if policy.memory.workingTTLDays > 0,
-                      let stamp = (note.frontMatter?.updated ?? note.frontMatter?.created).flatMap(FrontMatter.date(from:)),
+                      let stamp = (item.note.frontMatter?.updated ?? item.note.frontMatter?.created).flatMap(FrontMatter.date(from:)),
                       now.timeIntervalSince(stamp) > ttl {
                 why = "not updated since \(FrontMatter.dayString(stamp)) (TTL \(policy.memory.workingTTLDays) days)"
             }
             guard let why else { continue }
-            let name = (file.path as NSString).lastPathComponent
-            var target = "memory/knowledge/archive/\(year)/\(name)"
-            var n = 2
-            while base.entry(target) != nil || edits.contains(where: { $0.path == target }) {
-                target = "memory/knowledge/archive/\(year)/\((name as NSString).deletingPathExtension)-\(n).md"
-                n += 1
-            }
-            edits.append(.delete(file.path))
-            edits.append(.write(target, data))
-            details.append("\(file.path) → \(target): \(why)")
+            let target = archive(item, appending: nil)
+            archived.insert(item.path)
+            expiredCount += 1
+            details.append("\(item.path) → \(target): \(why)")
         }
-        let count = details.count
-        return BuiltinOutcome(edits: edits, summary: count == 0 ? "nothing to archive" : "archive \(count) expired working note\(count == 1 ? "" : "s")",
-                              details: details)
+
+        // 2. Near-duplicates among the notes that stay.
+        let remaining = notes.filter { !archived.contains($0.path) }
+        let byPath = Dictionary(uniqueKeysWithValues: remaining.map { ($0.path, $0) })
+        let pairs = NearDuplicateFinder().pairs(remaining.map { ($0.path, $0.note.body) })
+        var parent: [String: String] = [:]
+        func root(_ p: String) -> String {
+            var x = p
+            while let up = parent[x], up != x { x = up }
+            return x
+        }
+        for pair in pairs {
+            let a = root(pair.first), b = root(pair.second)
+            if a != b { parent[max(a, b)] = min(a, b) }
+        }
+        var groups: [String: [String]] = [:]
+        for path in Set(pairs.flatMap { [$0.first, $0.second] }) { groups[root(path), default: []].append(path) }
+        var similarity: [String: Double] = [:]
+        for pair in pairs { similarity[pair.first + "\u{0}" + pair.second] = pair.similarity }
+        func similarityText(_ a: String, _ b: String) -> String {
+            let s = similarity[min(a, b) + "\u{0}" + max(a, b)]
+            return s.map { "\(Int(($0 * 100).rounded(.down)))% alike" } ?? "alike through the rest of the group"
+        }
+        var mergedCount = 0
+        var duplicateTasks: [String] = []
+        for members in groups.values.sorted(by: { $0.min()! < $1.min()! }) {
+            let sorted = members.sorted()
+            guard let keep = sorted.max(by: { (byPath[$0]!.data.count, $1) < (byPath[$1]!.data.count, $0) }) else { continue }
+            let keepName = ((keep as NSString).lastPathComponent as NSString).deletingPathExtension
+            for path in sorted where path != keep {
+                guard let item = byPath[path] else { continue }
+                let alike = similarityText(path, keep)
+                let movable = !item.note.pinned && !path.hasPrefix("memory/core/") && writable.anyMatches(path)
+                if movable {
+                    let pointer = "> Archived by gc on \(today) as a near-duplicate of [[\(keepName)]] (`\(keep)`, \(alike))."
+                    let target = archive(item, appending: pointer)
+                    mergedCount += 1
+                    details.append("\(path) → \(target): near-duplicate of \(keep) (\(alike)); \(keep) is kept")
+                } else if !openTasks.contains(path) {
+                    let why = item.note.pinned ? "pinned" : path.hasPrefix("memory/core/") ? "core memory" : "gc may not change it"
+                    duplicateTasks.append("- [ ] `\(path)` is a near-duplicate of `\(keep)` (\(alike)); merge them by hand (\(why)).")
+                    details.append("\(path): near-duplicate of \(keep) (\(alike)); left for review (\(why))")
+                }
+            }
+        }
+
+        // 3. Stale notes: review_after has passed.
+        var staleTasks: [String] = []
+        for item in remaining {
+            guard !edits.contains(where: { $0.path == item.path }), !openTasks.contains(item.path),
+                  let due = item.note.reviewAfterDate, due < now, FrontMatter.dayString(due) < today else { continue }
+            let day = FrontMatter.dayString(due)
+            staleTasks.append("- [ ] `\(item.path)`: review_after \(day) has passed; check it is still true, then move `review_after:` on or archive it.")
+            details.append("\(item.path): review_after \(day) has passed; added to the review note")
+        }
+
+        if !staleTasks.isEmpty || !duplicateTasks.isEmpty {
+            var text = "---\ntitle: \"Review from gc \(today)\"\ntier: working\ntags: [gc, review]\ncreated: \(today)\n"
+            text += "expires: \(FrontMatter.dayString(now.addingTimeInterval(30 * 86_400)))\n---\n\n# Review from gc \(today)\n"
+            text += "\nTick a task when it is done; gc does not ask again about a path an open task names.\n"
+            if !staleTasks.isEmpty { text += "\n## Stale notes\n\n" + staleTasks.joined(separator: "\n") + "\n" }
+            if !duplicateTasks.isEmpty { text += "\n## Near-duplicates\n\n" + duplicateTasks.joined(separator: "\n") + "\n" }
+            var path = reviewPrefix + today + ".md"
+            var n = 2
+            while base.entry(path) != nil { path = reviewPrefix + "\(today)-\(n).md"; n += 1 }
+            edits.append(.write(path, text))
+        }
+
+        func plural(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+        var parts: [String] = []
+        if expiredCount > 0 { parts.append("archive " + plural(expiredCount, "expired working note", "expired working notes")) }
+        if mergedCount > 0 { parts.append("archive " + plural(mergedCount, "near-duplicate", "near-duplicates")) }
+        let tasks = staleTasks.count + duplicateTasks.count
+        if tasks > 0 { parts.append("ask to review " + plural(tasks, "note", "notes")) }
+        return BuiltinOutcome(edits: edits, summary: parts.isEmpty ? "nothing to archive" : parts.joined(separator: "; "), details: details)
     }
 
     /// Writes `memory/working/digests/YYYY-MM-DD.md`: what changed on main since the last digest.

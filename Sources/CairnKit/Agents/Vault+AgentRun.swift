@@ -91,8 +91,8 @@ extension Vault {
         let runID = options.runID ?? RunID.make(agent: agent.name, now: started)
         guard RunID.isValid(runID) else { throw VaultError.invalidArgument("invalid run id '\(runID)'") }
 
-        // Context: core memory always, then the read scope.
-        let (context, files) = try buildContext(agent: agent, base: base, runID: runID, input: options.input, now: started)
+        // Context: core memory always, then the read-scope notes that best match the task.
+        let (context, files) = try buildContext(agent: agent, base: base, runID: runID, input: options.input, now: started, policy: policy)
         var record = RunRecord(run: runID, agent: agent.name, kind: agent.kind.rawValue, base: baseCommit.hex,
                                workflow: options.workflow, startedAt: ISOTime.string(started), finishedAt: "", durationMs: 0,
                                input: options.input, retrieval: context.core + context.retrieved, command: nil, model: nil,
@@ -139,7 +139,8 @@ extension Vault {
             if let s = outcome.summary { summary = s }
             rationale = outcome.rationale ?? ""
         case .builtin:
-            let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started)
+            let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started,
+                                                reads: agent.reads, writes: agent.writes)
             edits = outcome.edits
             summary = outcome.summary
             rationale = outcome.details.joined(separator: "\n")
@@ -285,33 +286,5 @@ extension Vault {
     static func inputDigest(_ input: [String: String]) throws -> String {
         let lines = input.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
         return try Repository.hashBlob(Data(lines.utf8)).hex
-    }
-
-    /// Core memory (always) and the agent's read scope, pinned by blob id, within a token budget.
-    func buildContext(agent: AgentDefinition, base: BaseSnapshot, runID: String, input: [String: String], now: Date,
-                      budgetTokens: Int = 32_000) throws -> (AgentContext, [(path: String, content: String)]) {
-        var files: [(path: String, content: String)] = []
-        var core: [ContextItem] = [], retrieved: [ContextItem] = []
-        var used = 0
-        var seen = Set<String>()
-        for f in try base.files(matching: [Glob("memory/core/**")]) where f.path.hasSuffix(".md") {
-            guard let data = try? repository.blob(f.oid) else { continue }
-            let tokens = ContextItem.estimateTokens(data.count)
-            core.append(ContextItem(path: f.path, blob: f.oid.hex, score: 1, reason: "core", tokens: tokens))
-            files.append((f.path, String(decoding: data, as: UTF8.self)))
-            seen.insert(f.path)
-            used += tokens
-        }
-        for f in try base.files(matching: agent.reads.map(Glob.init)) where !seen.contains(f.path) {
-            guard let data = try? repository.blob(f.oid) else { continue }
-            let tokens = ContextItem.estimateTokens(data.count)
-            if agent.kind == .model && used + tokens > budgetTokens { continue }
-            retrieved.append(ContextItem(path: f.path, blob: f.oid.hex, score: 1, reason: "read-scope", tokens: tokens))
-            if agent.kind == .model { files.append((f.path, String(decoding: data, as: UTF8.self))) }
-            used += tokens
-        }
-        let context = AgentContext(runID: runID, agent: agent.name, input: input, base: base.commit.hex,
-                                   now: ISOTime.string(now), core: core, retrieved: retrieved)
-        return (context, files)
     }
 }

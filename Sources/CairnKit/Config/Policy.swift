@@ -110,15 +110,20 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         /// Days after its last change that a `memory/working/` note without `expires:` expires
         /// (`working_ttl_days`, default 14; 0 means working notes never expire by age).
         public var workingTTLDays: Int
+        /// Tokens of notes retrieved for an agent's task, besides core memory (`context_token_budget`,
+        /// default 8000; an agent's `context_tokens:` overrides it; 0 means core memory only).
+        public var contextTokenBudget: Int
 
-        public init(coreTokenBudget: Int = 4000, workingTTLDays: Int = 14) {
+        public init(coreTokenBudget: Int = 4000, workingTTLDays: Int = 14, contextTokenBudget: Int = 8000) {
             self.coreTokenBudget = coreTokenBudget
             self.workingTTLDays = workingTTLDays
+            self.contextTokenBudget = contextTokenBudget
         }
 
         enum CodingKeys: String, CodingKey {
             case coreTokenBudget = "core_token_budget"
             case workingTTLDays = "working_ttl_days"
+            case contextTokenBudget = "context_token_budget"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -126,6 +131,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
             let d = MemoryRules()
             coreTokenBudget = try c.integer(.coreTokenBudget, default: d.coreTokenBudget)
             workingTTLDays = try c.integer(.workingTTLDays, default: d.workingTTLDays)
+            contextTokenBudget = try c.integer(.contextTokenBudget, default: d.contextTokenBudget)
         }
     }
 
@@ -422,6 +428,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         atLeast(1, review.maxChangedLines, "review.max_changed_lines")
         atLeast(1, memory.coreTokenBudget, "memory.core_token_budget")
         atLeast(0, memory.workingTTLDays, "memory.working_ttl_days")
+        atLeast(0, memory.contextTokenBudget, "memory.context_token_budget")
         atLeast(0, autonomy.promoteAfterApprovals, "autonomy.promote_after_approvals")
         atLeast(0, quotas.runsPerDay, "quotas.runs_per_day")
         atLeast(0, quotas.tokensPerDay, "quotas.tokens_per_day")

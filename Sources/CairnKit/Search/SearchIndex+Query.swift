@@ -6,15 +6,45 @@ extension SearchIndex {
     /// Brings the index up to date and runs `query`, best matches first.
     ///
     /// Ranking is BM25 with title matches weighted 10×, tags 5×, body 1×. A filter-only query
-    /// lists matching notes by path.
-    public func search(_ query: SearchQuery, limit: Int = 20) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
+    /// lists matching notes by path. `workingTree: false` skips finding uncommitted edits (see
+    /// `withUpToDateIndex`).
+    public func search(_ query: SearchQuery, limit: Int = 20,
+                       workingTree: Bool = true) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
         guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
-        let ((hits, commit, seconds), update) = try withUpToDateIndex { db in
+        let ((hits, commit, seconds), update) = try withUpToDateIndex(workingTree: workingTree) { db in
             let started = DispatchTime.now()
             let hits = try Self.run(query, limit: limit, in: db)
             return (hits, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'"), Self.seconds(since: started))
         }
         return (hits, update, commit.flatMap { $0.isEmpty ? nil : $0 }, seconds)
+    }
+
+    /// Brings the index up to date once, then runs `query` `runs` times on the same connection and
+    /// returns each run's seconds (ranking, details and snippets, as `search` does): what a query
+    /// costs in a process that keeps the index open, without process start or the freshness check.
+    /// Also returns each run's CPU seconds on the calling thread, which other processes on a busy
+    /// machine do not inflate.
+    public func timeQuery(_ query: SearchQuery, limit: Int = 20,
+                          runs: Int) throws -> (update: IndexUpdate, seconds: [Double], cpuSeconds: [Double], hits: Int) {
+        guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
+        func threadCPU() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let ((seconds, cpu, hits), update) = try withUpToDateIndex { db -> ([Double], [Double], Int) in
+            var seconds: [Double] = [], cpu: [Double] = []
+            var hits = 0
+            for _ in 0..<max(1, runs) {
+                let started = DispatchTime.now()
+                let cpuStarted = threadCPU()
+                hits = try Self.run(query, limit: limit, in: db).count
+                cpu.append(threadCPU() - cpuStarted)
+                seconds.append(Self.seconds(since: started))
+            }
+            return (seconds, cpu, hits)
+        }
+        return (update, seconds, cpu, hits)
     }
 
     /// Brings the index up to date (rebuilding it when asked or needed).
@@ -48,7 +78,10 @@ extension SearchIndex {
 
     // MARK: - Running a query
 
-    static func run(_ query: SearchQuery, limit: Int, in db: Database) throws -> [SearchHit] {
+    /// The most matches BM25 is computed for, newest first (see `run`).
+    static let rankWindow = 1000
+
+    static func run(_ query: SearchQuery, limit: Int, rankWindow: Int = rankWindow, in db: Database) throws -> [SearchHit] {
         var filters: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
         if !query.tiers.isEmpty {
@@ -81,16 +114,28 @@ extension SearchIndex {
 
         // Rank first (ids only), then fetch details and snippets for the few hits shown:
         // snippet() is costly, and SQLite would compute it for every match before sorting.
-        let ranked: [Row]
+        // BM25 (`SearchRanking`, with cached document counts) is computed for at most `rankWindow` matches
+        // (or `limit`, if larger): the most recently indexed ones (rowids grow with every change), so a word
+        // found in most notes costs no more than a rarer one. With fewer matches than that, the ranking is exact.
+        let window = max(limit, rankWindow)
+        let rowCount = try documentCount(of: nil, in: db)
+        let idfs = try query.terms.map { SearchRanking.idf(rows: rowCount, matching: try documentCount(of: $0.fts, in: db)) }
+        let score = "\(SearchRanking.functionName)(fts" + String(repeating: ", ?", count: idfs.count) + ")"
+        let idfArguments = idfs.map { $0 as any DatabaseValueConvertible }
+        let rows: [Row]
         if filters.isEmpty {
-            ranked = try Row.fetchAll(db, sql: "SELECT rowid AS id, rank FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?",
-                                      arguments: [match, limit])
+            rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT rowid AS id, \(score) AS rank FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                """), arguments: StatementArguments(idfArguments + [match, window]))
         } else {
-            ranked = try Row.fetchAll(db, sql: """
-                SELECT fts.rowid AS id, fts.rank AS rank FROM fts JOIN docs d ON d.id = fts.rowid
-                WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rank LIMIT ?
-                """, arguments: StatementArguments([match] + arguments + [limit]))
+            rows = try Row.fetchAll(db, sql: """
+                SELECT fts.rowid AS id, \(score) AS rank FROM fts JOIN docs d ON d.id = fts.rowid
+                WHERE fts MATCH ? AND \(filters.joined(separator: " AND ")) ORDER BY fts.rowid DESC LIMIT ?
+                """, arguments: StatementArguments(idfArguments + [match] + arguments + [window]))
         }
+        let ranked = rows.map { (id: $0["id"] as Int64, rank: $0["rank"] as Double) }
+            .sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id > $1.id }
+            .prefix(limit)
         let detail = try db.cachedStatement(sql: """
             SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line,
                    snippet(fts, -1, char(2), char(3), '…', 16) AS snippet, fts.body AS body
@@ -99,13 +144,40 @@ extension SearchIndex {
         let words = query.terms.compactMap(\.words.first)
         var hits: [SearchHit] = []
         for rank in ranked {
-            let id: Int64 = rank["id"]
+            let id = rank.id
             guard let row = try Row.fetchOne(detail, arguments: [match, id]) else { continue }
             let body: String = row["body"] ?? ""
             let line = firstMatchLine(in: body, words: words).map { $0 + (row["body_line"] as Int) }
-            hits.append(hit(row, score: -(rank["rank"] as Double), snippet: excerpt(row["snippet"] ?? ""), line: line))
+            hits.append(hit(row, score: -rank.rank, snippet: excerpt(row["snippet"] ?? ""), line: line))
         }
         return hits
+    }
+
+    /// How many notes match the FTS5 phrase `phrase` (all notes for nil), cached in `phrase_docs` until the
+    /// index next changes: the IDF needs it, and counting a word found in most notes walks its whole doclist.
+    static func documentCount(of phrase: String?, in db: Database) throws -> Int {
+        let key = phrase ?? ""
+        if let cached = try Int.fetchOne(db.cachedStatement(sql: "SELECT docs FROM phrase_docs WHERE phrase = ?"), arguments: [key]) {
+            return cached
+        }
+        func count() throws -> Int {
+            phrase == nil
+                ? try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
+                : try Int.fetchOne(db, sql: "SELECT count(*) FROM fts WHERE fts MATCH ?", arguments: [key]) ?? 0
+        }
+        guard !db.isInsideTransaction else { return try count() }
+        // Counted and stored in one write transaction, so a concurrent update (which empties the cache in its
+        // own transaction) can never be followed by a count of the contents before it. A cache only: when the
+        // write fails (busy, read-only file) the count is still returned and the next query counts again.
+        var result: Int? = nil
+        try? db.inTransaction(.immediate) {
+            let n = try count()
+            result = n
+            try db.execute(sql: "INSERT OR REPLACE INTO phrase_docs(phrase, docs) VALUES (?, ?)", arguments: [key, n])
+            return .commit
+        }
+        if let result { return result }
+        return try count()
     }
 
     private static func hit(_ row: Row, score: Double, snippet: String, line: Int?) -> SearchHit {

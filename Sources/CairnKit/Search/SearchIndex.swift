@@ -10,7 +10,7 @@ import GRDB
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
 
@@ -34,6 +34,7 @@ public final class SearchIndex {
         config.journalMode = .wal
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            SearchRanking.register(db)
         }
         return config
     }
@@ -53,21 +54,26 @@ public final class SearchIndex {
 
     /// Runs `body` on an up-to-date index, rebuilding it first when it is missing, outdated or
     /// corrupt (any SQLite error is taken as corruption, once: a second failure is reported).
-    func withUpToDateIndex<T>(forceRebuild: Bool = false, _ body: (Database) throws -> T) throws -> (T, IndexUpdate) {
+    ///
+    /// With `workingTree: false` only `main` is brought up to date (no status of the working tree):
+    /// for readers of committed content, such as agents. Overlaid edits from an earlier update stay.
+    func withUpToDateIndex<T>(forceRebuild: Bool = false, workingTree: Bool = true,
+                              _ body: (Database) throws -> T) throws -> (T, IndexUpdate) {
         var rebuildReason: String? = forceRebuild ? "requested" : nil
         var attempts = 0
         while true {
             attempts += 1
             do {
                 if let reason = rebuildReason {
-                    let update = try rebuild(reason: reason)
+                    let update = try rebuild(reason: reason, workingTree: workingTree)
                     let queue = try openChecked()
-                    let result = try queue.read(body)
+                    let result = try queue.writeWithoutTransaction(body)
                     return (result, update)
                 }
                 let queue = try openChecked()
-                let update = try incrementalUpdate(queue)
-                let result = try queue.read(body)
+                let update = try incrementalUpdate(queue, workingTree: workingTree)
+                // Not a read-only transaction: a query may cache document counts (`documentCount`).
+                let result = try queue.writeWithoutTransaction(body)
                 return (result, update)
             } catch let needs as NeedsRebuild {
                 guard attempts < 3 else { throw SearchError.indexUnavailable(path: path, reason: needs.reason) }
@@ -117,6 +123,7 @@ public final class SearchIndex {
         CREATE TABLE links(doc_id INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL);
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
+        CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
         CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
         INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
         """
@@ -136,7 +143,7 @@ public final class SearchIndex {
     /// Builds the index from scratch into a side file, then moves it into place, so a crash or a
     /// concurrent reader never sees a half-built index.
     @discardableResult
-    func rebuild(reason: String) throws -> IndexUpdate {
+    func rebuild(reason: String, workingTree: Bool = true) throws -> IndexUpdate {
         let started = DispatchTime.now()
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -163,9 +170,11 @@ public final class SearchIndex {
                         committed = try bulkLoad(db, tree: tree)
                     }
                     try db.execute(sql: Self.secondaryIndexes)
-                    let overlayStart = DispatchTime.now()
-                    worktree = try overlayWorkingTree(db, tree: head.map { try vault.repository.commit($0).tree })
-                    worktreeSeconds = Self.seconds(since: overlayStart)
+                    if workingTree {
+                        let overlayStart = DispatchTime.now()
+                        worktree = try overlayWorkingTree(db, tree: head.map { try vault.repository.commit($0).tree })
+                        worktreeSeconds = Self.seconds(since: overlayStart)
+                    }
                     try setMeta(db, "schema_version", String(Self.schemaVersion))
                     try setMeta(db, "commit", head?.hex ?? "")
                     return .commit
@@ -226,7 +235,7 @@ public final class SearchIndex {
 
     /// Brings the index from its remembered commit to `main`, then overlays working-tree edits,
     /// in one transaction.
-    func incrementalUpdate(_ queue: DatabaseQueue) throws -> IndexUpdate {
+    func incrementalUpdate(_ queue: DatabaseQueue, workingTree: Bool = true) throws -> IndexUpdate {
         let started = DispatchTime.now()
         var committed = 0
         var worktree = 0
@@ -247,10 +256,15 @@ public final class SearchIndex {
                 committed = try applyCommittedDiff(db, from: oldTree, to: newTree)
                 try setMeta(db, "commit", head?.hex ?? "")
             }
-            let overlayStart = DispatchTime.now()
-            worktree = try overlayWorkingTree(db, tree: newTree)
-            worktreeSeconds = Self.seconds(since: overlayStart)
-            if committed + worktree > 0 { kind = .incremental }
+            if workingTree {
+                let overlayStart = DispatchTime.now()
+                worktree = try overlayWorkingTree(db, tree: newTree)
+                worktreeSeconds = Self.seconds(since: overlayStart)
+            }
+            if committed + worktree > 0 {
+                kind = .incremental
+                try db.execute(sql: "DELETE FROM phrase_docs")  // counts of the previous contents
+            }
             CrashPoints.hit("index.update.before-commit")
             return .commit
         }
@@ -264,7 +278,8 @@ public final class SearchIndex {
         options.detectRenames = false
         options.includeUntracked = false
         options.contextLines = 0
-        let deltas = try vault.repository.diff(from: old, to: new, options: options).deltas
+        // Paths only: deciding binary-ness would load attributes, and with them the whole git index.
+        let deltas = try vault.repository.diff(from: old, to: new, options: options).deltas(checkingBinary: false)
         var changed = 0
         for delta in deltas {
             if delta.kind == .deleted || delta.kind == .renamed || delta.oldPath != delta.newPath {
@@ -299,7 +314,10 @@ public final class SearchIndex {
     /// (committed or reverted) to their committed version. Returns how many documents changed.
     private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
         var dirty = Set<String>()
-        for entry in try vault.repository.status() where !entry.path.hasSuffix("/") {
+        // Only the index against the working tree when the index stamp proves the index matches main
+        // (skips walking every tree of main); the full status otherwise.
+        let entries = try (try? vault.usableIndex()).map { try vault.workingTreeStatus($0) } ?? vault.repository.status()
+        for entry in entries where !entry.path.hasSuffix("/") {
             if IndexedDocument.isIndexable(entry.path) { dirty.insert(entry.path) }
             if let old = entry.oldPath, IndexedDocument.isIndexable(old) { dirty.insert(old) }
         }

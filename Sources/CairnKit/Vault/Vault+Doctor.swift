@@ -31,7 +31,9 @@ extension Vault {
     public static let layoutFolders = ["memory/core", "memory/working", "memory/projects", "memory/knowledge",
                                        "inbox", "agents", "workflows", "approvals", "runs"]
 
-    /// Checks the repository, the layout, every note's front matter, policy.json and config; writes nothing.
+    /// Checks the repository, the layout, every note's front matter, policy.json, config and links between notes.
+    ///
+    /// Writes nothing to the vault or its history; only the derived search index under `.git/cairn/` may be updated.
     public func doctor(now: Date) -> DoctorReport {
         var findings: [DoctorFinding] = []
         func report(_ path: String?, _ line: Int? = nil, _ message: String) {
@@ -96,6 +98,15 @@ extension Vault {
         }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
+        // Links to notes or files that do not exist, from the search index (derived data in .git/cairn/,
+        // brought up to date or rebuilt first). Warnings: a dangling link loses nothing.
+        if tree != nil {
+            do {
+                for link in try brokenLinks() { warn(link.path, link.line, link.problem.reason) }
+            } catch {
+                warn(".git/cairn", nil, "links not checked: \(error)")
+            }
+        }
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings)
     }
 

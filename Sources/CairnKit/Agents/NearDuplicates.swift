@@ -1,0 +1,140 @@
+import Foundation
+
+/// Finds notes whose text is nearly the same: word shingles, MinHash signatures, LSH banding for
+/// candidate pairs, then an exact Jaccard check of every candidate.
+///
+/// Two notes are near-duplicates when the Jaccard similarity of their sets of 3-word shingles
+/// (lowercased words, split as the search index splits them) is at least `threshold` (0.7 by
+/// default: about one word in ten changed, reordered or added). Signatures have 64 MinHash values in
+/// 16 bands of 4 rows, so a pair at similarity 0.7 becomes a candidate with probability 0.988
+/// (1 − (1 − 0.7⁴)¹⁶), one at 0.8 with 0.9998; candidates are then checked exactly, so no pair
+/// below the threshold is ever reported. Every hash is seeded with constants: the output depends
+/// only on the input, never on the process (Swift's `Hasher` is randomly seeded and not used).
+public struct NearDuplicateFinder: Sendable {
+    /// One pair of near-duplicate documents, `first < second` by path.
+    public struct Pair: Sendable, Hashable {
+        public let first: String
+        public let second: String
+        /// Exact Jaccard similarity of the two shingle sets, 0…1.
+        public let similarity: Double
+    }
+
+    public static let defaultThreshold = 0.7
+    /// Words per shingle.
+    public static let shingleWords = 3
+    /// Documents with fewer words are left out: a few shared words say nothing.
+    public static let minimumWords = 12
+    static let bands = 16
+    static let rows = 4
+    /// LSH buckets holding more documents than this are not paired (bounds the work on mass copies).
+    static let maxBucket = 400
+
+    public var threshold: Double
+
+    public init(threshold: Double = Self.defaultThreshold) {
+        self.threshold = threshold
+    }
+
+    /// The near-duplicate pairs among `documents` (path and text), sorted by first then second path.
+    public func pairs(_ documents: [(path: String, text: String)]) -> [Pair] {
+        let docs = documents.sorted { $0.path < $1.path }
+        var shingles: [[UInt64]] = []
+        var paths: [String] = []
+        for doc in docs {
+            let set = Self.shingles(doc.text)
+            guard !set.isEmpty else { continue }
+            shingles.append(set)
+            paths.append(doc.path)
+        }
+        let signatures = shingles.map(Self.signature)
+        var candidates = Set<Int64>()
+        for band in 0..<Self.bands {
+            var buckets: [UInt64: [Int32]] = [:]
+            for (i, signature) in signatures.enumerated() {
+                var key = Self.mix(UInt64(band) &+ 0x9E37_79B9_7F4A_7C15)
+                for r in 0..<Self.rows { key = Self.mix(key ^ signature[band * Self.rows + r]) }
+                buckets[key, default: []].append(Int32(i))
+            }
+            for members in buckets.values where members.count > 1 && members.count <= Self.maxBucket {
+                for x in 0..<members.count {
+                    for y in (x + 1)..<members.count {
+                        candidates.insert(Int64(members[x]) << 32 | Int64(members[y]))
+                    }
+                }
+            }
+        }
+        var found: [Pair] = []
+        for candidate in candidates {
+            let a = Int(candidate >> 32), b = Int(candidate & 0xFFFF_FFFF)
+            let similarity = Self.jaccard(shingles[a], shingles[b])
+            if similarity >= threshold {
+                found.append(Pair(first: paths[min(a, b)], second: paths[max(a, b)], similarity: similarity))
+            }
+        }
+        return found.sorted { ($0.first, $0.second) < ($1.first, $1.second) }
+    }
+
+    /// The sorted, distinct hashes of the text's 3-word shingles; empty for a text under `minimumWords` words.
+    static func shingles(_ text: String) -> [UInt64] {
+        let words = SearchQuery.words(in: text)
+        guard words.count >= minimumWords else { return [] }
+        let hashes = words.map { fnv1a($0) }
+        var out: [UInt64] = []
+        out.reserveCapacity(hashes.count)
+        for i in 0...(hashes.count - shingleWords) {
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for j in 0..<shingleWords { h = mix(h ^ hashes[i + j]) }
+            out.append(h)
+        }
+        out.sort()
+        var unique: [UInt64] = []
+        unique.reserveCapacity(out.count)
+        for h in out where unique.last != h { unique.append(h) }
+        return unique
+    }
+
+    /// 64 MinHash values: for each seeded hash function, the least hash over the shingles.
+    static func signature(_ shingles: [UInt64]) -> [UInt64] {
+        var signature = [UInt64](repeating: .max, count: bands * rows)
+        for s in shingles {
+            for k in 0..<signature.count {
+                let h = mix(s ^ seeds[k])
+                if h < signature[k] { signature[k] = h }
+            }
+        }
+        return signature
+    }
+
+    /// |A ∩ B| / |A ∪ B| of two sorted, distinct arrays.
+    static func jaccard(_ a: [UInt64], _ b: [UInt64]) -> Double {
+        var i = 0, j = 0, common = 0
+        while i < a.count && j < b.count {
+            if a[i] == b[j] { common += 1; i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+        }
+        let union = a.count + b.count - common
+        return union == 0 ? 0 : Double(common) / Double(union)
+    }
+
+    /// The seeds of the 64 hash functions: a fixed splitmix64 sequence.
+    static let seeds: [UInt64] = {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        return (0..<(bands * rows)).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            return NearDuplicateFinder.mix(state)
+        }
+    }()
+
+    /// The splitmix64 finalizer: a fast, well-mixing 64-bit permutation.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    static func fnv1a(_ word: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+
+/// `cairn search`, `cairn index` and `cairn links` through the built binary, judged by `git grep` and
+/// `git rev-parse`: results equal a brute-force scan, ranking favours titles, errors are clear, and the
+/// derived index survives deletion, corruption and every kind of change.
+@Suite struct SearchE2ETests {
+    static let generator: String = {
+        let local = Binaries.packageRoot + "/../shared/corpus/gen_vault.py"
+        return FileManager.default.fileExists(atPath: local) ? local : "/work/shared/corpus/gen_vault.py"
+    }()
+
+    /// A gen_vault.py vault of `notes` notes adopted with `cairn init`; returns its path and sample words.
+    func generatedVault(_ sb: Sandbox, notes: Int = 150) throws -> (path: String, common: [String], rare: [String]) {
+        let path = sb.work + "/gen"
+        let r = sb.run("/usr/bin/env", ["python3", Self.generator, path, "--notes", "\(notes)", "--commits", "3", "--bytes", "700"],
+                       cwd: sb.work, env: sb.environment())
+        try #require(r.status == 0, "gen_vault.py failed: \(r)")
+        let info = try jsonObject(r.stdoutData)
+        let initResult = sb.runCairn(["init", path])
+        try #require(initResult.status == 0, "cairn init failed: \(initResult)")
+        return (path, info["common_words"] as? [String] ?? [], info["rare_words"] as? [String] ?? [])
+    }
+
+    /// `cairn search ARGS --json`, required to succeed.
+    func search(_ sb: Sandbox, _ v: String, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let r = sb.runCairn(["search"] + args + ["--json"], cwd: v)
+        try #require(r.status == 0, "cairn search \(args) failed: \(r)", sourceLocation: sourceLocation)
+        return try jsonObject(r.stdoutData, sourceLocation: sourceLocation)
+    }
+
+    func hits(_ results: [String: Any]) -> [[String: Any]] { results["hits"] as? [[String: Any]] ?? [] }
+
+    /// Paths of the indexable files (`.md`, `.markdown`, `.txt`) in the working tree holding `word` as a whole word.
+    func bruteForce(_ sb: Sandbox, _ v: String, _ word: String) throws -> Set<String> {
+        let r = sb.git(["grep", "-l", "-i", "-w", "--untracked", "-e", word, "--", "*.md", "*.markdown", "*.txt"], cwd: v)
+        try #require(r.status == 0 || r.status == 1, "git grep failed: \(r)")
+        return Set(r.stdout.split(separator: "\n").map(String.init))
+    }
+
+    /// Every hit (path, blob, source, score rounded to 1e-9) for each word, plus the index's counts: what an
+    /// incrementally updated index must share with a rebuilt one.
+    func fingerprint(_ sb: Sandbox, _ v: String, words: [String]) throws -> [String] {
+        var lines: [String] = []
+        for word in words {
+            for hit in hits(try search(sb, v, [word, "--limit", "100000"])) {
+                let score = (hit["score"] as? Double).map { String(format: "%.9f", $0) } ?? "?"
+                lines.append("\(word) \(hit["path"] ?? "") \(hit["blob"] ?? "") \(hit["source"] ?? "") \(hit["title"] ?? "") \(score)")
+            }
+        }
+        let stats = sb.runCairn(["index", "--stats", "--json"], cwd: v)
+        try #require(stats.status == 0, "\(stats)")
+        let s = try jsonObject(stats.stdoutData)
+        lines.append("documents \(s["documents"] ?? "") worktree \(s["worktreeDocuments"] ?? "") links \(s["links"] ?? "")")
+        for skipped in s["skipped"] as? [[String: Any]] ?? [] { lines.append("skipped \(skipped["path"] ?? "") \(skipped["reason"] ?? "")") }
+        return lines.sorted()
+    }
+
+    @Test func resultsEqualABruteForceScanForExactTerms() throws {
+        let sb = try Sandbox()
+        let (v, common, rare) = try generatedVault(sb)
+        #expect(common.count >= 3 && rare.count >= 3)
+        for word in common.prefix(3) + rare {
+            let found = Set(hits(try search(sb, v, [word, "--limit", "100000"])).compactMap { $0["path"] as? String })
+            let expected = try bruteForce(sb, v, word)
+            #expect(found == expected, "\(word): only cairn \(found.subtracting(expected).sorted()), only git grep \(expected.subtracting(found).sorted())")
+        }
+        // Uncommitted edits count too: a new note and an edit that removes the word.
+        let word = rare[0]
+        let before = try bruteForce(sb, v, word)
+        let victim = try #require(before.sorted().first)
+        try sb.write(v + "/" + victim, "no longer about it\n")
+        try sb.write(v + "/inbox/fresh.md", "# Fresh\n\nA new note about \(word.uppercased()).\n")
+        let found = Set(hits(try search(sb, v, [word, "--limit", "100000"])).compactMap { $0["path"] as? String })
+        #expect(found == (try bruteForce(sb, v, word)))
+        #expect(found.contains("inbox/fresh.md") && !found.contains(victim))
+    }
+
+    @Test func aTitleMatchRanksAboveASingleMention() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let filler = String(repeating: "other supplier business of the month ", count: 20)
+        try sb.write(v + "/memory/knowledge/a-mention.md", "# Notes\n\n\(filler) kestrel \(filler)\n")
+        try sb.write(v + "/memory/projects/kestrel-plan.md", "---\ntitle: Kestrel plan\n---\n\nWhat we will do next quarter.\n")
+        try sb.write(v + "/memory/knowledge/z-mention.md", "# More notes\n\nOnce: kestrel.\n")
+        try sb.snapshot(v)
+        let paths = hits(try search(sb, v, ["kestrel"])).compactMap { $0["path"] as? String }
+        #expect(paths.first == "memory/projects/kestrel-plan.md", "\(paths)")
+        #expect(Set(paths) == ["memory/projects/kestrel-plan.md", "memory/knowledge/a-mention.md", "memory/knowledge/z-mention.md"])
+    }
+
+    @Test func jsonNamesTheCommitAndTheBlobOfEveryHit() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/projects/osprey.md", "---\ntitle: Osprey\ntags: [birds]\n---\n\nThe osprey contract renews in May.\n")
+        try sb.snapshot(v)
+        let results = try search(sb, v, ["osprey", "renews"])
+        #expect(results["query"] as? String == "osprey renews")
+        #expect(results["indexedCommit"] as? String == (try sb.gitOK(["rev-parse", "main"], cwd: v)))
+        let hit = try #require(hits(results).first)
+        #expect(hits(results).count == 1)
+        #expect(hit["path"] as? String == "memory/projects/osprey.md")
+        #expect(hit["title"] as? String == "Osprey")
+        #expect(hit["tags"] as? [String] == ["birds"])
+        #expect(hit["source"] as? String == "commit")
+        #expect(hit["blob"] as? String == (try sb.gitOK(["rev-parse", "main:memory/projects/osprey.md"], cwd: v)))
+        #expect((hit["snippet"] as? String)?.contains("«osprey»") == true, "\(hit)")
+        #expect(hit["line"] as? Int == 6)
+        #expect((hit["score"] as? Double ?? 0) > 0)
+    }
+
+    @Test func aQuerySyntaxErrorIsAClearMessageAndExitsOne() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        for (query, message) in [(["\"unclosed phrase"], "unclosed quote"), (["--", "-only"], "only excludes"),
+                                 (["tier:nowhere"], "unknown tier"), (["tag:"], "'tag:' needs a value")] {
+            let r = sb.runCairn(["search"] + query, cwd: v)
+            #expect(r.status == 1, "\(query): \(r)")
+            #expect(r.stderr.contains(message), "\(query): \(r)")
+            #expect(!r.stderr.lowercased().contains("sqlite") && !r.stderr.contains("fts5"), "\(query): \(r)")
+            #expect(r.stdout.isEmpty, "\(query): \(r)")
+        }
+        // FTS5 operators in user input are plain words, never syntax.
+        for query in ["AND OR NEAR(", "title:x", "a^b", "*", "\"\""] {
+            let r = sb.runCairn(["search", query], cwd: v)
+            #expect(r.status == 0 || (r.status == 1 && r.stderr.contains("empty")), "\(query): \(r)")
+            #expect(!r.stderr.lowercased().contains("sqlite") && !r.stderr.contains("fts5"), "\(query): \(r)")
+        }
+    }
+
+    @Test func deletingTheDerivedFolderLosesNothing() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/knowledge/heron.md", "# Heron\n\nHeron facts.\n")
+        try sb.snapshot(v)
+        let first = hits(try search(sb, v, ["heron"]))
+        #expect(first.count == 1)
+        try FileManager.default.removeItem(atPath: v + "/.git/cairn")
+        let r = sb.runCairn(["search", "heron"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("memory/knowledge/heron.md"), "\(r)")
+        #expect(r.stderr.contains("built the search index"), "\(r)")
+        #expect(sb.exists(v + "/.git/cairn/search.sqlite"))
+        sb.expectFsckClean(v)
+    }
+
+    @Test func aCorruptIndexIsDetectedAndRebuilt() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/knowledge/plover.md", "# Plover\n\nPlover facts.\n")
+        try sb.snapshot(v)
+        _ = try search(sb, v, ["plover"])
+        let db = v + "/.git/cairn/search.sqlite"
+        let original = try #require(sb.read(db))
+
+        // Garbage in place of the whole file.
+        try sb.write(db, Data(repeating: 0x5A, count: 8192))
+        var results = try search(sb, v, ["plover"])
+        #expect(hits(results).map { $0["path"] as? String } == ["memory/knowledge/plover.md"])
+        var update = try #require(results["update"] as? [String: Any])
+        #expect(update["kind"] as? String == "rebuild", "\(update)")
+
+        // A file cut short (the tail of its pages missing).
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        try sb.write(db, original.prefix(original.count / 3))
+        results = try search(sb, v, ["plover"])
+        #expect(hits(results).map { $0["path"] as? String } == ["memory/knowledge/plover.md"])
+        update = try #require(results["update"] as? [String: Any])
+        #expect(update["kind"] as? String == "rebuild", "\(update)")
+        #expect((update["reason"] as? String)?.isEmpty == false)
+    }
+
+    @Test func incrementalUpdatesEqualARebuildAfterAddEditDeleteAndRename() throws {
+        let sb = try Sandbox()
+        let (v, common, rare) = try generatedVault(sb, notes: 120)
+        let words = Array(common.prefix(2)) + rare + ["plover", "stint"]
+        _ = try fingerprint(sb, v, words: words)  // builds the index
+
+        let notes = try sb.gitLines(["ls-files", "memory/knowledge"], cwd: v).filter { $0.hasSuffix(".md") }
+        try #require(notes.count >= 6)
+        func expectMatchesRebuild(_ step: String) throws {
+            let incremental = try fingerprint(sb, v, words: words)
+            let r = sb.runCairn(["index", "--rebuild"], cwd: v)
+            try #require(r.status == 0, "\(r)")
+            let rebuilt = try fingerprint(sb, v, words: words)
+            let onlyIncremental = Set(incremental).subtracting(rebuilt).sorted(), onlyRebuilt = Set(rebuilt).subtracting(incremental).sorted()
+            #expect(incremental == rebuilt, "\(step): only incremental \(onlyIncremental); only rebuilt \(onlyRebuilt)")
+        }
+
+        // Committed: add, edit, delete, rename (with and without a content change).
+        try sb.write(v + "/memory/knowledge/plover.md", "---\ntitle: Plover\n---\n\nPlover and \(rare[0]) [[\(notes[0])]].\n")
+        try sb.write(v + "/" + notes[1], "---\ntitle: Rewritten\n---\n\nNow about stint and \(common[0]).\n")
+        try FileManager.default.removeItem(atPath: v + "/" + notes[2])
+        try sb.gitOK(["mv", notes[3], "memory/knowledge/renamed-plain.md"], cwd: v)
+        try sb.gitOK(["mv", notes[4], "memory/projects/renamed-edited.md"], cwd: v)
+        try sb.write(v + "/memory/projects/renamed-edited.md", "# Renamed\n\nstint \(rare[1])\n")
+        try sb.snapshot(v)
+        try expectMatchesRebuild("committed changes")
+
+        // Uncommitted: the same kinds of change in the working tree, then a binary and a huge file.
+        try sb.write(v + "/inbox/stint.md", "# Stint\n\nstint stint \(rare[2])\n")
+        try sb.write(v + "/memory/knowledge/plover.md", "# Plover\n\nEdited, without the rare word.\n")
+        try FileManager.default.removeItem(atPath: v + "/" + notes[5])
+        try FileManager.default.moveItem(atPath: v + "/memory/knowledge/renamed-plain.md", toPath: v + "/inbox/moved.md")
+        try expectMatchesRebuild("uncommitted changes")
+
+        // Committing them, and more edits on top.
+        try sb.snapshot(v)
+        try sb.write(v + "/inbox/stint.md", "# Stint\n\nback to \(rare[0])\n")
+        try expectMatchesRebuild("committed, then edited again")
+        sb.expectFsckClean(v)
+    }
+
+    @Test func indexStatsListSkippedBinaryAndHugeFilesWithTheReason() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        var binary = Data("# Looks like a note\n".utf8)
+        binary.append(contentsOf: [0, 1, 2, 0])
+        try sb.write(v + "/memory/knowledge/blob.md", binary)
+        try sb.write(v + "/memory/knowledge/huge.txt", String(repeating: "lorem ipsum dolor sit amet\n", count: 100_000))
+        try sb.write(v + "/memory/knowledge/fine.md", "# Fine\n\nlorem\n")
+        // Snapshot refuses a Markdown file with NUL bytes unless forced; an operator may force it.
+        let snap = sb.runCairn(["snapshot", "--force", "-m", "odd files"], cwd: v)
+        try #require(snap.status == 0, "\(snap)")
+
+        let r = sb.runCairn(["index", "--stats"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("skipped files:  2"), "\(r)")
+        #expect(r.stdout.contains("memory/knowledge/blob.md: binary (contains NUL bytes)"), "\(r)")
+        #expect(r.stdout.contains("memory/knowledge/huge.txt: larger than 2 MiB (2.6 MiB)"), "\(r)")
+
+        let json = try jsonObject(sb.runCairn(["index", "--stats", "--json"], cwd: v).stdoutData)
+        let skipped = try #require(json["skipped"] as? [[String: Any]])
+        #expect(skipped.compactMap { $0["path"] as? String } == ["memory/knowledge/blob.md", "memory/knowledge/huge.txt"])
+        // Skipped files are not searchable; the others are.
+        #expect(hits(try search(sb, v, ["lorem"])).compactMap { $0["path"] as? String } == ["memory/knowledge/fine.md"])
+    }
+
+    @Test func linksListsOutgoingLinksAndBacklinks() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/projects/avocet.md", "---\ntitle: Avocet\n---\n\nSee [[Godwit]] and [[Nowhere]].\n")
+        try sb.write(v + "/memory/knowledge/godwit.md", "# Godwit\n\nBack to [avocet](../projects/avocet.md).\n")
+        try sb.snapshot(v)
+        let r = sb.runCairn(["links", "memory/projects/avocet.md", "--json"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        let report = try jsonObject(r.stdoutData)
+        let outgoing = try #require(report["outgoing"] as? [[String: Any]])
+        #expect(outgoing.map { "\($0["target"] ?? "") -> \($0["resolved"] ?? "BROKEN")" } == ["Godwit -> memory/knowledge/godwit.md", "Nowhere -> BROKEN"])
+        let backlinks = try #require(report["backlinks"] as? [[String: Any]])
+        #expect(backlinks.compactMap { $0["source"] as? String } == ["memory/knowledge/godwit.md"])
+        let missing = sb.runCairn(["links", "no-such-note"], cwd: v)
+        #expect(missing.status == 1 && missing.stderr.contains("no note 'no-such-note'"), "\(missing)")
+        // doctor lists the broken link as a warning and stays healthy.
+        let doctor = sb.runCairn(["doctor"], cwd: v)
+        #expect(doctor.status == 0, "\(doctor)")
+        #expect(doctor.stdout.contains("warning: memory/projects/avocet.md:5: broken link [[Nowhere]]"), "\(doctor)")
+    }
+}
