@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Emit: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "emit", 
             abstract: "Record an event in inbox/events/ and start the workflows listening to it.",
             discussion: "The event is one commit on main; each workflow whose `on: event` names it starts with the event's fields as inputs (those it declares).")
         @OptionGroup var vaultOptions: VaultOptions

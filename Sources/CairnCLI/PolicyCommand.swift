@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn.PolicyCommand {
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "show", 
             abstract: "Show the policy in force, each agent's autonomy, today's quota use and the circuit breakers.")
         @OptionGroup var vaultOptions: VaultOptions
         @OptionGroup var output: OutputOptions
@@ -48,7 +48,7 @@ extension Cairn.PolicyCommand {
     }
 
     struct Reset: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "reset", 
             abstract: "Close an agent's (or with --workflow, a workflow's) circuit breaker so it may run again.",
             discussion: "The failures so far stop counting; the reset is recorded as a commit on refs/cairn/breakers/AGENT (refs/cairn/workflow-breakers/WORKFLOW).")
         @OptionGroup var vaultOptions: VaultOptions

@@ -4,7 +4,7 @@ import Foundation
 
 extension Cairn {
     struct Tick: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "tick", 
             abstract: "Run what is due (schedules, path triggers, events, retries) and report what waits for you.",
             discussion: "Meant for cron or a systemd timer, every minute. Quiet when nothing happened; a second tick while one runs exits at once.")
         @OptionGroup var vaultOptions: VaultOptions

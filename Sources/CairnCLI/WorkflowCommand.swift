@@ -11,7 +11,7 @@ extension Cairn {
         )
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the workflows in workflows/ and report invalid definitions.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the workflows in workflows/ and report invalid definitions.")
             @OptionGroup var vaultOptions: VaultOptions
             @OptionGroup var output: OutputOptions
 
@@ -41,7 +41,7 @@ extension Cairn {
         }
 
         struct Run: ParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "run", 
                 abstract: "Start a workflow and run its steps until one waits for you or all are done.",
                 discussion: "Each step is one agent run (one commit). The run's progress is checkpointed in git; `cairn runs` shows it and `cairn resume RUN` continues it."
             )
@@ -73,7 +73,7 @@ extension Cairn {
     }
 
     struct Runs: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the status of every workflow run, or the steps of one.")
+        static let configuration = CommandConfiguration(commandName: "runs", abstract: "Show the status of every workflow run, or the steps of one.")
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "A run id (a unique prefix or suffix is enough) to show its steps.")
         var id: String?
@@ -97,7 +97,7 @@ extension Cairn {
     }
 
     struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "resume", 
             abstract: "Continue a workflow run from its last checkpoint.",
             discussion: "Steps whose commit exists are never run again. A waiting retry runs now; a step handed to you counts as done by you."
         )
@@ -115,7 +115,7 @@ extension Cairn {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "cancel", 
             abstract: "Stop a workflow run; no further step starts.",
             discussion: "Proposals its steps already made stay in the review queue."
         )

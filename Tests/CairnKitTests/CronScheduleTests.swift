@@ -23,18 +23,6 @@ private func values<T: FixedWidthInteger>(_ bits: T) -> [Int] {
     (0..<T.bitWidth).filter { bits & (1 << T(truncatingIfNeeded: $0)) != 0 }
 }
 
-/// A deterministic pseudo-random generator (SplitMix64), so the cross-check is repeatable.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The first matching minute after `date` found by walking every minute of every day, using
 /// Foundation's calendar (not the schedule's own date arithmetic) for each day's fields; nil when
 /// nothing matches within `limitDays`.
