@@ -453,7 +453,10 @@ import Glibc
 
     @Test func anUnknownSandboxModeIsAnInvalidDefinition() throws {
         let sb = try Sandbox()
-        let v = try vaultWithShellAgent(sb, script: "true", extra: "sandbox: maybe")
+        let v = try vaultWithShellAgent(sb, script: "true")
+        // Edited after the commit: snapshot itself refuses an agent definition that cannot run.
+        let definition = try String(contentsOfFile: v + "/agents/edit.md", encoding: .utf8)
+        try sb.write(v + "/agents/edit.md", definition.replacingOccurrences(of: "timeout: 20s", with: "timeout: 20s\nsandbox: maybe"))
         let r = sb.runCairn(["agent", "list"], cwd: v)
         #expect(r.status == 1, "\(r)")
         #expect(r.stdout.contains("agents/edit.md") && r.stdout.contains("unknown sandbox 'maybe'"), "\(r)")

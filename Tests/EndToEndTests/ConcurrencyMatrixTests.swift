@@ -153,6 +153,7 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
             reads: ["memory/projects/**"]
             writes: ["memory/projects/**"]
             timeout: 60s
+            sandbox: off
             """, files: ["agents/slow.sh": "echo started > '\(sb.root)/started'\nsleep 30\n"])
         let marker = sb.root + "/started"
         let slow = sb.startCairn(["agent", "run", "slow"], cwd: v)

@@ -16,6 +16,9 @@ import Glibc
         "approve.before-ref", "approve.after-ref", "approve.after-checkout",
         "reject.before-ref", "reject.after-ref", "reject.after-checkout",
         "note.before-link", "note.after-link", "index.rebuild.before-rename", "index.update.before-commit",
+        // WorkflowTests
+        "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
+        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
     ]
 
     @Test func everyCrashPointHasAKillTest() {

@@ -14,6 +14,7 @@ import Testing
             reads: ["memory/projects/**"]
             writes: ["memory/projects/**"]
             timeout: 30s
+            sandbox: off   # signals the test through $HOME, which a sandbox makes read-only
             """, files: ["agents/writer.sh": """
             set -e
             mkdir -p memory/projects

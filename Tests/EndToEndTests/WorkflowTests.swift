@@ -337,6 +337,33 @@ import Testing
         sb.expectFsckClean(v)
     }
 
+    /// kill -9 around the commit of an operator task note, then resume: exactly one task commit, fsck clean.
+    @Test(arguments: ["workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout"])
+    func aCrashWhileHandingAStepToTheOperatorLeavesOneTask(_ point: String) throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try sb.write(v + "/memory/projects/fail-flag.md", "fail\n")
+        try writeWorkflow(sb, v, "flaky", """
+            steps:
+              - id: try
+                agent: flaky
+                gate: auto
+                on_failure: task
+            """)
+        let crashed = sb.runCairn(["workflow", "run", "flaky", "--json"], cwd: v, env: ["CAIRN_CRASH_AT": point])
+        #expect(crashed.signaled && crashed.status == 9, "expected SIGKILL at \(point): \(crashed)")
+        sb.expectFsckClean(v)
+        let id = try #require(try jsonArray(sb.runCairn(["runs", "--json"], cwd: v).stdoutData).first?["id"] as? String)
+        // Resuming first finishes the hand-off (the task note exists once), then counts the step as done by hand.
+        var resumed = try runJSON(sb.runCairn(["resume", id, "--json"], cwd: v))
+        if resumed["status"] as? String != "done" { resumed = try runJSON(sb.runCairn(["resume", id, "--json"], cwd: v)) }
+        #expect(resumed["status"] as? String == "done", "\(resumed)")
+        let note = "inbox/tasks/\(id)-try.md"
+        #expect(try sb.gitLines(["log", "--format=%H", "main", "--", note], cwd: v).count == 1, "one commit adds the task note")
+        #expect(try sb.gitOK(["show", "main:\(note)"], cwd: v).contains("cairn resume \(id)"))
+        sb.expectFsckClean(v)
+    }
+
     @Test func fallbackSkipAndStepTimeout() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

@@ -110,7 +110,9 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
         let model = try string("model")
         if kind == .model, let m = model, m.isEmpty { throw fail("model", "`model:` cannot be empty") }
         var sandbox = SandboxMode.auto
-        if let text = try string("sandbox") {
+        if case .bool(let on)? = fm["sandbox"] {
+            sandbox = on ? .required : .off  // YAML reads a bare off/no/false (on/yes/true) as a boolean
+        } else if let text = try string("sandbox") {
             guard let mode = SandboxMode(rawValue: text) else {
                 throw fail("sandbox", "unknown sandbox '\(text)'; use auto, required or off")
             }

@@ -21,7 +21,7 @@ public enum CrashPoints {
         "index.rebuild.before-rename", "index.update.before-commit",
         // Workflows; each also fires as `NAME:STEP` (agent ones too, for a workflow's step) to stop at one step.
         "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
-        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkpoint",
+        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
     ]
 
     /// Arms `name`: the next time a writer reaches it, the process is killed with SIGKILL.
