@@ -152,7 +152,7 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
                         close(fd)
                     }, command: ["snapshot", "--force"], messages: ["memory/working/caf", "not valid UTF-8"]),
         // Never committed (libgit2 does not look inside a folder named .git in any case), so nothing is written;
-        // known gap: snapshot does not say so (git status lists it as untracked).
+        // snapshot cannot see it to say so — doctor does (doctorNamesAFolderNamedLikeGit).
         HostileCase(name: "a .GIT folder inside the vault", files: ["memory/x/.GIT/config": text("[core]\n\tfsmonitor = touch /tmp/pwned\n")],
                     status: 0, messages: []),
     ]
@@ -267,6 +267,19 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(try sb.gitLines(["diff", "--name-status", head, "main"], cwd: v) == ["A\tinbox/new.md"], "only the edit is committed")
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty, "the index is whole again")
         sb.expectFsckClean(v)
+    }
+
+    /// Snapshot cannot see inside a folder named like `.git` (libgit2 skips it); doctor finds and names it.
+    @Test func doctorNamesAFolderNamedLikeGit() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/x/.GIT/config", "[core]\n")
+        try sb.write(v + "/inbox/.git./notes.md", "# Hidden\n")
+        let before = sb.state(of: v)
+        let r = sb.runCairn(["doctor"], cwd: v)
+        #expect(r.stdout.contains("warning: memory/x/.GIT: a folder named like .git is never committed"), "\(r)")
+        #expect(r.stdout.contains("warning: inbox/.git.: a folder named like .git"), "\(r)")
+        sb.expectUnchanged(v, since: before)
     }
 
     /// The look-alike check must not refuse what is legitimate: renaming a file to another case.
