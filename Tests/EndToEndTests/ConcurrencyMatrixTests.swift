@@ -142,6 +142,30 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
         for id in decisions { #expect(!pending.contains(id), "\(id) decided but still pending") }
     }
 
+    /// Eight deciders on one proposal at once, four approving and four rejecting: exactly one decision lands, the
+    /// others are told it was already decided, and the proposal is archived once.
+    @Test func racingDecisionsOnOneProposalDecideItOnce() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVaultWithNoteAgent()
+        let run = try sb.runAgent(v, "note")
+        try #require(run.outcome == "proposed", "\(run)")
+        let commands = (0..<8).map { i in [i % 2 == 0 ? "approve" : "reject", run.id] }
+        let results = commands.map { sb.startCairn($0, cwd: v) }.map { $0.finish(timeout: 120) }
+        var decided = 0
+        for (command, r) in zip(commands, results) {
+            #expect(!r.signaled, "\(command): \(r)")
+            if r.status == 0 && r.stdout.hasPrefix(command[0] == "approve" ? "Approved" : "Rejected") { decided += 1; continue }
+            #expect(r.output.contains("was already"), "\(command): \(r)")
+        }
+        #expect(decided == 1, "\(decided) processes reported deciding \(run.id)")
+        let decisions = try sb.gitLines(["log", "--first-parent", "--format=%s", "--grep=^Cairn-Run: \(run.id)$", "main"], cwd: v)
+        #expect(decisions.count == 1, "\(decisions)")
+        #expect(try sb.refs(v, under: "refs/heads/proposals").isEmpty)
+        #expect(try sb.refs(v, under: "refs/cairn/archive") == ["refs/cairn/archive/\(run.id)"])
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        sb.expectFsckClean(v)
+    }
+
     /// A writer killed with SIGKILL while it holds the vault lock (in the middle of an agent run) leaves nothing that
     /// blocks the next writer: the lock dies with it, git's own lock files are recovered, and the next writers finish.
     @Test func aLockLeftByAKilledWriterIsRecovered() throws {

@@ -107,7 +107,30 @@ extension Vault {
                 warn(".git/cairn", nil, "links not checked: \(error)")
             }
         }
+        // Folders named like .git (any case, trailing dots): git and cairn never look inside them, so their files
+        // are never committed, and snapshot cannot see them to say so.
+        for folder in gitLookalikeFolders() {
+            warn(folder, nil, "a folder named like .git is never committed (git treats it as a repository's own folder); rename it")
+        }
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings)
+    }
+
+    /// Vault-relative folders below the root whose name is `.git` in any case (or with trailing dots or spaces).
+    func gitLookalikeFolders() -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: root) else { return [] }
+        var out: [String] = []
+        while let rel = e.nextObject() as? String {
+            if rel == ".git" { e.skipDescendants(); continue }
+            let name = (rel as NSString).lastPathComponent
+            let trimmed = String(name.lowercased().reversed().drop { $0 == "." || $0 == " " }.reversed())
+            guard trimmed == ".git" else { continue }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: absolutePath(rel), isDirectory: &isDir), isDir.boolValue {
+                out.append(rel)
+                e.skipDescendants()
+            }
+        }
+        return out.sorted()
     }
 
     /// Markdown files of the branch tree plus untracked ones, present in the working tree.
