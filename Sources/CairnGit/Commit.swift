@@ -27,6 +27,13 @@ public struct Commit: Hashable, Sendable {
 
     /// The value of the first trailer named `key`.
     public func trailer(_ key: String) -> String? { trailers.first { $0.key == key }?.value }
+
+    /// Every trailer's first value by key, from one parse of the message (for reading several).
+    public var trailerValues: [String: String] {
+        var values: [String: String] = [:]
+        for t in trailers where values[t.key] == nil { values[t.key] = t.value }
+        return values
+    }
 }
 
 /// A git trailer, `Key: value`.

@@ -266,12 +266,14 @@ extension Vault {
 
     /// The pending proposal of `agent` made from `base` with `input`, as a run result.
     func pendingRun(agent: String, base: OID, input: [String: String]) throws -> AgentRunResult? {
+        let inputDigest = try Self.inputDigest(input)
         for (name, target) in try repository.references(withPrefix: Self.proposalPrefix) {
             let c = try repository.commit(target)
-            guard c.trailer("Cairn-Agent") == agent, c.trailer("Cairn-Base") == base.hex else { continue }
+            let t = c.trailerValues
+            guard t["Cairn-Agent"] == agent, t["Cairn-Base"] == base.hex else { continue }
             // The input digest in the trailer settles most candidates without decoding their records
             // (proposals written before the trailer existed fall through to the record).
-            if let digest = c.trailer("Cairn-Input"), digest != (try Self.inputDigest(input)) { continue }
+            if let digest = t["Cairn-Input"], digest != inputDigest { continue }
             let id = String(name.dropFirst(Self.proposalPrefix.count))
             guard let record = try runRecord(id: id, in: c.tree), record.input == input else { continue }
             let s = try summary(id: id, commit: target)

@@ -335,12 +335,12 @@ extension Vault {
     }
 
     private func ledgerEntry(id: String, commit oid: OID) throws -> RunLedgerEntry? {
-        let c = try repository.commit(oid)
-        guard let agent = c.trailer("Cairn-Agent") else { return nil }
+        let t = try repository.commit(oid).trailerValues
+        guard let agent = t["Cairn-Agent"] else { return nil }
         return RunLedgerEntry(id: id, agent: agent,
-                              workflowRun: c.trailer("Cairn-Workflow").flatMap { $0.split(separator: "/").first.map(String.init) },
-                              outcome: c.trailer("Cairn-Outcome"), tokens: Int(c.trailer("Cairn-Tokens") ?? "") ?? 0,
-                              costUSD: Double(c.trailer("Cairn-Cost-USD") ?? "") ?? 0)
+                              workflowRun: t["Cairn-Workflow"].flatMap { $0.split(separator: "/").first.map(String.init) },
+                              outcome: t["Cairn-Outcome"], tokens: Int(t["Cairn-Tokens"] ?? "") ?? 0,
+                              costUSD: Double(t["Cairn-Cost-USD"] ?? "") ?? 0)
     }
 
     /// Every run's id and commit (pending, failed, archived), newest first (run ids start with their UTC time).
