@@ -53,6 +53,13 @@ import Testing
         #expect(a.line == 12 && w.steps[1].line == 20)
     }
 
+    @Test func failurePoliciesEncodeAsTheWordInTheFile() throws {
+        let policies: [WorkflowStep.FailurePolicy] = [.fail, .skip, .task, .fallback("helper")]
+        let data = try JSONEncoder().encode(policies)
+        #expect(String(decoding: data, as: UTF8.self) == #"["fail","skip","task","helper"]"#)
+        #expect(try JSONDecoder().decode([WorkflowStep.FailurePolicy].self, from: data) == policies)
+    }
+
     @Test func aStepRunsAfterTheStepsItRefersTo() throws {
         let w = try parse("""
             steps:

@@ -51,6 +51,23 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
             case .fallback(let agent): return agent
             }
         }
+
+        /// The word as written in the file (`fail`, `skip`, `task` or `operator`, else a fallback agent's name).
+        public init(word: String) {
+            switch word {
+            case "fail": self = .fail
+            case "skip": self = .skip
+            case "task", "operator": self = .task
+            default: self = .fallback(word)
+            }
+        }
+
+        public init(from decoder: any Decoder) throws { self.init(word: try decoder.singleValueContainer().decode(String.self)) }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(description)
+        }
     }
 
     /// A compensating agent run: undoes the step's effects when a later step makes the workflow fail.
@@ -263,13 +280,8 @@ public struct WorkflowDefinition: Sendable, Hashable, Codable {
             }
             var onFailure = WorkflowStep.FailurePolicy.fail
             if let f = item["on_failure"]?.scalarText {
-                switch f {
-                case "fail": onFailure = .fail
-                case "skip": onFailure = .skip
-                case "task", "operator": onFailure = .task
-                case "": throw fail(keyLine("on_failure"), "`on_failure:` of step '\(id)' is empty")
-                default: onFailure = .fallback(f)
-                }
+                if f.isEmpty { throw fail(keyLine("on_failure"), "`on_failure:` of step '\(id)' is empty") }
+                onFailure = .init(word: f)
             }
             var compensate: WorkflowStep.Compensation? = nil
             if let c = item["compensate"] {
