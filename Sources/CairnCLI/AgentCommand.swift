@@ -60,24 +60,14 @@ extension Cairn {
             @OptionGroup var vaultOptions: VaultOptions
             @Argument(help: "The agent's name (its file in agents/ without .md).")
             var name: String
-            @Option(name: .customLong("input"), help: ArgumentHelp("A task input as key=value (repeat for several).", valueName: "key=value"))
-            var inputs: [String] = []
+            @OptionGroup var input: InputOptions
             @OptionGroup var output: OutputOptions
-
-            func validate() throws {
-                for i in inputs where !i.contains("=") || i.hasPrefix("=") {
-                    throw ValidationError("--input takes key=value, got '\(i)'")
-                }
-            }
 
             func run() throws {
                 let env = Environment.current
                 let vault = try vaultOptions.open(env)
                 var options = AgentRunOptions()
-                for i in inputs {
-                    let parts = i.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    options.input[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-                }
+                options.input = input.values
                 options.environment = env.variables.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"].contains($0.key) }
                 if !vault.config.model.apiKeyEnv.isEmpty { options.apiKey = env.variables[vault.config.model.apiKeyEnv] }
                 let fixed = env.variables["CAIRN_NOW"] != nil ? env.now : nil

@@ -48,25 +48,13 @@ extension Cairn {
             @OptionGroup var vaultOptions: VaultOptions
             @Argument(help: "The workflow's name (its file in workflows/ without .md).")
             var name: String
-            @Option(name: .customLong("input"), help: ArgumentHelp("A workflow input as key=value (repeat for several).", valueName: "key=value"))
-            var inputs: [String] = []
+            @OptionGroup var input: InputOptions
             @OptionGroup var output: OutputOptions
-
-            func validate() throws {
-                for i in inputs where !i.contains("=") || i.hasPrefix("=") {
-                    throw ValidationError("--input takes key=value, got '\(i)'")
-                }
-            }
 
             func run() throws {
                 let env = Environment.current
                 let vault = try vaultOptions.open(env)
-                var input: [String: String] = [:]
-                for i in inputs {
-                    let parts = i.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    input[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-                }
-                let run = try vault.startWorkflow(name: name, input: input, trigger: nil, now: env.now, options: try WorkflowCLI.options(vault, env))
+                let run = try vault.startWorkflow(name: name, input: input.values, trigger: nil, now: env.now, options: try WorkflowCLI.options(vault, env))
                 try WorkflowCLI.finish(run, json: output.json, env: env)
             }
         }

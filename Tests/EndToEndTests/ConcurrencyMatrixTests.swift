@@ -9,7 +9,7 @@ import Glibc
 /// Workflow ticks join the matrix by adding a case here (its command, and what "done" means for it in
 /// `ConcurrencyMatrixTests.expectReportedWorkPresent`); nothing else in the matrix needs to change.
 enum ConcurrentOperation: String, CaseIterable, Sendable {
-    case snapshot, agentRun, builtinRun, approve, reject, status
+    case snapshot, agentRun, builtinRun, approve, reject, status, tick
 
     /// The command for slot `slot` of round `round` (inputs differ per slot so runs are distinct work);
     /// deciders take a pending proposal from `pending` (several may race for the same one).
@@ -22,6 +22,7 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
         case .approve: return pending.isEmpty ? ["status", "--json"] : ["approve", pending[slot % pending.count], "--json"]
         case .reject: return pending.isEmpty ? ["status", "--json"] : ["reject", pending[(slot + 1) % pending.count], "--json"]
         case .status: return ["status", "--json"]
+        case .tick: return ["tick", "--json"]
         }
     }
 }
@@ -31,7 +32,19 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
 /// reported success is in the repository, no operator edit is lost and no proposal is decided twice.
 @Suite struct ConcurrencyMatrixTests {
     /// The operations started in each slot, rotating every round so each slot tries each kind.
-    static let mix: [ConcurrentOperation] = [.snapshot, .agentRun, .approve, .builtinRun, .reject, .snapshot, .agentRun, .status]
+    static let mix: [ConcurrentOperation] = [.snapshot, .agentRun, .approve, .builtinRun, .reject, .snapshot, .agentRun, .tick]
+    /// A workflow due every minute: every tick of the storm runs at the same minute, so it must start exactly once.
+    static let scheduled = """
+        ---
+        on: {schedule: "* * * * *"}
+        steps:
+          - id: note
+            agent: note
+            gate: auto
+            with: {file: "memory/projects/matrix-tick.md", line: "from the tick"}
+        ---
+        A workflow the concurrency matrix's ticks start.
+        """
 
     struct Finished {
         let operation: ConcurrentOperation
@@ -43,6 +56,11 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
     func writersAtOnceLoseNothingAndDecideNothingTwice(processes: Int) throws {
         let sb = try Sandbox()
         let v = try sb.makeVaultWithNoteAgent()
+        try sb.write(v + "/workflows/matrix.md", Self.scheduled)
+        try sb.snapshot(v, "Add the scheduled workflow")
+        // A tick a minute before the storm, so the storm's minute is due once.
+        let first = sb.runCairn(["tick", "--json"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T08:59:00Z"])
+        try #require(first.status == 0, "\(first)")
         // Pending work for the first deciders.
         for i in 0..<2 {
             let r = sb.runCairn(["agent", "run", "note", "--input", "file=memory/projects/seed-\(i).md"], cwd: v)
@@ -131,7 +149,16 @@ enum ConcurrentOperation: String, CaseIterable, Sendable {
                 decided[id] = commit
             case .status:
                 break
+            case .tick:
+                #expect(json["skipped"] as? Bool != nil || json["actions"] != nil, "tick reported \(json)")
             }
+        }
+        // Ticks: the workflow due at the storm's minute was started exactly once (when any tick did the work).
+        let ticked = finished.filter { $0.operation == .tick && $0.result.status == 0 }
+        if !ticked.isEmpty {
+            let runs = try jsonArray(sb.runCairn(["runs", "--json"], cwd: v).stdoutData).filter { $0["workflow"] as? String == "matrix" }
+            let worked = try ticked.contains { try jsonObject($0.result.stdoutData)["skipped"] as? Bool != true }
+            #expect(worked ? runs.count == 1 : runs.count <= 1, "scheduled workflow started \(runs.count) times: \(runs)")
         }
         // On main, each run has at most one decision commit and one approval record.
         let decisions = try sb.gitLines(["log", "--format=%(trailers:key=Cairn-Run,valueonly)", "--grep=^Cairn-Operation: \\(approve\\|reject\\)",

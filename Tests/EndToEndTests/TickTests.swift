@@ -385,6 +385,29 @@ import Testing
         #expect(try runs(sb, v, "sched").count == 1)
     }
 
+    @Test func workflowQuotaAlsoBlocksAManualStart() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try writeWorkflow(sb, v, "manual", """
+            steps:
+              - id: a
+                agent: writer
+                gate: auto
+            """)
+        try policy(sb, v) { p in
+            var quotas = p["quotas"] as? [String: Any] ?? [:]
+            quotas["workflows"] = ["manual": ["runs_per_day": 1]]
+            p["quotas"] = quotas
+        }
+        #expect(sb.runCairn(["workflow", "run", "manual"], cwd: v).status == 0)
+        let refs = try sb.gitLines(["for-each-ref", "--format=%(refname) %(objectname)"], cwd: v)
+        let second = sb.runCairn(["workflow", "run", "manual"], cwd: v)
+        #expect(second.status == 1, "\(second)")
+        #expect(second.stderr.contains("workflow manual has reached its daily quota runs_per_day: 1 runs used of 1"), "\(second)")
+        #expect(try sb.gitLines(["for-each-ref", "--format=%(refname) %(objectname)"], cwd: v) == refs, "a refused start wrote nothing")
+        #expect(try runs(sb, v, "manual").count == 1)
+    }
+
     @Test func failingWorkflowTripsItsBreakerAndResetLetsItStartAgain() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

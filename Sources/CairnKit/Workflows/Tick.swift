@@ -361,6 +361,10 @@ extension Vault {
     }
 
     private func saveTickRef(_ state: TickState, author: OperatorIdentity, now: Date) throws {
+        // Under the vault lock like every other ref write: a ref lock file held outside it would look, to a
+        // concurrent writer's stale-lock check, like a git process at work and stop that writer.
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
         let parent = try repository.referenceTarget(Self.tickRef)
         let blob = try repository.writeBlob(try RecordJSON.encode(state))
         let tree = try repository.updateTree(base: nil, changes: [.upsert(path: "tick.json", oid: blob, mode: TreeChange.fileMode)])

@@ -56,6 +56,8 @@ extension Vault {
                 if !mine.isEmpty { throw WorkflowError.invalid(mine) }
                 throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
             }
+            // Quotas and the breaker apply to every start: tick, events and `cairn workflow run` alike.
+            try checkWorkflowStart(definition.name, policy: try loadPolicy(), now: now)
             let resolvedInput = try Self.resolveInputs(definition, given: input)
             guard let data = FileManager.default.contents(atPath: absolutePath(definition.path)) else {
                 throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
