@@ -47,11 +47,19 @@ if newer "$out/lib/libYams.a" "${yams_src[@]}"; then
 fi
 [ -f "$out/lib/libYams.a" ] || { echo "error: Yams did not build" >&2; exit 1; }
 
+# CGit2Support (C, linked into every binary that uses CairnGit), with a module map for swiftc.
+support="$root/Sources/CGit2Support"
+o="$out/obj/cgit2support-lazy_tls.o"
+newer "$o" "$support/lazy_tls.c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$support/include" $(pkg-config --cflags libgit2) \
+  -c "$support/lazy_tls.c" -o "$o"
+mkdir -p "$out/modules/CGit2Support"
+printf 'module CGit2Support {\n    header "%s"\n    export *\n}\n' "$support/include/CGit2Support.h" > "$out/modules/CGit2Support/module.modulemap"
+
 # CairnGit (Swift over libgit2)
 git_src=("$root"/Sources/CairnGit/*.swift)
 if newer "$out/lib/libCairnGit.a" "${git_src[@]}"; then
   rm -f "$out/lib/libCairnGit.a"
-  "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnGit -I "$root/Sources/CGit2" \
+  "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnGit -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnGit.swiftmodule" \
     -o "$out/lib/libCairnGit.a" "${git_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
 fi
@@ -60,11 +68,12 @@ fi
 # CairnKit: every source that needs neither GRDB nor the search index (the parsers under test and what they use).
 kit_src=()
 while IFS= read -r f; do kit_src+=("$f"); done < <(cd "$root" && grep -L "import GRDB" Sources/CairnKit/*/*.swift | grep -v "^Sources/CairnKit/Search/" | sed "s|^|$root/|")
-kit_src+=("$root/Sources/CairnKit/Search/SearchQuery.swift" "$root/Sources/CairnKit/Search/SearchError.swift")
+kit_src+=("$root/Sources/CairnKit/Search/SearchQuery.swift" "$root/Sources/CairnKit/Search/SearchError.swift"
+         "$root/Sources/CairnKit/Search/SearchTypes.swift" "$here/stubs/SearchStubs.swift")
 if newer "$out/lib/libCairnKit.a" "${kit_src[@]}"; then
   rm -f "$out/lib/libCairnKit.a"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnKit -enable-testing \
-    -I "$out/modules" -I "$root/Sources/CGit2" -I "$yams/CYaml/include" \
+    -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$yams/CYaml/include" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnKit.swiftmodule" \
     -o "$out/lib/libCairnKit.a" "${kit_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
 fi
@@ -81,8 +90,8 @@ for t in "${targets[@]}"; do
     echo "building $t"
     rm -f "$bin"
     "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name "${t//-/_}" \
-      -I "$out/modules" -I "$root/Sources/CGit2" -I "$yams/CYaml/include" \
-      "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o \
+      -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$yams/CYaml/include" \
+      "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o "$out"/obj/cgit2support-*.o \
       -lgit2 -o "$bin" 2>&1 | grep -Ev "$QUIET" || true
     [ -x "$bin" ] || { echo "error: $t did not build" >&2; exit 1; }
   fi
