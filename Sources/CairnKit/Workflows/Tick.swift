@@ -69,7 +69,7 @@ extension Vault {
     /// - Paths under `inbox/digests/` and `inbox/events/` never trigger `paths` workflows (events trigger
     ///   `event` workflows), so a tick's own writes cannot trigger the next tick.
     public func tick(now: Date, options: WorkflowOptions) throws -> TickReport {
-        guard let tickLock = try TickLock(gitDir: gitDir) else {
+        guard let tickLock = try TickLock.attempt(gitDir: gitDir) else {
             return TickReport(now: ISOTime.string(now), since: nil, skipped: true, actions: [], waiting: [], digest: nil, digestCommit: nil)
         }
         defer { withExtendedLifetime(tickLock) {} }

@@ -115,7 +115,7 @@ extension Vault {
             commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
             _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn emit \(id)")
         }
-        guard let tickLock = try TickLock(gitDir: gitDir) else {
+        guard let tickLock = try TickLock.attempt(gitDir: gitDir) else {
             return EmitResult(event: record, path: EventRecord.path(id: record.id), commit: commit.hex, triggered: [], deferredToTick: true)
         }
         defer { withExtendedLifetime(tickLock) {} }
