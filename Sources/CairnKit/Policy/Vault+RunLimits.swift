@@ -118,7 +118,8 @@ extension Vault {
     /// Usage is counted from the run commits (every ref a run leaves: pending, archived, failed), so it is exact
     /// after a crash and needs no state of its own. A refused run writes nothing.
     public func checkRunLimits(agent: String, workflow: String?, policy: Policy, now: Date) throws {
-        let ledger = try runLedger(day: now)
+        let refs = try runRefs()  // listed once for the quotas and the breaker
+        let ledger = try runLedger(day: now, runRefs: refs)
         let day = Self.utcDay(now)
         let agentUsage = usage(ledger.filter { $0.agent == agent })
         try checkQuota(subject: "agent \(agent)", limits: policy.quotas.limits(agent: agent), used: agentUsage,
@@ -131,7 +132,7 @@ extension Vault {
             limits.runsPerDay = nil
             try checkQuota(subject: "workflow \(name)", limits: limits, used: used, override: "quotas.workflows.\(name)", day: day)
         }
-        let breaker = try breakerStatus(agent: agent, policy: policy)
+        let breaker = try breakerStatus(agent: agent, policy: policy, runRefs: refs)
         if breaker.open { throw RunLimitError.breakerOpen(agent: agent, failures: breaker.failedRuns) }
     }
 
@@ -189,7 +190,8 @@ extension Vault {
     /// Today's usage and limits of every agent (and every workflow with a quota override or usage), and each
     /// agent's breaker.
     public func runLimits(policy: Policy, now: Date) throws -> RunLimitsReport {
-        let ledger = try runLedger(day: now)
+        let refs = try runRefs()
+        let ledger = try runLedger(day: now, runRefs: refs)
         let agentNames = Set(agentCatalog().agents.map(\.name)).union(ledger.map(\.agent)).sorted()
         let agents = agentNames.map { name in
             quotaStatus(kind: "agent", name: name, limits: policy.quotas.limits(agent: name), used: usage(ledger.filter { $0.agent == name }))
@@ -204,7 +206,6 @@ extension Vault {
             quotaStatus(kind: "workflow", name: name, limits: policy.quotas.limits(workflow: name),
                         used: try workflowUsage(name, ledger: ledger, day: now))
         }
-        let refs = try runRefs()
         let breakers = try agentNames.map { try breakerStatus(agent: $0, policy: policy, runRefs: refs) }
         let runs = try workflowRuns()
         let breakerNames = Set(runs.map(\.workflow)).union(policy.circuitBreaker.workflows.keys).sorted()
@@ -319,19 +320,11 @@ extension Vault {
         return used
     }
 
-    /// Every run whose id says it started on `day` (UTC), from the refs runs leave behind.
-    func runLedger(day: Date) throws -> [RunLedgerEntry] {
+    /// Every run whose id says it started on `day` (UTC), from the refs runs leave behind. `runRefs` (from
+    /// `runRefs()`) saves listing the refs again when the caller needs them for the breakers too.
+    func runLedger(day: Date, runRefs: [(id: String, commit: OID)]? = nil) throws -> [RunLedgerEntry] {
         let stamp = Self.runIDDay(day)
-        var seen = Set<String>()
-        var entries: [RunLedgerEntry] = []
-        for prefix in [Self.proposalPrefix, Self.runsPrefix, Self.failedPrefix, Self.archivePrefix] {
-            for (name, target) in try repository.references(withPrefix: prefix) {
-                let id = String(name.dropFirst(prefix.count))
-                guard id.hasPrefix(stamp), seen.insert(id).inserted, let entry = try ledgerEntry(id: id, commit: target) else { continue }
-                entries.append(entry)
-            }
-        }
-        return entries
+        return try (runRefs ?? self.runRefs()).filter { $0.id.hasPrefix(stamp) }.compactMap { try ledgerEntry(id: $0.id, commit: $0.commit) }
     }
 
     private func ledgerEntry(id: String, commit oid: OID) throws -> RunLedgerEntry? {
