@@ -100,14 +100,14 @@ extension Vault {
                     let trigger = "schedule \(expression) @ \(ISOTime.string(minute))"
                     guard let definition = catalog().definition(named: entry.name) else { continue }
                     if let a = try startTriggered(definition, trigger: trigger, candidates: ["scheduled_at": ISOTime.string(minute)],
-                                                  policy: policy, now: now, options: options, existing: &existing) {
+                                                  now: now, options: options, existing: &existing) {
                         actions.append(a)
                     }
                 }
             }
             // Paths and events: what changed on main since the last tick.
             if let head, let seen = previous.main.flatMap(OID.init(hex:)), seen != head {
-                actions += try changesSince(seen, head: head, index: index, catalog: catalog, policy: policy, now: now,
+                actions += try changesSince(seen, head: head, index: index, catalog: catalog, now: now,
                                             options: options, existing: &existing)
             }
             // Runs already under way: due retries, decided gates, interrupted runs.
@@ -141,7 +141,7 @@ extension Vault {
 
     // MARK: - Triggers
 
-    private func changesSince(_ seen: OID, head: OID, index: TriggerIndex, catalog: () -> WorkflowCatalog, policy: Policy,
+    private func changesSince(_ seen: OID, head: OID, index: TriggerIndex, catalog: () -> WorkflowCatalog,
                               now: Date, options: WorkflowOptions, existing: inout Set<String>?) throws -> [TickAction] {
         guard let oldTree = try? repository.commit(seen).tree else { return [] }  // history rewritten: start over
         let newTree = try repository.commit(head).tree
@@ -170,7 +170,7 @@ extension Vault {
                 guard !matched.isEmpty, let definition = catalog().definition(named: entry.name) else { continue }
                 let trigger = "paths main@\(head.hex.prefix(12))"
                 let candidates = ["path": matched[0], "paths": matched.joined(separator: "\n")]
-                if let a = try startTriggered(definition, trigger: trigger, candidates: candidates, policy: policy, now: now,
+                if let a = try startTriggered(definition, trigger: trigger, candidates: candidates, now: now,
                                               options: options, existing: &existing) {
                     actions.append(a)
                 }
@@ -178,7 +178,7 @@ extension Vault {
         }
         let listened = Set(index.workflows.flatMap(\.events))
         for record in events.sorted(by: { $0.id < $1.id }) where listened.contains(record.event) {
-            actions += try startEventWorkflows(record, catalog: catalog(), policy: policy, now: now, options: options, existing: &existing)
+            actions += try startEventWorkflows(record, catalog: catalog(), now: now, options: options, existing: &existing)
         }
         return actions
     }

@@ -119,15 +119,14 @@ extension Vault {
             return EmitResult(event: record, path: EventRecord.path(id: record.id), commit: commit.hex, triggered: [], deferredToTick: true)
         }
         defer { withExtendedLifetime(tickLock) {} }
-        let policy = try loadPolicy()
         var existing: Set<String>?
-        let triggered = try startEventWorkflows(record, catalog: workflowCatalog(), policy: policy, now: now, options: options,
+        let triggered = try startEventWorkflows(record, catalog: workflowCatalog(), now: now, options: options,
                                                 existing: &existing)
         return EmitResult(event: record, path: EventRecord.path(id: record.id), commit: commit.hex, triggered: triggered, deferredToTick: false)
     }
 
     /// Starts every workflow listening to `record`'s event that has not already been started for it.
-    func startEventWorkflows(_ record: EventRecord, catalog: WorkflowCatalog, policy: Policy, now: Date,
+    func startEventWorkflows(_ record: EventRecord, catalog: WorkflowCatalog, now: Date,
                              options: WorkflowOptions, existing: inout Set<String>?) throws -> [TickAction] {
         let listeners = catalog.definitions.filter { $0.events.contains(record.event) }
         var candidates: [String: String] = ["event": record.event, "event_id": record.id]
@@ -137,13 +136,13 @@ extension Vault {
         if let data = record.data, let encoded = try? JSONEncoder().encode(data) { candidates["data"] = String(decoding: encoded, as: UTF8.self) }
         return try listeners.map { definition in
             try startTriggered(definition, trigger: "event \(record.event) \(record.id)", candidates: candidates,
-                               policy: policy, now: now, options: options, existing: &existing)
+                               now: now, options: options, existing: &existing)
         }.compactMap { $0 }
     }
 
     /// Starts `definition` for `trigger` unless a run of it with that trigger exists (then nil); quota refusals and
     /// start errors are returned as actions, not thrown, so one broken workflow never stops the others.
-    func startTriggered(_ definition: WorkflowDefinition, trigger: String, candidates: [String: String], policy: Policy,
+    func startTriggered(_ definition: WorkflowDefinition, trigger: String, candidates: [String: String],
                         now: Date, options: WorkflowOptions, existing: inout Set<String>?) throws -> TickAction? {
         // Keyed by workflow and trigger: one event (or commit, or minute) may start several workflows, each once.
         if existing == nil { existing = Set(try workflowRuns().compactMap { run in run.trigger.map { run.workflow + "\u{0}" + $0 } }) }
@@ -151,11 +150,6 @@ extension Vault {
         if existing?.contains(key) == true { return nil }
         let declared = Set(definition.inputs.map(\.name))
         let input = candidates.filter { declared.contains($0.key) }
-        do {
-            try checkWorkflowStart(definition.name, policy: policy, now: now)
-        } catch let e as RunLimitError {
-            return TickAction(kind: .blocked, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: e.description)
-        }
         do {
             let run = try startWorkflow(name: definition.name, input: input, trigger: trigger, now: now, options: options)
             existing?.insert(key)
@@ -168,6 +162,9 @@ extension Vault {
             let run = try workflowRuns().last { $0.workflow == definition.name && $0.trigger == trigger }
             return TickAction(kind: .started, workflow: definition.name, run: run?.id, trigger: trigger,
                               status: run?.status.rawValue, detail: "held: " + e.description)
+        } catch WorkflowError.startRefused(let limit) {
+            // The workflow's own quota or breaker: nothing started.
+            return TickAction(kind: .blocked, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: limit.description)
         } catch let e as WorkflowError {
             return TickAction(kind: .error, workflow: definition.name, run: nil, trigger: trigger, status: nil, detail: e.description)
         } catch let e as VaultError {

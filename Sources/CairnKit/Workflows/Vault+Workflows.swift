@@ -57,7 +57,11 @@ extension Vault {
                 throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))
             }
             // Quotas and the breaker apply to every start: tick, events and `cairn workflow run` alike.
-            try checkWorkflowStart(definition.name, policy: try loadPolicy(), now: now)
+            do {
+                try checkWorkflowStart(definition.name, policy: try loadPolicy(), now: now)
+            } catch let limit as RunLimitError {
+                throw WorkflowError.startRefused(limit)
+            }
             let resolvedInput = try Self.resolveInputs(definition, given: input)
             guard let data = FileManager.default.contents(atPath: absolutePath(definition.path)) else {
                 throw WorkflowError.unknownWorkflow(name, known: catalog.definitions.map(\.name))

@@ -15,6 +15,8 @@ public enum WorkflowError: Error, CustomStringConvertible, Sendable, Equatable {
     case notActive(id: String, status: WorkflowStatus, reason: String)
     /// The stored state cannot be read.
     case corrupt(id: String, reason: String)
+    /// A quota or the circuit breaker of the workflow refuses a new run; nothing was written.
+    case startRefused(RunLimitError)
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum WorkflowError: Error, CustomStringConvertible, Sendable, Equatable {
             return "workflow run \(id) is \(status.rawValue): \(reason)"
         case .corrupt(let id, let reason):
             return "the state of workflow run \(id) cannot be read: \(reason); `git log refs/cairn/workflows/\(id)` shows its checkpoints"
+        case .startRefused(let limit):
+            return limit.description
         }
     }
 }
