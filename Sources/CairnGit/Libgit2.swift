@@ -22,7 +22,11 @@ public enum Libgit2 {
     public static func setFsync(_ enabled: Bool) {
         ensureInitialized()
         _ = cairn_git_set_fsync(enabled ? 1 : 0)
+        fsyncEnabled = enabled
     }
+
+    /// Whether objects cairn writes itself (see `Repository.writeStoredLooseObject`) are fsynced, as libgit2's are.
+    nonisolated(unsafe) static var fsyncEnabled = true
 
     /// Verifies every object's hash as it is read (on by default). `cairn doctor` keeps it on; everyday
     /// commands may turn it off, since git itself checks hashes only in `git fsck`.

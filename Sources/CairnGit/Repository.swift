@@ -6,6 +6,9 @@ import Foundation
 /// Not thread-safe: use one `Repository` per thread, as libgit2 requires.
 public final class Repository {
     let pointer: OpaquePointer
+    /// Trees read as raw bytes (see `RawTree`), so that a lookup and the update that follows read each once.
+    var rawTreeCache: [OID: RawTree] = [:]
+    var rawTreeCacheBytes = 0
 
     init(pointer: OpaquePointer) { self.pointer = pointer }
 

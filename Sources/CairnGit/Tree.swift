@@ -96,7 +96,39 @@ extension Repository {
     }
 
     /// The entry at `path` (`a/b/c.md`) inside tree `root`, or nil when there is none.
+    ///
+    /// Reads the trees on the path as raw bytes (cached), so that a later `updateTree` on the same folders does
+    /// not read them again.
     public func entry(at path: String, in root: OID) throws -> TreeEntry? {
+        let components = Array(path.utf8).split(separator: 0x2F, omittingEmptySubsequences: false)
+        guard !components.isEmpty, !components.contains(where: \.isEmpty) else { return try libgit2Entry(at: path, in: root) }
+        var tree = try rawTree(root)
+        for (i, name) in components.enumerated() {
+            guard let index = tree.index(of: name) else { return nil }
+            let e = tree.entries[index]
+            if i == components.count - 1 { return tree.treeEntry(e) }
+            guard e.isTree else { return nil }
+            tree = try rawTree(tree.oid(e))
+        }
+        return nil
+    }
+
+    /// Throws unless `oid` names a tree in the object database (reads only the object's header).
+    func requireTree(_ oid: OID) throws {
+        if oid == OID.emptyTree || rawTreeCache[oid] != nil { return }
+        var odb: OpaquePointer? = nil
+        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
+        defer { git_odb_free(odb) }
+        var raw = oid.raw
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        try check(git_odb_read_header(&size, &type, odb, &raw), "git_odb_read_header")
+        guard type == GIT_OBJECT_TREE else {
+            throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a tree", function: "git_odb_read_header")
+        }
+    }
+
+    private func libgit2Entry(at path: String, in root: OID) throws -> TreeEntry? {
         var raw = root.raw
         var tree: OpaquePointer? = nil
         try check(git_tree_lookup(&tree, pointer, &raw), "git_tree_lookup")
@@ -137,24 +169,19 @@ extension Repository {
     /// Builds a new tree from `base` (nil: the empty tree) plus `changes`, without an index or working tree.
     ///
     /// Cost follows the size of the trees on the changed paths, not the number of files in the vault.
-    /// Folders emptied by removals disappear; paths are validated by libgit2 (no `.git`, no `..`).
+    /// Folders emptied by removals disappear; paths are validated as libgit2's tree builder does (no `.git`,
+    /// no `..`, no empty names). Removing a path that is not there is an error, as in libgit2.
     public func updateTree(base: OID?, changes: [TreeChange]) throws -> OID {
-        var raw = (base ?? OID.emptyTree).raw
-        var baseline: OpaquePointer? = nil
-        if base == nil {
-            // The empty tree may not be stored yet: write it so the lookup succeeds.
-            var builder: OpaquePointer? = nil
-            try check(git_treebuilder_new(&builder, pointer, nil), "git_treebuilder_new")
-            defer { git_treebuilder_free(builder) }
-            try check(git_treebuilder_write(&raw, builder), "git_treebuilder_write")
+        if changes.isEmpty {
+            // The empty tree may not be stored yet: write it, so that callers can look up what they get.
+            guard let base else { return try writeTreeObject([]) }
+            try requireTree(base)
+            return base
         }
-        try check(git_tree_lookup(&baseline, pointer, &raw), "git_tree_lookup")
-        defer { git_tree_free(baseline) }
-        if changes.isEmpty { return OID(raw) }
 
         // Removals first, then upserts, so that replacing a file by a folder (or the reverse) works.
-        // libgit2 sorts one batch by path and rejects a removal and an upsert on overlapping paths
-        // ("D/F conflict"), so such removals go in a first pass of their own.
+        // A removal and an upsert on overlapping paths (a file becoming a folder) cannot share one pass over
+        // the tree, so such removals go in a first pass of their own.
         let removals = changes.filter { if case .remove = $0 { return true }; return false }
         let upserts = changes.filter { if case .upsert = $0 { return true }; return false }
         func overlaps(_ a: String, _ b: String) -> Bool { a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/") }
@@ -163,28 +190,117 @@ extension Repository {
             let intermediate = try updateTree(base: base, changes: removals)
             return try updateTree(base: intermediate, changes: upserts)
         }
-        let ordered = removals + upserts
-        // libgit2 keeps pointers to the path strings: keep them alive for the whole call.
-        let cPaths = ordered.map { strdup($0.path) }
-        defer { cPaths.forEach { free($0) } }
-        var updates: [git_tree_update] = []
-        updates.reserveCapacity(ordered.count)
-        for (i, change) in ordered.enumerated() {
-            var u = git_tree_update()
-            u.path = UnsafePointer(cPaths[i])
-            switch change {
-            case .upsert(_, let oid, let mode):
-                u.action = GIT_TREE_UPDATE_UPSERT
-                u.id = oid.raw
-                u.filemode = git_filemode_t(mode)
-            case .remove:
-                u.action = GIT_TREE_UPDATE_REMOVE
+        let root = TreeEditNode()
+        for change in removals + upserts {
+            let components = try Self.treePathComponents(change.path)
+            var node = root
+            for c in components {
+                if node.edit != nil { throw Self.conflictingChanges(change.path) }
+                if let next = node.children[c] { node = next } else {
+                    let next = TreeEditNode()
+                    node.children[c] = next
+                    node = next
+                }
             }
-            updates.append(u)
+            guard node.children.isEmpty else { throw Self.conflictingChanges(change.path) }
+            switch change {
+            case .upsert(_, let oid, let mode): node.edit = .put(mode: mode, oid: oid)
+            case .remove: node.edit = .delete(path: change.path)
+            }
         }
-        var out = git_oid()
-        try check(git_tree_create_updated(&out, pointer, baseline, updates.count, &updates), "git_tree_create_updated")
-        return OID(out)
+        return try applyEdits(root, to: base) ?? writeTreeObject([])
+    }
+
+    /// The tree `base` (nil: empty) with the edits below `node` applied; nil when the result is empty.
+    ///
+    /// Works on raw tree bytes: each changed name is found by binary search and the unchanged entries are copied
+    /// in runs, so a change to one file in a folder of 10,000 costs a copy and a hash of that folder's tree, not a
+    /// parse and re-serialization of every entry. Produces byte for byte what git writes (tested against
+    /// `git write-tree`).
+    private func applyEdits(_ node: TreeEditNode, to base: OID?) throws -> OID? {
+        let raw = try base.map { try rawTree($0) } ?? .empty
+        var removed: [Int] = []
+        var inserted: [(name: [UInt8], isTree: Bool, bytes: [UInt8])] = []
+        func entryBytes(_ mode: UInt32, _ name: [UInt8], _ oid: OID) -> [UInt8] {
+            var b = Array(String(mode, radix: 8).utf8)
+            b.append(0x20); b.append(contentsOf: name); b.append(0); b.append(contentsOf: oid.bytes)
+            return b
+        }
+        for (name, child) in node.children {
+            let index = raw.index(of: name[...])
+            switch child.edit {
+            case .put(let mode, let oid)?:
+                if let index { removed.append(index) }
+                inserted.append((name, mode == 0o040000, entryBytes(mode, name, oid)))
+            case .delete(let path)?:
+                guard let index else {
+                    throw GitError(code: GIT_ENOTFOUND.rawValue, message: "failed to remove entry: '\(path)' isn't in the tree", function: "updateTree")
+                }
+                removed.append(index)
+            case nil:
+                // A folder: descend into it (a file of that name is replaced by the folder).
+                let subBase = index.flatMap { raw.entries[$0].isTree ? raw.oid(raw.entries[$0]) : nil }
+                let sub = try applyEdits(child, to: subBase)
+                if let sub, sub == subBase { continue }
+                if let index { removed.append(index) }
+                if let sub { inserted.append((name, true, entryBytes(0o040000, name, sub))) }
+            }
+        }
+        if removed.isEmpty && inserted.isEmpty, let base { return base }
+        if removed.count == raw.entries.count && inserted.isEmpty { return nil }
+
+        // Merge: unchanged entries in runs, each new entry at its place in git's order.
+        removed.sort()
+        let positioned = inserted
+            .map { (at: raw.lowerBound($0.name[...], isTree: $0.isTree), entry: $0) }
+            .sorted { $0.at != $1.at ? $0.at < $1.at : RawTree.compare($0.entry.name[...], $0.entry.isTree, $1.entry.name[...], $1.entry.isTree) < 0 }
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.bytes.count + inserted.reduce(0) { $0 + $1.bytes.count })
+        var removedCursor = 0
+        func copyEntries(_ from: Int, _ to: Int) {
+            var start = from
+            while removedCursor < removed.count, removed[removedCursor] < to {
+                let r = removed[removedCursor]
+                if r > start { out.append(contentsOf: raw.bytes[raw.entries[start].start..<raw.entries[r - 1].end]) }
+                start = r + 1
+                removedCursor += 1
+            }
+            if start < to { out.append(contentsOf: raw.bytes[raw.entries[start].start..<raw.entries[to - 1].end]) }
+        }
+        var cursor = 0
+        for p in positioned {
+            copyEntries(cursor, p.at)
+            out.append(contentsOf: p.entry.bytes)
+            cursor = p.at
+        }
+        copyEntries(cursor, raw.entries.count)
+        return try writeTreeObject(out)
+    }
+
+    /// `path` split into validated names: no empty, `.`, `..` or `.git` component (as libgit2's tree builder).
+    static func treePathComponents(_ path: String) throws -> [[UInt8]] {
+        let components = Array(path.utf8).split(separator: 0x2F, omittingEmptySubsequences: false).map(Array.init)
+        for c in components {
+            guard isValidTreeEntryName(c) else {
+                throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "invalid path '\(path)' for a tree entry", function: "updateTree")
+            }
+        }
+        return components
+    }
+
+    static func isValidTreeEntryName(_ name: [UInt8]) -> Bool {
+        if name.isEmpty || name == [0x2E] || name == [0x2E, 0x2E] || name.contains(0) { return false }
+        let lower = name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        // ".git", also as NTFS sees it: trailing dots and spaces ignored, the 8.3 short name "git~1".
+        var trimmed = lower[...]
+        while let last = trimmed.last, last == 0x2E || last == 0x20 { trimmed = trimmed.dropLast() }
+        if trimmed.elementsEqual(Array(".git".utf8)) || trimmed.elementsEqual(Array("git~1".utf8)) { return false }
+        if lower.starts(with: Array(".git:".utf8)) { return false }
+        return true
+    }
+
+    private static func conflictingChanges(_ path: String) -> GitError {
+        GitError(code: GIT_EINVALIDSPEC.rawValue, message: "conflicting changes at '\(path)': a file and a folder in one update", function: "updateTree")
     }
 
     /// Writes a flat tree of `files` (name → blob, regular file mode), writing no other object.
@@ -200,4 +316,11 @@ extension Repository {
         try check(git_treebuilder_write(&out, builder), "git_treebuilder_write")
         return OID(out)
     }
+}
+
+/// One name in a batch of tree changes: what happens to it, or the changes below it.
+private final class TreeEditNode {
+    enum Edit { case put(mode: UInt32, oid: OID), delete(path: String) }
+    var edit: Edit?
+    var children: [[UInt8]: TreeEditNode] = [:]
 }

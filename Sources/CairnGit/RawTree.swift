@@ -1,0 +1,134 @@
+import CGit2
+import Foundation
+
+/// A tree object's bytes with the offsets of its entries, parsed without allocating per entry.
+///
+/// Vault folders such as `inbox/` hold thousands of notes, so their tree objects run to hundreds of kilobytes.
+/// Reading one through libgit2 builds an object per entry, and rewriting it through a tree builder copies every
+/// entry into a map, sorts them and serializes them again. A change touching a few names needs none of that:
+/// find the names by binary search over these offsets and splice the bytes (see `Repository.updateTree`).
+struct RawTree {
+    struct Entry {
+        /// Offset of the entry's first byte (its mode).
+        var start: Int
+        var nameStart: Int
+        /// Offset of the NUL after the name; the 20-byte id follows it.
+        var nameEnd: Int
+        var isTree: Bool
+        var end: Int { nameEnd + 21 }
+    }
+
+    let bytes: [UInt8]
+    let entries: [Entry]
+
+    static let empty = RawTree(bytes: [], entries: [])
+
+    /// Parses `bytes` as a tree object's body; nil when it is malformed.
+    init?(bytes: [UInt8]) {
+        var entries: [Entry] = []
+        let ok = bytes.withUnsafeBufferPointer { buf -> Bool in
+            let n = buf.count
+            var i = 0
+            while i < n {
+                let start = i
+                var isTree = false
+                // Mode: octal digits then a space; "40000" is a tree.
+                while i < n, buf[i] != 0x20 {
+                    guard buf[i] >= 0x30, buf[i] <= 0x37 else { return false }
+                    i += 1
+                }
+                guard i < n, i > start else { return false }
+                isTree = i - start == 5 && buf[start] == 0x34 && buf[start + 1] == 0x30
+                i += 1
+                let nameStart = i
+                guard let base = buf.baseAddress, let nul = memchr(base + i, 0, n - i) else { return false }
+                let nameEnd = UnsafePointer<UInt8>(nul.assumingMemoryBound(to: UInt8.self)) - base
+                guard nameEnd > nameStart, nameEnd + 21 <= n else { return false }
+                entries.append(Entry(start: start, nameStart: nameStart, nameEnd: nameEnd, isTree: isTree))
+                i = nameEnd + 21
+            }
+            return true
+        }
+        guard ok else { return nil }
+        self.bytes = bytes
+        self.entries = entries
+    }
+
+    private init(bytes: [UInt8], entries: [Entry]) {
+        self.bytes = bytes
+        self.entries = entries
+    }
+
+    func name(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.nameStart..<e.nameEnd] }
+
+    func oid(_ e: Entry) -> OID { OID(bytes: Array(bytes[(e.nameEnd + 1)..<e.end])) }
+
+    func mode(_ e: Entry) -> UInt32 {
+        var m: UInt32 = 0
+        for b in bytes[e.start..<(e.nameStart - 1)] { m = m << 3 | UInt32(b - 0x30) }
+        return m
+    }
+
+    func treeEntry(_ e: Entry) -> TreeEntry { TreeEntry(nameBytes: Array(name(e)), oid: oid(e), mode: mode(e)) }
+
+    /// git's tree order: names compared bytewise, a tree's name as if it ended in "/".
+    static func compare(_ a: ArraySlice<UInt8>, _ aTree: Bool, _ b: ArraySlice<UInt8>, _ bTree: Bool) -> Int {
+        let n = Swift.min(a.count, b.count)
+        var ia = a.startIndex, ib = b.startIndex
+        for _ in 0..<n {
+            if a[ia] != b[ib] { return Int(a[ia]) - Int(b[ib]) }
+            ia += 1; ib += 1
+        }
+        let ca: UInt8 = a.count > n ? a[ia] : (aTree ? 0x2F : 0)
+        let cb: UInt8 = b.count > n ? b[ib] : (bTree ? 0x2F : 0)
+        return Int(ca) - Int(cb)
+    }
+
+    /// The index of the first entry not ordered before (`name`, `isTree`).
+    func lowerBound(_ name: ArraySlice<UInt8>, isTree: Bool) -> Int {
+        var lo = 0, hi = entries.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let e = entries[mid]
+            if Self.compare(self.name(e), e.isTree, name, isTree) < 0 { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The index of the entry called `name`, file or folder.
+    func index(of name: ArraySlice<UInt8>) -> Int? {
+        for isTree in [false, true] {
+            let i = lowerBound(name, isTree: isTree)
+            if i < entries.count, entries[i].isTree == isTree, self.name(entries[i]) == name { return i }
+        }
+        return nil
+    }
+}
+
+extension Repository {
+    /// The tree `oid` as raw bytes with entry offsets, from a per-repository cache.
+    func rawTree(_ oid: OID) throws -> RawTree {
+        if oid == OID.emptyTree { return .empty }
+        if let cached = rawTreeCache[oid] { return cached }
+        var odb: OpaquePointer? = nil
+        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
+        defer { git_odb_free(odb) }
+        var raw = oid.raw
+        var object: OpaquePointer? = nil
+        try check(git_odb_read(&object, odb, &raw), "git_odb_read")
+        defer { git_odb_object_free(object) }
+        guard git_odb_object_type(object) == GIT_OBJECT_TREE else {
+            throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a tree", function: "git_odb_read")
+        }
+        let size = git_odb_object_size(object)
+        let bytes: [UInt8] = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_odb_object_data(object), count: size))
+        guard let tree = RawTree(bytes: bytes) else {
+            throw GitError(code: -1, message: "tree \(oid) is malformed", function: "git_odb_read")
+        }
+        // Bounded: a process that walks many trees keeps only the most recent few megabytes.
+        rawTreeCacheBytes += bytes.count
+        if rawTreeCacheBytes > 64 << 20 { rawTreeCache.removeAll(); rawTreeCacheBytes = bytes.count }
+        rawTreeCache[oid] = tree
+        return tree
+    }
+}
