@@ -7,7 +7,8 @@ BIN = .build/$(CONFIG)/cairn
 
 .PHONY: deps template build release demo test bench clean
 
-# Install what is missing: libgit2-dev, libsqlite3-dev, pkg-config, git, python3 and bubblewrap (Debian/Ubuntu).
+# Install what is missing: libgit2-dev, libsqlite3-dev, pkg-config, git, python3, bubblewrap and libcurl4
+# (model agents load libcurl when they first call a model) (Debian/Ubuntu).
 deps:
 	@missing=""; \
 	pkg-config --exists libgit2 2>/dev/null || missing="$$missing libgit2-dev"; \
@@ -16,6 +17,7 @@ deps:
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	/sbin/ldconfig -p 2>/dev/null | grep -Eq 'libcurl(-gnutls)?\.so\.4 ' || missing="$$missing libcurl4"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -29,10 +31,8 @@ build: deps template
 	$(SWIFT) build -c $(CONFIG)
 
 # The release binary links the Swift runtime and Foundation statically (start-up is ~10 ms shorter than with
-# the shared libraries); Foundation's networking then needs libcurl's development files.
+# the shared libraries).
 release: deps template
-	@pkg-config --exists libcurl 2>/dev/null || { echo "installing: libcurl4-openssl-dev (static Foundation links libcurl)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libcurl4-openssl-dev >/dev/null; }
 	$(SWIFT) build -c release --static-swift-stdlib
 
 demo: build

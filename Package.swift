@@ -21,9 +21,11 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "CGit2Support", dependencies: ["CGit2"]),
+        .target(name: "CHTTP"),
         .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
+            "CHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -55,6 +55,13 @@ newer "$o" "$support/lazy_tls.c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$support/in
 mkdir -p "$out/modules/CGit2Support"
 printf 'module CGit2Support {\n    header "%s"\n    export *\n}\n' "$support/include/CGit2Support.h" > "$out/modules/CGit2Support/module.modulemap"
 
+# CHTTP (C: the model client's HTTP through libcurl, loaded on first use), with a module map.
+chttp="$root/Sources/CHTTP"
+o="$out/obj/chttp-http_curl.o"
+newer "$o" "$chttp/http_curl.c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$chttp/include" -c "$chttp/http_curl.c" -o "$o"
+mkdir -p "$out/modules/CHTTP"
+printf 'module CHTTP {\n    header "%s"\n    export *\n}\n' "$chttp/include/CHTTP.h" > "$out/modules/CHTTP/module.modulemap"
+
 # CairnGit (Swift over libgit2)
 git_src=("$root"/Sources/CairnGit/*.swift)
 if newer "$out/lib/libCairnGit.a" "${git_src[@]}"; then
@@ -73,7 +80,7 @@ kit_src+=("$root/Sources/CairnKit/Search/SearchQuery.swift" "$root/Sources/Cairn
 if newer "$out/lib/libCairnKit.a" "${kit_src[@]}"; then
   rm -f "$out/lib/libCairnKit.a"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnKit -enable-testing \
-    -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$yams/CYaml/include" \
+    -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnKit.swiftmodule" \
     -o "$out/lib/libCairnKit.a" "${kit_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
 fi
@@ -90,8 +97,9 @@ for t in "${targets[@]}"; do
     echo "building $t"
     rm -f "$bin"
     "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name "${t//-/_}" \
-      -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$yams/CYaml/include" \
+      -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
       "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o "$out"/obj/cgit2support-*.o \
+      "$out"/obj/chttp-*.o \
       -lgit2 -o "$bin" 2>&1 | grep -Ev "$QUIET" || true
     [ -x "$bin" ] || { echo "error: $t did not build" >&2; exit 1; }
   fi

@@ -164,6 +164,15 @@ public struct AgentCatalog: Sendable {
 }
 
 extension Vault {
+    /// The agent `agents/NAME.md` read on its own (a run needs one definition, not the catalog); nil when the
+    /// file is missing or invalid, in which case `agentCatalog()` says why.
+    public func agentDefinition(named name: String) -> AgentDefinition? {
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), name.lowercased() != "readme" else { return nil }
+        let path = "agents/" + name + ".md"
+        guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { return nil }
+        return try? AgentDefinition.parse(path: path, data: data)
+    }
+
     /// Reads `agents/*.md` (except README.md) from the working tree.
     public func agentCatalog() -> AgentCatalog {
         let dir = absolutePath("agents")

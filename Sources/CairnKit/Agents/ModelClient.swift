@@ -1,7 +1,5 @@
+import CHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// One message of a chat-completions conversation.
 public struct ChatMessage: Sendable, Hashable, Codable {
@@ -81,7 +79,6 @@ public final class ModelClient: @unchecked Sendable {
     /// Seconds one request may take.
     public let timeout: TimeInterval
     private let apiKey: String?
-    private let session: URLSession
 
     /// Creates a client for `baseURL` (e.g. `http://127.0.0.1:11434/v1`).
     ///
@@ -99,16 +96,7 @@ public final class ModelClient: @unchecked Sendable {
         endpoint = url
         self.timeout = max(timeout, 0.001)
         self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = self.timeout
-        config.timeoutIntervalForResource = self.timeout
-        config.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
-        config.urlCache = nil
-        config.httpCookieStorage = nil
-        session = URLSession(configuration: config)
     }
-
-    deinit { session.invalidateAndCancel() }
 
     /// Asks `model` for a completion of `messages` at temperature 0.
     ///
@@ -139,36 +127,31 @@ public final class ModelClient: @unchecked Sendable {
     }
 
     private func send(model: String, messages: [ChatMessage], jsonResponse: Bool) throws(ModelClientError) -> ChatCompletion {
-        var request = URLRequest(url: endpoint, cachePolicy: .reloadIgnoringLocalAndRemoteCacheData, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
+        if let apiKey { headers.append("Authorization: Bearer \(apiKey)") }
         let payload = RequestBody(model: model, messages: messages, temperature: 0,
                                   responseFormat: jsonResponse ? .init(type: "json_object") : nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let requestBody: Data
         do {
-            request.httpBody = try encoder.encode(payload)
+            requestBody = try encoder.encode(payload)
         } catch {
             throw ModelClientError(kind: .permanent, message: "could not encode the request: \(error)")
         }
 
-        let (data, response, transportError) = perform(request)
-        if let transportError { throw transportError }
-        guard let http = response as? HTTPURLResponse else {
-            throw ModelClientError(kind: .transient, message: "no HTTP response from \(endpoint.absoluteString)")
-        }
-        let body = String(decoding: data ?? Data(), as: UTF8.self)
-        let status = http.statusCode
+        let response = try post(requestBody, headers: headers)
+        let data = response.body
+        let body = String(decoding: data, as: UTF8.self)
+        let status = response.status
         guard (200..<300).contains(status) else {
             let transient = status == 408 || status == 425 || status == 429 || (500...599).contains(status)
-            let retryAfter = (http.value(forHTTPHeaderField: "Retry-After")).flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
+            let retryAfter = response.retryAfter.flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
             throw ModelClientError(kind: transient ? .transient : .permanent, status: status,
                                    message: "HTTP \(status) from \(endpoint.absoluteString)\(Self.excerpt(body))",
                                    body: body, retryAfter: retryAfter)
         }
-        return try Self.parseCompletion(data ?? Data(), body: body, status: status, usedResponseFormat: jsonResponse)
+        return try Self.parseCompletion(data, body: body, status: status, usedResponseFormat: jsonResponse)
     }
 
     /// Reads `choices[0].message.content`, `usage` and `model` from a 2xx body.
@@ -192,30 +175,25 @@ public final class ModelClient: @unchecked Sendable {
                               status: status, body: body, usedResponseFormat: usedResponseFormat)
     }
 
-    /// Runs one request, waiting at most `timeout` (plus a moment for URLSession's own timer).
-    private func perform(_ request: URLRequest) -> (Data?, URLResponse?, ModelClientError?) {
-        final class Box: @unchecked Sendable {
-            let lock = NSLock()
-            var result: (Data?, URLResponse?, (any Error)?)?
+    /// Runs one POST through libcurl (see CHTTP), which gives up after `timeout`.
+    private func post(_ body: Data, headers: [String]) throws(ModelClientError) -> (status: Int, body: Data, retryAfter: String?) {
+        var response = cairn_http_response()
+        defer { cairn_http_response_free(&response) }
+        let cHeaders = headers.map { strdup($0) }
+        defer { cHeaders.forEach { free($0) } }
+        let timeoutMs = max(1, Int(timeout * 1000))
+        let rc = cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { headerList in
+            body.withUnsafeBytes { bytes in
+                cairn_http_post(endpoint.absoluteString, headerList.baseAddress, headerList.count,
+                                bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, timeoutMs, &response)
+            }
         }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            box.lock.lock()
-            box.result = (data, response, error)
-            box.lock.unlock()
-            done.signal()
+        if rc != 0 {
+            let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw classify(code: rc, message: message)
         }
-        task.resume()
-        if done.wait(timeout: .now() + timeout + 0.5) == .timedOut {
-            task.cancel()
-            return (nil, nil, timedOut())
-        }
-        box.lock.lock()
-        defer { box.lock.unlock() }
-        guard let (data, response, error) = box.result else { return (nil, nil, timedOut()) }
-        if let error { return (nil, nil, classify(error)) }
-        return (data, response, nil)
+        let data = response.body.map { Data(bytes: $0, count: response.body_length) } ?? Data()
+        return (Int(response.status), data, response.retry_after.map { String(cString: $0) })
     }
 
     private func timedOut() -> ModelClientError {
@@ -223,22 +201,19 @@ public final class ModelClient: @unchecked Sendable {
     }
 
     /// Transport errors: connection-level trouble is transient, a request that cannot be made is not.
-    private func classify(_ error: any Error) -> ModelClientError {
-        let ns = error as NSError
-        guard ns.domain == NSURLErrorDomain else {
-            return ModelClientError(kind: .transient, message: "request to \(endpoint.absoluteString) failed: \(ns.localizedDescription)")
-        }
-        switch URLError.Code(rawValue: ns.code) {
-        case .timedOut:
+    private func classify(code: Int32, message: String) -> ModelClientError {
+        let failed = "request to \(endpoint.absoluteString) failed: \(message)"
+        switch code {
+        case Int32(CAIRN_CURLE_OPERATION_TIMEDOUT):
             return timedOut()
-        case .badURL, .unsupportedURL, .userAuthenticationRequired, .userCancelledAuthentication:
-            return ModelClientError(kind: .permanent, message: "request to \(endpoint.absoluteString) failed: \(ns.localizedDescription)")
-        case .cannotConnectToHost:
+        case -1, Int32(CAIRN_CURLE_UNSUPPORTED_PROTOCOL), Int32(CAIRN_CURLE_URL_MALFORMAT), Int32(CAIRN_CURLE_PEER_FAILED_VERIFICATION):
+            return ModelClientError(kind: .permanent, message: failed)
+        case Int32(CAIRN_CURLE_COULDNT_CONNECT):
             return ModelClientError(kind: .transient, message: "connection refused by \(endpoint.absoluteString) (is the model server running?)")
-        case .networkConnectionLost:
-            return ModelClientError(kind: .transient, message: "connection to \(endpoint.absoluteString) was reset")
+        case Int32(CAIRN_CURLE_GOT_NOTHING), Int32(CAIRN_CURLE_SEND_ERROR), Int32(CAIRN_CURLE_RECV_ERROR):
+            return ModelClientError(kind: .transient, message: "connection to \(endpoint.absoluteString) was reset (\(message))")
         default:
-            return ModelClientError(kind: .transient, message: "request to \(endpoint.absoluteString) failed: \(ns.localizedDescription) (URLError \(ns.code))")
+            return ModelClientError(kind: .transient, message: failed + " (libcurl error \(code))")
         }
     }
 

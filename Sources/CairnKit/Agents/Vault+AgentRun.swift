@@ -62,8 +62,8 @@ extension Vault {
                         clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
         let started = clock()
         try prepareForWrite(now: started)
-        let catalog = agentCatalog()
-        guard var agent = catalog.agent(named: name) else {
+        guard var agent = agentDefinition(named: name) else {
+            let catalog = agentCatalog()
             if let problem = catalog.problems.first(where: { ($0.path as NSString).lastPathComponent == name + ".md" }) {
                 throw VaultError.invalidArgument("agent '\(name)' cannot run: \(problem); fix the definition and try again")
             }
