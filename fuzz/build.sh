@@ -49,9 +49,10 @@ fi
 
 # CGit2Support (C, linked into every binary that uses CairnGit), with a module map for swiftc.
 support="$root/Sources/CGit2Support"
-o="$out/obj/cgit2support-lazy_tls.o"
-newer "$o" "$support/lazy_tls.c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$support/include" $(pkg-config --cflags libgit2) \
-  -c "$support/lazy_tls.c" -o "$o"
+for c in "$support"/*.c; do
+  o="$out/obj/cgit2support-$(basename "$c" .c).o"
+  newer "$o" "$c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$support/include" $(pkg-config --cflags libgit2) -c "$c" -o "$o"
+done
 mkdir -p "$out/modules/CGit2Support"
 printf 'module CGit2Support {\n    header "%s"\n    export *\n}\n' "$support/include/CGit2Support.h" > "$out/modules/CGit2Support/module.modulemap"
 

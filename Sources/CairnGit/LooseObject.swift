@@ -1,4 +1,5 @@
 import CGit2
+import CGit2Support
 import Foundation
 
 extension Repository {
@@ -17,12 +18,22 @@ extension Repository {
             }
             return OID(out)
         }
-        try body.withUnsafeBytes { buf in
-            _ = try check(git_odb_hash(&out, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_hash")
+        // Large trees: hashed with hardware SHA-1 when libcrypto offers it (the object is names and ids cairn
+        // serialized itself; agent paths are valid Unicode without control characters, so no collision blocks),
+        // libgit2's collision-detecting SHA-1 otherwise; then written with stored blocks.
+        var content = Array("tree \(body.count)\0".utf8)
+        content.append(contentsOf: body)
+        let fast = content.withUnsafeBytes { buf in
+            withUnsafeMutableBytes(of: &out.id) { cairn_fast_sha1(buf.baseAddress, buf.count, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        }
+        if fast != 0 {
+            try body.withUnsafeBytes { buf in
+                _ = try check(git_odb_hash(&out, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_hash")
+            }
         }
         if git_odb_exists(odb, &out) == 1 { return OID(out) }
         let oid = OID(out)
-        try writeStoredLooseObject(oid, type: "tree", body: body)
+        try writeStoredLooseObject(oid, content: content)
         return oid
     }
 
@@ -33,9 +44,8 @@ extension Repository {
     /// are object ids, which do not compress), while `git gc` recompresses loose objects when it packs them
     /// anyway. Same durability as libgit2's writer: a temporary file in the object's folder, fsynced, renamed
     /// into place, then the folder fsynced.
-    func writeStoredLooseObject(_ oid: OID, type: String, body: [UInt8]) throws {
-        var content = Array("\(type) \(body.count)\0".utf8)
-        content.append(contentsOf: body)
+    /// `content` is the object as git hashes it: `<type> <size>\0` and the body.
+    func writeStoredLooseObject(_ oid: OID, content: [UInt8]) throws {
         let stream = Self.storedZlibStream(content)
 
         let objects = String(cString: git_repository_commondir(pointer)) + "objects/"

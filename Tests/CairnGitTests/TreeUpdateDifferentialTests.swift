@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CairnGit
+import CGit2Support
 
 /// `updateTree` splices raw tree bytes itself; these tests hold it to what git's own index writes.
 @Suite struct TreeUpdateDifferentialTests {
@@ -124,6 +125,21 @@ import Testing
             .upsert(path: "inbox/zz/last.md", oid: other, mode: TreeChange.fileMode),
         ]) == updated)
         #expect(try t.git("count-objects") == before)
+    }
+
+    @Test func hardwareSHA1AgreesWithGit() throws {
+        let t = try TestRepo()
+        var g = Generator(state: 42)
+        for size in [0, 1, 55, 64, 100_000] {
+            let body = (0..<size).map { _ in UInt8(g.below(256)) }
+            // The large-tree path hashes with libcrypto when it is there (it is on Debian with libgit2).
+            var content = Array("tree \(size)\0".utf8) + body
+            var digest = [UInt8](repeating: 0, count: 20)
+            #expect(cairn_fast_sha1(&content, content.count, &digest) == 0)
+            let path = t.root + "/obj-\(size)"
+            try Data(body).write(to: URL(fileURLWithPath: path))
+            #expect(OID(bytes: digest).hex == (try t.git("hash-object", "-t", "tree", "--literally", path)), "size \(size)")
+        }
     }
 
     @Test func storedZlibStreamIsWhatZlibReads() throws {

@@ -21,4 +21,12 @@ int cairn_tls_real_parse_count(void);
 /// GIT_OPT_SET_SSL_CERT_LOCATIONS. Returns 0 on success, the libgit2 error code otherwise.
 int cairn_tls_enable(void);
 
+#include <stddef.h>
+
+/// SHA-1 of `data` through OpenSSL's libcrypto (hardware SHA extensions where the CPU has them), for
+/// hashing large tree objects cairn serializes itself. Returns 0, or -1 when libcrypto is not
+/// available (the caller then uses libgit2's hash). Unlike libgit2's SHA-1 it does not detect
+/// collision attacks, so it is meant only for content made of names and object ids.
+int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]);
+
 #endif
