@@ -22,8 +22,8 @@ struct Environment {
     var now: Date {
         guard let raw = variables["CAIRN_NOW"], !raw.isEmpty else { return Date() }
         if let seconds = Double(raw) { return Date(timeIntervalSince1970: seconds) }
+        if let d = ISOTime.date(from: raw) { return d }
         let f = ISO8601DateFormatter()
-        if let d = f.date(from: raw) { return d }
         f.formatOptions = [.withFullDate]
         return f.date(from: raw) ?? Date()
     }

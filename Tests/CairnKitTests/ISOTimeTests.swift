@@ -20,4 +20,21 @@ import Testing
                     "\(date.timeIntervalSince1970)")
         }
     }
+
+    @Test func parsingMatchesFoundation() {
+        let iso = ISO8601DateFormatter()
+        var rng = SplitMix64(state: 11)
+        let fixed: [TimeInterval] = [0, 951_782_400, 1_772_359_200, 4_102_444_799, 253_402_300_799]
+        for seconds in fixed + (0..<500).map({ _ in TimeInterval(rng.next() % 4_102_444_800) }) {
+            let text = iso.string(from: Date(timeIntervalSince1970: seconds))
+            #expect(ISOTime.date(from: text) == iso.date(from: text), "\(text)")
+            #expect(ISOTime.date(from: text)?.timeIntervalSince1970 == seconds, "\(text)")
+        }
+        // Not in cairn's own form: the same answer as the formatter, whatever it is.
+        for text in ["2026-02-30T10:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T10:00:60Z",
+                     "2026-01-01T10:00:00+02:00", "2026-01-01T10:00:00.5Z", "2026-01-01", "garbage", "", "1969-12-31T23:59:59Z",
+                     "2026-01-01X10:00:00Z", "２026-01-01T10:00:00Z"] {
+            #expect(ISOTime.date(from: text) == iso.date(from: text), "\(text)")
+        }
+    }
 }

@@ -419,7 +419,7 @@ extension Vault {
     static func runIDDay(_ date: Date) -> String { utcDay(date).replacingOccurrences(of: "-", with: "") }
 
     static func dayStart(_ day: String) -> Date {
-        ISO8601DateFormatter().date(from: day + "T00:00:00Z") ?? Date(timeIntervalSince1970: 0)
+        ISOTime.date(from: day + "T00:00:00Z") ?? Date(timeIntervalSince1970: 0)
     }
 
     static func nextUTCMidnight(after date: Date) -> Date {

@@ -122,11 +122,40 @@ enum RecordJSON {
     }
 }
 
-enum ISOTime {
+public enum ISOTime {
     /// `2026-03-01T10:00:00Z` (UTC, whole seconds), like `ISO8601DateFormatter`'s default.
     static func string(_ date: Date) -> String {
         let t = utc(date)
         return "\(t.year)-\(t.month)-\(t.day)T\(t.hour):\(t.minute):\(t.second)Z"
+    }
+
+    /// Parses an ISO 8601 time. `YYYY-MM-DDTHH:MM:SSZ`, what cairn writes, is read with `timegm` (a Foundation
+    /// formatter costs a few million instructions per call in ICU); anything else goes to `ISO8601DateFormatter`.
+    public static func date(from text: String) -> Date? {
+        let b = Array(text.utf8)
+        if b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A {
+            func number(_ range: Range<Int>) -> Int32? {
+                var v: Int32 = 0
+                for i in range {
+                    guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                    v = v * 10 + Int32(b[i] - 0x30)
+                }
+                return v
+            }
+            if let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+               let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+               year >= 1970, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 {
+                var fields = tm()
+                fields.tm_year = year - 1900; fields.tm_mon = month - 1; fields.tm_mday = day
+                fields.tm_hour = hour; fields.tm_min = minute; fields.tm_sec = second
+                var seconds = timegm(&fields)
+                var back = tm()
+                gmtime_r(&seconds, &back)
+                // timegm rolls a day past the month's end over; such a date is left to the formatter.
+                if back.tm_mday == day, back.tm_mon == month - 1 { return Date(timeIntervalSince1970: TimeInterval(seconds)) }
+            }
+        }
+        return ISO8601DateFormatter().date(from: text)
     }
 
     /// The zero-padded UTC fields of `date`, computed with `gmtime_r` (a Foundation date formatter loads ICU

@@ -80,7 +80,7 @@ extension Vault {
         var existing: Set<String>?
 
         let policy = try loadPolicy()
-        if let previous, let last = ISO8601DateFormatter().date(from: previous.at), last < now {
+        if let previous, let last = ISOTime.date(from: previous.at), last < now {
             // Triggers come from a cached index; the full catalog is parsed only when something is due.
             let index = triggerIndex()
             var parsed: WorkflowCatalog?
@@ -200,7 +200,7 @@ extension Vault {
             switch run.status {
             case .running: due = true
             case .waitingRetry:
-                let at = run.retryDate ?? run.currentStep?.retryAt.flatMap { ISO8601DateFormatter().date(from: $0) }
+                let at = run.retryDate ?? run.currentStep?.retryAt.flatMap { ISOTime.date(from: $0) }
                 due = at.map { $0 <= now } ?? true
             case .waitingApproval:
                 let awaited = run.currentStep?.run
@@ -261,7 +261,7 @@ extension Vault {
                 lines.append("workflow run \(id) (\(run.workflow)) handed step \(run.currentStep?.id ?? "?") to you"
                              + (run.tasks.last.map { " (\($0))" } ?? "") + "; then `cairn resume \(id)`")
             case .running:
-                if let updated = ISO8601DateFormatter().date(from: run.updatedAt), updated < stuckBefore {
+                if let updated = ISOTime.date(from: run.updatedAt), updated < stuckBefore {
                     lines.append("workflow run \(id) (\(run.workflow)) has made no progress since \(run.updatedAt): "
                                  + "`cairn runs` / `cairn cancel \(id)`")
                 }

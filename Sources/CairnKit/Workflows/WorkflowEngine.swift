@@ -50,7 +50,7 @@ struct WorkflowEngine {
                 }
                 return
             case .waitingRetry:
-                if let due = run.steps[index].retryAt.flatMap({ ISO8601DateFormatter().date(from: $0) }), due > now {
+                if let due = run.steps[index].retryAt.flatMap({ ISOTime.date(from: $0) }), due > now {
                     if run.status != .waitingRetry {
                         run.status = .waitingRetry
                         run.retryAt = run.steps[index].retryAt

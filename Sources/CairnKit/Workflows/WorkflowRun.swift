@@ -99,6 +99,6 @@ public struct WorkflowRun: Sendable, Codable {
     public func trailer(step: String) -> String { "\(id)/\(step)" }
 
     /// The due date of a waiting retry.
-    public var retryDate: Date? { retryAt.flatMap { ISO8601DateFormatter().date(from: $0) } }
+    public var retryDate: Date? { retryAt.flatMap { ISOTime.date(from: $0) } }
 
 }
