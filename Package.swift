@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
+            "CGit2Support",
             "CHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),

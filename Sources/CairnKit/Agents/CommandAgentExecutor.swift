@@ -1,4 +1,5 @@
 import CairnGit
+import CGit2Support
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -405,6 +406,10 @@ public struct CommandAgentExecutor: Sendable {
         let deadline = clock.now + .milliseconds(Int64(max(0, timeout) * 1000))
         var pause = 5_000 as useconds_t
         var lastSize = -1
+        // Woken the moment the agent exits (an agent typically takes a few milliseconds; sleeping in 5–50 ms
+        // steps added up to ten milliseconds to every run), else after `pause` to check output and deadline.
+        let exitFD = cairn_pidfd_open(pid)
+        defer { if exitFD >= 0 { close(exitFD) } }
         while true {
             if Self.hasExited(pid) { return .exited }
             let size = outputFDs.reduce(0) { total, fd in
@@ -427,8 +432,15 @@ public struct CommandAgentExecutor: Sendable {
             // Poll fast while output grows (a flood overshoots the limit by one interval at most).
             pause = size != lastSize ? 5_000 : min(pause * 3 / 2, 50_000)
             lastSize = size
-            usleep(pause)
+            Self.wait(exitFD, microseconds: pause)
         }
+    }
+
+    /// Sleeps `microseconds`, or less when `exitFD` (a pidfd, -1 for none) reports the process's exit.
+    private static func wait(_ exitFD: Int32, microseconds: useconds_t) {
+        guard exitFD >= 0 else { usleep(microseconds); return }
+        var entry = pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)
+        _ = poll(&entry, 1, Int32(max(1, microseconds / 1000)))
     }
 
     /// True once `pid` has exited; does not reap it.
@@ -447,9 +459,11 @@ public struct CommandAgentExecutor: Sendable {
     @discardableResult
     private static func waitForExit(_ pid: pid_t, until deadline: ContinuousClock.Instant?) -> Bool {
         let clock = ContinuousClock()
+        let exitFD = cairn_pidfd_open(pid)
+        defer { if exitFD >= 0 { close(exitFD) } }
         while !hasExited(pid) {
             if let deadline, clock.now >= deadline { return false }
-            usleep(5_000)
+            wait(exitFD, microseconds: 5_000)
         }
         return true
     }
