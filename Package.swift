@@ -20,7 +20,7 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
-        .target(name: "CGit2Support", dependencies: ["CGit2"]),
+        .target(name: "CGit2Support", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CHTTP"),
         .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
         .target(name: "CairnKit", dependencies: [

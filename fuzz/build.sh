@@ -101,7 +101,7 @@ for t in "${targets[@]}"; do
       -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
       "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o "$out"/obj/cgit2support-*.o \
       "$out"/obj/chttp-*.o \
-      -lgit2 -o "$bin" 2>&1 | grep -Ev "$QUIET" || true
+      -lgit2 -lz -o "$bin" 2>&1 | grep -Ev "$QUIET" || true
     [ -x "$bin" ] || { echo "error: $t did not build" >&2; exit 1; }
   fi
 done

@@ -116,16 +116,6 @@ extension Repository {
     }
 
     static func adler32(_ data: [UInt8]) -> UInt32 {
-        var a: UInt32 = 1, b: UInt32 = 0
-        data.withUnsafeBufferPointer { buf in
-            var i = 0
-            while i < buf.count {
-                // 5552 bytes is the most that can be summed before b could overflow 32 bits.
-                let end = min(i + 5552, buf.count)
-                while i < end { a &+= UInt32(buf[i]); b &+= a; i += 1 }
-                a %= 65521; b %= 65521
-            }
-        }
-        return b << 16 | a
+        data.withUnsafeBytes { UInt32(cairn_adler32($0.baseAddress, $0.count)) }
     }
 }

@@ -29,6 +29,9 @@ int cairn_tls_enable(void);
 /// collision attacks, so it is meant only for content made of names and object ids.
 int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]);
 
+/// zlib's Adler-32 of `data` (the checksum that ends a zlib stream).
+unsigned int cairn_adler32(const void *data, size_t length);
+
 /// A file descriptor that becomes readable when process `pid` exits (Linux pidfd_open), or -1 where the
 /// kernel lacks it. Lets a parent wait for a child with a timeout without sleeping in steps.
 int cairn_pidfd_open(int pid);

@@ -141,8 +141,14 @@ public struct CommandAgentExecutor: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            // A fresh file in a throwaway folder: no atomic rename (Foundation's fsyncs it) is needed.
-            try encoder.encode(context).write(to: URL(fileURLWithPath: contextPath), options: .withoutOverwriting)
+            // A fresh file in a throwaway folder: written once, never renamed or synced (Foundation's writer fsyncs).
+            let json = try encoder.encode(context)
+            let fd = open(contextPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw CommandAgentError.workDirectory(path: contextPath, reason: errnoText()) }
+            defer { close(fd) }
+            if let reason = Self.writeAll(fd, json) { throw CommandAgentError.workDirectory(path: contextPath, reason: reason) }
+        } catch let error as CommandAgentError {
+            throw error
         } catch {
             throw CommandAgentError.workDirectory(path: contextPath, reason: "\(error.localizedDescription)")
         }

@@ -21,3 +21,17 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]) {
     sha1(data, length, out);
     return 0;
 }
+
+#include <zlib.h>
+
+unsigned int cairn_adler32(const void *data, size_t length) {
+    uLong sum = adler32(0L, Z_NULL, 0);
+    const unsigned char *p = data;
+    while (length > 0) {
+        uInt n = length > (1u << 30) ? (1u << 30) : (uInt)length;
+        sum = adler32(sum, p, n);
+        p += n;
+        length -= n;
+    }
+    return (unsigned int)sum;
+}
