@@ -35,15 +35,31 @@ public struct ContextItem: Sendable, Hashable, Codable {
     public let score: Double
     /// Why it was selected: "core", "search: <words>" (ranked for the task), "read-scope" (filling the budget by path).
     public let reason: String
-    /// Estimated tokens (bytes / 4, rounded up).
+    /// Estimated tokens (bytes / 4, rounded up) of what is shown: the note, or the passage.
     public let tokens: Int
+    /// For a passage of a note too long to show whole: its lines in the blob, `first-last` (1-based, inclusive).
+    /// Absent when the whole note is shown.
+    public let lines: String?
 
-    public init(path: String, blob: String, score: Double, reason: String, tokens: Int) {
+    public init(path: String, blob: String, score: Double, reason: String, tokens: Int, lines: String? = nil) {
         self.path = path
         self.blob = blob
         self.score = score
         self.reason = reason
         self.tokens = tokens
+        self.lines = lines
+    }
+
+    /// What the item shows: its path, with `:first-last` for a passage.
+    public var label: String { lines.map { "\(path):\($0)" } ?? path }
+
+    /// The text the item shows, cut from the note's `content`: the whole of it, or the passage's lines.
+    public func excerpt(of content: String) -> String {
+        guard let lines, let dash = lines.firstIndex(of: "-"), let first = Int(lines[..<dash]),
+              let last = Int(lines[lines.index(after: dash)...]), first >= 1, last >= first else { return content }
+        let all = content.components(separatedBy: "\n")
+        guard first <= all.count else { return "" }
+        return all[(first - 1)..<min(last, all.count)].joined(separator: "\n") + "\n"
     }
 
     /// The token estimate used everywhere in cairn: one token per 4 bytes, rounded up.

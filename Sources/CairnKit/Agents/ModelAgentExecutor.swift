@@ -222,12 +222,13 @@ public struct ModelAgentExecutor: Sendable {
             user += "\n## \(title)\n"
             var shown = Set<String>()
             var any = false
-            for item in items where !shown.contains(item.path) {
-                guard let content = contents[item.path] else { continue }
-                shown.insert(item.path)
+            for item in items where !shown.contains(item.label) {
+                guard let content = contents[item.label] else { continue }
+                shown.insert(item.label)
                 any = true
                 let fence = Self.fence(for: content)
-                user += "\n### \(item.path)\n\n\(fence)\n\(content)\(content.hasSuffix("\n") ? "" : "\n")\(fence)\n"
+                let heading = item.lines.map { "\(item.path) (lines \($0))" } ?? item.path
+                user += "\n### \(heading)\n\n\(fence)\n\(content)\(content.hasSuffix("\n") ? "" : "\n")\(fence)\n"
             }
             if !any { user += "\n(none)\n" }
         }

@@ -27,7 +27,8 @@ extension Vault {
     }
 
     /// Core memory and the notes of the agent's read scope that best match its task, each pinned by
-    /// the blob id it has in `base`; returns the context and the text of every item.
+    /// the blob id it has in `base`; returns the context and the text of every item, by `ContextItem.label`
+    /// (a long note's passages are items of their own, labelled `path:first-last`).
     ///
     /// - Core: the Markdown notes under `memory/core/`, in path order, while they fit the policy's
     ///   `memory.core_token_budget` (a note that does not fit is left out; smaller ones after it load).
@@ -68,7 +69,7 @@ extension Vault {
                 for item in found {
                     guard let oid = OID(hex: item.blob), let data = try? repository.blob(oid) else { continue }
                     retrieved.append(item)
-                    files.append((item.path, String(decoding: data, as: UTF8.self)))
+                    files.append((item.label, item.excerpt(of: String(decoding: data, as: UTF8.self))))
                     seen.insert(item.path)
                     left -= item.tokens
                 }

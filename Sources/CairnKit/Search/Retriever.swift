@@ -9,14 +9,22 @@ import Foundation
 public struct Retriever: Sendable {
     /// How many ranked candidates are considered before the budget is applied.
     public var candidates: Int
+    /// Notes longer than this many tokens are shown as their best passages of at most this size.
+    public var passageTokens: Int
+    /// The most passages taken from one note.
+    public var passagesPerNote: Int
 
-    public init(candidates: Int = 200) {
+    public init(candidates: Int = 200, passageTokens: Int = 300, passagesPerNote: Int = 3) {
         self.candidates = candidates
+        self.passageTokens = passageTokens
+        self.passagesPerNote = passagesPerNote
     }
 
     /// The notes matching `task` within `readScope`, best first, whose total estimated tokens fit
-    /// `budgetTokens`. A note too large for what is left of the budget is passed over for smaller
-    /// ones further down. Paths in `excluding` (e.g. core memory already loaded) are left out.
+    /// `budgetTokens`. A note of at most `passageTokens` is shown whole; a longer one by its passages (see
+    /// `Passage.split`) that contain the task's words, most matching first, up to `passagesPerNote`, each an
+    /// item with its `lines`. What is too large for what is left of the budget is passed over for smaller
+    /// items further down. Paths in `excluding` (e.g. core memory already loaded) are left out.
     ///
     /// - Parameter tree: the tree the agent reads (default: `main`'s); every item is the blob at
     ///   its path there, and notes absent from it are never returned.
@@ -28,6 +36,7 @@ public struct Retriever: Sendable {
         guard !query.terms.isEmpty, !readScope.isEmpty, budgetTokens > 0 else { return [] }
         query.paths = readScope
         let reason = "search: " + query.terms.map(\.text).joined(separator: " ")
+        let words = Set(query.terms.map { $0.text.lowercased() })
         let (hits, _, _, _) = try vault.searchIndex.search(query, limit: candidates, workingTree: false)
         guard let tree = try tree ?? vault.head().map({ try vault.repository.commit($0).tree }) else { return [] }
         var left = budgetTokens
@@ -37,10 +46,28 @@ public struct Retriever: Sendable {
             // The committed version at that path (an uncommitted edit ranks, but the agent sees what is committed).
             guard let entry = try vault.repository.entry(at: hit.path, in: tree), entry.kind == .blob,
                   entry.mode != TreeChange.symlinkMode else { continue }
-            let tokens = ContextItem.estimateTokens(try vault.repository.blob(entry.oid).count)
-            guard tokens <= left else { continue }
-            left -= tokens
-            items.append(ContextItem(path: hit.path, blob: entry.oid.hex, score: hit.score, reason: reason, tokens: tokens))
+            let data = try vault.repository.blob(entry.oid)
+            let tokens = ContextItem.estimateTokens(data.count)
+            if tokens <= passageTokens {
+                guard tokens <= left else { continue }
+                left -= tokens
+                items.append(ContextItem(path: hit.path, blob: entry.oid.hex, score: hit.score, reason: reason, tokens: tokens))
+                continue
+            }
+            let passages: [Passage] = Passage.split(String(decoding: data, as: UTF8.self), maxTokens: passageTokens)
+            var scored: [(passage: Passage, score: Double)] = []
+            for passage in passages {
+                let score = passage.score(words)
+                if score > 0 { scored.append((passage, score)) }
+            }
+            scored.sort { a, b in a.score != b.score ? a.score > b.score : a.passage.firstLine < b.passage.firstLine }
+            var taken = 0
+            for (passage, _) in scored where taken < passagesPerNote && passage.tokens <= left {
+                left -= passage.tokens
+                taken += 1
+                items.append(ContextItem(path: hit.path, blob: entry.oid.hex, score: hit.score, reason: reason,
+                                         tokens: passage.tokens, lines: passage.lineRange))
+            }
         }
         return items
     }
