@@ -50,6 +50,12 @@ struct RawTree {
             return true
         }
         guard ok else { return nil }
+        // Binary search and splicing rely on git's order; a tree out of order (only a damaged or hand-made
+        // object can be) is refused rather than spliced into one with duplicate names.
+        for i in entries.indices.dropFirst() {
+            let a = entries[i - 1], b = entries[i]
+            guard Self.compare(bytes[a.nameStart..<a.nameEnd], a.isTree, bytes[b.nameStart..<b.nameEnd], b.isTree) < 0 else { return nil }
+        }
         self.bytes = bytes
         self.entries = entries
     }
@@ -123,7 +129,7 @@ extension Repository {
         let size = git_odb_object_size(object)
         let bytes: [UInt8] = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_odb_object_data(object), count: size))
         guard let tree = RawTree(bytes: bytes) else {
-            throw GitError(code: -1, message: "tree \(oid) is malformed", function: "git_odb_read")
+            throw GitError(code: -1, message: "tree \(oid) is malformed (bad entry or entries out of order)", function: "git_odb_read")
         }
         // Bounded: a process that walks many trees keeps only the most recent few megabytes.
         rawTreeCacheBytes += bytes.count

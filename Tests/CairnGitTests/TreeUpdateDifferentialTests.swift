@@ -173,6 +173,21 @@ import CGit2Support
         #expect(try t.git("count-objects") == before)
     }
 
+    @Test func aTreeOutOfOrderIsRefusedNotSpliced() throws {
+        let t = try TestRepo()
+        let a = try t.repo.writeBlob(Data("a\n".utf8))
+        // "b" before "a": git's mktree would sort them; write the object as is.
+        var body: [UInt8] = []
+        for name in ["b.md", "a.md"] { body += Array("100644 \(name)\0".utf8) + a.bytes }
+        let path = t.root + "/unsorted"
+        try Data(body).write(to: URL(fileURLWithPath: path))
+        let unsorted = try #require(OID(hex: try t.git("hash-object", "-t", "tree", "-w", "--literally", path)))
+        #expect(throws: GitError.self) {
+            _ = try t.repo.updateTree(base: unsorted, changes: [.upsert(path: "c.md", oid: a, mode: TreeChange.fileMode)])
+        }
+        #expect(throws: GitError.self) { _ = try t.repo.entry(at: "a.md", in: unsorted) }
+    }
+
     @Test func removingAMissingPathFailsAndAFileAndFolderInOneBatchConflict() throws {
         let t = try TestRepo()
         let a = try t.repo.writeBlob(Data("a\n".utf8))
