@@ -324,6 +324,46 @@ import Testing
         sb.expectFsckClean(v)
     }
 
+    /// The day's ledger is cached in .git/cairn; a damaged or stale cache is read past, never trusted blindly.
+    @Test func theDaysLedgerIsCachedAndADamagedCacheIsReadPast() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try policy(sb, v) { p in
+            var quotas = p["quotas"] as? [String: Any] ?? [:]
+            quotas["agents"] = ["writer": ["runs_per_day": 2]]
+            p["quotas"] = quotas
+        }
+        for (i, input) in ["one", "two"].enumerated() {
+            let r = sb.runCairn(["agent", "run", "writer", "--input", "note=\(input)"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:0\(i):00Z"])
+            #expect(r.status == 0, "\(r)")
+        }
+        let cache = v + "/.git/cairn/ledger-20260301.tsv"
+        let text = try String(contentsOfFile: cache, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("\twriter\t"), "\(text)") // the second run's check saw only the first
+        // Every cached line now names a commit its run's ref does not point to, and garbage surrounds them:
+        // the ledger is read from the commits again, so the quota still holds.
+        let stale = lines.map { l -> String in
+            var f = l.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            f[1] = String(repeating: "0", count: 40)
+            f[5] = "0"
+            return f.joined(separator: "\t")
+        }
+        try (["garbage", "\t\t\t"] + stale + ["20260301-1\tnot-an-id"]).joined(separator: "\n").write(toFile: cache, atomically: true, encoding: .utf8)
+        let blocked = sb.runCairn(["agent", "run", "writer", "--input", "note=three"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T12:00:00Z"])
+        #expect(blocked.status == 1 && blocked.stderr.contains("2 runs used of 2 today"), "\(blocked)")
+        let rewritten = try String(contentsOfFile: cache, encoding: .utf8).split(separator: "\n")
+        #expect(rewritten.count == 2 && rewritten.allSatisfy { !$0.contains(String(repeating: "0", count: 40)) }, "\(rewritten)")
+        // The next day starts its own file (once it has a run to cache) and drops the old one.
+        for (i, input) in ["four", "five"].enumerated() {
+            let r = sb.runCairn(["agent", "run", "writer", "--input", "note=\(input)"], cwd: v, env: ["CAIRN_NOW": "2026-03-02T08:0\(i):00Z"])
+            #expect(r.status == 0, "\(r)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: cache))
+        #expect(FileManager.default.fileExists(atPath: v + "/.git/cairn/ledger-20260302.tsv"))
+        sb.expectFsckClean(v)
+    }
+
     @Test func aStepHeldByAnAgentQuotaWaitsAndGoesOnWhenTheQuotaResets() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

@@ -324,7 +324,20 @@ extension Vault {
     /// `runRefs()`) saves listing the refs again when the caller needs them for the breakers too.
     func runLedger(day: Date, runRefs: [(id: String, commit: OID)]? = nil) throws -> [RunLedgerEntry] {
         let stamp = Self.runIDDay(day)
-        return try (runRefs ?? self.runRefs()).filter { $0.id.hasPrefix(stamp) }.compactMap { try ledgerEntry(id: $0.id, commit: $0.commit) }
+        var cache = RunLedgerCache(gitDir: gitDir, day: stamp)
+        var entries: [RunLedgerEntry] = []
+        for ref in try (runRefs ?? self.runRefs()) where ref.id.hasPrefix(stamp) {
+            let entry: RunLedgerEntry?
+            if let cached = cache.entry(id: ref.id, commit: ref.commit) {
+                entry = cached
+            } else {
+                entry = try ledgerEntry(id: ref.id, commit: ref.commit)
+                cache.set(id: ref.id, commit: ref.commit, entry: entry)
+            }
+            if let entry { entries.append(entry) }
+        }
+        cache.save()
+        return entries
     }
 
     private func ledgerEntry(id: String, commit oid: OID) throws -> RunLedgerEntry? {
