@@ -10,7 +10,7 @@ import GRDB
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
     /// FTS5's in-memory buffer during a full rebuild (see `rebuild`).
@@ -19,6 +19,10 @@ public final class SearchIndex {
     let vault: Vault
     /// The database file.
     public let path: String
+    /// See `WorktreeScan.defaultRacyMargin` (tests set 0 to prove that ctime alone finds an edit).
+    var racyMargin = WorktreeScan.defaultRacyMargin
+    /// Folders listed, files hashed and candidates of the last working-tree check (for tests).
+    var lastScan: (dirsRead: Int, filesHashed: Int, candidates: Int)? = nil
 
     public init(vault: Vault) {
         self.vault = vault
@@ -126,6 +130,7 @@ public final class SearchIndex {
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
         CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
+        CREATE TABLE worktree_dirs(dir TEXT PRIMARY KEY, state BLOB NOT NULL);
         CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
         INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
         """
@@ -313,57 +318,120 @@ public final class SearchIndex {
             try removeDocument(db, path: path)
             return
         }
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT blob, source FROM docs WHERE path = ?"), arguments: [path]),
-           row["blob"] as String == entry.oid.hex, row["source"] as String == "commit" {
+        try resetToCommitted(db, path: path, blob: entry.oid)
+    }
+
+    /// Makes the document at `path` the committed blob `blob` (removed when nil).
+    private func resetToCommitted(_ db: Database, path: String, blob: OID?) throws {
+        guard let blob else {
+            try removeDocument(db, path: path)
             return
         }
-        let data = try vault.repository.blob(entry.oid)
-        try insert(db, IndexedDocument.extract(path: path, data: data, blob: entry.oid.hex, source: "commit", mtime: nil))
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT blob, source FROM docs WHERE path = ?"), arguments: [path]),
+           row["blob"] as String == blob.hex, row["source"] as String == "commit" {
+            return
+        }
+        let data = try vault.repository.blob(blob)
+        try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob.hex, source: "commit", mtime: nil))
     }
 
     /// Indexes uncommitted edits of text notes from disk, and resets notes whose edits are gone
     /// (committed or reverted) to their committed version. Returns how many documents changed.
+    ///
+    /// What changed on disk comes from the stat cache (`WorktreeScan`), not from git's index: a check
+    /// stats the indexable files and hashes only those whose stat moved. A path is overlaid when its
+    /// bytes on disk differ from `main`'s blob (or it exists on one side only). The paths looked at are
+    /// those whose disk bytes changed, those whose committed blob changed since the last check, and
+    /// those overlaid before.
     private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
-        var dirty = Set<String>()
-        // Only the index against the working tree when the index stamp proves the index matches main
-        // (skips walking every tree of main); the full status otherwise.
-        let entries = try (try? vault.usableIndex()).map { try vault.workingTreeStatus($0) } ?? vault.repository.status()
-        for entry in entries where !entry.path.hasSuffix("/") {
-            if IndexedDocument.isIndexable(entry.path) { dirty.insert(entry.path) }
-            if let old = entry.oldPath, IndexedDocument.isIndexable(old) { dirty.insert(old) }
+        let head = tree?.hex ?? ""
+        let lastChecked = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_tree'")
+        var committedPaths: [String] = []
+        var full = false
+        if let lastChecked, lastChecked != head {
+            if lastChecked.isEmpty || OID(hex: lastChecked) != nil,
+               let changes = try? TreeDiff.changes(vault.repository, from: OID(hex: lastChecked), to: tree) {
+                committedPaths = changes.map(\.path)
+            } else {
+                full = true
+            }
+        } else if lastChecked == nil {
+            full = true
         }
+        if full { try db.execute(sql: "DELETE FROM worktree_dirs") }
+        var relist = Set<String>()
+        for path in committedPaths {
+            var dir = path
+            while let slash = dir.lastIndex(of: "/") {
+                dir = String(dir[..<slash])
+                guard relist.insert(dir).inserted else { break }
+            }
+            relist.insert("")
+        }
+        var scan = WorktreeScan(root: vault.root, gitDir: vault.gitDir, repository: vault.repository, tree: tree)
+        scan.racyMargin = racyMargin
+        let found = try scan.run(db, relist: relist)
+        lastScan = (found.dirsRead, found.filesHashed, found.candidates.count)
+        try setMeta(db, "worktree_tree", head)
+
         let previous = Set(try String.fetchAll(db, sql: "SELECT path FROM overlay"))
-        var changed = 0
-        for path in previous.subtracting(dirty).sorted() {
-            try resetToCommitted(db, path: path, tree: tree)
-            try db.execute(sql: "DELETE FROM overlay WHERE path = ?", arguments: [path])
-            changed += 1
+        var paths = previous
+        for path in found.candidates.keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
+        for path in committedPaths where IndexedDocument.isIndexable(path) { paths.insert(path) }
+
+        // The committed side: one walk of main when most paths are looked at (the first check), else per path.
+        var committedFiles: [String: OID]? = nil
+        if found.fromScratch || paths.count > 2000, let tree {
+            var map: [String: OID] = [:]
+            for file in try vault.repository.files(in: tree) where file.mode != TreeChange.symlinkMode { map[file.path] = file.oid }
+            committedFiles = map
         }
-        for path in dirty.sorted() {
+        if found.fromScratch {
+            // Nothing was known about the disk: every committed note is looked at (a deleted one is no candidate).
+            for path in committedFiles?.keys ?? [:].keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
+        }
+        func committed(_ path: String) throws -> OID? {
+            if let committedFiles { return committedFiles[path] }
+            guard let entry = try tree.flatMap({ try vault.repository.entry(at: path, in: $0) }), entry.kind != .tree,
+                  entry.kind != .submodule, entry.mode != TreeChange.symlinkMode else { return nil }
+            return entry.oid
+        }
+
+        var changed = 0
+        for path in paths.sorted() {
+            let onDisk: BlobID? = found.candidates[path] ?? WorktreeScan.blob(at: path, in: found)
+            let committedBlob = try committed(path)
+            if onDisk == committedBlob.map({ BlobID($0.bytes) }) {
+                // Clean: the committed version, and no longer overlaid.
+                guard previous.contains(path) else { continue }
+                try resetToCommitted(db, path: path, blob: committedBlob)
+                try db.execute(sql: "DELETE FROM overlay WHERE path = ?", arguments: [path])
+                changed += 1
+                continue
+            }
             if !previous.contains(path) {
                 try db.execute(sql: "INSERT OR IGNORE INTO overlay(path) VALUES (?)", arguments: [path])
             }
             let full = vault.absolutePath(path)
             var st = stat()
-            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            guard onDisk != nil, lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
+                  let data = FileManager.default.contents(atPath: full) else {
                 if try Int.fetchOne(db, sql: "SELECT 1 FROM docs WHERE path = ?", arguments: [path]) != nil {
                     try removeDocument(db, path: path)
                     changed += 1
                 }
                 continue
             }
-            let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-            let size = Int(st.st_size)
-            if let row = try Row.fetchOne(db, sql: "SELECT mtime, size, source FROM docs WHERE path = ?", arguments: [path]),
-               row["source"] as String == "worktree", row["mtime"] as Double? == mtime, row["size"] as Int == size {
+            let blob = (try? Repository.hashBlob(data))?.hex ?? ""
+            if let row = try Row.fetchOne(db, sql: "SELECT blob, source FROM docs WHERE path = ?", arguments: [path]),
+               row["source"] as String == "worktree", row["blob"] as String == blob {
                 continue
             }
             if try String.fetchOne(db, sql: "SELECT reason FROM skipped WHERE path = ?", arguments: [path]) != nil,
-               size > IndexedDocument.maxBytes {
+               data.count > IndexedDocument.maxBytes {
                 continue
             }
-            guard let data = FileManager.default.contents(atPath: full) else { continue }
-            let blob = (try? Repository.hashBlob(data))?.hex ?? ""
+            let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
             try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob, source: "worktree", mtime: mtime))
             changed += 1
         }

@@ -27,16 +27,39 @@ enum TreeDiff {
         guard old != new else { return }
         let oldEntries = try old.map { try repository.tree($0).entries } ?? []
         let newEntries = try new.map { try repository.tree($0).entries } ?? []
-        var oldByName: [[UInt8]: TreeEntry] = [:]
-        oldByName.reserveCapacity(oldEntries.count)
-        for entry in oldEntries { oldByName[entry.nameBytes] = entry }
-        for entry in newEntries {
-            let previous = oldByName.removeValue(forKey: entry.nameBytes)
-            if previous == entry { continue }
-            try compareEntries(repository, path: prefix + entry.name, previous, entry, into: &out)
+        // Both lists are in git's tree order: one merge pass, no lookup table.
+        var i = 0, j = 0
+        while i < oldEntries.count || j < newEntries.count {
+            let order = i == oldEntries.count ? 1 : j == newEntries.count ? -1 : gitOrder(oldEntries[i], newEntries[j])
+            if order < 0 {
+                try compareEntries(repository, path: prefix + oldEntries[i].name, oldEntries[i], nil, into: &out)
+                i += 1
+            } else if order > 0 {
+                try compareEntries(repository, path: prefix + newEntries[j].name, nil, newEntries[j], into: &out)
+                j += 1
+            } else {
+                if oldEntries[i] != newEntries[j] {
+                    try compareEntries(repository, path: prefix + newEntries[j].name, oldEntries[i], newEntries[j], into: &out)
+                }
+                i += 1
+                j += 1
+            }
         }
-        for entry in oldByName.values {
-            try compareEntries(repository, path: prefix + entry.name, entry, nil, into: &out)
+    }
+
+    /// Git's order of tree entries: by name bytes, a folder's name compared as if it ended in `/`.
+    /// Entries of the same name compare equal (a file replaced by a folder is one change).
+    static func gitOrder(_ a: TreeEntry, _ b: TreeEntry) -> Int {
+        a.nameBytes.withUnsafeBufferPointer { x in
+            b.nameBytes.withUnsafeBufferPointer { y in
+                let n = min(x.count, y.count)
+                for k in 0..<n where x[k] != y[k] { return x[k] < y[k] ? -1 : 1 }
+                if x.count == y.count { return 0 }
+                // One name is a prefix of the other: the next byte is the longer name's, or `/` for a folder.
+                let nextA: UInt8 = x.count > n ? x[n] : (a.kind == .tree ? 0x2f : 0)
+                let nextB: UInt8 = y.count > n ? y[n] : (b.kind == .tree ? 0x2f : 0)
+                return nextA < nextB ? -1 : nextA > nextB ? 1 : (x.count < y.count ? -1 : 1)
+            }
         }
     }
 
