@@ -119,7 +119,7 @@ struct WorktreeScan {
         }
 
         // Folders first (sequential: listing may ask libgit2 about ignore rules), then files (parallel).
-        var listed: [(dir: String, entry: DirEntry, old: DirEntry?)] = []
+        var listed: [(dir: String, entry: DirEntry, old: DirEntry?, relisted: Bool)] = []
         var seen = Set<String>()
         var ignoreChanged = false
         func visit(_ dir: String) throws {
@@ -131,10 +131,12 @@ struct WorktreeScan {
             let dirStat = Stat(st)
             let now = Self.now()
             var entry: DirEntry
+            var relisted = false
             if let old, !relistAll, !old.racy, old.stat == dirStat, !relist.contains(dir) {
                 entry = old
             } else {
                 entry = try list(dir, full: full, stat: dirStat, now: now, old: old)
+                relisted = true
                 result.dirsRead += 1
             }
             var ist = stat()
@@ -142,8 +144,9 @@ struct WorktreeScan {
             if ignoreStat != entry.ignoreFile {
                 if old != nil { ignoreChanged = true }
                 entry.ignoreFile = ignoreStat
+                relisted = true
             }
-            listed.append((dir, entry, old))
+            listed.append((dir, entry, old, relisted))
             for sub in entry.dirs { try visit(dir.isEmpty ? sub : dir + "/" + sub) }
         }
         try visit("")
@@ -157,30 +160,28 @@ struct WorktreeScan {
         let items = listed.map { ($0.dir, $0.entry) }
         let scanRoot = self.root
         let margin = racyMargin
-        DispatchQueue.concurrentPerform(iterations: min(2, max(1, items.count))) { worker in
+        let workers = min(2, max(1, items.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
-            let stride = min(2, max(1, items.count))
             while i < items.count {
                 checked.set(i, Self.checkFiles(root: scanRoot, dir: items[i].0, entry: items[i].1, margin: margin))
-                i += stride
+                i += workers
             }
         }
 
         for (i, item) in listed.enumerated() {
-            let (files, hashed) = checked.values[i] ?? (item.entry.files, 0)
-            result.filesHashed += hashed
+            guard let check = checked.values[i] else { continue }
+            result.filesHashed += check.hashed
             var entry = item.entry
-            entry.files = files
+            entry.files = check.files
             let prefix = item.dir.isEmpty ? "" : item.dir + "/"
-            var before: [String: FileEntry] = [:]
-            for f in item.old?.files ?? [] { before[f.name] = f }
-            for f in files {
-                let previous = before.removeValue(forKey: f.name)
-                if previous?.oid != f.oid || previous == nil { result.candidates[prefix + f.name] = f.oid }
-                            }
-            result.folders[item.dir] = files
-            for gone in before.keys { result.candidates[prefix + gone] = .some(nil) }
-            if item.old.map({ !Self.same($0, entry) }) ?? true {
+            for (name, oid) in check.changes { result.candidates[prefix + name] = .some(oid) }
+            if item.relisted, let old = item.old {
+                let names = Set(entry.files.map(\.name))
+                for f in old.files where !names.contains(f.name) { result.candidates[prefix + f.name] = .some(nil) }
+            }
+            result.folders[item.dir] = entry.files
+            if item.old == nil || item.relisted || check.modified {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO worktree_dirs(dir, state) VALUES (?, ?)")
                     .execute(arguments: [item.dir, Self.encode(entry)])
             }
@@ -244,35 +245,64 @@ struct WorktreeScan {
         return DirEntry(stat: dirStat, racy: dirStat.isRacy(at: now, margin: racyMargin), files: files, dirs: dirs, ignoreFile: old?.ignoreFile)
     }
 
+    /// What checking one folder's files found.
+    struct Checked: Sendable {
+        /// The folder's files now (those gone are dropped).
+        var files: [FileEntry]
+        /// Files whose blob id changed (nil: gone or no longer a regular file), new files included.
+        var changes: [(String, BlobID?)]
+        var hashed: Int
+        /// True when any entry changed (the cached folder must be written).
+        var modified: Bool
+    }
+
     /// Stats the folder's files; re-hashes those whose stat differs from the cache or was racy.
-    /// Returns the new entries (files no longer there are dropped) and how many were hashed.
-    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64) -> ([FileEntry], Int) {
+    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
+        var files = entry.files  // shared with the cache until something changes
+        var changes: [(String, BlobID?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { return ([], 0) }
+        guard fd >= 0 else {
+            return Checked(files: [], changes: files.map { ($0.name, nil) }, hashed: 0, modified: true)
+        }
         defer { close(fd) }
-        var out: [FileEntry] = []
-        out.reserveCapacity(entry.files.count)
+        var dropped: [Int] = []
         var hashed = 0
-        for var file in entry.files {
+        var modified = false
+        for i in files.indices {
             var st = stat()
-            guard fstatat(fd, file.name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            let current = Stat(st)
-            if current == file.stat && !file.racy { out.append(file); continue }
-            guard current.isRegular else {
-                file.stat = current; file.racy = false; file.oid = nil
-                out.append(file)
+            guard fstatat(fd, files[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                dropped.append(i)
+                changes.append((files[i].name, nil))
                 continue
             }
-            let now = now()
-            guard let (readStat, oid) = hash(fd, file.name) else { continue }
-            hashed += 1
-            file.stat = readStat
-            file.racy = readStat.isRacy(at: now, margin: margin)
-            file.oid = oid
-            out.append(file)
+            let current = Stat(st)
+            if current == files[i].stat && !files[i].racy { continue }
+            modified = true
+            let before = files[i].oid
+            if !current.isRegular {
+                files[i].stat = current
+                files[i].racy = false
+                files[i].oid = nil
+            } else {
+                let now = now()
+                guard let (readStat, oid) = hash(fd, files[i].name) else {
+                    dropped.append(i)
+                    changes.append((files[i].name, nil))
+                    continue
+                }
+                hashed += 1
+                files[i].stat = readStat
+                files[i].racy = readStat.isRacy(at: now, margin: margin)
+                files[i].oid = oid
+            }
+            if files[i].oid != before { changes.append((files[i].name, files[i].oid)) }
         }
-        return (out, hashed)
+        if !dropped.isEmpty {
+            modified = true
+            for i in dropped.reversed() { files.remove(at: i) }
+        }
+        return Checked(files: files, changes: changes, hashed: hashed, modified: modified)
     }
 
     /// Opens, stats and reads a file, and returns that stat with the blob id of the bytes read.
@@ -314,15 +344,6 @@ struct WorktreeScan {
             let s = Stat(st)
             return "\(s.ino):\(s.size):\(s.mtime):\(s.ctime)"
         }.joined(separator: " ")
-    }
-
-    private static func same(_ a: DirEntry, _ b: DirEntry) -> Bool {
-        guard a.stat == b.stat, a.racy == b.racy, a.dirs == b.dirs, a.ignoreFile == b.ignoreFile,
-              a.files.count == b.files.count else { return false }
-        for (x, y) in zip(a.files, b.files) where x.name != y.name || x.stat != y.stat || x.racy != y.racy || x.oid != y.oid {
-            return false
-        }
-        return true
     }
 
     // MARK: - Storage
@@ -439,10 +460,10 @@ struct BlobID: Hashable, Sendable {
 
 /// Per-folder results written by the parallel file checks (each slot by one worker only).
 private final class ScanBox: @unchecked Sendable {
-    private(set) var values: [([WorktreeScan.FileEntry], Int)?]
+    private(set) var values: [WorktreeScan.Checked?]
     private let lock = NSLock()
     init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: ([WorktreeScan.FileEntry], Int)) {
+    func set(_ index: Int, _ value: WorktreeScan.Checked) {
         lock.lock()
         values[index] = value
         lock.unlock()
