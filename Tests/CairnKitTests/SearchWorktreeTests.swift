@@ -67,7 +67,7 @@ import Testing
         #expect(try paths(index, "avocado") == ["memory/knowledge/a.md"])
         #expect((index.lastScan?.filesHashed ?? 0) >= 1, "a racy entry is re-hashed on the next check")
         let racy = try DatabaseQueue(path: index.path).read { db in
-            try WorktreeScan.load(db)["memory/knowledge"]?.files.first { $0.name == "a.md" }?.racy
+            try WorktreeScan.load(db)["memory/knowledge"]?.allFiles.first { $0.name == "a.md" }?.racy
         }
         #expect(racy == true)
     }

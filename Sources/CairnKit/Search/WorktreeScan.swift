@@ -66,17 +66,30 @@ struct WorktreeScan {
     struct DirEntry: Sendable {
         var stat: Stat
         var racy: Bool
+        /// The files, when decoded (`raw` is nil); a folder read from the cache keeps its stored bytes
+        /// instead, checked without decoding them (see `checkFiles`).
         var files: [FileEntry]
         var dirs: [String]
         var ignoreFile: Stat?
+        var raw: RawFiles? = nil
+
+        /// The files, decoding the stored bytes if need be.
+        var allFiles: [FileEntry] { raw.map(WorktreeScan.decodeFiles) ?? files }
+    }
+
+    /// The stored file records of a folder: `count` records from byte `offset` of `data`.
+    struct RawFiles: Sendable {
+        let data: Data
+        let offset: Int
+        let count: Int
     }
 
     /// What a check found: paths whose working-tree content may differ from last time, with the blob id
     /// now on disk (nil: absent or not a regular file).
     struct Result {
         var candidates: [String: BlobID?] = [:]
-        /// Every listed folder's files after the check (sorted by name), to look up paths that are not candidates.
-        var folders: [String: [FileEntry]] = [:]
+        /// Every listed folder after the check (files sorted by name), to look up paths that are not candidates.
+        var folders: [String: DirEntry] = [:]
         /// True when no cache was there: every file on disk is a candidate, and files not on disk are unknown.
         var fromScratch = false
         var dirsRead = 0
@@ -94,7 +107,7 @@ struct WorktreeScan {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard let files = result.folders[dir] else { return nil }
+        guard let files = result.folders[dir]?.allFiles else { return nil }
         var lo = 0, hi = files.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -173,14 +186,17 @@ struct WorktreeScan {
             guard let check = checked.values[i] else { continue }
             result.filesHashed += check.hashed
             var entry = item.entry
-            entry.files = check.files
+            if let files = check.files {
+                entry.files = files
+                entry.raw = nil
+            }
             let prefix = item.dir.isEmpty ? "" : item.dir + "/"
             for (name, oid) in check.changes { result.candidates[prefix + name] = .some(oid) }
             if item.relisted, let old = item.old {
-                let names = Set(entry.files.map(\.name))
-                for f in old.files where !names.contains(f.name) { result.candidates[prefix + f.name] = .some(nil) }
+                let names = Set(entry.allFiles.map(\.name))
+                for f in old.allFiles where !names.contains(f.name) { result.candidates[prefix + f.name] = .some(nil) }
             }
-            result.folders[item.dir] = entry.files
+            result.folders[item.dir] = entry
             if item.old == nil || item.relisted || check.modified {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO worktree_dirs(dir, state) VALUES (?, ?)")
                     .execute(arguments: [item.dir, Self.encode(entry)])
@@ -189,7 +205,7 @@ struct WorktreeScan {
         // Folders that are gone: every file they held is gone.
         for (dir, entry) in cache where !seen.contains(dir) {
             let prefix = dir.isEmpty ? "" : dir + "/"
-            for f in entry.files { result.candidates[prefix + f.name] = .some(nil) }
+            for f in entry.allFiles { result.candidates[prefix + f.name] = .some(nil) }
             try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ?", arguments: [dir])
         }
         cache.removeAll()
@@ -218,7 +234,7 @@ struct WorktreeScan {
         var files: [FileEntry] = []
         var dirs: [String] = []
         var oldFiles: [String: FileEntry] = [:]
-        for f in old?.files ?? [] { oldFiles[f.name] = f }
+        for f in old?.allFiles ?? [] { oldFiles[f.name] = f }
         while let e = readdir(handle) {
             let name = withUnsafePointer(to: &e.pointee.d_name) {
                 String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
@@ -247,8 +263,8 @@ struct WorktreeScan {
 
     /// What checking one folder's files found.
     struct Checked: Sendable {
-        /// The folder's files now (those gone are dropped).
-        var files: [FileEntry]
+        /// The folder's files now (those gone are dropped); nil when nothing changed.
+        var files: [FileEntry]?
         /// Files whose blob id changed (nil: gone or no longer a regular file), new files included.
         var changes: [(String, BlobID?)]
         var hashed: Int
@@ -259,13 +275,17 @@ struct WorktreeScan {
     /// Stats the folder's files; re-hashes those whose stat differs from the cache or was racy.
     static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
-        var files = entry.files  // shared with the cache until something changes
         var changes: [(String, BlobID?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else {
-            return Checked(files: [], changes: files.map { ($0.name, nil) }, hashed: 0, modified: true)
+            return Checked(files: [], changes: entry.allFiles.map { ($0.name, nil) }, hashed: 0, modified: true)
         }
         defer { close(fd) }
+        // The common case, without decoding: every stored stat still matches and none was racy.
+        if let raw = entry.raw, unchanged(fd, raw) {
+            return Checked(files: nil, changes: [], hashed: 0, modified: false)
+        }
+        var files = entry.allFiles
         var dropped: [Int] = []
         var hashed = 0
         var modified = false
@@ -360,19 +380,20 @@ struct WorktreeScan {
 
     static func encode(_ e: DirEntry) -> Data {
         var w = [UInt8]()
-        w.reserveCapacity(64 + e.files.count * 80)
+        w.reserveCapacity(64 + (e.raw?.count ?? e.files.count) * 80)
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { w.append(contentsOf: $0) } }
         func stat(_ s: Stat) { u64(s.ino); u64(UInt64(bitPattern: s.size)); u64(UInt64(bitPattern: s.mtime)); u64(UInt64(bitPattern: s.ctime)); u64(UInt64(s.mode)) }
         func string(_ s: String) { let b = Array(s.utf8); u64(UInt64(b.count)); w.append(contentsOf: b) }
-        w.append(1)  // format
+        w.append(2)  // format
         stat(e.stat)
         w.append(e.racy ? 1 : 0)
         if let i = e.ignoreFile { w.append(1); stat(i) } else { w.append(0) }
         u64(UInt64(e.dirs.count))
         for d in e.dirs { string(d) }
-        u64(UInt64(e.files.count))
-        for f in e.files {
+        u64(UInt64(e.allFiles.count))
+        for f in e.allFiles {
             string(f.name)
+            w.append(0)  // so the stored name can be passed to fstatat as it is
             stat(f.stat)
             w.append((f.racy ? 1 : 0) | (f.oid != nil ? 2 : 0))
             if let oid = f.oid { w.append(contentsOf: oid.bytes) }
@@ -380,6 +401,7 @@ struct WorktreeScan {
         return Data(w)
     }
 
+    /// Decodes a folder's header (stat, subfolders); its file records stay raw until needed.
     static func decode(_ data: Data) -> DirEntry? {
         data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) -> DirEntry? in
             var p = 0
@@ -399,26 +421,78 @@ struct WorktreeScan {
                 defer { p += n }
                 return String(decoding: UnsafeRawBufferPointer(rebasing: buf[p..<(p + n)]), as: UTF8.self)
             }
-            guard byte() == 1, let dirStat = stat(), let racy = byte(), let hasIgnore = byte() else { return nil }
+            guard byte() == 2, let dirStat = stat(), let racy = byte(), let hasIgnore = byte() else { return nil }
             let ignore = hasIgnore == 1 ? stat() : nil
-            guard let dirCount = u64() else { return nil }
+            guard let dirCount = u64(), dirCount < 1 << 24 else { return nil }
             var dirs: [String] = []
             for _ in 0..<dirCount { guard let d = string() else { return nil }; dirs.append(d) }
-            guard let fileCount = u64() else { return nil }
-            var files: [FileEntry] = []
-            files.reserveCapacity(Int(min(fileCount, 1 << 20)))
-            for _ in 0..<fileCount {
-                guard let name = string(), let s = stat(), let flags = byte() else { return nil }
-                var oid: BlobID? = nil
-                if flags & 2 != 0 {
-                    guard p + 20 <= buf.count else { return nil }
-                    oid = BlobID(UnsafeRawBufferPointer(rebasing: buf[p..<(p + 20)]))
-                    p += 20
-                }
-                files.append(FileEntry(name: name, stat: s, racy: flags & 1 != 0, oid: oid))
-            }
-            return DirEntry(stat: dirStat, racy: racy != 0, files: files, dirs: dirs, ignoreFile: ignore)
+            guard let fileCount = u64(), fileCount < 1 << 24 else { return nil }
+            let raw = RawFiles(data: data, offset: p, count: Int(fileCount))
+            guard validRecords(buf, raw) else { return nil }
+            return DirEntry(stat: dirStat, racy: racy != 0, files: [], dirs: dirs, ignoreFile: ignore, raw: raw)
         }
+    }
+
+    /// Walks the file records: for each, the name (with its length, NUL-terminated), the stat fields,
+    /// the flags and the blob id when present. Stops early when `body` returns false; false when a
+    /// record is cut short.
+    @discardableResult
+    static func forEachRecord(_ buf: UnsafeRawBufferPointer, _ raw: RawFiles,
+                              _ body: (UnsafeRawBufferPointer, Stat, UInt8, BlobID?) -> Bool) -> Bool {
+        var p = raw.offset
+        for _ in 0..<raw.count {
+            guard p + 8 <= buf.count else { return false }
+            let n = Int(UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
+            p += 8
+            guard n >= 0, n < 1 << 20, p + n + 1 + 40 + 1 <= buf.count else { return false }
+            let name = UnsafeRawBufferPointer(rebasing: buf[p..<(p + n + 1)])  // with the NUL
+            p += n + 1
+            func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: p + at, as: UInt64.self)) }
+            let stat = Stat(ino: u64(0), size: Int64(bitPattern: u64(8)), mtime: Int64(bitPattern: u64(16)),
+                            ctime: Int64(bitPattern: u64(24)), mode: UInt32(truncatingIfNeeded: u64(32)))
+            p += 40
+            let flags = buf[p]
+            p += 1
+            var oid: BlobID? = nil
+            if flags & 2 != 0 {
+                guard p + 20 <= buf.count else { return false }
+                oid = BlobID(UnsafeRawBufferPointer(rebasing: buf[p..<(p + 20)]))
+                p += 20
+            }
+            if !body(name, stat, flags, oid) { return true }
+        }
+        return true
+    }
+
+    static func validRecords(_ buf: UnsafeRawBufferPointer, _ raw: RawFiles) -> Bool {
+        forEachRecord(buf, raw) { name, _, _, _ in name.last == 0 }
+    }
+
+    static func decodeFiles(_ raw: RawFiles) -> [FileEntry] {
+        var files: [FileEntry] = []
+        files.reserveCapacity(raw.count)
+        raw.data.withUnsafeBytes { buf in
+            forEachRecord(buf, raw) { name, stat, flags, oid in
+                files.append(FileEntry(name: String(decoding: UnsafeRawBufferPointer(rebasing: name.dropLast()), as: UTF8.self),
+                                       stat: stat, racy: flags & 1 != 0, oid: oid))
+                return true
+            }
+        }
+        return files
+    }
+
+    /// True when every stored file still has its stored stat and none was racy (no decoding, no allocation).
+    static func unchanged(_ dirfd: Int32, _ raw: RawFiles) -> Bool {
+        var same = true
+        raw.data.withUnsafeBytes { buf in
+            forEachRecord(buf, raw) { name, stored, flags, _ in
+                var st = stat()
+                let rc = fstatat(dirfd, name.baseAddress!.assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW)
+                if rc != 0 || flags & 1 != 0 || Stat(st) != stored { same = false }
+                return same
+            }
+        }
+        return same
     }
 }
 
