@@ -122,6 +122,16 @@ import Testing
         #expect(try paths(index, "gooseberry") == ["memory/knowledge/keep.md"])
         #expect(try f.git("status", "--porcelain").isEmpty, "git agrees: nothing untracked")
 
+        // Force-added and committed with git, the ignored file is tracked: it counts (its folder's stat did not change).
+        _ = try f.git("add", "-f", "scratch/notes.md")
+        _ = try f.git("commit", "-q", "-m", "force")
+        #expect(try paths(index, "gooseberry") == ["memory/knowledge/keep.md", "scratch/notes.md"])
+        // Untracked again (still on disk, still ignored): it leaves the index.
+        _ = try f.git("rm", "-q", "--cached", "scratch/notes.md")
+        _ = try f.git("commit", "-q", "-m", "unforce")
+        #expect(try paths(index, "gooseberry") == ["memory/knowledge/keep.md"])
+        #expect(FileManager.default.fileExists(atPath: f.root + "/scratch/notes.md"))
+
         // The rule changes: the file is no longer ignored, though its folder did not change.
         try f.write(".gitignore", "scratch/\n")
         #expect(try paths(index, "gooseberry") == ["memory/knowledge/keep.md", "memory/knowledge/draft.tmp.md"])

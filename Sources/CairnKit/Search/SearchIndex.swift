@@ -21,6 +21,8 @@ public final class SearchIndex {
     public let path: String
     /// See `WorktreeScan.defaultRacyMargin` (tests set 0 to prove that ctime alone finds an edit).
     var racyMargin = WorktreeScan.defaultRacyMargin
+    /// The last tree diff (see `treeChanges`).
+    private var lastDiff: (from: OID?, to: OID?, changes: [TreeDiff.Change])? = nil
     /// Folders listed, files hashed and candidates of the last working-tree check (for tests).
     var lastScan: (dirsRead: Int, filesHashed: Int, candidates: Int)? = nil
 
@@ -300,11 +302,20 @@ public final class SearchIndex {
     /// (only the trees on changed paths are read, see `TreeDiff`).
     private func applyCommittedDiff(_ db: Database, from old: OID?, to new: OID?) throws -> Int {
         var changed = 0
-        for change in try TreeDiff.changes(vault.repository, from: old, to: new) where IndexedDocument.isIndexable(change.path) {
+        for change in try treeChanges(from: old, to: new) where IndexedDocument.isIndexable(change.path) {
             changed += 1
             try resetToCommitted(db, path: change.path, entry: change.new)
         }
         return changed
+    }
+
+    /// `TreeDiff.changes`, remembered for the next call with the same trees (the commit side and the
+    /// working-tree check of one update both need the diff since the last update).
+    private func treeChanges(from old: OID?, to new: OID?) throws -> [TreeDiff.Change] {
+        if let cached = lastDiff, cached.from == old, cached.to == new { return cached.changes }
+        let changes = try TreeDiff.changes(vault.repository, from: old, to: new)
+        lastDiff = (old, new, changes)
+        return changes
     }
 
     /// Makes the document at `path` the version committed in `tree` (removed when absent there).
@@ -346,12 +357,12 @@ public final class SearchIndex {
     private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
         let head = tree?.hex ?? ""
         let lastChecked = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_tree'")
-        var committedPaths: [String] = []
+        var committedChanges: [TreeDiff.Change] = []
         var full = false
         if let lastChecked, lastChecked != head {
             if lastChecked.isEmpty || OID(hex: lastChecked) != nil,
-               let changes = try? TreeDiff.changes(vault.repository, from: OID(hex: lastChecked), to: tree) {
-                committedPaths = changes.map(\.path)
+               let changes = try? treeChanges(from: OID(hex: lastChecked), to: tree) {
+                committedChanges = changes
             } else {
                 full = true
             }
@@ -359,18 +370,10 @@ public final class SearchIndex {
             full = true
         }
         if full { try db.execute(sql: "DELETE FROM worktree_dirs") }
-        var relist = Set<String>()
-        for path in committedPaths {
-            var dir = path
-            while let slash = dir.lastIndex(of: "/") {
-                dir = String(dir[..<slash])
-                guard relist.insert(dir).inserted else { break }
-            }
-            relist.insert("")
-        }
+        let committedPaths = committedChanges.map(\.path)
         var scan = WorktreeScan(root: vault.root, gitDir: vault.gitDir, repository: vault.repository, tree: tree)
         scan.racyMargin = racyMargin
-        let found = try scan.run(db, relist: relist)
+        let found = try scan.run(db, committed: committedChanges)
         lastScan = (found.dirsRead, found.filesHashed, found.candidates.count)
         try setMeta(db, "worktree_tree", head)
 

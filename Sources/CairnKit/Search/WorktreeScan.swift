@@ -111,7 +111,7 @@ struct WorktreeScan {
         var lo = 0, hi = files.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if files[mid].name < name { lo = mid + 1 } else { hi = mid }
+            if precedes(files[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
         return lo < files.count && files[lo].name == name ? files[lo].oid : nil
     }
@@ -119,9 +119,29 @@ struct WorktreeScan {
     // MARK: - Scanning
 
     /// Scans the working tree against the cache in `db`, writes the new cache, and returns the changes.
-    /// `relist`: folders to list again whatever their stat (those holding files a commit changed).
-    func run(_ db: Database, relist: Set<String>, relistEverything: Bool = false) throws -> Result {
+    /// `committed`: the files `main` changed since the last check; a folder is listed again when one of
+    /// them appears in it that the cache does not list (it may have been an ignored untracked file, now
+    /// tracked) or leaves `main` while listed (it may now be ignored), or when it is not cached at all.
+    func run(_ db: Database, committed: [TreeDiff.Change], relistEverything: Bool = false) throws -> Result {
         var cache = try Self.load(db)
+        var relist = Set<String>()
+        var listedNames: [String: Set<String>] = [:]
+        for change in committed {
+            let slash = change.path.lastIndex(of: "/")
+            var dir = slash.map { String(change.path[..<$0]) } ?? ""
+            let name = slash.map { String(change.path[change.path.index(after: $0)...]) } ?? change.path
+            guard cache[dir] != nil else {
+                // A folder the cache does not know: list the nearest known ancestor again.
+                while cache[dir] == nil, let up = dir.lastIndex(of: "/") { dir = String(dir[..<up]) }
+                if cache[dir] == nil { dir = "" }
+                relist.insert(dir)
+                continue
+            }
+            guard IndexedDocument.isIndexable(name) else { continue }
+            if listedNames[dir] == nil { listedNames[dir] = Set(cache[dir]!.allFiles.map(\.name)) }
+            let known = listedNames[dir]!.contains(name)
+            if (change.new != nil && !known) || (change.new == nil && known) { relist.insert(dir) }
+        }
         var result = Result()
         result.fromScratch = cache.isEmpty
         let ignoreKey = Self.ignoreKey(gitDir: gitDir)
@@ -165,7 +185,7 @@ struct WorktreeScan {
         try visit("")
         if ignoreChanged && !relistAll {
             // A .gitignore changed: list every folder again with the new rules.
-            return try run(db, relist: relist, relistEverything: true)
+            return try run(db, committed: committed, relistEverything: true)
         }
 
         // Stat every listed file against its cached entry; hash the ones that differ or were racy.
@@ -256,7 +276,7 @@ struct WorktreeScan {
                 files.append(oldFiles[name] ?? FileEntry(name: name, stat: Stat(ino: 0, size: -1, mtime: 0, ctime: 0, mode: 0), racy: true, oid: nil))
             }
         }
-        files.sort { $0.name < $1.name }
+        files.sort { Self.precedes($0.name, $1.name) }
         dirs.sort()
         return DirEntry(stat: dirStat, racy: dirStat.isRacy(at: now, margin: racyMargin), files: files, dirs: dirs, ignoreFile: old?.ignoreFile)
     }
@@ -349,6 +369,9 @@ struct WorktreeScan {
         if filled < data.count { data.count = filled }
         return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
     }
+
+    /// The order of a folder's files in the cache: by UTF-8 bytes (cheaper than `String`'s `<`).
+    static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
     static func now() -> Int64 {
         var t = timespec()
