@@ -7,7 +7,7 @@ Measures, in one run on one working copy of a gen_vault.py vault (cached under b
 the same cache bench/bench.py uses):
   - full index build (`cairn index --rebuild`), wall time and peak RSS;
   - incremental update after a commit changing 10 notes (`cairn index` after `cairn snapshot`),
-    with the share spent on the working-tree scan (git status) reported by cairn itself;
+    with the share spent on the working-tree check (the index's stat cache) reported by cairn itself;
   - query latency over common and rare words (gen_vault's sample words): `cairn search TERM`
     end to end (process start, index check, query), the query time in process
     (`cairn search TERM --bench-runs N`: N runs on one open, up-to-date index), vs `rg -l -i TERM`
@@ -205,7 +205,7 @@ def write_results(r, a, cairn):
              "- Query terms: gen_vault's 5 common and 4 rare sample words; each timed "
              f"{a.runs}× end to end, {a.bench_runs}× in process, {max(3, a.runs // 3)}× for rg / git grep, warm page cache.",
              "- The working copy's git index is refreshed once after copying (`git update-index --refresh`), as an operator's own vault is.",
-             "- `cairn search` end to end = process start + index check (tree diff + working-tree status) + query;"
+             "- `cairn search` end to end = process start + index check (tree diff + working-tree stat check) + query;"
              " in process = `cairn search TERM --bench-runs N`: the same ranking, details and snippets repeated on one open,"
              " up-to-date index (the first run, which compiles statements, is dropped); query only = the SQL time one"
              " `cairn search` reports in `--json` (`querySeconds`, first query of a fresh process).",
@@ -213,7 +213,7 @@ def write_results(r, a, cairn):
              "| Row | cairn | Baseline | baseline | Ratio (baseline / cairn) | Target | Result |",
              "|---|---:|---|---:|---:|---|---|",
              f"| full index build @ {r['notes']:,} | {b['wall']:.1f} s | — | — | — | ≤ 60 s | {verdict(b['wall'] <= 60)} |",
-             f"| incremental update, commit of 10 notes (in process, with the working-tree status) | {ms(i['update'])} ms (of which status {ms(i['worktree'])} ms) | — | — | — | ≤ 50 ms | {verdict(i['update'] <= 0.05)} |",
+             f"| incremental update, commit of 10 notes (in process, with the working-tree check) | {ms(i['update'])} ms (of which working-tree check {ms(i['worktree'])} ms) | — | — | — | ≤ 50 ms | {verdict(i['update'] <= 0.05)} |",
              f"| incremental update, commit side only (tree diff + 10 notes re-indexed) | {ms(i['commit'])} ms | — | — | — | ≤ 50 ms | {verdict(i['commit'] <= 0.05)} |",
              f"| incremental update, `cairn index` process | {ms(i['wall'])} ms | — | — | — | — | info |",
              f"| query median, in process | {ms(q['in_process']['median'])} ms | `rg -l -i` | {ms(q['rg']['median'])} ms | {rg_ratio_p:.0f}× | ≤ 5 ms, ≥ 100× | {verdict(q['in_process']['median'] <= 0.005 and rg_ratio_p >= 100)} |",

@@ -1,0 +1,568 @@
+import CairnGit
+import Foundation
+import GRDB
+
+/// Finds which indexable files of the working tree changed since the last update, from a stat cache
+/// kept in the index (table `worktree_dirs`), without git's index or status.
+///
+/// For every folder of the working tree the cache holds the folder's own stat and, for each `.md`,
+/// `.markdown` and `.txt` file in it, the stat it had (inode, size, mtime and ctime in nanoseconds)
+/// and the blob id of the bytes read *after* that stat. A check stats every cached file (`fstatat`
+/// relative to its folder, both cores) and re-reads and hashes only those whose stat differs.
+///
+/// Why an edit cannot be missed:
+/// - Any write, truncate or rename onto a file sets its ctime to the current time, and no call lets a
+///   program set ctime back (`touch -d`, `utimensat` set mtime and atime only, and they too set ctime
+///   to now). So an edit in place, even one that keeps the size and restores the mtime, changes ctime;
+///   an editor that writes a new file and renames it over the old one changes the inode as well.
+/// - The one gap is a write within the file system's timestamp granularity of the moment the file was
+///   hashed (the "racy" case git has too): ctime could then equal the cached one. An entry whose mtime
+///   or ctime is less than `racyMargin` before the time it was hashed is marked racy and is re-hashed
+///   on every check until a later hash finds it older than that.
+/// - New, deleted and renamed files change their folder's mtime and ctime: only then is the folder
+///   listed again (with the same racy rule for folders). Folders holding files changed by a commit are
+///   listed again as well, since whether an untracked name is ignored depends on what is tracked, and
+///   every folder is listed again when a `.gitignore` or `.git/info/exclude` changed.
+/// Untracked files that `.gitignore` ignores are left out, as `git status` leaves them out; untracked
+/// folders are entered (their notes are indexed); nested repositories and `.git` are not.
+struct WorktreeScan {
+    /// Entries changed this close to the time they were hashed (or listed) are checked again next time:
+    /// more than the coarsest common timestamp granularity (2 s on FAT, 1 s on ext3 and HFS+).
+    static let defaultRacyMargin: Int64 = 3_000_000_000
+
+    /// A file's stat as far as change detection goes.
+    struct Stat: Equatable, Sendable {
+        var ino: UInt64
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+        var mode: UInt32
+
+        init(_ st: stat) {
+            ino = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+            mode = UInt32(st.st_mode)
+        }
+
+        init(ino: UInt64, size: Int64, mtime: Int64, ctime: Int64, mode: UInt32) {
+            self.ino = ino; self.size = size; self.mtime = mtime; self.ctime = ctime; self.mode = mode
+        }
+
+        var isRegular: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
+        func isRacy(at now: Int64, margin: Int64) -> Bool { mtime >= now - margin || ctime >= now - margin }
+    }
+
+    /// A cached file: its stat, whether that stat was racy when hashed, and its blob id (nil: not a regular file).
+    struct FileEntry: Sendable {
+        var name: String
+        var stat: Stat
+        var racy: Bool
+        var oid: BlobID?
+    }
+
+    /// A cached folder: its stat, the indexable files and subfolders listed, and the `.gitignore` stat.
+    struct DirEntry: Sendable {
+        var stat: Stat
+        var racy: Bool
+        /// The files, when decoded (`raw` is nil); a folder read from the cache keeps its stored bytes
+        /// instead, checked without decoding them (see `checkFiles`).
+        var files: [FileEntry]
+        var dirs: [String]
+        var ignoreFile: Stat?
+        var raw: RawFiles? = nil
+
+        /// The files, decoding the stored bytes if need be.
+        var allFiles: [FileEntry] { raw.map(WorktreeScan.decodeFiles) ?? files }
+    }
+
+    /// The stored file records of a folder: `count` records from byte `offset` of `data`.
+    struct RawFiles: Sendable {
+        let data: Data
+        let offset: Int
+        let count: Int
+    }
+
+    /// What a check found: paths whose working-tree content may differ from last time, with the blob id
+    /// now on disk (nil: absent or not a regular file).
+    struct Result {
+        var candidates: [String: BlobID?] = [:]
+        /// Every listed folder after the check (files sorted by name), to look up paths that are not candidates.
+        var folders: [String: DirEntry] = [:]
+        /// True when no cache was there: every file on disk is a candidate, and files not on disk are unknown.
+        var fromScratch = false
+        var dirsRead = 0
+        var filesHashed = 0
+    }
+
+    let root: String
+    let gitDir: String
+    let repository: Repository
+    let tree: OID?
+    var racyMargin: Int64 = WorktreeScan.defaultRacyMargin
+
+    /// The blob id of the file at `path` after a check (nil: absent or not a regular file).
+    static func blob(at path: String, in result: Result) -> BlobID? {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let files = result.folders[dir]?.allFiles else { return nil }
+        var lo = 0, hi = files.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if precedes(files[mid].name, name) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < files.count && files[lo].name == name ? files[lo].oid : nil
+    }
+
+    // MARK: - Scanning
+
+    /// Scans the working tree against the cache in `db`, writes the new cache, and returns the changes.
+    /// `committed`: the files `main` changed since the last check; a folder is listed again when one of
+    /// them appears in it that the cache does not list (it may have been an ignored untracked file, now
+    /// tracked) or leaves `main` while listed (it may now be ignored), or when it is not cached at all.
+    func run(_ db: Database, committed: [TreeDiff.Change], relistEverything: Bool = false) throws -> Result {
+        var cache = try Self.load(db)
+        var relist = Set<String>()
+        var listedNames: [String: Set<String>] = [:]
+        for change in committed {
+            let slash = change.path.lastIndex(of: "/")
+            var dir = slash.map { String(change.path[..<$0]) } ?? ""
+            let name = slash.map { String(change.path[change.path.index(after: $0)...]) } ?? change.path
+            guard cache[dir] != nil else {
+                // A folder the cache does not know: list the nearest known ancestor again.
+                while cache[dir] == nil, let up = dir.lastIndex(of: "/") { dir = String(dir[..<up]) }
+                if cache[dir] == nil { dir = "" }
+                relist.insert(dir)
+                continue
+            }
+            guard IndexedDocument.isIndexable(name) else { continue }
+            if listedNames[dir] == nil { listedNames[dir] = Set(cache[dir]!.allFiles.map(\.name)) }
+            let known = listedNames[dir]!.contains(name)
+            if (change.new != nil && !known) || (change.new == nil && known) { relist.insert(dir) }
+        }
+        var result = Result()
+        result.fromScratch = cache.isEmpty
+        let ignoreKey = Self.ignoreKey(gitDir: gitDir)
+        let storedIgnoreKey = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_ignore'")
+        let relistAll = relistEverything || cache.isEmpty || storedIgnoreKey != ignoreKey
+        if storedIgnoreKey != ignoreKey {
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('worktree_ignore', ?)", arguments: [ignoreKey])
+        }
+
+        // Folders first (sequential: listing may ask libgit2 about ignore rules), then files (parallel).
+        var listed: [(dir: String, entry: DirEntry, old: DirEntry?, relisted: Bool)] = []
+        var seen = Set<String>()
+        var ignoreChanged = false
+        func visit(_ dir: String) throws {
+            seen.insert(dir)
+            let old = cache[dir]
+            let full = dir.isEmpty ? root : root + "/" + dir
+            var st = stat()
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+            let dirStat = Stat(st)
+            let now = Self.now()
+            var entry: DirEntry
+            var relisted = false
+            if let old, !relistAll, !old.racy, old.stat == dirStat, !relist.contains(dir) {
+                entry = old
+            } else {
+                entry = try list(dir, full: full, stat: dirStat, now: now, old: old)
+                relisted = true
+                result.dirsRead += 1
+            }
+            var ist = stat()
+            let ignoreStat = lstat(full + "/.gitignore", &ist) == 0 ? Stat(ist) : nil
+            if ignoreStat != entry.ignoreFile {
+                if old != nil { ignoreChanged = true }
+                entry.ignoreFile = ignoreStat
+                relisted = true
+            }
+            listed.append((dir, entry, old, relisted))
+            for sub in entry.dirs { try visit(dir.isEmpty ? sub : dir + "/" + sub) }
+        }
+        try visit("")
+        if ignoreChanged && !relistAll {
+            // A .gitignore changed: list every folder again with the new rules.
+            return try run(db, committed: committed, relistEverything: true)
+        }
+
+        // Stat every listed file against its cached entry; hash the ones that differ or were racy.
+        let checked = ScanBox(count: listed.count)
+        let items = listed.map { ($0.dir, $0.entry) }
+        let scanRoot = self.root
+        let margin = racyMargin
+        let workers = min(2, max(1, items.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var i = worker
+            while i < items.count {
+                checked.set(i, Self.checkFiles(root: scanRoot, dir: items[i].0, entry: items[i].1, margin: margin))
+                i += workers
+            }
+        }
+
+        for (i, item) in listed.enumerated() {
+            guard let check = checked.values[i] else { continue }
+            result.filesHashed += check.hashed
+            var entry = item.entry
+            if let files = check.files {
+                entry.files = files
+                entry.raw = nil
+            }
+            let prefix = item.dir.isEmpty ? "" : item.dir + "/"
+            for (name, oid) in check.changes { result.candidates[prefix + name] = .some(oid) }
+            if item.relisted, let old = item.old {
+                let names = Set(entry.allFiles.map(\.name))
+                for f in old.allFiles where !names.contains(f.name) { result.candidates[prefix + f.name] = .some(nil) }
+            }
+            result.folders[item.dir] = entry
+            if item.old == nil || item.relisted || check.modified {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO worktree_dirs(dir, state) VALUES (?, ?)")
+                    .execute(arguments: [item.dir, Self.encode(entry)])
+            }
+        }
+        // Folders that are gone: every file they held is gone.
+        for (dir, entry) in cache where !seen.contains(dir) {
+            let prefix = dir.isEmpty ? "" : dir + "/"
+            for f in entry.allFiles { result.candidates[prefix + f.name] = .some(nil) }
+            try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ?", arguments: [dir])
+        }
+        cache.removeAll()
+        return result
+    }
+
+    /// Lists a folder: its indexable files and subfolders, leaving out untracked names `.gitignore` ignores.
+    private func list(_ dir: String, full: String, stat dirStat: Stat, now: Int64, old: DirEntry?) throws -> DirEntry {
+        guard let handle = opendir(full) else {
+            return DirEntry(stat: dirStat, racy: true, files: [], dirs: [], ignoreFile: nil)
+        }
+        defer { closedir(handle) }
+        var tracked: Set<String>? = nil
+        func isTracked(_ name: String) throws -> Bool {
+            if tracked == nil {
+                var names = Set<String>()
+                if let tree {
+                    let folder: OID? = dir.isEmpty ? tree : try repository.entry(at: dir, in: tree).flatMap { $0.kind == .tree ? $0.oid : nil }
+                    if let folder { names = Set(try repository.tree(folder).entries.map(\.name)) }
+                }
+                tracked = names
+            }
+            return tracked!.contains(name)
+        }
+        let prefix = dir.isEmpty ? "" : dir + "/"
+        var files: [FileEntry] = []
+        var dirs: [String] = []
+        var oldFiles: [String: FileEntry] = [:]
+        for f in old?.allFiles ?? [] { oldFiles[f.name] = f }
+        while let e = readdir(handle) {
+            let name = withUnsafePointer(to: &e.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." || name == ".git" { continue }
+            var type = e.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                guard lstat(full + "/" + name, &st) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : UInt8(DT_REG)
+            }
+            if type == UInt8(DT_DIR) {
+                if access(full + "/" + name + "/.git", F_OK) == 0 { continue }  // a nested repository
+                if try !isTracked(name), try repository.isIgnored(prefix + name + "/") { continue }
+                dirs.append(name)
+            } else if IndexedDocument.isIndexable(name) {
+                if try !isTracked(name), try repository.isIgnored(prefix + name) { continue }
+                // Keep what is known about the file; its stat is checked next.
+                files.append(oldFiles[name] ?? FileEntry(name: name, stat: Stat(ino: 0, size: -1, mtime: 0, ctime: 0, mode: 0), racy: true, oid: nil))
+            }
+        }
+        files.sort { Self.precedes($0.name, $1.name) }
+        dirs.sort()
+        return DirEntry(stat: dirStat, racy: dirStat.isRacy(at: now, margin: racyMargin), files: files, dirs: dirs, ignoreFile: old?.ignoreFile)
+    }
+
+    /// What checking one folder's files found.
+    struct Checked: Sendable {
+        /// The folder's files now (those gone are dropped); nil when nothing changed.
+        var files: [FileEntry]?
+        /// Files whose blob id changed (nil: gone or no longer a regular file), new files included.
+        var changes: [(String, BlobID?)]
+        var hashed: Int
+        /// True when any entry changed (the cached folder must be written).
+        var modified: Bool
+    }
+
+    /// Stats the folder's files; re-hashes those whose stat differs from the cache or was racy.
+    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64) -> Checked {
+        let full = dir.isEmpty ? root : root + "/" + dir
+        var changes: [(String, BlobID?)] = []
+        let fd = open(full, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else {
+            return Checked(files: [], changes: entry.allFiles.map { ($0.name, nil) }, hashed: 0, modified: true)
+        }
+        defer { close(fd) }
+        // The common case, without decoding: every stored stat still matches and none was racy.
+        if let raw = entry.raw, unchanged(fd, raw) {
+            return Checked(files: nil, changes: [], hashed: 0, modified: false)
+        }
+        var files = entry.allFiles
+        var dropped: [Int] = []
+        var hashed = 0
+        var modified = false
+        for i in files.indices {
+            var st = stat()
+            guard fstatat(fd, files[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                dropped.append(i)
+                changes.append((files[i].name, nil))
+                continue
+            }
+            let current = Stat(st)
+            if current == files[i].stat && !files[i].racy { continue }
+            modified = true
+            let before = files[i].oid
+            if !current.isRegular {
+                files[i].stat = current
+                files[i].racy = false
+                files[i].oid = nil
+            } else {
+                let now = now()
+                guard let (readStat, oid) = hash(fd, files[i].name) else {
+                    dropped.append(i)
+                    changes.append((files[i].name, nil))
+                    continue
+                }
+                hashed += 1
+                files[i].stat = readStat
+                files[i].racy = readStat.isRacy(at: now, margin: margin)
+                files[i].oid = oid
+            }
+            if files[i].oid != before { changes.append((files[i].name, files[i].oid)) }
+        }
+        if !dropped.isEmpty {
+            modified = true
+            for i in dropped.reversed() { files.remove(at: i) }
+        }
+        return Checked(files: files, changes: changes, hashed: hashed, modified: modified)
+    }
+
+    /// Opens, stats and reads a file, and returns that stat with the blob id of the bytes read.
+    static func hash(_ dirfd: Int32, _ name: String) -> (Stat, BlobID?)? {
+        let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let stat = Stat(st)
+        guard stat.isRegular else { return (stat, nil) }
+        var data = Data(count: Int(max(0, st.st_size)))
+        var filled = 0
+        let ok = data.withUnsafeMutableBytes { buf -> Bool in
+            while filled < buf.count {
+                let n = read(fd, buf.baseAddress! + filled, buf.count - filled)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                if n == 0 { break }
+                filled += n
+            }
+            return true
+        }
+        guard ok else { return nil }
+        if filled < data.count { data.count = filled }
+        return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
+    }
+
+    /// The order of a folder's files in the cache: by UTF-8 bytes (cheaper than `String`'s `<`).
+    static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    static func now() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+
+    /// The stats of the ignore files outside the working tree's folders (`.git/info/exclude`, the config).
+    static func ignoreKey(gitDir: String) -> String {
+        ["info/exclude", "config"].map { name -> String in
+            var st = stat()
+            guard lstat(gitDir + name, &st) == 0 else { return "-" }
+            let s = Stat(st)
+            return "\(s.ino):\(s.size):\(s.mtime):\(s.ctime)"
+        }.joined(separator: " ")
+    }
+
+    // MARK: - Storage
+
+    static func load(_ db: Database) throws -> [String: DirEntry] {
+        var out: [String: DirEntry] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT dir, state FROM worktree_dirs")
+        while let row = try rows.next() {
+            let data: Data = row["state"]
+            if let entry = decode(data) { out[row["dir"]] = entry }
+        }
+        return out
+    }
+
+    static func encode(_ e: DirEntry) -> Data {
+        var w = [UInt8]()
+        w.reserveCapacity(64 + (e.raw?.count ?? e.files.count) * 80)
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { w.append(contentsOf: $0) } }
+        func stat(_ s: Stat) { u64(s.ino); u64(UInt64(bitPattern: s.size)); u64(UInt64(bitPattern: s.mtime)); u64(UInt64(bitPattern: s.ctime)); u64(UInt64(s.mode)) }
+        func string(_ s: String) { let b = Array(s.utf8); u64(UInt64(b.count)); w.append(contentsOf: b) }
+        w.append(2)  // format
+        stat(e.stat)
+        w.append(e.racy ? 1 : 0)
+        if let i = e.ignoreFile { w.append(1); stat(i) } else { w.append(0) }
+        u64(UInt64(e.dirs.count))
+        for d in e.dirs { string(d) }
+        u64(UInt64(e.allFiles.count))
+        for f in e.allFiles {
+            string(f.name)
+            w.append(0)  // so the stored name can be passed to fstatat as it is
+            stat(f.stat)
+            w.append((f.racy ? 1 : 0) | (f.oid != nil ? 2 : 0))
+            if let oid = f.oid { w.append(contentsOf: oid.bytes) }
+        }
+        return Data(w)
+    }
+
+    /// Decodes a folder's header (stat, subfolders); its file records stay raw until needed.
+    static func decode(_ data: Data) -> DirEntry? {
+        data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) -> DirEntry? in
+            var p = 0
+            func byte() -> UInt8? { guard p < buf.count else { return nil }; p += 1; return buf[p - 1] }
+            func u64() -> UInt64? {
+                guard p + 8 <= buf.count else { return nil }
+                let v = buf.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+                p += 8
+                return UInt64(littleEndian: v)
+            }
+            func stat() -> Stat? {
+                guard let a = u64(), let b = u64(), let c = u64(), let d = u64(), let m = u64() else { return nil }
+                return Stat(ino: a, size: Int64(bitPattern: b), mtime: Int64(bitPattern: c), ctime: Int64(bitPattern: d), mode: UInt32(truncatingIfNeeded: m))
+            }
+            func string() -> String? {
+                guard let n = u64().map(Int.init), n >= 0, p + n <= buf.count else { return nil }
+                defer { p += n }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: buf[p..<(p + n)]), as: UTF8.self)
+            }
+            guard byte() == 2, let dirStat = stat(), let racy = byte(), let hasIgnore = byte() else { return nil }
+            let ignore = hasIgnore == 1 ? stat() : nil
+            guard let dirCount = u64(), dirCount < 1 << 24 else { return nil }
+            var dirs: [String] = []
+            for _ in 0..<dirCount { guard let d = string() else { return nil }; dirs.append(d) }
+            guard let fileCount = u64(), fileCount < 1 << 24 else { return nil }
+            let raw = RawFiles(data: data, offset: p, count: Int(fileCount))
+            guard validRecords(buf, raw) else { return nil }
+            return DirEntry(stat: dirStat, racy: racy != 0, files: [], dirs: dirs, ignoreFile: ignore, raw: raw)
+        }
+    }
+
+    /// Walks the file records: for each, the name (with its length, NUL-terminated), the stat fields,
+    /// the flags and the blob id when present. Stops early when `body` returns false; false when a
+    /// record is cut short.
+    @discardableResult
+    static func forEachRecord(_ buf: UnsafeRawBufferPointer, _ raw: RawFiles,
+                              _ body: (UnsafeRawBufferPointer, Stat, UInt8, BlobID?) -> Bool) -> Bool {
+        var p = raw.offset
+        for _ in 0..<raw.count {
+            guard p + 8 <= buf.count else { return false }
+            let n = Int(UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
+            p += 8
+            guard n >= 0, n < 1 << 20, p + n + 1 + 40 + 1 <= buf.count else { return false }
+            let name = UnsafeRawBufferPointer(rebasing: buf[p..<(p + n + 1)])  // with the NUL
+            p += n + 1
+            func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: p + at, as: UInt64.self)) }
+            let stat = Stat(ino: u64(0), size: Int64(bitPattern: u64(8)), mtime: Int64(bitPattern: u64(16)),
+                            ctime: Int64(bitPattern: u64(24)), mode: UInt32(truncatingIfNeeded: u64(32)))
+            p += 40
+            let flags = buf[p]
+            p += 1
+            var oid: BlobID? = nil
+            if flags & 2 != 0 {
+                guard p + 20 <= buf.count else { return false }
+                oid = BlobID(UnsafeRawBufferPointer(rebasing: buf[p..<(p + 20)]))
+                p += 20
+            }
+            if !body(name, stat, flags, oid) { return true }
+        }
+        return true
+    }
+
+    static func validRecords(_ buf: UnsafeRawBufferPointer, _ raw: RawFiles) -> Bool {
+        forEachRecord(buf, raw) { name, _, _, _ in name.last == 0 }
+    }
+
+    static func decodeFiles(_ raw: RawFiles) -> [FileEntry] {
+        var files: [FileEntry] = []
+        files.reserveCapacity(raw.count)
+        raw.data.withUnsafeBytes { buf in
+            forEachRecord(buf, raw) { name, stat, flags, oid in
+                files.append(FileEntry(name: String(decoding: UnsafeRawBufferPointer(rebasing: name.dropLast()), as: UTF8.self),
+                                       stat: stat, racy: flags & 1 != 0, oid: oid))
+                return true
+            }
+        }
+        return files
+    }
+
+    /// True when every stored file still has its stored stat and none was racy (no decoding, no allocation).
+    static func unchanged(_ dirfd: Int32, _ raw: RawFiles) -> Bool {
+        var same = true
+        raw.data.withUnsafeBytes { buf in
+            forEachRecord(buf, raw) { name, stored, flags, _ in
+                var st = stat()
+                let rc = fstatat(dirfd, name.baseAddress!.assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW)
+                if rc != 0 || flags & 1 != 0 || Stat(st) != stored { same = false }
+                return same
+            }
+        }
+        return same
+    }
+}
+
+/// A blob id as a plain 20-byte value (no allocation per cached file).
+struct BlobID: Hashable, Sendable {
+    let a: UInt64, b: UInt64, c: UInt32
+
+    init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        var x = [UInt8](bytes)
+        if x.count < 20 { x += [UInt8](repeating: 0, count: 20 - x.count) }
+        a = x.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }
+        b = x.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
+        c = x.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: UInt32.self) }
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        a = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        c = raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+    }
+
+    var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(20)
+        withUnsafeBytes(of: a) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: b) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: c) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(40)
+        for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Per-folder results written by the parallel file checks (each slot by one worker only).
+private final class ScanBox: @unchecked Sendable {
+    private(set) var values: [WorktreeScan.Checked?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: WorktreeScan.Checked) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+}
