@@ -267,7 +267,10 @@ extension Vault {
     /// The pending proposal of `agent` made from `base` with `input`, as a run result.
     func pendingRun(agent: String, base: OID, input: [String: String]) throws -> AgentRunResult? {
         let inputDigest = try Self.inputDigest(input)
+        let slug = Slug.make(agent)
         for (name, target) in try repository.references(withPrefix: Self.proposalPrefix) {
+            // Another agent's proposal, by the shape of its id: skipped without reading its commit.
+            guard Self.mayBeRun(of: slug, id: String(name.dropFirst(Self.proposalPrefix.count))) else { continue }
             let c = try repository.commit(target)
             let t = c.trailerValues
             guard t["Cairn-Agent"] == agent, t["Cairn-Base"] == base.hex else { continue }

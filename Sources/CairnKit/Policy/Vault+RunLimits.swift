@@ -326,7 +326,7 @@ extension Vault {
         let stamp = Self.runIDDay(day)
         var cache = RunLedgerCache(gitDir: gitDir, day: stamp)
         var entries: [RunLedgerEntry] = []
-        for ref in try (runRefs ?? self.runRefs()) where ref.id.hasPrefix(stamp) {
+        for ref in try (runRefs ?? self.runRefs()) where ref.id.utf8.starts(with: stamp.utf8) {
             let entry: RunLedgerEntry?
             if let cached = cache.entry(id: ref.id, commit: ref.commit) {
                 entry = cached
@@ -366,11 +366,13 @@ extension Vault {
     /// caller checks by its `Cairn-Agent` trailer.
     private func agentRunIDs(_ agent: String, runRefs: [(id: String, commit: OID)]? = nil) throws -> [(id: String, commit: OID)] {
         let slug = Slug.make(agent)
-        return try (runRefs ?? self.runRefs()).filter { ref in
-            let id = ref.id
-            let standard = id.count > 21 && id.dropLast(4).last == "-" && id.prefix(16).last == "-"
-            return !standard || id.dropFirst(16).dropLast(5) == slug[...]
-        }
+        return try (runRefs ?? self.runRefs()).filter { Self.mayBeRun(of: slug, id: $0.id) }
+    }
+
+    /// False only for a run id of the standard shape whose slug is not `slug` (that run is another agent's).
+    static func mayBeRun(of slug: String, id: String) -> Bool {
+        let standard = id.count > 21 && id.dropLast(4).last == "-" && id.prefix(16).last == "-"
+        return !standard || id.dropFirst(16).dropLast(5) == slug[...]
     }
 
     /// Agent `agent`'s latest runs that failed in a row (newest first, at most `limit`), stopping at a run that
