@@ -296,8 +296,8 @@ import Testing
         sb.expectFsckClean(v)
     }
 
-    @Test func exhaustedQuotaBlocksTheNextRunWithAClearReason() throws {
-        let sb = try Sandbox()
+    /// A vault whose `writer` may run twice a day, with both runs made on 2026-03-01.
+    func writerAtItsQuota(_ sb: Sandbox) throws -> String {
         let v = try vault(sb)
         try policy(sb, v) { p in
             var quotas = p["quotas"] as? [String: Any] ?? [:]
@@ -309,6 +309,12 @@ import Testing
                                 env: ["CAIRN_NOW": "2026-03-01T10:0\(i):00Z"])
             #expect(r.status == 0, "\(r)")
         }
+        return v
+    }
+
+    @Test func exhaustedQuotaBlocksTheNextRunWithAClearReason() throws {
+        let sb = try Sandbox()
+        let v = try writerAtItsQuota(sb)
         let refsBefore = try sb.refs(v, under: "refs/")
         let blocked = sb.runCairn(["agent", "run", "writer", "--input", "note=three"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T23:59:00Z"])
         #expect(blocked.status == 1)
@@ -327,16 +333,7 @@ import Testing
     /// The day's ledger is cached in .git/cairn; a damaged or stale cache is read past, never trusted blindly.
     @Test func theDaysLedgerIsCachedAndADamagedCacheIsReadPast() throws {
         let sb = try Sandbox()
-        let v = try vault(sb)
-        try policy(sb, v) { p in
-            var quotas = p["quotas"] as? [String: Any] ?? [:]
-            quotas["agents"] = ["writer": ["runs_per_day": 2]]
-            p["quotas"] = quotas
-        }
-        for (i, input) in ["one", "two"].enumerated() {
-            let r = sb.runCairn(["agent", "run", "writer", "--input", "note=\(input)"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:0\(i):00Z"])
-            #expect(r.status == 0, "\(r)")
-        }
+        let v = try writerAtItsQuota(sb)
         let cache = v + "/.git/cairn/ledger-20260301.tsv"
         let text = try String(contentsOfFile: cache, encoding: .utf8)
         let lines = text.split(separator: "\n")

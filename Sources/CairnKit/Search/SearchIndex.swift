@@ -218,8 +218,8 @@ public final class SearchIndex {
         }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let repositories = try (0..<workers).map { _ in RepositoryBox(try Repository(at: vault.gitDir)) }
-        func parse(_ batch: [TreeFile]) -> (DispatchGroup, ResultBox) {
-            let results = ResultBox(count: batch.count)
+        func parse(_ batch: [TreeFile]) -> (DispatchGroup, SlotBox<IndexedDocument.Extraction>) {
+            let results = SlotBox<IndexedDocument.Extraction>(count: batch.count)
             let group = DispatchGroup()
             DispatchQueue.global().async(group: group) {
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -494,12 +494,12 @@ private final class RepositoryBox: @unchecked Sendable {
     init(_ repository: Repository) { self.repository = repository }
 }
 
-/// Per-index result slots written by parallel workers (each slot by one worker only).
-private final class ResultBox: @unchecked Sendable {
-    private(set) var values: [IndexedDocument.Extraction?]
+/// Result slots written by parallel workers (each slot by one worker only), read after they finish.
+final class SlotBox<Value>: @unchecked Sendable {
+    private(set) var values: [Value?]
     private let lock = NSLock()
     init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: IndexedDocument.Extraction) {
+    func set(_ index: Int, _ value: Value) {
         lock.lock()
         values[index] = value
         lock.unlock()

@@ -189,7 +189,7 @@ struct WorktreeScan {
         }
 
         // Stat every listed file against its cached entry; hash the ones that differ or were racy.
-        let checked = ScanBox(count: listed.count)
+        let checked = SlotBox<WorktreeScan.Checked>(count: listed.count)
         let items = listed.map { ($0.dir, $0.entry) }
         let scanRoot = self.root
         let margin = racyMargin
@@ -552,17 +552,5 @@ struct BlobID: Hashable, Sendable {
         out.reserveCapacity(40)
         for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Per-folder results written by the parallel file checks (each slot by one worker only).
-private final class ScanBox: @unchecked Sendable {
-    private(set) var values: [WorktreeScan.Checked?]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: WorktreeScan.Checked) {
-        lock.lock()
-        values[index] = value
-        lock.unlock()
     }
 }
