@@ -393,6 +393,31 @@ import Glibc
         sb.expectFsckClean(v)
     }
 
+    /// A run killed mid-way cannot remove its work folder (copies of vault notes); the next run removes those
+    /// older than any run can last, and nothing else.
+    @Test func abandonedWorkFoldersAreRemovedByTheNextRun() throws {
+        let sb = try Sandbox()
+        let tmp = sb.root + "/tmp"
+        let fm = FileManager.default
+        func folder(_ name: String, ageHours: Double) throws {
+            let path = tmp + "/" + name
+            try fm.createDirectory(atPath: path + "/files/inbox", withIntermediateDirectories: true)
+            try Data("copy of a note\n".utf8).write(to: URL(fileURLWithPath: path + "/files/inbox/n.md"))
+            chmod(path + "/files/inbox", 0o500) // as an agent may leave it
+            var times = [timespec(tv_sec: time(nil) - Int(ageHours * 3600), tv_nsec: 0), timespec(tv_sec: time(nil) - Int(ageHours * 3600), tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        }
+        try folder("cairn-run-20260101-000000-old-1a2b", ageHours: 72)
+        try folder("cairn-run-20260101-000000-recent-3c4d", ageHours: 3)
+        try folder("someone-elses-old", ageHours: 72)
+        let v = try vaultWithPythonAgent(sb, script: "pass\n")
+        let run = try sb.runAgent(v, "py", env: ["TMPDIR": tmp])
+        #expect(!run.outcome.isEmpty, "\(run)")
+        let left = Set((try? fm.contentsOfDirectory(atPath: tmp)) ?? [])
+        #expect(left == ["cairn-run-20260101-000000-recent-3c4d", "someone-elses-old"], "\(left)")
+        for name in left { chmod(tmp + "/" + name + "/files/inbox", 0o700) }
+    }
+
     /// Command agents run under bubblewrap (installed by `make test`): only their work folder is writable.
     /// Whether bubblewrap can create a sandbox on this machine (it needs user namespaces or root).
     static let bubblewrapWorks: Bool = {

@@ -403,6 +403,32 @@ public struct CommandAgentExecutor: Sendable {
         return .success(pid)
     }
 
+    /// Work folders older than any run can last (the longest timeout is 24 h) belong to runs that were killed
+    /// before they could clean up: they hold copies of vault notes, so they are removed. Only this user's
+    /// `cairn-run-*` folders are touched; failures are ignored.
+    static func removeAbandonedWorkFolders(in root: String, now: Date = Date(), olderThan age: TimeInterval = 48 * 3600) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+        for name in names where name.hasPrefix("cairn-run-") {
+            let path = (root as NSString).appendingPathComponent(name)
+            var st = stat()
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid(),
+                  now.timeIntervalSince1970 - TimeInterval(st.st_mtim.tv_sec) > age else { continue }
+            makeRemovable(path)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    /// An agent may leave read-only folders behind; give the owner write access so they can be removed.
+    private static func makeRemovable(_ path: String) {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return }
+        chmod(path, 0o700)
+        while let rel = walker.nextObject() as? String {
+            let full = path + "/" + rel
+            var st = stat()
+            if lstat(full, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { chmod(full, 0o700) }
+        }
+    }
+
     enum Stop { case exited, timedOut, outputLimit }
 
     /// Waits for the agent to exit, enforcing the timeout and the output limit. Leaves the agent

@@ -102,7 +102,9 @@ extension Vault {
         var rationale = ""
         switch agent.kind {
         case .command:
-            let workDir = (options.workRoot ?? NSTemporaryDirectory()) + "/cairn-run-" + runID
+            let workRoot = options.workRoot ?? NSTemporaryDirectory()
+            CommandAgentExecutor.removeAbandonedWorkFolders(in: workRoot)
+            let workDir = workRoot + "/cairn-run-" + runID
             defer { try? FileManager.default.removeItem(atPath: workDir) }
             switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
             case .failure(let unavailable):
