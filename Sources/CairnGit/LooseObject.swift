@@ -8,33 +8,31 @@ extension Repository {
 
     /// Writes a tree object from its body bytes and returns its id (nothing is written when it exists).
     func writeTreeObject(_ body: [UInt8]) throws -> OID {
-        var odb: OpaquePointer? = nil
-        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
-        defer { git_odb_free(odb) }
-        var out = git_oid()
-        if body.count < Self.storedObjectThreshold {
-            try body.withUnsafeBytes { buf in
-                _ = try check(git_odb_write(&out, odb, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_write")
+        try withObjectDatabase { odb in
+            var out = git_oid()
+            if body.count < Self.storedObjectThreshold {
+                try body.withUnsafeBytes { buf in
+                    _ = try check(git_odb_write(&out, odb, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_write")
+                }
+                return OID(out)
             }
-            return OID(out)
-        }
-        // Large trees: hashed with hardware SHA-1 when libcrypto offers it (the object is names and ids cairn
-        // serialized itself; agent paths are valid Unicode without control characters, so no collision blocks),
-        // libgit2's collision-detecting SHA-1 otherwise; then written with stored blocks.
-        var content = Array("tree \(body.count)\0".utf8)
-        content.append(contentsOf: body)
-        let fast = content.withUnsafeBytes { buf in
-            withUnsafeMutableBytes(of: &out.id) { cairn_fast_sha1(buf.baseAddress, buf.count, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
-        }
-        if fast != 0 {
-            try body.withUnsafeBytes { buf in
-                _ = try check(git_odb_hash(&out, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_hash")
+            // Large trees: hashed with hardware SHA-1 when libcrypto offers it (the object is names and ids cairn
+            // serialized itself; agent paths are valid Unicode without control characters, so no collision blocks),
+            // libgit2's collision-detecting SHA-1 otherwise; then written with stored blocks.
+            var content = Array("tree \(body.count)\0".utf8)
+            content.append(contentsOf: body)
+            let fast = content.withUnsafeBytes { buf in
+                withUnsafeMutableBytes(of: &out.id) { cairn_fast_sha1(buf.baseAddress, buf.count, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
             }
+            if fast != 0 {
+                try body.withUnsafeBytes { buf in
+                    _ = try check(git_odb_hash(&out, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_hash")
+                }
+            }
+            let oid = OID(out)
+            if git_odb_exists(odb, &out) != 1 { try writeStoredLooseObject(oid, content: content) }
+            return oid
         }
-        if git_odb_exists(odb, &out) == 1 { return OID(out) }
-        let oid = OID(out)
-        try writeStoredLooseObject(oid, content: content)
-        return oid
     }
 
     /// Writes a loose object whose zlib stream uses stored (uncompressed) blocks.

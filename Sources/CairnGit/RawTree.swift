@@ -116,18 +116,17 @@ extension Repository {
     func rawTree(_ oid: OID) throws -> RawTree {
         if oid == OID.emptyTree { return .empty }
         if let cached = rawTreeCache[oid] { return cached }
-        var odb: OpaquePointer? = nil
-        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
-        defer { git_odb_free(odb) }
         var raw = oid.raw
-        var object: OpaquePointer? = nil
-        try check(git_odb_read(&object, odb, &raw), "git_odb_read")
-        defer { git_odb_object_free(object) }
-        guard git_odb_object_type(object) == GIT_OBJECT_TREE else {
-            throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a tree", function: "git_odb_read")
+        let bytes: [UInt8] = try withObjectDatabase { odb in
+            var object: OpaquePointer? = nil
+            try check(git_odb_read(&object, odb, &raw), "git_odb_read")
+            defer { git_odb_object_free(object) }
+            guard git_odb_object_type(object) == GIT_OBJECT_TREE else {
+                throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a tree", function: "git_odb_read")
+            }
+            let size = git_odb_object_size(object)
+            return size == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_odb_object_data(object), count: size))
         }
-        let size = git_odb_object_size(object)
-        let bytes: [UInt8] = size == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_odb_object_data(object), count: size))
         guard let tree = RawTree(bytes: bytes) else {
             throw GitError(code: -1, message: "tree \(oid) is malformed (bad entry or entries out of order)", function: "git_odb_read")
         }

@@ -108,14 +108,19 @@ public final class Repository {
         return OID(id.pointee)
     }
 
-    /// True when the object database holds `oid`.
-    public func contains(_ oid: OID) throws -> Bool {
+    /// Runs `body` with the repository's object database (a reference held for the call).
+    func withObjectDatabase<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
         var odb: OpaquePointer? = nil
         try check(git_repository_odb(&odb, pointer), "git_repository_odb")
-        guard let odb else { return false }
+        guard let odb else { throw GitError(code: -1, message: "no object database", function: "git_repository_odb") }
         defer { git_odb_free(odb) }
+        return try body(odb)
+    }
+
+    /// True when the object database holds `oid`.
+    public func contains(_ oid: OID) throws -> Bool {
         var raw = oid.raw
-        return git_odb_exists(odb, &raw) == 1
+        return try withObjectDatabase { git_odb_exists($0, &raw) == 1 }
     }
 
     /// Checks every object reachable from `tips` can be read and parsed; returns ids that could not.

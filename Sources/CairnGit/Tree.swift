@@ -116,13 +116,10 @@ extension Repository {
     /// Throws unless `oid` names a tree in the object database (reads only the object's header).
     func requireTree(_ oid: OID) throws {
         if oid == OID.emptyTree || rawTreeCache[oid] != nil { return }
-        var odb: OpaquePointer? = nil
-        try check(git_repository_odb(&odb, pointer), "git_repository_odb")
-        defer { git_odb_free(odb) }
         var raw = oid.raw
         var size = 0
         var type = GIT_OBJECT_INVALID
-        try check(git_odb_read_header(&size, &type, odb, &raw), "git_odb_read_header")
+        try withObjectDatabase { _ = try check(git_odb_read_header(&size, &type, $0, &raw), "git_odb_read_header") }
         guard type == GIT_OBJECT_TREE else {
             throw GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a tree", function: "git_odb_read_header")
         }
@@ -181,33 +178,18 @@ extension Repository {
 
         // Removals first, then upserts, so that replacing a file by a folder (or the reverse) works.
         // A removal and an upsert on overlapping paths (a file becoming a folder) cannot share one pass over
-        // the tree, so such removals go in a first pass of their own.
+        // the tree, so such removals go in a first pass of their own. Overlap is found in the removals' tree of
+        // paths, so a large batch (a renamed folder) costs its path lengths, not removals × upserts.
         let removals = changes.filter { if case .remove = $0 { return true }; return false }
         let upserts = changes.filter { if case .upsert = $0 { return true }; return false }
-        func overlaps(_ a: String, _ b: String) -> Bool { a == b || a.hasPrefix(b + "/") || b.hasPrefix(a + "/") }
-        if !removals.isEmpty, !upserts.isEmpty,
-           removals.contains(where: { r in upserts.contains { overlaps(r.path, $0.path) } }) {
+        let root = TreeEditNode()
+        for change in removals { try root.add(change, components: try Self.treePathComponents(change.path)) }
+        let upsertPaths = try upserts.map { try Self.treePathComponents($0.path) }
+        if !removals.isEmpty, upsertPaths.contains(where: root.overlaps) {
             let intermediate = try updateTree(base: base, changes: removals)
             return try updateTree(base: intermediate, changes: upserts)
         }
-        let root = TreeEditNode()
-        for change in removals + upserts {
-            let components = try Self.treePathComponents(change.path)
-            var node = root
-            for c in components {
-                if node.edit != nil { throw Self.conflictingChanges(change.path) }
-                if let next = node.children[c] { node = next } else {
-                    let next = TreeEditNode()
-                    node.children[c] = next
-                    node = next
-                }
-            }
-            guard node.children.isEmpty else { throw Self.conflictingChanges(change.path) }
-            switch change {
-            case .upsert(_, let oid, let mode): node.edit = .put(mode: mode, oid: oid)
-            case .remove: node.edit = .delete(path: change.path)
-            }
-        }
+        for (change, components) in zip(upserts, upsertPaths) { try root.add(change, components: components) }
         return try applyEdits(root, to: base) ?? writeTreeObject([])
     }
 
@@ -299,9 +281,6 @@ extension Repository {
         return true
     }
 
-    private static func conflictingChanges(_ path: String) -> GitError {
-        GitError(code: GIT_EINVALIDSPEC.rawValue, message: "conflicting changes at '\(path)': a file and a folder in one update", function: "updateTree")
-    }
 
     /// Writes a flat tree of `files` (name → blob, regular file mode), writing no other object.
     public func makeFlatTree(_ files: [(name: String, blob: OID)]) throws -> OID {
@@ -323,4 +302,37 @@ private final class TreeEditNode {
     enum Edit { case put(mode: UInt32, oid: OID), delete(path: String) }
     var edit: Edit?
     var children: [[UInt8]: TreeEditNode] = [:]
+
+    /// Records `change` at `components` below this node; a file and a folder at one path is a conflict.
+    func add(_ change: TreeChange, components: [[UInt8]]) throws {
+        var node = self
+        for c in components {
+            if node.edit != nil { throw Self.conflict(change.path) }
+            if let next = node.children[c] { node = next } else {
+                let next = TreeEditNode()
+                node.children[c] = next
+                node = next
+            }
+        }
+        guard node.children.isEmpty else { throw Self.conflict(change.path) }
+        switch change {
+        case .upsert(_, let oid, let mode): node.edit = .put(mode: mode, oid: oid)
+        case .remove: node.edit = .delete(path: change.path)
+        }
+    }
+
+    /// True when an edit recorded here lies on, above or below the path `components`.
+    func overlaps(_ components: [[UInt8]]) -> Bool {
+        var node = self
+        for c in components {
+            if node.edit != nil { return true }
+            guard let next = node.children[c] else { return false }
+            node = next
+        }
+        return true
+    }
+
+    private static func conflict(_ path: String) -> GitError {
+        GitError(code: GIT_EINVALIDSPEC.rawValue, message: "conflicting changes at '\(path)': a file and a folder in one update", function: "updateTree")
+    }
 }
