@@ -23,8 +23,11 @@ public final class SearchIndex {
     var racyMargin = WorktreeScan.defaultRacyMargin
     /// The last tree diff (see `treeChanges`).
     private var lastDiff: (from: OID?, to: OID?, changes: [TreeDiff.Change])? = nil
-    /// Folders listed, files hashed and candidates of the last working-tree check (for tests).
-    var lastScan: (dirsRead: Int, filesHashed: Int, candidates: Int)? = nil
+    /// Folders listed, files hashed, candidates and files statted of the last working-tree check, and
+    /// whether a watcher's change feed narrowed it (for tests).
+    var lastScan: (dirsRead: Int, filesHashed: Int, candidates: Int, filesStatted: Int, focused: Bool)? = nil
+    /// Whether to ask the vault's watcher which paths changed (`cairn watch`); false: always stat every file.
+    public var useWatcher = true
 
     public init(vault: Vault) {
         self.vault = vault
@@ -373,8 +376,24 @@ public final class SearchIndex {
         let committedPaths = committedChanges.map(\.path)
         var scan = WorktreeScan(root: vault.root, gitDir: vault.gitDir, repository: vault.repository, tree: tree)
         scan.racyMargin = racyMargin
-        let found = try scan.run(db, committed: committedChanges)
-        lastScan = (found.dirsRead, found.filesHashed, found.candidates.count)
+        // With a watcher running (`cairn watch`), only the paths it reports since the token of the last
+        // check are looked at; without one, every cached file is statted. The token is asked for before
+        // looking, so a change made while this check runs is reported next time.
+        let storedToken = full ? nil : try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'watch_token'")
+        let feed = useWatcher ? WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken) : nil
+        let found: WorktreeScan.Result
+        switch feed {
+        case .changes(let token, let paths)?:
+            found = try scan.runFocused(db, committed: committedChanges, changed: paths)
+            try setMeta(db, "watch_token", token)
+        case .rescan(let token)?:
+            found = try scan.run(db, committed: committedChanges)
+            try setMeta(db, "watch_token", token)
+        case nil:
+            found = try scan.run(db, committed: committedChanges)
+            try db.execute(sql: "DELETE FROM meta WHERE key = 'watch_token'")
+        }
+        lastScan = (found.dirsRead, found.filesHashed, found.candidates.count, found.filesStatted, found.focused)
         try setMeta(db, "worktree_tree", head)
 
         let previous = Set(try String.fetchAll(db, sql: "SELECT path FROM overlay"))
@@ -402,7 +421,7 @@ public final class SearchIndex {
 
         var changed = 0
         for path in paths.sorted() {
-            let onDisk: BlobID? = found.candidates[path] ?? WorktreeScan.blob(at: path, in: found)
+            let onDisk: BlobID? = try found.candidates[path] ?? WorktreeScan.blob(at: path, in: found, db: db)
             let committedBlob = try committed(path)
             if onDisk == committedBlob.map({ BlobID($0.bytes) }) {
                 // Clean: the committed version, and no longer overlaid.

@@ -60,6 +60,12 @@ struct WorktreeScan {
         var stat: Stat
         var racy: Bool
         var oid: BlobID?
+
+        /// A file just listed, never statted: its entry must be checked.
+        static func placeholder(_ name: String) -> FileEntry {
+            FileEntry(name: name, stat: Stat(ino: 0, size: -1, mtime: 0, ctime: 0, mode: 0), racy: true, oid: nil)
+        }
+        var isPlaceholder: Bool { stat.ino == 0 && stat.size == -1 }
     }
 
     /// A cached folder: its stat, the indexable files and subfolders listed, and the `.gitignore` stat.
@@ -92,8 +98,12 @@ struct WorktreeScan {
         var folders: [String: DirEntry] = [:]
         /// True when no cache was there: every file on disk is a candidate, and files not on disk are unknown.
         var fromScratch = false
+        /// True when only the folders of reported changes were looked at (`runFocused`): `folders` then
+        /// lacks the others, which are read from the cache.
+        var focused = false
         var dirsRead = 0
         var filesHashed = 0
+        var filesStatted = 0
     }
 
     let root: String
@@ -103,11 +113,12 @@ struct WorktreeScan {
     var racyMargin: Int64 = WorktreeScan.defaultRacyMargin
 
     /// The blob id of the file at `path` after a check (nil: absent or not a regular file).
-    static func blob(at path: String, in result: Result) -> BlobID? {
+    /// A folder the check did not look at is read from the cache in `db`.
+    static func blob(at path: String, in result: Result, db: Database) throws -> BlobID? {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard let files = result.folders[dir]?.allFiles else { return nil }
+        guard let files = try (result.folders[dir] ?? (result.focused ? loadFolder(db, dir) : nil))?.allFiles else { return nil }
         var lo = 0, hi = files.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -188,23 +199,47 @@ struct WorktreeScan {
             return try run(db, committed: committed, relistEverything: true)
         }
 
-        // Stat every listed file against its cached entry; hash the ones that differ or were racy.
-        let checked = SlotBox<WorktreeScan.Checked>(count: listed.count)
-        let items = listed.map { ($0.dir, $0.entry) }
+        try checkAndStore(db, listed.map { Visited(dir: $0.dir, entry: $0.entry, old: $0.old, relisted: $0.relisted, only: nil) },
+                          into: &result)
+        // Folders that are gone: every file they held is gone.
+        for (dir, entry) in cache where !seen.contains(dir) {
+            let prefix = dir.isEmpty ? "" : dir + "/"
+            for f in entry.allFiles { result.candidates[prefix + f.name] = .some(nil) }
+            try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ?", arguments: [dir])
+        }
+        cache.removeAll()
+        return result
+    }
+
+    /// A folder looked at by a check: its entry after listing (or the cached one), the cached one, whether
+    /// it was listed again, and which files to stat (nil: all).
+    struct Visited {
+        var dir: String
+        var entry: DirEntry
+        var old: DirEntry?
+        var relisted: Bool
+        var only: Set<String>?
+    }
+
+    /// Stats the files of the visited folders against their cached entries (both cores), hashes the
+    /// ones that differ or were racy, records what changed in `result` and writes the changed folders.
+    private func checkAndStore(_ db: Database, _ visited: [Visited], into result: inout Result) throws {
+        let checked = SlotBox<WorktreeScan.Checked>(count: visited.count)
         let scanRoot = self.root
         let margin = racyMargin
-        let workers = min(2, max(1, items.count))
+        let workers = min(2, max(1, visited.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
-            while i < items.count {
-                checked.set(i, Self.checkFiles(root: scanRoot, dir: items[i].0, entry: items[i].1, margin: margin))
+            while i < visited.count {
+                checked.set(i, Self.checkFiles(root: scanRoot, dir: visited[i].dir, entry: visited[i].entry, margin: margin,
+                                               only: visited[i].only))
                 i += workers
             }
         }
-
-        for (i, item) in listed.enumerated() {
+        for (i, item) in visited.enumerated() {
             guard let check = checked.values[i] else { continue }
             result.filesHashed += check.hashed
+            result.filesStatted += check.statted
             var entry = item.entry
             if let files = check.files {
                 entry.files = files
@@ -222,14 +257,137 @@ struct WorktreeScan {
                     .execute(arguments: [item.dir, Self.encode(entry)])
             }
         }
-        // Folders that are gone: every file they held is gone.
-        for (dir, entry) in cache where !seen.contains(dir) {
-            let prefix = dir.isEmpty ? "" : dir + "/"
-            for f in entry.allFiles { result.candidates[prefix + f.name] = .some(nil) }
-            try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ?", arguments: [dir])
+    }
+
+    /// Like `run`, but looks only at the folders of `changed` (paths the change feed reported since the
+    /// last check: files or folders, possibly gone) and those commits' changes call for; every other
+    /// folder is known unchanged. Falls back to `run` when the ignore files outside the tree changed or
+    /// the cache lacks the root.
+    func runFocused(_ db: Database, committed: [TreeDiff.Change], changed: [String]) throws -> Result {
+        let ignoreKey = Self.ignoreKey(gitDir: gitDir)
+        guard try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_ignore'") == ignoreKey,
+              try Self.loadFolder(db, "") != nil else {
+            return try run(db, committed: committed)
         }
-        cache.removeAll()
+        var cache: [String: DirEntry?] = [:]
+        func cached(_ dir: String) throws -> DirEntry? {
+            if let hit = cache[dir] { return hit }
+            var entry = try Self.loadFolder(db, dir)
+            if let raw = entry?.raw { entry!.files = Self.decodeFiles(raw); entry!.raw = nil }
+            cache[dir] = .some(entry)
+            return entry
+        }
+        func knownAncestor(_ dir: String) throws -> String {
+            var d = dir
+            while try cached(d) == nil, !d.isEmpty { d = d.lastIndex(of: "/").map { String(d[..<$0]) } ?? "" }
+            return d
+        }
+
+        // What to look at: folders holding reported paths (only those files), reported folders the cache
+        // knows (all of them, recursively), and the folders commits' changes call for (see `run`).
+        var relist = Set<String>()
+        var named: [String: Set<String>] = [:]
+        var targets: [String: Bool] = [:]  // folder → recursively
+        for change in committed {
+            let (dir, name) = Self.split(change.path)
+            guard let entry = try cached(dir) else { relist.insert(try knownAncestor(dir)); continue }
+            guard IndexedDocument.isIndexable(name) else { continue }
+            let known = entry.files.contains { $0.name == name }
+            if (change.new != nil && !known) || (change.new == nil && known) { relist.insert(dir) }
+        }
+        for path in changed {
+            let (dir, name) = Self.split(path)
+            named[dir, default: []].insert(name)
+            if try cached(path) != nil { targets[path] = true }
+        }
+        for dir in relist.union(named.keys) where targets[dir] == nil {
+            if try cached(dir) != nil {
+                targets[dir] = false
+            } else {
+                // Unknown to the cache (new, ignored or inside a nested repository): the nearest known
+                // folder's listing decides whether it is looked at.
+                let up = try knownAncestor(dir)
+                relist.insert(up)
+                if targets[up] == nil { targets[up] = false }
+            }
+        }
+
+        var result = Result()
+        result.focused = true
+        var visited: [Visited] = []
+        var seen = Set<String>()
+        var removed = Set<String>()
+        var ignoreChanged = false
+        func removeSubtree(_ dir: String) throws {
+            guard !dir.isEmpty else { return }
+            let rows = try Row.fetchAll(db, sql: "SELECT dir, state FROM worktree_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)",
+                                        arguments: [dir, dir + "/", dir + "0"])
+            for row in rows {
+                let path: String = row["dir"]
+                seen.insert(path)
+                removed.insert(path)
+                guard let entry = Self.decode(row["state"]) else { continue }
+                for f in entry.allFiles { result.candidates[path + "/" + f.name] = .some(nil) }
+            }
+            try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)", arguments: [dir, dir + "/", dir + "0"])
+        }
+        func visit(_ dir: String, recursively: Bool) throws {
+            guard seen.insert(dir).inserted else { return }
+            let old = try cached(dir)
+            let full = dir.isEmpty ? root : root + "/" + dir
+            var st = stat()
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                try removeSubtree(dir)
+                return
+            }
+            let dirStat = Stat(st)
+            var relisted = old == nil || old!.stat != dirStat || relist.contains(dir) || (recursively && old!.racy)
+            if !relisted, let old, let names = named[dir] {
+                // A name the listing lacks: created within the folder's timestamp granularity of the listing.
+                let listedNames = Set(old.files.map(\.name)).union(old.dirs)
+                relisted = names.contains { !listedNames.contains($0) }
+            }
+            var entry: DirEntry
+            if let old, !relisted {
+                entry = old
+            } else {
+                entry = try list(dir, full: full, stat: dirStat, now: Self.now(), old: old)
+                result.dirsRead += 1
+            }
+            var ist = stat()
+            let ignoreStat = lstat(full + "/.gitignore", &ist) == 0 ? Stat(ist) : nil
+            if ignoreStat != entry.ignoreFile {
+                if old != nil { ignoreChanged = true }
+                entry.ignoreFile = ignoreStat
+                relisted = true
+            }
+            visited.append(Visited(dir: dir, entry: entry, old: old, relisted: relisted,
+                                   only: recursively || old == nil ? nil : named[dir] ?? []))
+            let oldDirs = Set(old?.dirs ?? [])
+            for sub in entry.dirs where recursively || !oldDirs.contains(sub) {
+                try visit(dir.isEmpty ? sub : dir + "/" + sub, recursively: true)
+            }
+            for sub in oldDirs where !entry.dirs.contains(sub) { try removeSubtree(dir.isEmpty ? sub : dir + "/" + sub) }
+        }
+        // Recursive visits first, so a folder inside one is not looked at twice.
+        for (dir, recursively) in targets.sorted(by: { ($0.value ? 0 : 1, $0.key) < ($1.value ? 0 : 1, $1.key) }) {
+            try visit(dir, recursively: recursively)
+        }
+        if ignoreChanged {
+            return try run(db, committed: committed, relistEverything: true)
+        }
+        try checkAndStore(db, visited.filter { !removed.contains($0.dir) }, into: &result)
         return result
+    }
+
+    static func split(_ path: String) -> (dir: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// One folder's cache entry (nil when not cached or unreadable).
+    static func loadFolder(_ db: Database, _ dir: String) throws -> DirEntry? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT state FROM worktree_dirs WHERE dir = ?"), arguments: [dir]).flatMap(decode)
     }
 
     /// Lists a folder: its indexable files and subfolders, leaving out untracked names `.gitignore` ignores.
@@ -273,7 +431,7 @@ struct WorktreeScan {
             } else if IndexedDocument.isIndexable(name) {
                 if try !isTracked(name), try repository.isIgnored(prefix + name) { continue }
                 // Keep what is known about the file; its stat is checked next.
-                files.append(oldFiles[name] ?? FileEntry(name: name, stat: Stat(ino: 0, size: -1, mtime: 0, ctime: 0, mode: 0), racy: true, oid: nil))
+                files.append(oldFiles[name] ?? .placeholder(name))
             }
         }
         files.sort { Self.precedes($0.name, $1.name) }
@@ -290,26 +448,33 @@ struct WorktreeScan {
         var hashed: Int
         /// True when any entry changed (the cached folder must be written).
         var modified: Bool
+        /// Files statted.
+        var statted: Int
     }
 
     /// Stats the folder's files; re-hashes those whose stat differs from the cache or was racy.
-    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64) -> Checked {
+    /// With `only`, just the files named there and files new to the cache are looked at (the others are
+    /// known unchanged from the change feed).
+    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64, only: Set<String>? = nil) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
         var changes: [(String, BlobID?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else {
-            return Checked(files: [], changes: entry.allFiles.map { ($0.name, nil) }, hashed: 0, modified: true)
+            return Checked(files: [], changes: entry.allFiles.map { ($0.name, nil) }, hashed: 0, modified: true, statted: 0)
         }
         defer { close(fd) }
         // The common case, without decoding: every stored stat still matches and none was racy.
-        if let raw = entry.raw, unchanged(fd, raw) {
-            return Checked(files: nil, changes: [], hashed: 0, modified: false)
+        if only == nil, let raw = entry.raw, unchanged(fd, raw) {
+            return Checked(files: nil, changes: [], hashed: 0, modified: false, statted: raw.count)
         }
         var files = entry.allFiles
         var dropped: [Int] = []
         var hashed = 0
+        var statted = 0
         var modified = false
         for i in files.indices {
+            if let only, !only.contains(files[i].name), !files[i].isPlaceholder { continue }
+            statted += 1
             var st = stat()
             guard fstatat(fd, files[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
                 dropped.append(i)
@@ -342,7 +507,7 @@ struct WorktreeScan {
             modified = true
             for i in dropped.reversed() { files.remove(at: i) }
         }
-        return Checked(files: files, changes: changes, hashed: hashed, modified: modified)
+        return Checked(files: files, changes: changes, hashed: hashed, modified: modified, statted: statted)
     }
 
     /// Opens, stats and reads a file, and returns that stat with the blob id of the bytes read.
