@@ -390,8 +390,9 @@ public final class SearchIndex {
             found = try scan.run(db, committed: committedChanges)
             try setMeta(db, "watch_token", token)
         case nil:
+            // The stored token stays valid: the watcher that handed it out (if it still runs) recorded
+            // every change since, and a watcher started later has another epoch.
             found = try scan.run(db, committed: committedChanges)
-            try db.execute(sql: "DELETE FROM meta WHERE key = 'watch_token'")
         }
         lastScan = (found.dirsRead, found.filesHashed, found.candidates.count, found.filesStatted, found.focused)
         try setMeta(db, "worktree_tree", head)
