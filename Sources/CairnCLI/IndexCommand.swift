@@ -49,6 +49,10 @@ extension Cairn {
             out.line("  size:           " + ByteCountFormatter.string(fromByteCount: result.bytes, countStyle: .file))
             out.line("  indexed commit: " + (result.indexedCommit.map { String($0.prefix(10)) } ?? "none"))
             out.line("  schema version: \(result.schemaVersion)")
+            if let check = u.worktreeCheck {
+                let how = check == "watcher" ? "only the paths `cairn watch` reported" : "every note (no watcher running)"
+                out.line("  working tree:   \(u.filesStatted ?? 0) files checked, \(how)")
+            }
             if result.skipped.isEmpty {
                 out.line("  skipped files:  none")
             } else {

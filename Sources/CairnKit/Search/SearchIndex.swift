@@ -26,6 +26,7 @@ public final class SearchIndex {
     /// Folders listed, files hashed, candidates and files statted of the last working-tree check, and
     /// whether a watcher's change feed narrowed it (for tests).
     var lastScan: (dirsRead: Int, filesHashed: Int, candidates: Int, filesStatted: Int, focused: Bool)? = nil
+    private var checkKind: String? { lastScan.map { $0.focused ? "watcher" : "full" } }
     /// Whether to ask the vault's watcher which paths changed (`cairn watch`); false: always stat every file.
     public var useWatcher = true
 
@@ -208,7 +209,8 @@ public final class SearchIndex {
             throw SearchError.indexUnavailable(path: path, reason: "could not move the new index into place (\(String(cString: strerror(errno))))")
         }
         return IndexUpdate(kind: .rebuild, reason: reason, committedChanges: committed, worktreeChanges: worktree,
-                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds)
+                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds,
+                           worktreeCheck: workingTree ? checkKind : nil, filesStatted: workingTree ? lastScan?.filesStatted : nil)
     }
 
     /// Loads every indexable file of `tree`: blobs are read and parsed in parallel (one repository
@@ -298,7 +300,8 @@ public final class SearchIndex {
             return .commit
         }
         return IndexUpdate(kind: kind, reason: nil, committedChanges: committed, worktreeChanges: worktree,
-                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds)
+                           seconds: Self.seconds(since: started), worktreeSeconds: worktreeSeconds,
+                           worktreeCheck: workingTree ? checkKind : nil, filesStatted: workingTree ? lastScan?.filesStatted : nil)
     }
 
     /// Applies the changes between two trees of `main`: cost follows the number of changed files

@@ -96,8 +96,13 @@ public struct IndexUpdate: Sendable, Codable, Hashable {
     public let worktreeChanges: Int
     /// Seconds spent in all.
     public let seconds: Double
-    /// Of which: seconds spent finding and indexing working-tree edits (a `git status` of the vault).
+    /// Of which: seconds spent finding and indexing working-tree edits.
     public let worktreeSeconds: Double
+    /// How the working tree was checked: `watcher` (only the paths `cairn watch` reported), `full`
+    /// (every note statted), or nil when it was not checked.
+    public var worktreeCheck: String? = nil
+    /// Files statted by that check.
+    public var filesStatted: Int? = nil
 }
 
 /// A file the index left out, and why.
