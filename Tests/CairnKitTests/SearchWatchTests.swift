@@ -200,3 +200,24 @@ final class RunningWatcher: @unchecked Sendable {
         #expect(WatchClient.status(gitDir: vault.gitDir, root: vault.root) == nil)
     }
 }
+
+extension SearchWatchTests {
+    @Test func deletingDerivedDataKeepsTheWatcherRunning() throws {
+        let f = try VaultFixture()
+        try f.write("memory/knowledge/a.md", "plain persimmon\n")
+        try f.snapshot()
+        let vault = try f.vault()
+        let watcher = try RunningWatcher(vault)
+        defer { watcher.stop() }
+        let index = vault.searchIndex
+        #expect(try paths(index, "persimmon") == ["memory/knowledge/a.md"])
+
+        // `.git/cairn/` is derived: deleting it rebuilds the index, and the watcher makes its cookie folder again.
+        try FileManager.default.removeItem(atPath: vault.gitDir + "cairn")
+        #expect(try paths(index, "persimmon") == ["memory/knowledge/a.md"])
+        try f.write("memory/knowledge/a.md", "plain loquat\n")
+        #expect(try paths(index, "loquat") == ["memory/knowledge/a.md"])
+        #expect(index.lastScan?.focused == true)
+        #expect(WatchClient.status(gitDir: vault.gitDir, root: vault.root) != nil)
+    }
+}

@@ -55,18 +55,20 @@ public final class VaultWatcher {
     /// cannot be watched (for example the kernel's limit on inotify watches is reached).
     /// `ready` is called once every folder is watched and requests are being answered.
     public func run(ready: () -> Void = {}) throws {
+        // A working directory inside the vault would keep its root alive after an `rm -r`, and the kernel
+        // reports a deletion only once the last reference goes: the watcher would never see it.
+        if FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
         inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotify >= 0 else { throw Failure(description: "cannot start inotify: \(String(cString: strerror(errno)))") }
         defer { close(inotify) }
         try listen()
         defer { close(listener) }
-        try FileManager.default.createDirectory(atPath: cookieDir, withIntermediateDirectories: true)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: cookieDir)) ?? [] {
             unlink(cookieDir + "/" + name)
         }
-        cookieWatch = inotify_add_watch(inotify, cookieDir, UInt32(IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR))
-        guard cookieWatch >= 0 else { throw Failure(description: "cannot watch \(cookieDir): \(String(cString: strerror(errno)))") }
+        try watchCookieDir()
         try watchAll()
+        _ = vaultGone()
         ready()
         signal(SIGPIPE, SIG_IGN)
         let signals = cairn_termination_signal_fd()
@@ -76,8 +78,12 @@ public final class VaultWatcher {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, nfds_t(fds.count), -1)
+            let n = poll(&fds, nfds_t(fds.count), 2000)
             if n < 0 { if errno == EINTR { continue }; throw Failure(description: "poll: \(String(cString: strerror(errno)))") }
+            // The kernel reports a deleted folder only when nothing pins it, and a file still open below it
+            // (this watcher's own log, an editor's) does: so whether the vault is still there is also checked
+            // every two seconds.
+            if vaultGone() { break }
             if fds[2].revents != 0 { break }
             if fds[0].revents != 0 { try readEvents() }
             if fds[1].revents != 0 { try serve() }
@@ -85,6 +91,32 @@ public final class VaultWatcher {
     }
 
     // MARK: - Watching
+
+    /// The root identity at start (device and inode), to notice a vault deleted or replaced.
+    private var rootIdentity: (UInt64, UInt64)? = nil
+
+    private func vaultGone() -> Bool {
+        var st = stat()
+        guard lstat(root, &st) == 0, access(gitDir + "HEAD", F_OK) == 0 else { return true }
+        let identity = (UInt64(st.st_dev), UInt64(st.st_ino))
+        if rootIdentity == nil { rootIdentity = identity }
+        return rootIdentity! != identity
+    }
+
+    /// Creates `.git/cairn/watch/` when missing and watches it for cookies.
+    private func watchCookieDir() throws {
+        try FileManager.default.createDirectory(atPath: cookieDir, withIntermediateDirectories: true)
+        cookieWatch = inotify_add_watch(inotify, cookieDir, UInt32(IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR))
+        guard cookieWatch >= 0 else { throw Failure(description: "cannot watch \(cookieDir): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The cookie folder went away. When `.git` went too, the watcher stops; otherwise someone deleted
+    /// `.git/cairn/` (derived data, which loses nothing), and the folder is made again at the next request,
+    /// not now, which would race with an `rm -r` still under way.
+    private func cookieDirLost() {
+        cookieWatch = -1
+        if access(gitDir + "HEAD", F_OK) != 0 { stopping = true }
+    }
 
     /// Watches every folder of the working tree (again: after a lost event, a moved folder), renewing the epoch.
     private func watchAll() throws {
@@ -155,6 +187,7 @@ public final class VaultWatcher {
             }
             if n == 0 { return cookiesSeen }
             var resync = false
+            var lostCookieDir = false
             try buffer.withUnsafeBytes { buf in
                 var p = 0
                 let header = MemoryLayout<inotify_event>.size
@@ -167,7 +200,7 @@ public final class VaultWatcher {
                     p += header + length
                     if mask & UInt32(IN_Q_OVERFLOW) != 0 { resync = true; continue }
                     if wd == cookieWatch {
-                        if mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 { stopping = true }  // .git is gone
+                        if mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 { lostCookieDir = true }
                         if mask & UInt32(IN_CREATE) != 0 { cookiesSeen.insert(name) }
                         continue
                     }
@@ -191,6 +224,7 @@ public final class VaultWatcher {
                     }
                 }
             }
+            if lostCookieDir { cookieDirLost() }
             if resync { try watchAll() }
         }
     }
@@ -240,6 +274,7 @@ public final class VaultWatcher {
             stopping = true
         } else if request.hasPrefix("sync ") {
             try waitForCookie()
+            guard !stopping else { return }  // no answer: the client checks everything itself
             fields += answer(since: String(request.dropFirst(5)))
         } else {
             return
@@ -275,6 +310,11 @@ public final class VaultWatcher {
         cookies += 1
         let name = "cookie-\(getpid())-\(cookies)"
         let path = cookieDir + "/" + name
+        if cookieWatch < 0 || access(cookieDir, F_OK) != 0 {
+            try readEvents()  // lets the loss of the folder be seen and handled first
+            guard access(gitDir + "HEAD", F_OK) == 0 else { stopping = true; return }
+            if cookieWatch < 0 { try watchCookieDir() }
+        }
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
         close(fd)
