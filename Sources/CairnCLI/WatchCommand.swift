@@ -20,6 +20,7 @@ extension Cairn {
 
         struct Start: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "start",
                 abstract: "Start the vault's watcher in the background (its log: .git/cairn/watch.log).")
             @OptionGroup var vaultOptions: VaultOptions
             @OptionGroup var output: OutputOptions
@@ -46,7 +47,7 @@ extension Cairn {
         }
 
         struct Stop: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Stop the vault's watcher.")
+            static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the vault's watcher.")
             @OptionGroup var vaultOptions: VaultOptions
 
             func run() throws {
@@ -64,7 +65,7 @@ extension Cairn {
         }
 
         struct Status: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show whether the vault's watcher is running.")
+            static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether the vault's watcher is running.")
             @OptionGroup var vaultOptions: VaultOptions
             @OptionGroup var output: OutputOptions
 
@@ -87,6 +88,7 @@ extension Cairn {
 
         struct Run: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "run",
                 abstract: "Run the vault's watcher in the foreground until stopped (SIGTERM, SIGINT or `cairn watch stop`).")
             @OptionGroup var vaultOptions: VaultOptions
 

@@ -136,19 +136,28 @@ extension SearchIndex {
         let ranked = rows.map { (id: $0["id"] as Int64, rank: $0["rank"] as Double) }
             .sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id > $1.id }
             .prefix(limit)
+        // Details and the body by rowid; the snippet is cut from the body in Swift (`SnippetMaker`). Only a
+        // hit whose body lacks the terms (they matched its title or tags) asks FTS5's snippet(), which has to
+        // find the row's matches in the index again.
         let detail = try db.cachedStatement(sql: """
-            SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line,
-                   snippet(fts, -1, char(2), char(3), '…', 16) AS snippet, fts.body AS body
-            FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ? AND fts.rowid = ?
+            SELECT d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source, d.body_line, fts.body AS body
+            FROM docs d JOIN fts ON fts.rowid = d.id WHERE d.id = ?
             """)
-        let words = query.terms.compactMap(\.words.first)
+        let snippets = SnippetMaker(terms: query.terms)
         var hits: [SearchHit] = []
         for rank in ranked {
             let id = rank.id
-            guard let row = try Row.fetchOne(detail, arguments: [match, id]) else { continue }
+            guard let row = try Row.fetchOne(detail, arguments: [id]) else { continue }
             let body: String = row["body"] ?? ""
-            let line = firstMatchLine(in: body, words: words).map { $0 + (row["body_line"] as Int) }
-            hits.append(hit(row, score: -rank.rank, snippet: excerpt(row["snippet"] ?? ""), line: line))
+            if let made = snippets.make(body) {
+                hits.append(hit(row, score: -rank.rank, snippet: excerpt(made.snippet), line: made.line + (row["body_line"] as Int)))
+                continue
+            }
+            let fallback = try db.cachedStatement(sql: """
+                SELECT snippet(fts, -1, char(2), char(3), '…', 16) FROM fts WHERE fts MATCH ? AND fts.rowid = ?
+                """)
+            let snippet = try String.fetchOne(fallback, arguments: [match, id]) ?? ""
+            hits.append(hit(row, score: -rank.rank, snippet: excerpt(snippet), line: nil))
         }
         return hits
     }
@@ -190,26 +199,6 @@ extension SearchIndex {
     /// A snippet on one line: whitespace runs (newlines included) become single spaces.
     static func excerpt(_ text: String) -> String {
         text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-    }
-
-    /// The 0-based line (within `body`) of the first whole-word or prefix occurrence of any word.
-    static func firstMatchLine(in body: String, words: [String]) -> Int? {
-        guard !words.isEmpty else { return nil }
-        let lower = body.lowercased()
-        var best: String.Index? = nil
-        for word in words where !word.isEmpty {
-            var searchStart = lower.startIndex
-            while let range = lower.range(of: word, range: searchStart..<lower.endIndex) {
-                let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
-                if before.map({ !$0.isLetter && !$0.isNumber }) ?? true {
-                    if best.map({ range.lowerBound < $0 }) ?? true { best = range.lowerBound }
-                    break
-                }
-                searchStart = range.upperBound
-            }
-        }
-        guard let best else { return nil }
-        return lower[..<best].reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
     }
 }
 

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import CairnKit
+
+/// Snippets cut in Swift: they must highlight what FTS5 matched, as FTS5's tokenizer splits and folds.
+@Suite struct SnippetTests {
+    func make(_ query: String, _ body: String, width: Int = 16) throws -> (snippet: String, line: Int)? {
+        SnippetMaker(terms: try SearchQuery.parse(query).terms).make(body, tokens: width).map {
+            ($0.snippet.replacingOccurrences(of: SearchHit.highlightStart, with: "[")
+                .replacingOccurrences(of: SearchHit.highlightEnd, with: "]"), $0.line)
+        }
+    }
+
+    @Test func wordsPhrasesAndPrefixesAreHighlightedAsTheTokenizerSplits() throws {
+        #expect(try make("invoice", "Send the Invoice, then file it.")?.snippet == "Send the [Invoice], then file it.")
+        #expect(try make("\"net 14\"", "terms: net 14 days; net 30 otherwise")?.snippet == "terms: [net] [14] days; net 30 otherwise")
+        #expect(try make("invo*", "re-invoiced and invoices")?.snippet == "re-[invoiced] and [invoices]")
+        // Diacritics and case are folded on both sides, as remove_diacritics 2 does.
+        #expect(try make("cafe", "Le Café ouvre")?.snippet == "Le [Café] ouvre")
+        #expect(try make("CAFÉ", "un cafe noir")?.snippet == "un [cafe] noir")
+        // A word inside another is no match; neither is a phrase broken by another word.
+        #expect(try make("voice", "invoice") == nil)
+        #expect(try make("\"net 14\"", "net 7 14") == nil)
+    }
+
+    @Test func theWindowHoldsTheMostDistinctTermsAndSaysWhereItCuts() throws {
+        let filler = (1...40).map { "w\($0)" }
+        let body = "apple " + filler.joined(separator: " ") + " apple banana " + filler.joined(separator: " ")
+        let made = try #require(try make("apple banana", body, width: 6))
+        #expect(made.snippet.hasPrefix("…") && made.snippet.hasSuffix("…"), "\(made.snippet)")
+        #expect(made.snippet.contains("[apple] [banana]"), "\(made.snippet)")
+        #expect(made.line == 0)
+        let short = try #require(try make("kiwi", "first line\nsecond\nthe kiwi here"))
+        #expect(short.line == 2)
+        #expect(short.snippet == "first line\nsecond\nthe [kiwi] here")
+    }
+
+    @Test func everyHitOfAGeneratedVaultHighlightsItsTerm() throws {
+        let g = try GeneratedVault(notes: 120, commits: 2)
+        let vault = try g.vault()
+        for word in g.commonWords.prefix(3) + g.rareWords.prefix(2) {
+            let hits = try vault.search(word, limit: 50).hits
+            #expect(!hits.isEmpty, "\(word)")
+            for hit in hits {
+                let marked = hit.snippet(open: "[", close: "]").lowercased()
+                #expect(marked.contains("[" + word.lowercased() + "]"), "\(word) in \(hit.path): \(marked)")
+            }
+        }
+    }
+
+    @Test func aMatchOnlyInTheTitleStillGetsASnippetFromTheIndex() throws {
+        let f = try VaultFixture()
+        try f.write("memory/knowledge/a.md", "---\ntitle: Platypus facts\n---\n\nNothing about that animal here.\n")
+        try f.snapshot()
+        let hit = try #require(try f.vault().search("platypus").hits.first)
+        #expect(hit.line == nil)
+        #expect(hit.snippet(open: "[", close: "]").contains("[Platypus]"), "\(hit.markedSnippet)")
+    }
+}
