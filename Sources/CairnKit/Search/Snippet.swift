@@ -15,36 +15,35 @@ struct SnippetMaker {
 
     init(terms: [SearchQuery.Term]) {
         phrases = terms.compactMap { term in
-            let words = Self.tokens(in: term.text).map(\.folded)
+            let t = Self.tokens(in: Array(term.text.utf8))
+            let words = t.list.indices.map { Array(t.folded($0)) }
             return words.isEmpty ? nil : (words, term.isPrefix)
         }
     }
 
-    /// A token: its UTF-8 byte range in the text and its folded form.
+    /// A token: its UTF-8 byte range in the text and the range of its folded form in `Tokens.folded`.
     struct Token {
         var start: Int
         var end: Int
-        var folded: [UInt8]
+        var foldStart: Int
+        var foldEnd: Int
+    }
+
+    /// The tokens of a text, their folded forms stored one after another in one buffer.
+    struct Tokens {
+        var list: [Token] = []
+        var folded: [UInt8] = []
+
+        func folded(_ i: Int) -> ArraySlice<UInt8> { folded[list[i].foldStart..<list[i].foldEnd] }
     }
 
     /// The snippet (matches between `SearchHit.highlightStart` and `highlightEnd`) and the 0-based line of
     /// the first match; nil when no term matches in `body`.
     func make(_ body: String, tokens width: Int = 16) -> (snippet: String, line: Int)? {
         let bytes = Array(body.utf8)
-        let tokens = Self.tokens(in: bytes)
-        // Every match: its first token, its length in tokens and which term it is.
-        var matches: [(at: Int, length: Int, phrase: Int)] = []
-        for i in tokens.indices {
-            for (p, phrase) in phrases.enumerated() where i + phrase.words.count <= tokens.count {
-                var ok = true
-                for (k, word) in phrase.words.enumerated() {
-                    let token = tokens[i + k].folded
-                    let last = k == phrase.words.count - 1
-                    if last && phrase.prefix ? !token.starts(with: word) : token != word { ok = false; break }
-                }
-                if ok { matches.append((i, phrase.words.count, p)) }
-            }
-        }
+        let all = Self.tokens(in: bytes)
+        let tokens = all.list
+        let matches = Self.matches(all, phrases)
         guard let first = matches.first else { return nil }
 
         // The best window: starting at a match, or a little before it so the match has some context.
@@ -52,13 +51,13 @@ struct SnippetMaker {
         for match in matches {
             for start in [max(0, match.at - width / 4), match.at] {
                 let end = start + width
-                var seen = Set<Int>()
+                var seen: UInt64 = 0  // which terms (a query of more than 64 terms shares bits: a tie-break only)
                 var count = 0
                 for m in matches where m.at >= start && m.at + m.length <= end {
-                    seen.insert(m.phrase)
+                    seen |= 1 << UInt64(m.phrase & 63)
                     count += 1
                 }
-                let score = seen.count * 1000 + count
+                let score = seen.nonzeroBitCount * 1000 + count
                 if score > best.score || (score == best.score && start < best.start) { best = (start, score) }
             }
         }
@@ -85,55 +84,85 @@ struct SnippetMaker {
         return (String(decoding: out, as: UTF8.self), line)
     }
 
-    static func tokens(in text: String) -> [Token] { tokens(in: Array(text.utf8)) }
-
-    /// Splits UTF-8 text into folded tokens (ASCII without allocation per character; other scripts folded
-    /// with Foundation, one token at a time).
-    static func tokens(in bytes: [UInt8]) -> [Token] {
-        var out: [Token] = []
-        var i = 0
-        let n = bytes.count
-        var start = -1
-        var folded: [UInt8] = []
-        var ascii = true
-        func finish(_ end: Int) {
-            guard start >= 0 else { return }
-            if !ascii {
-                let text = String(decoding: bytes[start..<end], as: UTF8.self)
-                folded = Array(text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased().utf8)
-            }
-            out.append(Token(start: start, end: end, folded: folded))
-            start = -1
-            folded = []
-            ascii = true
-        }
-        while i < n {
-            let b = bytes[i]
-            if b < 0x80 {
-                let isToken = (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A)
-                if isToken {
-                    if start < 0 { start = i }
-                    folded.append(b >= 0x41 && b <= 0x5A ? b + 32 : b)
-                } else {
-                    finish(i)
+    /// Every match of `phrases` in `all`: its first token, its length in tokens and which term it is.
+    /// (Plain loops over local arrays: a nested function capturing mutable state would box it and check
+    /// exclusive access on every byte.)
+    static func matches(_ all: Tokens, _ phrases: [(words: [[UInt8]], prefix: Bool)]) -> [(at: Int, length: Int, phrase: Int)] {
+        var matches: [(at: Int, length: Int, phrase: Int)] = []
+        let tokens = all.list
+        let folded = all.folded
+        for i in 0..<tokens.count {
+            for p in 0..<phrases.count {
+                let words = phrases[p].words
+                guard i + words.count <= tokens.count else { continue }
+                var ok = true
+                for k in 0..<words.count {
+                    let t = tokens[i + k], word = words[k]
+                    let n = t.foldEnd - t.foldStart
+                    let prefix = phrases[p].prefix && k == words.count - 1
+                    if prefix ? n < word.count : n != word.count { ok = false; break }
+                    var j = 0
+                    while j < word.count && folded[t.foldStart + j] == word[j] { j += 1 }
+                    if j < word.count { ok = false; break }
                 }
-                i += 1
-                continue
+                if ok { matches.append((i, words.count, p)) }
             }
-            // A multi-byte scalar: decode it and classify it as the query parser does.
-            let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-            let end = min(n, i + length)
-            let scalar = String(decoding: bytes[i..<end], as: UTF8.self).unicodeScalars.first
-            if let scalar, scalar.properties.isAlphabetic || scalar.properties.numericType != nil
-                || scalar.properties.generalCategory == .nonspacingMark {
-                if start < 0 { start = i }
-                ascii = false
-            } else {
-                finish(i)
-            }
-            i = end
         }
-        finish(n)
-        return out
+        return matches
+    }
+
+    /// Splits UTF-8 text into folded tokens: ASCII folded byte by byte, other scripts with Foundation, one
+    /// token at a time.
+    static func tokens(in bytes: [UInt8]) -> Tokens {
+        var list: [Token] = []
+        var folded: [UInt8] = []
+        list.reserveCapacity(bytes.count / 5)
+        folded.reserveCapacity(bytes.count)
+        var start = -1
+        var foldStart = 0
+        var ascii = true
+        let n = bytes.count
+        var i = 0
+        while i <= n {
+            var isToken = false
+            var length = 1
+            if i < n {
+                let c = bytes[i]
+                if c < 0x80 {
+                    if (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) {
+                        isToken = true
+                        folded.append(c)
+                    } else if c >= 0x41 && c <= 0x5A {
+                        isToken = true
+                        folded.append(c + 32)
+                    }
+                } else {
+                    // A multi-byte scalar: decode it and classify it as the query parser does.
+                    length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1
+                    let scalar = String(decoding: bytes[i..<min(n, i + length)], as: UTF8.self).unicodeScalars.first
+                    if let scalar, scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                        || scalar.properties.generalCategory == .nonspacingMark {
+                        isToken = true
+                        ascii = false
+                    }
+                }
+            }
+            if isToken {
+                if start < 0 { start = i }
+            } else if start >= 0 {
+                if !ascii {
+                    // Fold the whole token (its ASCII bytes appended so far are replaced).
+                    folded.removeLast(folded.count - foldStart)
+                    let text = String(decoding: bytes[start..<i], as: UTF8.self)
+                    folded += Array(text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased().utf8)
+                }
+                list.append(Token(start: start, end: i, foldStart: foldStart, foldEnd: folded.count))
+                foldStart = folded.count
+                start = -1
+                ascii = true
+            }
+            i += length
+        }
+        return Tokens(list: list, folded: folded)
     }
 }
