@@ -183,11 +183,8 @@ struct WorktreeScan {
                 relisted = true
                 result.dirsRead += 1
             }
-            var ist = stat()
-            let ignoreStat = lstat(full + "/.gitignore", &ist) == 0 ? Stat(ist) : nil
-            if ignoreStat != entry.ignoreFile {
+            if Self.refreshIgnoreFile(&entry, full: full) {
                 if old != nil { ignoreChanged = true }
-                entry.ignoreFile = ignoreStat
                 relisted = true
             }
             listed.append((dir, entry, old, relisted))
@@ -354,11 +351,8 @@ struct WorktreeScan {
                 entry = try list(dir, full: full, stat: dirStat, now: Self.now(), old: old)
                 result.dirsRead += 1
             }
-            var ist = stat()
-            let ignoreStat = lstat(full + "/.gitignore", &ist) == 0 ? Stat(ist) : nil
-            if ignoreStat != entry.ignoreFile {
+            if Self.refreshIgnoreFile(&entry, full: full) {
                 if old != nil { ignoreChanged = true }
-                entry.ignoreFile = ignoreStat
                 relisted = true
             }
             visited.append(Visited(dir: dir, entry: entry, old: old, relisted: relisted,
@@ -378,6 +372,15 @@ struct WorktreeScan {
         }
         try checkAndStore(db, visited.filter { !removed.contains($0.dir) }, into: &result)
         return result
+    }
+
+    /// Records the stat of the folder's `.gitignore` in `entry`; true when it changed.
+    static func refreshIgnoreFile(_ entry: inout DirEntry, full: String) -> Bool {
+        var st = stat()
+        let ignoreStat = lstat(full + "/.gitignore", &st) == 0 ? Stat(st) : nil
+        guard ignoreStat != entry.ignoreFile else { return false }
+        entry.ignoreFile = ignoreStat
+        return true
     }
 
     static func split(_ path: String) -> (dir: String, name: String) {
