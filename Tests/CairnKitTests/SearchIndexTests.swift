@@ -172,6 +172,33 @@ import Testing
         #expect(again.hits == first.hits)
     }
 
+    @Test func aSearchWithNothingToUpdateWritesNothing() throws {
+        let f = try VaultFixture()
+        try f.write("memory/knowledge/a.md", "hello kumquat\n")
+        try f.snapshot()
+        let vault = try f.vault()
+        let search = vault.searchIndex
+        search.racyMargin = 0  // files just written are otherwise hashed again (and their state rewritten) each time
+        func find(_ word: String) throws -> (paths: [String], kind: IndexUpdate.Kind) {
+            let (hits, update, _, _) = try search.search(try SearchQuery.parse(word), limit: 10)
+            return (hits.map(\.path), update.kind)
+        }
+        _ = try find("kumquat")
+        _ = try find("kumquat")
+        let index = search.path
+        func state() throws -> [Data] {
+            try [index, index + "-wal", index + "-shm"].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        }
+        // The WAL and shared-memory files outlive the connection (the next process reuses them).
+        let before = try state()
+        #expect(try find("kumquat") == (["memory/knowledge/a.md"], .unchanged))
+        #expect(try state()[0...1] == before[0...1], "an up-to-date index is only read")
+        // An edit is written (through the WAL).
+        try f.write("memory/knowledge/a.md", "hello kumquat and quince\n")
+        #expect(try find("quince") == (["memory/knowledge/a.md"], .incremental))
+        #expect(try state()[1] != before[1])
+    }
+
     @Test func aCorruptIndexIsDetectedAndRebuilt() throws {
         let g = try GeneratedVault(notes: 300, commits: 2)
         let vault = try g.vault()

@@ -1,6 +1,7 @@
 import CairnGit
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The vault's full-text index: SQLite FTS5 at `.git/cairn/search.sqlite`, derived from git.
 ///
@@ -43,9 +44,17 @@ public final class SearchIndex {
     private func configuration() -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(30)
-        config.journalMode = .wal
+        // The file is put in WAL mode once, when it is built (the mode is stored in the file). GRDB's
+        // `.wal` setting would instead write a transaction on every open whose WAL file is empty or gone,
+        // which, with SQLite deleting the WAL when the last connection closes, was every search: three
+        // fsyncs and a checkpoint per query.
+        config.journalMode = .default
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Keep the WAL and shared-memory files when the last connection closes, so the next process
+            // does not create and size them again.
+            var persist: Int32 = 1
+            _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
             SearchRanking.register(db)
         }
         return config
@@ -60,6 +69,12 @@ public final class SearchIndex {
         }
         guard version == String(Self.schemaVersion) else {
             throw NeedsRebuild(reason: "schema version \(version ?? "none") is not \(Self.schemaVersion)")
+        }
+        // Readers and the updating writer must not block each other (an index built before WAL was set
+        // at build time is switched once).
+        let mode = try queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        if mode != "wal" {
+            _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
         }
         return queue
     }
@@ -503,7 +518,11 @@ public final class SearchIndex {
     }
 
     private func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+        // An unchanged value writes nothing: a search that finds nothing to update stays read-only.
+        try db.execute(sql: """
+            INSERT INTO meta(key, value) VALUES (?, ?)
+            ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value
+            """, arguments: [key, value])
     }
 
     static func seconds(since start: DispatchTime) -> Double {
