@@ -5,7 +5,8 @@ let package = Package(
     name: "cairn",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "cairn", targets: ["cairn"]),
+        // `cairn` itself is the C front end launcher/cairn.c, built by the Makefile next to cairn-core.
+        .executable(name: "cairn-core", targets: ["cairn-core"]),
         .library(name: "CairnKit", targets: ["CairnKit"]),
         .library(name: "CairnGit", targets: ["CairnGit"]),
     ],
@@ -34,7 +35,7 @@ let package = Package(
             "CairnKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        .executableTarget(name: "cairn-core", dependencies: ["CairnCLI"]),
         .testTarget(name: "CairnGitTests", dependencies: ["CairnGit"]),
         .testTarget(name: "CairnKitTests", dependencies: ["CairnKit", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI"]),

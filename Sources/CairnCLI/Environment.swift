@@ -10,6 +10,9 @@ struct Environment {
     let cwd: String
     let stdoutIsTerminal: Bool
     let stdinIsTerminal: Bool
+    /// Where output goes: the process's own descriptors, or a client's when the watcher runs a search
+    /// for the `cairn` front end (`ServedCommands`).
+    var streams = Streams.standard
 
     static var current: Environment {
         Environment(variables: ProcessInfo.processInfo.environment,
@@ -49,5 +52,36 @@ struct Environment {
 
     func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : cwd + "/" + path
+    }
+}
+
+/// The descriptors a command writes its output and errors to.
+struct Streams {
+    let output: Int32
+    let error: Int32
+
+    static let standard = Streams(output: STDOUT_FILENO, error: STDERR_FILENO)
+
+    /// Writes all of `bytes` to `fd`; a reader that went away (EPIPE) or another error drops the rest,
+    /// as a closed pipe would for a plain process (SIGPIPE is ignored by the watcher that serves searches).
+    static func write(_ fd: Int32, _ bytes: Data) {
+        bytes.withUnsafeBytes { buf in
+            guard var p = buf.baseAddress else { return }
+            var left = buf.count
+            while left > 0 {
+                let n = Glibc.write(fd, p, left)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN {  // a non-blocking descriptor: wait until it takes more
+                        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&pfd, 1, 1000)
+                        continue
+                    }
+                    return
+                }
+                p += n
+                left -= n
+            }
+        }
     }
 }

@@ -7,8 +7,12 @@ import Glibc
 /// Writes results as text (colored on a terminal) or JSON.
 struct Output {
     let color: Bool
+    let fd: Int32
 
-    init(_ env: Environment) { color = env.useColor }
+    init(_ env: Environment) {
+        color = env.useColor
+        fd = env.streams.output
+    }
 
     enum Style: String {
         case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36"
@@ -18,7 +22,9 @@ struct Output {
         color ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
     }
 
-    func line(_ text: String = "") { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+    func line(_ text: String = "") { write(Data((text + "\n").utf8)) }
+
+    func write(_ data: Data) { Streams.write(fd, data) }
 
     func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
@@ -26,7 +32,7 @@ struct Output {
         encoder.dateEncodingStrategy = .iso8601
         var data = try encoder.encode(value)
         data.append(0x0A)
-        FileHandle.standardOutput.write(data)
+        write(data)
     }
 
     /// A unified patch with colored lines on a terminal.
@@ -58,7 +64,7 @@ struct Output {
     func page(_ text: String, env: Environment) {
         let lines = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
         guard env.stdoutIsTerminal, lines > 40, env.variables["CAIRN_PAGER"] != "" else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            write(Data(text.utf8))
             if !text.hasSuffix("\n") { line() }
             return
         }
@@ -74,7 +80,7 @@ struct Output {
             try? pipe.fileHandleForWriting.close()
             process.waitUntilExit()
         } catch {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            write(Data(text.utf8))
         }
     }
 

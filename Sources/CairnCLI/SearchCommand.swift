@@ -45,7 +45,12 @@ extension Cairn {
 
         func run() throws {
             let env = Environment.current
-            let vault = try vaultOptions.open(env)
+            try run(env: env, vault: try vaultOptions.open(env))
+        }
+
+        /// Runs the search in `vault`, writing to `env`'s streams (the process's, or a front end's when
+        /// the watcher serves it: see `ServedCommands`).
+        func run(env: Environment, vault: Vault) throws {
             let text = query.joined(separator: " ")
             if let benchRuns {
                 // Benchmarks only: the in-process query time, repeated on one open index (JSON).
@@ -61,7 +66,7 @@ extension Cairn {
             let out = Output(env)
             if output.json { return try out.json(results) }
             if results.update.kind == .rebuild {
-                ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)")
+                ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)", to: env.streams)
             }
             if results.hits.isEmpty {
                 out.line("No notes match \(text.isEmpty ? "the filters" : text).")

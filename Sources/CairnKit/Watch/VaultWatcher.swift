@@ -23,6 +23,22 @@ public final class VaultWatcher {
         public let description: String
     }
 
+    /// A command the `cairn` front end (launcher/cairn.c) hands to the watcher: its arguments (without
+    /// the program name), working folder, environment and standard descriptors (owned by the watcher,
+    /// valid during the call).
+    public struct CommandRequest {
+        public let cwd: String
+        public let arguments: [String]
+        public let environment: [String: String]
+        public let input: Int32
+        public let output: Int32
+        public let error: Int32
+    }
+
+    /// Runs a handed-over command, writing to the request's descriptors, and returns its exit status;
+    /// or returns nil, having written nothing, to leave it to cairn-core.
+    public typealias CommandHandler = (CommandRequest) -> Int32?
+
     let root: String
     let gitDir: String
     let cookieDir: String
@@ -38,6 +54,8 @@ public final class VaultWatcher {
     private var changed: [String: UInt64] = [:]
     private var cookies = 0
     private var stopping = false
+    private var commands: CommandHandler? = nil
+    private var served = 0
     private let started = ISOTime.string(Date())
     /// Paths recorded beyond this many renew the epoch (memory stays bounded; clients rescan once).
     static let maxRecorded = 1_000_000
@@ -53,8 +71,10 @@ public final class VaultWatcher {
 
     /// Watches until stopped. Throws when another watcher runs for this vault, or when the folders
     /// cannot be watched (for example the kernel's limit on inotify watches is reached).
-    /// `ready` is called once every folder is watched and requests are being answered.
-    public func run(ready: () -> Void = {}) throws {
+    /// `ready` is called once every folder is watched and requests are being answered; `commands` runs
+    /// the commands the `cairn` front end hands over (without it, every one is left to cairn-core).
+    public func run(ready: () -> Void = {}, commands: CommandHandler? = nil) throws {
+        self.commands = commands
         // A working directory inside the vault would keep its root alive after an `rm -r`, and the kernel
         // reports a deletion only once the last reference goes: the watcher would never see it.
         if FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
@@ -256,19 +276,28 @@ public final class VaultWatcher {
         defer { close(fd) }
         guard cairn_peer_uid(fd) == Int(getuid()) else { return }
         WatchClient.setTimeout(fd, seconds: 1)
-        var line = [UInt8]()
-        var byte: UInt8 = 0
-        while line.count < 4096 {
-            let n = read(fd, &byte, 1)
+        // The request line; a `run` request's descriptors come with its first bytes.
+        var received: [Int32] = []
+        defer { received.forEach { close($0) } }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var lineEnd: Int? = nil
+        while lineEnd == nil && data.count < 4096 {
+            var fds = [Int32](repeating: -1, count: 4)
+            var count: Int32 = 0
+            let n = buffer.withUnsafeMutableBytes { cairn_recv_fds(fd, $0.baseAddress, $0.count, &fds, 4, &count) }
+            received += fds.prefix(Int(count))
             if n < 0 && errno == EINTR { continue }
-            guard n == 1 else { return }
-            if byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
+            guard n > 0 else { return }
+            data += buffer[0..<n]
+            lineEnd = data.firstIndex(of: UInt8(ascii: "\n"))
         }
-        let request = String(decoding: line, as: UTF8.self)
+        guard let lineEnd else { return }
+        let request = String(decoding: data[..<lineEnd], as: UTF8.self)
         var fields = [WatchClient.magic, root]
         if request == "status" {
-            fields += [token, "status", "pid=\(getpid())", "folders=\(folders.count)", "pending=\(changed.count)", "started=\(started)"]
+            fields += [token, "status", "pid=\(getpid())", "folders=\(folders.count)", "pending=\(changed.count)", "started=\(started)",
+                       "served=\(served)"]
         } else if request == "stop" {
             fields += [token, "stopping"]
             stopping = true
@@ -276,12 +305,54 @@ public final class VaultWatcher {
             try waitForCookie()
             guard !stopping else { return }  // no answer: the client checks everything itself
             fields += answer(since: String(request.dropFirst(5)))
+        } else if request.hasPrefix("run "), let length = Int(request.dropFirst(4)), (0...(1 << 20)).contains(length) {
+            var payload = Array(data[(lineEnd + 1)...])
+            while payload.count < length {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, length - payload.count)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return }
+                payload += buffer[0..<n]
+            }
+            try waitForCookie()
+            guard !stopping else { return }  // no answer: the front end runs cairn-core
+            fields += [token] + runCommand(payload: payload, descriptors: received)
         } else {
             return
         }
         var out = [UInt8]()
         for field in fields { out += Array(field.utf8); out.append(0) }
         _ = WatchClient.writeAll(fd, out)
+    }
+
+    /// Runs a command the front end handed over (the payload: NUL-terminated identity of the cairn-core
+    /// it would run, working folder, argument count, arguments, environment entries; the descriptors:
+    /// its stdin, stdout and stderr). Returns `exit STATUS`, or `fallback` when the handler leaves it to
+    /// cairn-core, or when that cairn-core is not this program (replaced by another build since the
+    /// watcher started).
+    private func runCommand(payload: [UInt8], descriptors: [Int32]) -> [String] {
+        guard let commands, descriptors.count == 3, payload.last == 0 else { return ["fallback"] }
+        var parts = payload.dropLast().split(separator: 0, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        guard parts.count >= 3, parts.removeFirst() == Self.executableIdentity else { return ["fallback"] }
+        guard let count = Int(parts[1]), count >= 0, parts.count >= 2 + count else { return ["fallback"] }
+        var environment: [String: String] = [:]
+        for entry in parts[(2 + count)...] {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            let key = String(entry[..<eq])
+            if environment[key] == nil { environment[key] = String(entry[entry.index(after: eq)...]) }
+        }
+        let request = CommandRequest(cwd: parts[0], arguments: Array(parts[2..<(2 + count)]), environment: environment,
+                                     input: descriptors[0], output: descriptors[1], error: descriptors[2])
+        // A search run here asks this watcher for the changes: answered from the record directly.
+        WatchClient.inProcess = (root, { [unowned self] since in
+            let fields = self.answer(since: since ?? "-")
+            return fields[1] == "changes" ? .changes(token: fields[0], paths: Array(fields.dropFirst(2))) : .rescan(token: fields[0])
+        })
+        defer { WatchClient.inProcess = nil }
+        guard let status = commands(request) else { return ["fallback"] }
+        served += 1
+        return ["exit", String(status)]
     }
 
     private var token: String { "\(epoch):\(sequence)" }
@@ -328,6 +399,14 @@ public final class VaultWatcher {
             _ = poll(&pfd, 1, Int32(max(1, left / 1_000_000)))
         }
     }
+
+    /// The running program's file as the front end describes cairn-core: device, inode, modification
+    /// time and size (of the file this process was started from, even when another has replaced it since).
+    static let executableIdentity: String = {
+        var st = stat()
+        guard stat("/proc/self/exe", &st) == 0 else { return "unknown" }
+        return "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(String(format: "%09ld", st.st_mtim.tv_nsec)):\(st.st_size)"
+    }()
 
     static func newEpoch() -> String {
         var bytes = [UInt8](repeating: 0, count: 8)

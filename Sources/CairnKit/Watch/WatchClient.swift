@@ -26,30 +26,37 @@ public enum WatchClient {
         public var folders: Int
         public var pending: Int
         public var startedAt: String
+        /// Searches the watcher ran for the `cairn` front end since it started.
+        public var served: Int
     }
 
     /// The protocol's first field; a watcher of another version is treated as absent.
-    static let magic = "cairn-watch 1"
+    static let magic = CAIRN_WATCH_MAGIC
 
     /// The socket's address: abstract (no file to go stale, no path-length limit), named by this user
-    /// and the resolved git directory. The peer's user id is checked on both ends.
+    /// and the resolved git directory (`cairn_watch_socket_name`, shared with the C front end
+    /// `launcher/cairn.c`). The peer's user id is checked on both ends.
     static func address(gitDir: String) -> (sockaddr_un, socklen_t) {
         let resolved = realpath(gitDir, nil).map { p -> String in defer { free(p) }; return String(cString: p) } ?? gitDir
-        let digest = (try? Repository.hashBlob(Data(resolved.utf8)))?.hex.prefix(32) ?? "unknown"
-        let name = Array("cairn-watch-\(getuid())-\(digest)".utf8)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { buf in
+        let nameLength = withUnsafeMutableBytes(of: &addr.sun_path) { buf -> Int in
             buf[0] = 0  // abstract namespace
-            for (i, b) in name.prefix(buf.count - 1).enumerated() { buf[i + 1] = b }
+            let name = buf.baseAddress!.advanced(by: 1).assumingMemoryBound(to: CChar.self)
+            return cairn_watch_socket_name(resolved, UInt32(getuid()), name, buf.count - 1)
         }
-        let length = MemoryLayout<sa_family_t>.size + 1 + min(name.count, MemoryLayout.size(ofValue: addr.sun_path) - 1)
-        return (addr, socklen_t(length))
+        return (addr, socklen_t(MemoryLayout<sa_family_t>.size + 1 + nameLength))
     }
+
+    /// Set in the watcher's own process while it runs a command for a client (see
+    /// `VaultWatcher.CommandRequest`): a search there gets the changes from the watcher's record
+    /// directly instead of asking itself over the socket.
+    nonisolated(unsafe) static var inProcess: (root: String, sync: (String?) -> Sync?)? = nil
 
     /// Asks the vault's watcher for the changes since `token` (nil: none known). Returns nil when no
     /// watcher answers for this vault (none running, another user's, or no answer within `timeout`).
     public static func sync(gitDir: String, root: String, since token: String?, timeout: Double = 5) -> Sync? {
+        if let local = inProcess, local.root == normalizedRoot(root) { return local.sync(token) }
         guard let fields = request("sync \(token ?? "-")", gitDir: gitDir, root: root, timeout: timeout),
               fields.count >= 2 else { return nil }
         switch fields[1] {
@@ -70,7 +77,7 @@ public enum WatchClient {
         }
         return Status(pid: Int(values["pid"] ?? "") ?? 0, root: root, token: fields[0],
                       folders: Int(values["folders"] ?? "") ?? 0, pending: Int(values["pending"] ?? "") ?? 0,
-                      startedAt: values["started"] ?? "")
+                      startedAt: values["started"] ?? "", served: Int(values["served"] ?? "") ?? 0)
     }
 
     /// Asks the watcher to stop; true when one answered.
@@ -111,7 +118,7 @@ public enum WatchClient {
     }
 
     /// The working tree root as the watcher reports it (resolved, without a trailing slash).
-    static func normalizedRoot(_ root: String) -> String {
+    public static func normalizedRoot(_ root: String) -> String {
         let resolved = realpath(root, nil).map { p -> String in defer { free(p) }; return String(cString: p) } ?? root
         return resolved.count > 1 && resolved.hasSuffix("/") ? String(resolved.dropLast()) : resolved
     }
