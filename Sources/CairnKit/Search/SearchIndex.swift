@@ -55,6 +55,12 @@ public final class SearchIndex {
             // does not create and size them again.
             var persist: Int32 = 1
             _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+            // With a size limit set, the last connection to close truncates the kept WAL to zero bytes
+            // after its checkpoint. Without one, the checkpointed frames stayed valid in the file: every
+            // later process, the first to open it, rebuilt the WAL index from them (reading the whole WAL)
+            // and checkpointed them again when it closed (rewriting those pages and two fsyncs), even for
+            // a search that changed nothing. The limit also bounds the WAL between checkpoints.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             SearchRanking.register(db)
         }
         return config
