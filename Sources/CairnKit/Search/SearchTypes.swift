@@ -38,8 +38,18 @@ public struct SearchHit: Sendable, Hashable, Codable {
 
     /// The snippet with the matches wrapped in `open` and `close` (e.g. ANSI codes, or «»).
     public func snippet(open: String, close: String) -> String {
-        markedSnippet.replacingOccurrences(of: Self.highlightStart, with: open)
-            .replacingOccurrences(of: Self.highlightEnd, with: close)
+        // The markers are single ASCII bytes: one pass over the UTF-8 (Foundation's replacingOccurrences,
+        // through NSString, was a third of a warm search's time with 20 hits).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(markedSnippet.utf8.count + 8 * (open.utf8.count + close.utf8.count))
+        for byte in markedSnippet.utf8 {
+            switch byte {
+            case 2: bytes += open.utf8
+            case 3: bytes += close.utf8
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     enum CodingKeys: String, CodingKey { case path, title, tier, tags, score, snippet, line, blob, source }
