@@ -23,19 +23,26 @@ enum ServedCommands {
             || ["HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"].contains(key)
     }
 
+    /// The watcher's search index connection, kept open from one served search to the next.
+    nonisolated(unsafe) static let connection = SearchConnection()
+
     /// Runs `request` when it is a search of the watcher's vault; nil leaves it to cairn-core.
     static func serve(_ request: VaultWatcher.CommandRequest, watcherRoot: String,
                       ownEnvironment: [String: String] = ProcessInfo.processInfo.environment) -> Int32? {
         for key in Set(request.environment.keys).union(ownEnvironment.keys) where mustMatch(key) {
             if request.environment[key] != ownEnvironment[key] { return nil }
         }
-        guard let search = (try? Cairn.parseAsRoot(request.arguments)) as? Cairn.Search else { return nil }
+        // The search command's own parser: the same result as the root's for `search …`, without setting
+        // up every other command (help, usage errors and the rest throw, and go to cairn-core).
+        guard request.arguments.first == "search",
+              let search = try? Cairn.Search.parse(Array(request.arguments.dropFirst())) else { return nil }
         let env = Environment(variables: request.environment, cwd: request.cwd,
                               stdoutIsTerminal: isatty(request.output) == 1, stdinIsTerminal: isatty(request.input) == 1,
                               streams: Streams(output: request.output, error: request.error))
         guard let vault = try? search.vaultOptions.open(env), WatchClient.normalizedRoot(vault.root) == watcherRoot else {
             return nil
         }
+        vault.searchConnection = connection
         do {
             try search.run(env: env, vault: vault)
             return 0
