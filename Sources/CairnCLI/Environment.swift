@@ -55,33 +55,23 @@ struct Environment {
     }
 }
 
-/// The descriptors a command writes its output and errors to.
+/// Where a command's output and errors go: the process's stdout and stderr, or, for a search the watcher
+/// runs for the `cairn` front end, a capture the watcher then writes to the client's descriptors (on a
+/// thread of its own, so a slow reader never holds up the watcher).
 struct Streams {
-    let output: Int32
-    let error: Int32
+    let capture: Capture?
 
-    static let standard = Streams(output: STDOUT_FILENO, error: STDERR_FILENO)
+    /// Output in the order written: (1 for stdout or 2 for stderr, bytes).
+    final class Capture {
+        var chunks: [(stream: Int32, data: Data)] = []
+    }
 
-    /// Writes all of `bytes` to `fd`; a reader that went away (EPIPE) or another error drops the rest,
-    /// as a closed pipe would for a plain process (SIGPIPE is ignored by the watcher that serves searches).
-    static func write(_ fd: Int32, _ bytes: Data) {
-        bytes.withUnsafeBytes { buf in
-            guard var p = buf.baseAddress else { return }
-            var left = buf.count
-            while left > 0 {
-                let n = Glibc.write(fd, p, left)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EAGAIN {  // a non-blocking descriptor: wait until it takes more
-                        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                        _ = poll(&pfd, 1, 1000)
-                        continue
-                    }
-                    return
-                }
-                p += n
-                left -= n
-            }
-        }
+    static var standard: Streams { Streams(capture: nil) }
+
+    func writeOutput(_ data: Data) { put(STDOUT_FILENO, data) }
+    func writeError(_ data: Data) { put(STDERR_FILENO, data) }
+
+    private func put(_ stream: Int32, _ data: Data) {
+        if let capture { capture.chunks.append((stream, data)) } else { Descriptor.writeAll(stream, data) }
     }
 }

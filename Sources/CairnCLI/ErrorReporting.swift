@@ -10,7 +10,7 @@ import Foundation
 enum ErrorReporting {
     static func report(_ error: any Error, streams: Streams = .standard) -> Int32 {
         func printError(_ text: String) { ErrorReporting.printError(text, to: streams) }
-        func print(_ text: String) { Streams.write(streams.output, Data((text + "\n").utf8)) }
+        func print(_ text: String) { streams.writeOutput(Data((text + "\n").utf8)) }
         switch error {
         case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
              is RunLimitError, is CronScheduleError:
@@ -56,7 +56,7 @@ enum ErrorReporting {
     }
 
     static func printError(_ text: String, to streams: Streams = .standard) {
-        Streams.write(streams.error, Data((text + "\n").utf8))
+        streams.writeError(Data((text + "\n").utf8))
     }
 }
 

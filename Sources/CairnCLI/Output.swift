@@ -7,11 +7,11 @@ import Glibc
 /// Writes results as text (colored on a terminal) or JSON.
 struct Output {
     let color: Bool
-    let fd: Int32
+    let streams: Streams
 
     init(_ env: Environment) {
         color = env.useColor
-        fd = env.streams.output
+        streams = env.streams
     }
 
     enum Style: String {
@@ -24,7 +24,7 @@ struct Output {
 
     func line(_ text: String = "") { write(Data((text + "\n").utf8)) }
 
-    func write(_ data: Data) { Streams.write(fd, data) }
+    func write(_ data: Data) { streams.writeOutput(data) }
 
     func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()

@@ -28,7 +28,7 @@ enum ServedCommands {
 
     /// Runs `request` when it is a search of the watcher's vault; nil leaves it to cairn-core.
     static func serve(_ request: VaultWatcher.CommandRequest, watcherRoot: String,
-                      ownEnvironment: [String: String] = ProcessInfo.processInfo.environment) -> Int32? {
+                      ownEnvironment: [String: String] = ProcessInfo.processInfo.environment) -> VaultWatcher.CommandResult? {
         for key in Set(request.environment.keys).union(ownEnvironment.keys) where mustMatch(key) {
             if request.environment[key] != ownEnvironment[key] { return nil }
         }
@@ -36,18 +36,20 @@ enum ServedCommands {
         // up every other command (help, usage errors and the rest throw, and go to cairn-core).
         guard request.arguments.first == "search",
               let search = try? Cairn.Search.parse(Array(request.arguments.dropFirst())) else { return nil }
+        let capture = Streams.Capture()
         let env = Environment(variables: request.environment, cwd: request.cwd,
                               stdoutIsTerminal: isatty(request.output) == 1, stdinIsTerminal: isatty(request.input) == 1,
-                              streams: Streams(output: request.output, error: request.error))
+                              streams: Streams(capture: capture))
         guard let vault = try? search.vaultOptions.open(env), WatchClient.normalizedRoot(vault.root) == watcherRoot else {
             return nil
         }
         vault.searchConnection = connection
+        var status: Int32 = 0
         do {
             try search.run(env: env, vault: vault)
-            return 0
         } catch {
-            return ErrorReporting.report(error, streams: env.streams)
+            status = ErrorReporting.report(error, streams: env.streams)
         }
+        return VaultWatcher.CommandResult(status: status, output: capture.chunks)
     }
 }

@@ -130,6 +130,26 @@ import Testing
         #expect(try hits(sb.runCairn(["search", "otters", "--json"], cwd: v)).count == 3)
     }
 
+    @Test func aReaderThatDoesNotReadDoesNotHoldUpOtherSearches() throws {
+        let sb = try Sandbox()
+        let (v, pid) = try vaultWithWatcher(sb)
+        defer { kill(pid, SIGTERM) }
+        for i in 0..<400 {
+            try sb.write(v + "/memory/knowledge/otter-\(i).md", "# Otter \(i)\n\nOtter number \(i) of the river census.\n")
+        }
+        _ = sb.runCairn(["search", "census"], cwd: v)
+        let cairn = try #require(Binaries.cairn)
+        // Far more than a pipe holds, into a pipe nobody reads for 3 seconds.
+        let stalled = sb.start("/bin/sh", ["-c", "'\(cairn)' search census --json --limit 1000 | sleep 3"], cwd: v, stdin: nil,
+                               env: sb.environment())
+        usleep(300_000)
+        let other = sb.runCairn(["search", "census", "--limit", "1", "--json"], cwd: v)
+        #expect(try hits(other).count == 1)
+        #expect(stalled.process?.isRunning == true, "the second search finished while the first one's output waited")
+        #expect(try served(sb, v) == 3)
+        _ = stalled.finish()
+    }
+
     @Test func aWatcherOfAReplacedBuildLeavesSearchesToTheNewOne() throws {
         let sb = try Sandbox()
         let cairn = try #require(Binaries.cairn)

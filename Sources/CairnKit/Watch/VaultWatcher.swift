@@ -35,9 +35,22 @@ public final class VaultWatcher {
         public let error: Int32
     }
 
-    /// Runs a handed-over command, writing to the request's descriptors, and returns its exit status;
-    /// or returns nil, having written nothing, to leave it to cairn-core.
-    public typealias CommandHandler = (CommandRequest) -> Int32?
+    /// What a handed-over command printed, in order (stream 1: stdout, 2: stderr), and its exit status.
+    /// The watcher writes it to the client's descriptors on a thread of its own, then answers, so a
+    /// reader that is slow or gone (a pager, a stopped terminal) never holds up the watcher.
+    public struct CommandResult: Sendable {
+        public let status: Int32
+        public let output: [(stream: Int32, data: Data)]
+
+        public init(status: Int32, output: [(stream: Int32, data: Data)]) {
+            self.status = status
+            self.output = output
+        }
+    }
+
+    /// Runs a handed-over command and returns what it printed and its status; or returns nil to leave
+    /// it to cairn-core. It must not write to the request's descriptors itself.
+    public typealias CommandHandler = (CommandRequest) -> CommandResult?
 
     let root: String
     let gitDir: String
@@ -56,6 +69,8 @@ public final class VaultWatcher {
     private var stopping = false
     private var commands: CommandHandler? = nil
     private var served = 0
+    /// The threads writing served commands' output; waited for (a while) before the watcher exits.
+    private let writers = DispatchGroup()
     private let started = ISOTime.string(Date())
     /// Paths recorded beyond this many renew the epoch (memory stays bounded; clients rescan once).
     static let maxRecorded = 1_000_000
@@ -93,6 +108,7 @@ public final class VaultWatcher {
         signal(SIGPIPE, SIG_IGN)
         let signals = cairn_termination_signal_fd()
         defer { close(signals) }
+        defer { _ = writers.wait(timeout: .now() + 5) }
 
         while !stopping {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
@@ -273,12 +289,13 @@ public final class VaultWatcher {
         let fd = accept(listener, nil, nil)
         guard fd >= 0 else { return }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        defer { close(fd) }
+        // The request line; a `run` request's descriptors come with its first bytes. A served command's
+        // writer thread takes them over with the connection.
+        var received: [Int32] = []
+        var handedOver = false
+        defer { if !handedOver { close(fd); received.forEach { close($0) } } }
         guard cairn_peer_uid(fd) == Int(getuid()) else { return }
         WatchClient.setTimeout(fd, seconds: 1)
-        // The request line; a `run` request's descriptors come with its first bytes.
-        var received: [Int32] = []
-        defer { received.forEach { close($0) } }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var lineEnd: Int? = nil
@@ -295,7 +312,7 @@ public final class VaultWatcher {
         guard let lineEnd else { return }
         let request = String(decoding: data[..<lineEnd], as: UTF8.self)
         var fields = [WatchClient.magic, root]
-        if request == "status" {
+        answering: if request == "status" {
             fields += [token, "status", "pid=\(getpid())", "folders=\(folders.count)", "pending=\(changed.count)", "started=\(started)",
                        "served=\(served)"]
         } else if request == "stop" {
@@ -315,7 +332,27 @@ public final class VaultWatcher {
             }
             try waitForCookie()
             guard !stopping else { return }  // no answer: the front end runs cairn-core
-            fields += [token] + runCommand(payload: payload, descriptors: received)
+            guard let result = runCommand(payload: payload, descriptors: received) else {
+                fields += [token, "fallback"]
+                break answering
+            }
+            served += 1
+            handedOver = true
+            let answer = fields + [token, "exit", String(result.status)]
+            let (client, descriptors) = (fd, received)
+            writers.enter()
+            Thread.detachNewThread { [writers] in
+                for chunk in result.output {
+                    Descriptor.writeAll(descriptors[chunk.stream == 2 ? 2 : 1], chunk.data)
+                }
+                var out = [UInt8]()
+                for field in answer { out += Array(field.utf8); out.append(0) }
+                _ = WatchClient.writeAll(client, out)
+                close(client)
+                descriptors.forEach { close($0) }
+                writers.leave()
+            }
+            return
         } else {
             return
         }
@@ -326,16 +363,15 @@ public final class VaultWatcher {
 
     /// Runs a command the front end handed over (the payload: NUL-terminated identity of the cairn-core
     /// it would run, working folder, argument count, arguments, environment entries; the descriptors:
-    /// its stdin, stdout and stderr). Returns `exit STATUS`, or `fallback` when the handler leaves it to
-    /// cairn-core, or when that cairn-core is not this program (replaced by another build since the
-    /// watcher started).
-    private func runCommand(payload: [UInt8], descriptors: [Int32]) -> [String] {
-        guard let commands, descriptors.count == 3, payload.last == 0 else { return ["fallback"] }
+    /// its stdin, stdout and stderr). Returns nil when the handler leaves it to cairn-core, or when that
+    /// cairn-core is not this program (replaced by another build since the watcher started).
+    private func runCommand(payload: [UInt8], descriptors: [Int32]) -> CommandResult? {
+        guard let commands, descriptors.count == 3, payload.last == 0 else { return nil }
         var parts = payload.dropLast().split(separator: 0, omittingEmptySubsequences: false).map {
             String(decoding: $0, as: UTF8.self)
         }
-        guard parts.count >= 3, parts.removeFirst() == Self.executableIdentity else { return ["fallback"] }
-        guard let count = Int(parts[1]), count >= 0, parts.count >= 2 + count else { return ["fallback"] }
+        guard parts.count >= 3, parts.removeFirst() == Self.executableIdentity else { return nil }
+        guard let count = Int(parts[1]), count >= 0, parts.count >= 2 + count else { return nil }
         var environment: [String: String] = [:]
         for entry in parts[(2 + count)...] {
             guard let eq = entry.firstIndex(of: "=") else { continue }
@@ -350,9 +386,7 @@ public final class VaultWatcher {
             return fields[1] == "changes" ? .changes(token: fields[0], paths: Array(fields.dropFirst(2))) : .rescan(token: fields[0])
         })
         defer { WatchClient.inProcess = nil }
-        guard let status = commands(request) else { return ["fallback"] }
-        served += 1
-        return ["exit", String(status)]
+        return commands(request)
     }
 
     private var token: String { "\(epoch):\(sequence)" }
