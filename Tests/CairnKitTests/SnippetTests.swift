@@ -56,4 +56,20 @@ import Testing
         #expect(hit.line == nil)
         #expect(hit.snippet(open: "[", close: "]").contains("[Platypus]"), "\(hit.markedSnippet)")
     }
+
+    @Test func excerptsCollapseWhitespaceAsCharacterSplittingDoes() {
+        func reference(_ text: String) -> String { text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ") }
+        let pieces = ["a", "Zoë", "…", " ", "  ", "\t", "\n", "\r\n", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{2028}", "\u{3000}",
+                      "\u{02}", "\u{03}", "日本", "x-y", "🦦"]
+        var seed: UInt64 = 42
+        for _ in 0..<2000 {
+            var text = ""
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            for i in 0..<Int(seed >> 60) {
+                text += pieces[Int((seed >> UInt64(i * 4 % 56)) & 0xFF) % pieces.count]
+            }
+            #expect(SearchIndex.excerpt(text) == reference(text), "\(Array(text.unicodeScalars))")
+        }
+        #expect(SearchIndex.excerpt("  two\n\nlines\u{A0}and\u{3000}more  ") == "two lines and more")
+    }
 }

@@ -197,8 +197,26 @@ extension SearchIndex {
     }
 
     /// A snippet on one line: whitespace runs (newlines included) become single spaces.
+    /// (Whitespace is judged per Unicode scalar, in one pass over the scalars: splitting into Characters,
+    /// with grapheme breaking, was an eighth of a query's time.)
     static func excerpt(_ text: String) -> String {
-        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        var out = String.UnicodeScalarView()
+        var pendingSpace = false
+        for scalar in text.unicodeScalars {
+            let isSpace = scalar.value < 0x80
+                ? scalar.value == 0x20 || (0x09...0x0D).contains(scalar.value)
+                : scalar.properties.isWhitespace
+            if isSpace {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace {
+                out.append(" ")
+                pendingSpace = false
+            }
+            out.append(scalar)
+        }
+        return String(out)
     }
 }
 
