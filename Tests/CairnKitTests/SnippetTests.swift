@@ -72,4 +72,20 @@ import Testing
         }
         #expect(SearchIndex.excerpt("  two\n\nlines\u{A0}and\u{3000}more  ") == "two lines and more")
     }
+
+    @Test func pickingTheBestHitsMatchesSortingThemAll() {
+        var seed: UInt64 = 7
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        for round in 0..<300 {
+            let n = Int(next() % 1200)
+            // Few distinct ranks, so ties (broken by the newest id) are common; ids unique.
+            var matches = (0..<n).map { i in (id: Int64(i * 3 + Int(next() % 3)), rank: -Double(next() % 40) / 7) }
+            for i in stride(from: matches.count - 1, to: 0, by: -1) { matches.swapAt(i, Int(next() % UInt64(i + 1))) }
+            for count in [1, 5, 20, 150, 2000] {
+                let expected = matches.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id > $1.id }.prefix(count)
+                let picked = SearchIndex.best(matches, count: count)
+                #expect(picked.map(\.id) == expected.map(\.id), "round \(round), \(n) matches, best \(count)")
+            }
+        }
+    }
 }
