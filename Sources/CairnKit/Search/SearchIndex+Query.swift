@@ -108,7 +108,7 @@ extension SearchIndex {
                 FROM docs d JOIN fts f ON f.rowid = d.id \(whereClause) ORDER BY d.path LIMIT ?
                 """, arguments: StatementArguments(arguments + [limit]))
             return rows.map { row in
-                hit(row, score: 0, snippet: excerpt(row["excerpt"] ?? ""), line: nil)
+                hit(row, score: 0, snippet: excerpt(row[8] ?? ""), line: nil)
             }
         }
 
@@ -155,9 +155,9 @@ extension SearchIndex {
         for rank in ranked {
             let id = rank.id
             guard let row = try Row.fetchOne(detail, arguments: [id]) else { continue }
-            let body: String = row["body"] ?? ""
+            let body: String = row[8] ?? ""
             if let made = snippets.make(body) {
-                hits.append(hit(row, score: -rank.rank, snippet: excerpt(made.snippet), line: made.line + (row["body_line"] as Int)))
+                hits.append(hit(row, score: -rank.rank, snippet: excerpt(made.snippet), line: made.line + (row[7] as Int)))
                 continue
             }
             let fallback = try db.cachedStatement(sql: """
@@ -216,11 +216,13 @@ extension SearchIndex {
         return try count()
     }
 
+    /// A hit from a row whose columns are, in order, `d.id, d.path, d.title, d.tier, d.tags, d.blob, d.source,
+    /// d.body_line` and the body or its excerpt (read by position: GRDB lowercases a column name on every lookup).
     private static func hit(_ row: Row, score: Double, snippet: String, line: Int?) -> SearchHit {
-        let tags: String = row["tags"] ?? ""
-        return SearchHit(path: row["path"], title: row["title"], tier: row["tier"],
+        let tags: String = row[4] ?? ""
+        return SearchHit(path: row[1], title: row[2], tier: row[3],
                          tags: tags.split(separator: " ").map(String.init), score: score,
-                         markedSnippet: snippet, line: line, blob: row["blob"], source: row["source"])
+                         markedSnippet: snippet, line: line, blob: row[5], source: row[6])
     }
 
     /// A snippet on one line: whitespace runs (newlines included) become single spaces.
