@@ -177,8 +177,9 @@ static int forward(int argc, char **argv) {
     if (sent < total) { close(fd); return -1; }
 
     // The answer: NUL-terminated fields: the magic, the watcher's root, its token, then `exit STATUS`
-    // or `fallback`.
-    char answer[4096];
+    // or `fallback`. Once the watcher says `exit`, the command has run (it checked the vault is its own):
+    // its status is this program's, and cairn-core must not run it again.
+    char answer[PATH_MAX + 512];
     size_t got = 0;
     while (got < sizeof answer) {
         n = read(fd, answer + got, sizeof answer - got);
@@ -191,11 +192,11 @@ static int forward(int argc, char **argv) {
     const char *fields[6] = {0};
     int count_fields = 0;
     for (size_t i = 0; i < got && count_fields < 6; i += strlen(answer + i) + 1) fields[count_fields++] = answer + i;
-    if (count_fields < 4 || strcmp(fields[0], CAIRN_WATCH_MAGIC) != 0 || strcmp(fields[1], root) != 0) return -1;
+    if (count_fields < 4 || strcmp(fields[0], CAIRN_WATCH_MAGIC) != 0) return -1;
     if (count_fields >= 5 && strcmp(fields[3], "exit") == 0) {
         char *end;
         long status = strtol(fields[4], &end, 10);
-        if (*end == 0 && status >= 0 && status < 256) return (int)status;
+        return *end == 0 && status >= 0 && status < 256 ? (int)status : 1;
     }
     return -1;
 }
