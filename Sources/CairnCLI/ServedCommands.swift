@@ -23,9 +23,6 @@ enum ServedCommands {
             || ["HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"].contains(key)
     }
 
-    /// The watcher's search index connection, kept open from one served search to the next.
-    nonisolated(unsafe) static let connection = SearchConnection()
-
     /// Runs `request` when it is a search of the watcher's vault; nil leaves it to cairn-core.
     static func serve(_ request: VaultWatcher.CommandRequest, watcherRoot: String,
                       ownEnvironment: [String: String] = ProcessInfo.processInfo.environment) -> VaultWatcher.CommandResult? {
@@ -43,7 +40,7 @@ enum ServedCommands {
         guard let vault = try? search.vaultOptions.open(env), WatchClient.normalizedRoot(vault.root) == watcherRoot else {
             return nil
         }
-        vault.searchConnection = connection
+        vault.searchConnection = request.search
         var status: Int32 = 0
         do {
             try search.run(env: env, vault: vault)

@@ -409,7 +409,8 @@ public final class SearchIndex {
         // check are looked at; without one, every cached file is statted. The token is asked for before
         // looking, so a change made while this check runs is reported next time.
         let storedToken = full ? nil : try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'watch_token'")
-        let feed = useWatcher ? WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken) : nil
+        let feed: WatchClient.Sync? = !useWatcher ? nil
+            : vault.searchConnection?.changes?(storedToken) ?? WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken)
         let found: WorktreeScan.Result
         switch feed {
         case .changes(let token, let paths)?:
@@ -559,13 +560,17 @@ final class SlotBox<Value>: @unchecked Sendable {
     }
 }
 
-/// An open search index kept from one search to the next by a long-running process (the watcher, which
-/// runs searches for the `cairn` front end), set on each `Vault` it opens (`Vault.searchConnection`).
-/// Opening the file, checking its schema and preparing the statements again for every search was most
-/// of a warm search's cost outside the query. The connection is reused only while the path still names
-/// the same file (a rebuild moves a new one into place; deleting `.git/cairn/` removes it), and is
-/// dropped on any error, which rebuilds or reopens.
+/// The warm search state of a long-running process for one vault: the watcher's, which runs searches for
+/// the `cairn` front end and sets it on each `Vault` it opens for them (`Vault.searchConnection`).
+///
+/// - An open index, kept from one search to the next: opening the file, checking its schema and preparing
+///   the statements again for every search was most of a warm search's cost outside the query. It is
+///   reused only while the path still names the same file (a rebuild moves a new one into place; deleting
+///   `.git/cairn/` removes it), and dropped on any error, which rebuilds or reopens.
+/// - `changes`: the working-tree changes since a token, answered by the watcher from its own record (it
+///   cannot ask itself over its socket while it runs the search).
 public final class SearchConnection {
+    var changes: ((String?) -> WatchClient.Sync)? = nil
     private var queue: DatabaseQueue?
     private var path = ""
     private var identity: (UInt64, UInt64) = (0, 0)

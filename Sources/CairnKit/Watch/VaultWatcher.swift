@@ -33,6 +33,10 @@ public final class VaultWatcher {
         public let input: Int32
         public let output: Int32
         public let error: Int32
+        /// The watcher's warm search state for its vault, to set as `Vault.searchConnection` once the
+        /// command's vault is known to be the watcher's: the index kept open, and changes answered from
+        /// the watcher's record instead of over its own socket.
+        public let search: SearchConnection
     }
 
     /// What a handed-over command printed, in order (stream 1: stdout, 2: stderr), and its exit status.
@@ -68,6 +72,7 @@ public final class VaultWatcher {
     private var cookies = 0
     private var stopping = false
     private var commands: CommandHandler? = nil
+    private let search = SearchConnection()
     private var served = 0
     /// The threads writing served commands' output; waited for (a while) before the watcher exits.
     private let writers = DispatchGroup()
@@ -90,6 +95,11 @@ public final class VaultWatcher {
     /// the commands the `cairn` front end hands over (without it, every one is left to cairn-core).
     public func run(ready: () -> Void = {}, commands: CommandHandler? = nil) throws {
         self.commands = commands
+        search.changes = { [unowned self] since in
+            let fields = self.answer(since: since ?? "-")
+            return fields[1] == "changes" ? .changes(token: fields[0], paths: Array(fields.dropFirst(2))) : .rescan(token: fields[0])
+        }
+        defer { search.changes = nil; search.drop() }
         // A working directory inside the vault would keep its root alive after an `rm -r`, and the kernel
         // reports a deletion only once the last reference goes: the watcher would never see it.
         if FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
@@ -379,13 +389,7 @@ public final class VaultWatcher {
             if environment[key] == nil { environment[key] = String(entry[entry.index(after: eq)...]) }
         }
         let request = CommandRequest(cwd: parts[0], arguments: Array(parts[2..<(2 + count)]), environment: environment,
-                                     input: descriptors[0], output: descriptors[1], error: descriptors[2])
-        // A search run here asks this watcher for the changes: answered from the record directly.
-        WatchClient.inProcess = (root, { [unowned self] since in
-            let fields = self.answer(since: since ?? "-")
-            return fields[1] == "changes" ? .changes(token: fields[0], paths: Array(fields.dropFirst(2))) : .rescan(token: fields[0])
-        })
-        defer { WatchClient.inProcess = nil }
+                                     input: descriptors[0], output: descriptors[1], error: descriptors[2], search: search)
         return commands(request)
     }
 

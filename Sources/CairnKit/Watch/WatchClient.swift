@@ -48,15 +48,9 @@ public enum WatchClient {
         return (addr, socklen_t(MemoryLayout<sa_family_t>.size + 1 + nameLength))
     }
 
-    /// Set in the watcher's own process while it runs a command for a client (see
-    /// `VaultWatcher.CommandRequest`): a search there gets the changes from the watcher's record
-    /// directly instead of asking itself over the socket.
-    nonisolated(unsafe) static var inProcess: (root: String, sync: (String?) -> Sync?)? = nil
-
     /// Asks the vault's watcher for the changes since `token` (nil: none known). Returns nil when no
     /// watcher answers for this vault (none running, another user's, or no answer within `timeout`).
     public static func sync(gitDir: String, root: String, since token: String?, timeout: Double = 5) -> Sync? {
-        if let local = inProcess, local.root == normalizedRoot(root) { return local.sync(token) }
         guard let fields = request("sync \(token ?? "-")", gitDir: gitDir, root: root, timeout: timeout),
               fields.count >= 2 else { return nil }
         switch fields[1] {
