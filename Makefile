@@ -4,9 +4,6 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CONFIG ?= debug
 BIN = .build/$(CONFIG)/cairn
-# `cairn` is a small C front end (launcher/cairn.c) that runs cairn-core, the Swift program, next to it;
-# built with the system C compiler so it starts without the Swift runtime.
-LAUNCHER = $(CC) -O2 -Wall -Wextra -Werror -ISources/CGit2Support/include -o .build/$(1)/cairn launcher/cairn.c
 
 .PHONY: deps template build release demo test bench clean
 
@@ -32,13 +29,11 @@ template:
 
 build: deps template
 	$(SWIFT) build -c $(CONFIG)
-	$(call LAUNCHER,$(CONFIG))
 
-# The release cairn-core links the Swift runtime and Foundation statically (start-up is ~10 ms shorter than with
+# The release cairn links the Swift runtime and Foundation statically (start-up is ~10 ms shorter than with
 # the shared libraries).
 release: deps template
 	$(SWIFT) build -c release --static-swift-stdlib
-	$(call LAUNCHER,release)
 
 demo: build
 	@CAIRN=$(BIN) ./scripts/demo.sh
@@ -47,7 +42,6 @@ test: deps template
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
 	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
 	$(SWIFT) build --build-tests
-	$(call LAUNCHER,debug)
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 
 bench: release

@@ -5,8 +5,7 @@ let package = Package(
     name: "cairn",
     platforms: [.macOS(.v13)],
     products: [
-        // `cairn` itself is the C front end launcher/cairn.c, built by the Makefile next to cairn-core.
-        .executable(name: "cairn-core", targets: ["cairn-core"]),
+        .executable(name: "cairn", targets: ["cairn"]),
         .library(name: "CairnKit", targets: ["CairnKit"]),
         .library(name: "CairnGit", targets: ["CairnGit"]),
     ],
@@ -21,12 +20,14 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
-        .target(name: "CGit2Support", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
+        // C that libgit2 needs around it (lazy TLS set-up, fast SHA-1, Adler-32) and the system calls Swift cannot make.
+        .target(name: "CGit2Helpers", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CSystemCalls"),
         .target(name: "CHTTP"),
-        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
+        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Helpers"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
-            "CGit2Support",
+            "CSystemCalls",
             "CHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -35,7 +36,7 @@ let package = Package(
             "CairnKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "cairn-core", dependencies: ["CairnCLI"]),
+        .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
         .testTarget(name: "CairnGitTests", dependencies: ["CairnGit"]),
         .testTarget(name: "CairnKitTests", dependencies: ["CairnKit", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI"]),

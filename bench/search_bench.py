@@ -9,12 +9,10 @@ the same cache bench/bench.py uses):
   - incremental update after a commit changing 10 notes (`cairn index` after `cairn snapshot`),
     with the share spent on the working-tree check (the index's stat cache) reported by cairn itself;
   - query latency over common and rare words (gen_vault's sample words): `cairn search TERM`
-    end to end (served by the running watcher), the same in a process of its own
-    (CAIRN_NO_SERVER=1: process start, index check, query), the query time in process
+    end to end (process start, index check asking the running watcher, query), the query time in process
     (`cairn search TERM --bench-runs N`: N runs on one open, up-to-date index), vs `rg -l -i TERM`
     and `git grep -l -i TERM`;
-  - peak RSS of `cairn search` in a process of its own (getrusage of the child), and of the watcher
-    after serving the searches (VmHWM).
+  - peak RSS of `cairn search` (getrusage of the child), and of the watcher after the searches (VmHWM).
 Writes its section of bench/RESULTS.md between <!-- BEGIN SEARCH --> and <!-- END SEARCH -->.
 Python 3 standard library only.
 """
@@ -180,8 +178,7 @@ def measure_queries(a, cairn, work, env, results):
     rows = {"cairn": [], "cairn_query": [], "cairn_update": [], "in_process": [], "in_process_cpu": [], "rg": [], "git grep": [],
             "version": [], "core": []}
     per_term = []
-    core_env = dict(env, CAIRN_NO_SERVER="1")
-    served_before = watcher_status(cairn, work, env)["served"]
+    core_env = env
     searches = 0
     for term in terms:
         run([cairn, "search", term, "--json"], work, env)  # warm
@@ -191,11 +188,8 @@ def measure_queries(a, cairn, work, env, results):
             w, _, out = run([cairn, "search", term, "--json"], work, env)
             r = json.loads(out)
             t_c.append(w); t_q.append(r["querySeconds"]); t_u.append(r["update"]["seconds"])
-            # The same search in a process of its own (cairn-core: what every search cost before the
-            # watcher ran them), and the start-up floor of such a process, timed alongside.
-            w, _, out = run([cairn, "search", term, "--json"], work, core_env)
             t_k.append(w)
-            assert [h["path"] for h in json.loads(out)["hits"]] == [h["path"] for h in r["hits"]], term
+            # The start-up floor of a cairn process, timed alongside.
             rows["version"].append(run([cairn, "--version"], work, env)[0])
         searches += 1 + a.runs
         for _ in range(max(3, a.runs // 3)):
@@ -220,9 +214,6 @@ def measure_queries(a, cairn, work, env, results):
     results["queries"] = {k: {"median": statistics.median(v), "p99": pct(v, 99)} for k, v in rows.items()}
     results["per_term"] = per_term
     status = watcher_status(cairn, work, env)
-    # Every timed search went to the watcher (the bench measures the path it names).
-    assert status["served"] - served_before == searches, (status["served"], served_before, searches)
-    results["served"] = status["served"] - served_before
     results["search_rss_kib"] = max(peak_rss_kib([cairn, "search", t], work, core_env) for t in terms[:3] + rare[:1])
     with open(f"/proc/{status['pid']}/status") as f:
         results["watcher_rss_kib"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
@@ -249,17 +240,14 @@ def write_results(r, a, cairn):
              f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}; {os.cpu_count()} CPUs (load average {l1:.1f} at the start, {l2:.1f} at the end:"
              " other builds shared the machine); took {:.1f} min".format(r['elapsed'] / 60),
              f"- Command: `python3 bench/search_bench.py --cairn {cairn} --notes {a.notes} --runs {a.runs} --bench-runs {a.bench_runs}`"
-             " (release build of the committed tree, `make release`: the C front end `cairn` and `cairn-core` side by side)",
+             " (release build of the committed tree, `make release`)",
              f"- Data: gen_vault.py vault, {r['notes']:,} notes, {r['vault_bytes'] / 1e6:.0f} MB of notes, {a.commits} history commits, adopted with `cairn init`;"
              f" index {b['db_bytes'] / 1e6:.0f} MB for {b['documents']:,} documents.",
              "- Query terms: gen_vault's 5 common and 4 rare sample words; each timed "
              f"{a.runs}× end to end, {a.bench_runs}× in process, {max(3, a.runs // 3)}× for rg / git grep, warm page cache.",
              "- The working copy's git index is refreshed once after copying (`git update-index --refresh`), as an operator's own vault is.",
              "- Incremental updates are measured twice: without a watcher, then with `cairn watch` running; every query row runs with the watcher.",
-             "- `cairn search` end to end = the `cairn` front end's process start + hand-over to the running watcher, which"
-             " brings the index up to date (tree diff + the paths it saw change) and runs the query and output in its warm process"
-             f" (every one of the {r['served']} timed searches was served so, checked with `cairn watch status`); in a process of its own ="
-             " the same search with `CAIRN_NO_SERVER=1`: cairn-core's start-up + index check (asking the watcher) + query, its hits checked equal;"
+             "- `cairn search` end to end = process start + index check (tree diff + the paths the running watcher saw change) + query;"
              " in process = `cairn search TERM --bench-runs N`: the same ranking, details and snippets repeated on one open,"
              " up-to-date index (the first run, which compiles statements, is dropped); query only = the SQL time one"
              " `cairn search` reports in `--json` (`querySeconds`, first query of a fresh process).",
@@ -279,13 +267,12 @@ def write_results(r, a, cairn):
              f"| query p99, query only (fresh process) | {ms(q['cairn_query']['p99'])} ms | — | — | — | ≤ 50 ms | {verdict(q['cairn_query']['p99'] <= 0.05)} |",
              f"| query median, `cairn search` end to end | {ms(q['cairn']['median'])} ms | `rg -l -i` | {ms(q['rg']['median'])} ms | {rg_ratio:.1f}× | ≤ 5 ms, ≥ 100× | {verdict(q['cairn']['median'] <= 0.005 and rg_ratio >= 100)} |",
              f"| query p99, `cairn search` end to end | {ms(q['cairn']['p99'])} ms | `rg -l -i` | {ms(q['rg']['p99'])} ms | {q['rg']['p99'] / q['cairn']['p99']:.1f}× | ≤ 50 ms | {verdict(q['cairn']['p99'] <= 0.05)} |",
-             f"| query median, `cairn search` in a process of its own (`CAIRN_NO_SERVER=1`, watcher running) | {ms(q['core']['median'])} ms | `rg -l -i` | {ms(q['rg']['median'])} ms | {q['rg']['median'] / q['core']['median']:.1f}× | — | info |",
-             f"| process start-up floor, `cairn --version` (front end + cairn-core, timed alongside) | {ms(q['version']['median'])} ms | `rg -l -i` / 100 | {ms(q['rg']['median'] / 100)} ms | — | — | info |",
+             f"| process start-up floor, `cairn --version` (timed alongside) | {ms(q['version']['median'])} ms | `rg -l -i` / 100 | {ms(q['rg']['median'] / 100)} ms | — | — | info |",
              f"| index check before each search (median) | {ms(q['cairn_update']['median'])} ms | — | — | — | — | info |",
              f"| query median, `cairn search` end to end, no watcher running | {ms(r['no_watcher_end_to_end'])} ms | `rg -l -i` | {ms(q['rg']['median'])} ms | {q['rg']['median'] / r['no_watcher_end_to_end']:.1f}× | — | info |",
              f"| `cairn watch start` (watch {r['notes']:,} notes' folders) | {ms(r['watch_start'])} ms | — | — | — | — | info |",
-             f"| peak RSS, `cairn search` in a process of its own | {r['search_rss_kib'] / 1024:.0f} MB | — | — | — | ≤ 100 MB | {verdict(r['search_rss_kib'] / 1024 <= 100)} |",
-             f"| peak RSS of the watcher after serving every search above (VmHWM) | {r['watcher_rss_kib'] / 1024:.0f} MB | — | — | — | ≤ 100 MB | {verdict(r['watcher_rss_kib'] / 1024 <= 100)} |",
+             f"| peak RSS, `cairn search` | {r['search_rss_kib'] / 1024:.0f} MB | — | — | — | ≤ 100 MB | {verdict(r['search_rss_kib'] / 1024 <= 100)} |",
+             f"| peak RSS of the watcher after every search above (VmHWM) | {r['watcher_rss_kib'] / 1024:.0f} MB | — | — | — | ≤ 100 MB | {verdict(r['watcher_rss_kib'] / 1024 <= 100)} |",
              f"| peak RSS, `cairn index --rebuild` | {b['rss_kib'] / 1024:.0f} MB | — | — | — | — | info |",
              "", "Per term (medians, ms; in-process max in parentheses):", "",
              "| term | kind | notes matching | cairn end to end | own process | query only | in process | in process, CPU | rg -l -i | git grep -l -i |",

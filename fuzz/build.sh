@@ -47,14 +47,16 @@ if newer "$out/lib/libYams.a" "${yams_src[@]}"; then
 fi
 [ -f "$out/lib/libYams.a" ] || { echo "error: Yams did not build" >&2; exit 1; }
 
-# CGit2Support (C, linked into every binary that uses CairnGit), with a module map for swiftc.
-support="$root/Sources/CGit2Support"
-for c in "$support"/*.c; do
-  o="$out/obj/cgit2support-$(basename "$c" .c).o"
-  newer "$o" "$c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$support/include" $(pkg-config --cflags libgit2) -c "$c" -o "$o"
+# The C helper targets (linked into every binary that uses CairnGit or CairnKit), each with a module map for swiftc.
+for target in CGit2Helpers CSystemCalls; do
+  dir="$root/Sources/$target"
+  for c in "$dir"/*.c; do
+    o="$out/obj/csupport-$target-$(basename "$c" .c).o"
+    newer "$o" "$c" && "$CLANG" -O1 -g "${CSAN[@]}" -I "$dir/include" $(pkg-config --cflags libgit2) -c "$c" -o "$o"
+  done
+  mkdir -p "$out/modules/$target"
+  printf 'module %s {\n    header "%s"\n    export *\n}\n' "$target" "$dir/include/$target.h" > "$out/modules/$target/module.modulemap"
 done
-mkdir -p "$out/modules/CGit2Support"
-printf 'module CGit2Support {\n    header "%s"\n    export *\n}\n' "$support/include/CGit2Support.h" > "$out/modules/CGit2Support/module.modulemap"
 
 # CHTTP (C: the model client's HTTP through libcurl, loaded on first use), with a module map.
 chttp="$root/Sources/CHTTP"
@@ -67,7 +69,7 @@ printf 'module CHTTP {\n    header "%s"\n    export *\n}\n' "$chttp/include/CHTT
 git_src=("$root"/Sources/CairnGit/*.swift)
 if newer "$out/lib/libCairnGit.a" "${git_src[@]}"; then
   rm -f "$out/lib/libCairnGit.a"
-  "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnGit -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" \
+  "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnGit -I "$root/Sources/CGit2" -I "$out/modules/CGit2Helpers" -I "$out/modules/CSystemCalls" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnGit.swiftmodule" \
     -o "$out/lib/libCairnGit.a" "${git_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
 fi
@@ -81,7 +83,7 @@ kit_src+=("$root/Sources/CairnKit/Search/SearchQuery.swift" "$root/Sources/Cairn
 if newer "$out/lib/libCairnKit.a" "${kit_src[@]}"; then
   rm -f "$out/lib/libCairnKit.a"
   "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name CairnKit -enable-testing \
-    -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
+    -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Helpers" -I "$out/modules/CSystemCalls" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
     -emit-library -static -emit-module -emit-module-path "$out/modules/CairnKit.swiftmodule" \
     -o "$out/lib/libCairnKit.a" "${kit_src[@]}" 2>&1 | grep -Ev "$QUIET" || true
 fi
@@ -98,8 +100,8 @@ for t in "${targets[@]}"; do
     echo "building $t"
     rm -f "$bin"
     "$SWIFTC" -O "${SAN[@]}" -parse-as-library -module-name "${t//-/_}" \
-      -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Support" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
-      "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o "$out"/obj/cgit2support-*.o \
+      -I "$out/modules" -I "$root/Sources/CGit2" -I "$out/modules/CGit2Helpers" -I "$out/modules/CSystemCalls" -I "$out/modules/CHTTP" -I "$yams/CYaml/include" \
+      "$src" "$out/lib/libCairnKit.a" "$out/lib/libCairnGit.a" "$out/lib/libYams.a" "$out"/obj/cyaml-*.o "$out"/obj/csupport-*.o \
       "$out"/obj/chttp-*.o \
       -lgit2 -lz -o "$bin" 2>&1 | grep -Ev "$QUIET" || true
     [ -x "$bin" ] || { echo "error: $t did not build" >&2; exit 1; }

@@ -7,6 +7,10 @@ import Foundation
 public enum CairnMain {
     /// Parses the command line, runs the command and exits with its status.
     public static func run(arguments: [String]? = nil) -> Never {
+        if let unknown = unknownCommand(arguments ?? Array(CommandLine.arguments.dropFirst())) {
+            ErrorReporting.printError("cairn: unknown command '\(unknown.name)' for `\(unknown.parent)`; `\(unknown.parent) --help` lists the commands")
+            exit(2)
+        }
         do {
             var command = try Cairn.parseAsRoot(arguments)
             let environment = ProcessInfo.processInfo.environment
@@ -21,6 +25,27 @@ public enum CairnMain {
         } catch {
             exit(ErrorReporting.report(error))
         }
+    }
+}
+
+extension CairnMain {
+    /// The first word that names no command where only a command can come (`cairn sync --help`), with
+    /// the command it follows. ArgumentParser would answer that with the parent's help and status 0.
+    static func unknownCommand(_ arguments: [String]) -> (name: String, parent: String)? {
+        var command: any ParsableCommand.Type = Cairn.self
+        var path = ["cairn"]
+        for word in arguments {
+            let subcommands = command.configuration.subcommands
+            // A command of its own, one with a default subcommand (which takes arguments), or an option.
+            guard !subcommands.isEmpty, command.configuration.defaultSubcommand == nil, !word.hasPrefix("-") else { return nil }
+            if word == "help" && path.count == 1 { return nil }
+            guard let next = subcommands.first(where: { $0._commandName == word }) else {
+                return (word, path.joined(separator: " "))
+            }
+            command = next
+            path.append(word)
+        }
+        return nil
     }
 }
 

@@ -10,9 +10,6 @@ struct Environment {
     let cwd: String
     let stdoutIsTerminal: Bool
     let stdinIsTerminal: Bool
-    /// Where output goes: the process's own descriptors, or a client's when the watcher runs a search
-    /// for the `cairn` front end (`ServedCommands`).
-    var streams = Streams.standard
 
     static var current: Environment {
         Environment(variables: ProcessInfo.processInfo.environment,
@@ -52,26 +49,5 @@ struct Environment {
 
     func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : cwd + "/" + path
-    }
-}
-
-/// Where a command's output and errors go: the process's stdout and stderr, or, for a search the watcher
-/// runs for the `cairn` front end, a capture the watcher then writes to the client's descriptors (on a
-/// thread of its own, so a slow reader never holds up the watcher).
-struct Streams {
-    let capture: Capture?
-
-    /// Output in the order written: (1 for stdout or 2 for stderr, bytes).
-    final class Capture {
-        var chunks: [(stream: Int32, data: Data)] = []
-    }
-
-    static var standard: Streams { Streams(capture: nil) }
-
-    func writeOutput(_ data: Data) { put(STDOUT_FILENO, data) }
-    func writeError(_ data: Data) { put(STDERR_FILENO, data) }
-
-    private func put(_ stream: Int32, _ data: Data) {
-        if let capture { capture.chunks.append((stream, data)) } else { Descriptor.writeAll(stream, data) }
     }
 }

@@ -8,9 +8,8 @@ import Foundation
 /// Exit statuses: 0 success, 1 the vault or its files need attention (bad input, conflicts, locks, a damaged repository),
 /// 2 usage errors, 3 a git error cairn did not expect.
 enum ErrorReporting {
-    static func report(_ error: any Error, streams: Streams = .standard) -> Int32 {
-        func printError(_ text: String) { ErrorReporting.printError(text, to: streams) }
-        func print(_ text: String) { streams.writeOutput(Data((text + "\n").utf8)) }
+    static func report(_ error: any Error) -> Int32 {
+        func print(_ text: String) { Descriptor.writeAll(STDOUT_FILENO, Data((text + "\n").utf8)) }
         switch error {
         case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
              is RunLimitError, is CronScheduleError:
@@ -55,8 +54,8 @@ enum ErrorReporting {
         return code == .validationFailure ? 2 : code.rawValue
     }
 
-    static func printError(_ text: String, to streams: Streams = .standard) {
-        streams.writeError(Data((text + "\n").utf8))
+    static func printError(_ text: String) {
+        Descriptor.writeAll(STDERR_FILENO, Data((text + "\n").utf8))
     }
 }
 

@@ -7,11 +7,9 @@ import Glibc
 /// Writes results as text (colored on a terminal) or JSON.
 struct Output {
     let color: Bool
-    let streams: Streams
 
     init(_ env: Environment) {
         color = env.useColor
-        streams = env.streams
     }
 
     enum Style: String {
@@ -24,7 +22,7 @@ struct Output {
 
     func line(_ text: String = "") { write(Data((text + "\n").utf8)) }
 
-    func write(_ data: Data) { streams.writeOutput(data) }
+    func write(_ data: Data) { Descriptor.writeAll(STDOUT_FILENO, data) }
 
     func json<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()

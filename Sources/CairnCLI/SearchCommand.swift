@@ -45,12 +45,7 @@ extension Cairn {
 
         func run() throws {
             let env = Environment.current
-            try run(env: env, vault: try vaultOptions.open(env))
-        }
-
-        /// Runs the search in `vault`, writing to `env`'s streams (the process's, or a front end's when
-        /// the watcher serves it: see `ServedCommands`).
-        func run(env: Environment, vault: Vault) throws {
+            let vault = try vaultOptions.open(env)
             let text = query.joined(separator: " ")
             if let benchRuns {
                 // Benchmarks only: the in-process query time, repeated on one open index (JSON).
@@ -66,7 +61,7 @@ extension Cairn {
             let out = Output(env)
             if output.json { return try out.json(results) }
             if results.update.kind == .rebuild {
-                ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)", to: env.streams)
+                ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)")
             }
             if results.hits.isEmpty {
                 out.line("No notes match \(text.isEmpty ? "the filters" : text).")

@@ -82,7 +82,7 @@ extension Cairn {
                     return out.line("No watcher is running for \(vault.root); searches check every file (start one with `cairn watch start`).")
                 }
                 out.line("Watching \(vault.root): pid \(status.pid), \(status.folders) folders, since \(status.startedAt), "
-                         + "\(status.pending) changed paths recorded, \(status.served) searches served.")
+                         + "\(status.pending) changed paths recorded.")
             }
         }
 
@@ -96,11 +96,10 @@ extension Cairn {
                 let env = Environment.current
                 let vault = try vaultOptions.open(env)
                 let watcher = VaultWatcher(vault: vault)
-                let root = WatchClient.normalizedRoot(vault.root)
                 do {
                     try watcher.run(ready: {
                         FileHandle.standardError.write(Data("cairn: watching \(vault.root)\n".utf8))
-                    }, commands: { ServedCommands.serve($0, watcherRoot: root) })
+                    })
                 } catch let failure as VaultWatcher.Failure {
                     throw CLIFailure(message: "cairn: \(failure)", status: 1)
                 }

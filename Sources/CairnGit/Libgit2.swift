@@ -1,5 +1,5 @@
 import CGit2
-import CGit2Support
+import CGit2Helpers
 
 /// Process-wide libgit2 set-up, run once and lazily before the first repository is opened.
 public enum Libgit2 {
@@ -48,7 +48,7 @@ public enum Libgit2 {
     /// Loads the CA bundle libgit2 asked for at start-up, so HTTPS remotes can be verified.
     ///
     /// Parsing the system CA bundle is most of `git_libgit2_init`'s cost, and no local command needs it, so the
-    /// bundle is loaded on first use (see CGit2Support). Anything that opens a TLS connection through libgit2
+    /// bundle is loaded on first use (see CGit2Helpers). Anything that opens a TLS connection through libgit2
     /// (fetch, push, clone over HTTPS) must call this first; until then the trusted chain is empty and every TLS
     /// handshake fails verification.
     public static func enableTLS() throws {

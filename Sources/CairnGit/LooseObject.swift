@@ -1,5 +1,5 @@
 import CGit2
-import CGit2Support
+import CGit2Helpers
 import Foundation
 
 extension Repository {

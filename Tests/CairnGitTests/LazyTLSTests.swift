@@ -2,7 +2,7 @@ import CairnGit
 import Foundation
 import XCTest
 
-/// The CA bundle is parsed on first TLS use, not in `git_libgit2_init` (see CGit2Support).
+/// The CA bundle is parsed on first TLS use, not in `git_libgit2_init` (see CGit2Helpers).
 final class LazyTLSTests: XCTestCase {
     func testStartUpDefersTheCABundleAndEnablingLoadsItForReal() throws {
         // libgit2 (mbedTLS build) asks for the system bundle during init; the interposer must have caught that.

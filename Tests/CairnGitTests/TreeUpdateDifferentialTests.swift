@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import CairnGit
-import CGit2Support
+import CGit2Helpers
 
 /// `updateTree` splices raw tree bytes itself; these tests hold it to what git's own index writes.
 @Suite struct TreeUpdateDifferentialTests {

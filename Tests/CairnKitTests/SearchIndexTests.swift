@@ -214,35 +214,6 @@ import Testing
         }
     }
 
-    @Test func aKeptConnectionIsReusedUntilTheIndexFileIsReplaced() throws {
-        let f = try VaultFixture()
-        try f.write("memory/knowledge/a.md", "hello kumquat\n")
-        try f.snapshot()
-        let keep = SearchConnection()
-        func find(_ word: String) throws -> [String] {
-            let vault = try f.vault()
-            vault.searchConnection = keep
-            return try vault.search(word).hits.map(\.path).sorted()
-        }
-        #expect(try find("kumquat") == ["memory/knowledge/a.md"])
-        let first = try #require(keep.current)
-        // Edits are seen through the kept connection, and it stays the same one.
-        try f.write("memory/knowledge/a.md", "hello quince\n")
-        #expect(try find("quince") == ["memory/knowledge/a.md"])
-        #expect(try find("kumquat") == [])
-        #expect(keep.current === first)
-        // Another process rebuilds the index (a new file moved into place): the next search reopens.
-        _ = try f.vault().rebuildIndex()
-        try f.write("memory/knowledge/b.md", "quince again\n")
-        #expect(try find("quince") == ["memory/knowledge/a.md", "memory/knowledge/b.md"])
-        let second = try #require(keep.current)
-        #expect(second !== first)
-        // The derived folder is deleted: rebuilt, and a new connection kept.
-        try FileManager.default.removeItem(atPath: try f.vault().gitDir + "cairn")
-        #expect(try find("quince") == ["memory/knowledge/a.md", "memory/knowledge/b.md"])
-        #expect(keep.current !== second && keep.current != nil)
-    }
-
     @Test func aCorruptIndexIsDetectedAndRebuilt() throws {
         let g = try GeneratedVault(notes: 300, commits: 2)
         let vault = try g.vault()

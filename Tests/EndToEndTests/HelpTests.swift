@@ -53,4 +53,26 @@ import Testing
         #expect(r.status == 2, "\(r)")
         #expect(r.stderr.contains("frobnicate"), "\(r)")
     }
+
+    /// `--help` after a command that does not exist must not show the parent's help and succeed.
+    @Test(arguments: [["sync", "--help"], ["sync"], ["frobnicate", "-h"], ["agent", "frobnicate", "--help"],
+                      ["note", "old", "x"], ["workflow", "nope"]])
+    func unknownCommandWithHelpSaysUnknownCommand(_ args: [String]) throws {
+        let sb = try Sandbox()
+        let r = sb.runCairn(args)
+        #expect(r.status == 2, "\(r)")
+        #expect(r.stdout.isEmpty, "\(r)")
+        let name = args.first { $0 != "agent" && $0 != "note" && $0 != "workflow" }!
+        #expect(r.stderr.contains("unknown command '\(name)'"), "\(r)")
+        #expect(!r.stderr.contains("USAGE"), "\(r)")
+    }
+
+    @Test func knownCommandsWithHelpStillShowTheirHelp() throws {
+        let sb = try Sandbox()
+        for args in [["help", "status"], ["agent", "run", "--help"], ["policy", "--help"], ["watch", "--help"]] {
+            let r = sb.runCairn(args)
+            #expect(r.status == 0, "\(args): \(r)")
+            #expect(r.stdout.contains("USAGE: cairn"), "\(args): \(r)")
+        }
+    }
 }

@@ -82,4 +82,53 @@ import Testing
         #expect(r.status == 1, "\(r)")
         #expect(r.stderr.contains("vault"), "\(r)")
     }
+
+    /// The socket is a file in a folder only this user can enter, not an abstract socket that any process
+    /// sharing the network namespace (a sandboxed agent) could reach.
+    @Test func theSocketIsAFileInAPrivateFolder() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let started = try json(sb.runCairn(["watch", "start", "--json"], cwd: v))
+        let pid = Int32(try #require(started["pid"] as? Int))
+        defer { kill(pid, SIGTERM); _ = processExits(pid) }
+        var st = stat()
+        #expect(lstat(v + "/.git/cairn/watch", &st) == 0 && st.st_mode & 0o777 == 0o700, "mode \(String(st.st_mode, radix: 8))")
+        #expect(lstat(v + "/.git/cairn/watch/socket", &st) == 0 && st.st_mode & S_IFMT == S_IFSOCK)
+        let unix = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
+        #expect(!unix.contains("@cairn-watch"), "no abstract socket is bound")
+    }
+
+    /// A watcher that is stopped (SIGSTOP) or killed never hangs a command: it waits a bounded time, then
+    /// checks everything itself, and finds the edit.
+    @Test func aStoppedOrKilledWatcherNeverHangsACommand() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let started = try json(sb.runCairn(["watch", "start", "--json"], cwd: v))
+        let pid = Int32(try #require(started["pid"] as? Int))
+        defer { kill(pid, SIGCONT); kill(pid, SIGKILL) }
+        _ = try json(sb.runCairn(["index", "--json"], cwd: v))
+
+        kill(pid, SIGSTOP)
+        try sb.write(v + "/memory/knowledge/okapi.md", "# Okapi\n\nthe okapi hides\n")
+        let began = Date()
+        let found = try json(sb.runCairn(["search", "okapi", "--json"], cwd: v))
+        let took = Date().timeIntervalSince(began)
+        #expect((found["hits"] as? [[String: Any]] ?? []).map { $0["path"] as? String } == ["memory/knowledge/okapi.md"])
+        #expect((found["update"] as? [String: Any])?["worktreeCheck"] as? String == "full", "\(found)")
+        #expect(took < 10, "the search waited \(took) s for a stopped watcher")
+        let status = try json(sb.runCairn(["watch", "status", "--json"], cwd: v))
+        #expect(status["running"] as? Bool == false, "a watcher that does not answer counts as not running")
+
+        // Killed: the socket file stays behind; commands still work, and a new watcher replaces it.
+        kill(pid, SIGKILL)
+        kill(pid, SIGCONT)
+        #expect(processExits(pid))
+        try sb.write(v + "/memory/knowledge/okapi.md", "# Okapi\n\nthe okapi runs\n")
+        let again = try json(sb.runCairn(["search", "runs", "--json"], cwd: v))
+        #expect((again["hits"] as? [[String: Any]] ?? []).count == 1)
+        let restarted = try json(sb.runCairn(["watch", "start", "--json"], cwd: v))
+        let second = Int32(try #require(restarted["pid"] as? Int))
+        defer { kill(second, SIGTERM) }
+        #expect(second != pid && kill(second, 0) == 0)
+    }
 }

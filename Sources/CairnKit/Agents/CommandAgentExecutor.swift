@@ -1,5 +1,5 @@
 import CairnGit
-import CGit2Support
+import CSystemCalls
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -66,13 +66,10 @@ public final class SearchIndex {
         return config
     }
 
-    /// Opens the database, checking it is one of ours at the current schema version; or returns the
-    /// connection the vault's `searchConnection` kept, when it is still to the same file.
+    /// Opens the database, checking it is one of ours at the current schema version.
     private func openChecked() throws -> DatabaseQueue {
-        if let kept = vault.searchConnection?.reusable(path: path) { return kept }
         guard FileManager.default.fileExists(atPath: path) else { throw NeedsRebuild(reason: "missing") }
         let queue = try DatabaseQueue(path: path, configuration: configuration())
-        defer { vault.searchConnection?.keep(queue, path: path) }
         let version = try queue.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'")
         }
@@ -112,11 +109,9 @@ public final class SearchIndex {
                 let result = try queue.writeWithoutTransaction(body)
                 return (result, update)
             } catch let needs as NeedsRebuild {
-                vault.searchConnection?.drop()
                 guard attempts < 3 else { throw SearchError.indexUnavailable(path: path, reason: needs.reason) }
                 rebuildReason = needs.reason
             } catch let error as DatabaseError {
-                vault.searchConnection?.drop()
                 guard attempts < 3 else {
                     throw SearchError.indexUnavailable(path: path, reason: error.message ?? "\(error.resultCode)")
                 }
@@ -410,7 +405,7 @@ public final class SearchIndex {
         // looking, so a change made while this check runs is reported next time.
         let storedToken = full ? nil : try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'watch_token'")
         let feed: WatchClient.Sync? = !useWatcher ? nil
-            : vault.searchConnection?.changes?(storedToken) ?? WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken)
+            : WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken)
         let found: WorktreeScan.Result
         switch feed {
         case .changes(let token, let paths)?:
@@ -558,48 +553,4 @@ final class SlotBox<Value>: @unchecked Sendable {
         values[index] = value
         lock.unlock()
     }
-}
-
-/// The warm search state of a long-running process for one vault: the watcher's, which runs searches for
-/// the `cairn` front end and sets it on each `Vault` it opens for them (`Vault.searchConnection`).
-///
-/// - An open index, kept from one search to the next: opening the file, checking its schema and preparing
-///   the statements again for every search was most of a warm search's cost outside the query. It is
-///   reused only while the path still names the same file (a rebuild moves a new one into place; deleting
-///   `.git/cairn/` removes it), and dropped on any error, which rebuilds or reopens.
-/// - `changes`: the working-tree changes since a token, answered by the watcher from its own record (it
-///   cannot ask itself over its socket while it runs the search).
-public final class SearchConnection {
-    var changes: ((String?) -> WatchClient.Sync)? = nil
-    private var queue: DatabaseQueue?
-    private var path = ""
-    private var identity: (UInt64, UInt64) = (0, 0)
-
-    public init() {}
-
-    func reusable(path: String) -> DatabaseQueue? {
-        guard let queue, path == self.path else { return nil }
-        var st = stat()
-        guard stat(path, &st) == 0, (UInt64(st.st_dev), UInt64(st.st_ino)) == identity else {
-            drop()
-            return nil
-        }
-        return queue
-    }
-
-    func keep(_ queue: DatabaseQueue, path: String) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return drop() }
-        self.queue = queue
-        self.path = path
-        identity = (UInt64(st.st_dev), UInt64(st.st_ino))
-    }
-
-    func drop() {
-        queue = nil
-        path = ""
-    }
-
-    /// The kept connection (for tests).
-    var current: DatabaseQueue? { queue }
 }

@@ -12,9 +12,6 @@ public final class Vault {
     public let repository: Repository
     /// The vault's settings from `.cairn/config.json` (defaults when the file is unreadable; `doctor` reports it).
     public let config: VaultConfig
-    /// A search index connection to reuse across searches and `Vault` instances (see `SearchConnection`);
-    /// nil: each search opens the index and closes it.
-    public var searchConnection: SearchConnection? = nil
 
     /// Relative paths of the files that make a folder a vault.
     public static let configPath = ".cairn/config.json"

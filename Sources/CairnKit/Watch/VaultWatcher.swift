@@ -1,63 +1,34 @@
-import CGit2Support
+import CSystemCalls
 import CairnGit
 import Foundation
 
 /// A change feed for the working tree: watches every folder with inotify and records which paths
-/// changed, so the search index's working-tree check looks only at those instead of statting every
-/// note (see `SearchIndex`). Runs as `cairn watch run` (started in the background by `cairn watch start`).
+/// changed, so the working-tree check (`WorktreeChanges`) looks only at those instead of statting every
+/// file. Runs as `cairn watch run` (started in the background by `cairn watch start`). It is optional:
+/// every command is correct without it, and one that gets no answer in time checks everything itself.
 ///
-/// - Clients connect to an abstract Unix socket named by the user and the git directory (see
-///   `WatchClient`); a peer of another user is refused.
+/// - Clients connect to a Unix socket file, `.git/cairn/watch/socket`, in a folder only the user can
+///   enter (0700); a peer of another user is refused. A lock file in that folder, held while the watcher
+///   runs, keeps a second watcher from starting. Deleting the socket (or `.git/cairn/`) stops the watcher.
 /// - Each recorded change gets the next sequence number; a token is `epoch:sequence`, the epoch being
 ///   random per run and renewed whenever events may have been lost (the kernel's queue overflowed, a
 ///   folder was moved, the record grew too large). A token of another epoch gets `rescan`.
 /// - A sync request is answered only after the watcher has seen the event of a cookie file it creates
-///   in `.git/cairn/watch/` on receiving the request: inotify queues events in order, so every change
-///   that finished before the request has been read by then.
+///   in `.git/cairn/watch/cookies/` on receiving the request: inotify queues events in order, so every
+///   change that finished before the request has been read by then.
 /// - New folders are watched as they appear and their contents recorded (files may be written before the
 ///   watch is in place). `.git` and nested repositories are not watched; symbolic links are not followed.
-/// - The watcher exits when asked (`stop`), on SIGTERM or SIGINT, or when the working tree or its `.git`
-///   disappears.
+/// - The watcher exits when asked (`stop`), on SIGTERM or SIGINT, or when the working tree, its `.git` or
+///   its socket disappears.
 public final class VaultWatcher {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// A command the `cairn` front end (launcher/cairn.c) hands to the watcher: its arguments (without
-    /// the program name), working folder, environment and standard descriptors (owned by the watcher,
-    /// valid during the call).
-    public struct CommandRequest {
-        public let cwd: String
-        public let arguments: [String]
-        public let environment: [String: String]
-        public let input: Int32
-        public let output: Int32
-        public let error: Int32
-        /// The watcher's warm search state for its vault, to set as `Vault.searchConnection` once the
-        /// command's vault is known to be the watcher's: the index kept open, and changes answered from
-        /// the watcher's record instead of over its own socket.
-        public let search: SearchConnection
-    }
-
-    /// What a handed-over command printed, in order (stream 1: stdout, 2: stderr), and its exit status.
-    /// The watcher writes it to the client's descriptors on a thread of its own, then answers, so a
-    /// reader that is slow or gone (a pager, a stopped terminal) never holds up the watcher.
-    public struct CommandResult: Sendable {
-        public let status: Int32
-        public let output: [(stream: Int32, data: Data)]
-
-        public init(status: Int32, output: [(stream: Int32, data: Data)]) {
-            self.status = status
-            self.output = output
-        }
-    }
-
-    /// Runs a handed-over command and returns what it printed and its status; or returns nil to leave
-    /// it to cairn-core. It must not write to the request's descriptors itself.
-    public typealias CommandHandler = (CommandRequest) -> CommandResult?
-
     let root: String
     let gitDir: String
+    /// `.git/cairn/watch/`: the socket, the lock and the cookie folder (mode 0700).
+    let watchDir: String
     let cookieDir: String
     private var inotify: Int32 = -1
     private var listener: Int32 = -1
@@ -71,11 +42,9 @@ public final class VaultWatcher {
     private var changed: [String: UInt64] = [:]
     private var cookies = 0
     private var stopping = false
-    private var commands: CommandHandler? = nil
-    private let search = SearchConnection()
-    private var served = 0
-    /// The threads writing served commands' output; waited for (a while) before the watcher exits.
-    private let writers = DispatchGroup()
+    private var lockFile: Int32 = -1
+    /// The socket file's inode once bound, to notice it deleted or replaced.
+    private var socketInode: UInt64 = 0
     private let started = ISOTime.string(Date())
     /// Paths recorded beyond this many renew the epoch (memory stays bounded; clients rescan once).
     static let maxRecorded = 1_000_000
@@ -86,20 +55,14 @@ public final class VaultWatcher {
     public init(vault: Vault) {
         root = WatchClient.normalizedRoot(vault.root)
         gitDir = vault.gitDir
-        cookieDir = vault.gitDir + "cairn/watch"
+        watchDir = WatchClient.folder(gitDir: vault.gitDir)
+        cookieDir = watchDir + "/cookies"
     }
 
     /// Watches until stopped. Throws when another watcher runs for this vault, or when the folders
     /// cannot be watched (for example the kernel's limit on inotify watches is reached).
-    /// `ready` is called once every folder is watched and requests are being answered; `commands` runs
-    /// the commands the `cairn` front end hands over (without it, every one is left to cairn-core).
-    public func run(ready: () -> Void = {}, commands: CommandHandler? = nil) throws {
-        self.commands = commands
-        search.changes = { [unowned self] since in
-            let fields = self.answer(since: since ?? "-")
-            return fields[1] == "changes" ? .changes(token: fields[0], paths: Array(fields.dropFirst(2))) : .rescan(token: fields[0])
-        }
-        defer { search.changes = nil; search.drop() }
+    /// `ready` is called once every folder is watched and requests are being answered.
+    public func run(ready: () -> Void = {}) throws {
         // A working directory inside the vault would keep its root alive after an `rm -r`, and the kernel
         // reports a deletion only once the last reference goes: the watcher would never see it.
         if FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
@@ -107,7 +70,11 @@ public final class VaultWatcher {
         guard inotify >= 0 else { throw Failure(description: "cannot start inotify: \(String(cString: strerror(errno)))") }
         defer { close(inotify) }
         try listen()
-        defer { close(listener) }
+        defer {
+            close(listener)
+            if socketIsOurs() { unlink(WatchClient.socketPath(gitDir: gitDir)) }
+            close(lockFile)
+        }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: cookieDir)) ?? [] {
             unlink(cookieDir + "/" + name)
         }
@@ -118,7 +85,6 @@ public final class VaultWatcher {
         signal(SIGPIPE, SIG_IGN)
         let signals = cairn_termination_signal_fd()
         defer { close(signals) }
-        defer { _ = writers.wait(timeout: .now() + 5) }
 
         while !stopping {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
@@ -129,7 +95,7 @@ public final class VaultWatcher {
             // The kernel reports a deleted folder only when nothing pins it, and a file still open below it
             // (this watcher's own log, an editor's) does: so whether the vault is still there is also checked
             // every two seconds.
-            if vaultGone() { break }
+            if vaultGone() || !socketIsOurs() { break }
             if fds[2].revents != 0 { break }
             if fds[0].revents != 0 { try readEvents() }
             if fds[1].revents != 0 { try serve() }
@@ -149,19 +115,18 @@ public final class VaultWatcher {
         return rootIdentity! != identity
     }
 
-    /// Creates `.git/cairn/watch/` when missing and watches it for cookies.
+    /// Creates `.git/cairn/watch/cookies/` when missing and watches it for cookies.
     private func watchCookieDir() throws {
         try FileManager.default.createDirectory(atPath: cookieDir, withIntermediateDirectories: true)
         cookieWatch = inotify_add_watch(inotify, cookieDir, UInt32(IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_ONLYDIR))
         guard cookieWatch >= 0 else { throw Failure(description: "cannot watch \(cookieDir): \(String(cString: strerror(errno)))") }
     }
 
-    /// The cookie folder went away. When `.git` went too, the watcher stops; otherwise someone deleted
-    /// `.git/cairn/` (derived data, which loses nothing), and the folder is made again at the next request,
-    /// not now, which would race with an `rm -r` still under way.
+    /// The cookie folder went away: `.git` or `.git/cairn/` was deleted (derived data), taking the
+    /// socket with it, so nothing can reach this watcher any more and it stops.
     private func cookieDirLost() {
         cookieWatch = -1
-        if access(gitDir + "HEAD", F_OK) != 0 { stopping = true }
+        stopping = true
     }
 
     /// Watches every folder of the working tree (again: after a lost event, a moved folder), renewing the epoch.
@@ -277,21 +242,32 @@ public final class VaultWatcher {
 
     // MARK: - Serving
 
+    /// Makes the 0700 folder, takes its lock (another watcher holding it: refused) and binds the socket,
+    /// replacing a stale one left by a watcher that was killed.
     private func listen() throws {
+        try WatchClient.makePrivateFolder(watchDir)
+        lockFile = open(watchDir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFile >= 0 else { throw Failure(description: "cannot open \(watchDir)/lock: \(String(cString: strerror(errno)))") }
+        guard flock(lockFile, LOCK_EX | LOCK_NB) == 0 else {
+            let pid = WatchClient.status(gitDir: gitDir, root: root)?.pid
+            throw Failure(description: "a watcher is already running for \(root)" + (pid.map { " (pid \($0))" } ?? ""))
+        }
+        let path = WatchClient.socketPath(gitDir: gitDir)
+        unlink(path)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw Failure(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
-        var (addr, length) = WatchClient.address(gitDir: gitDir)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
-        }
-        guard bound == 0 else {
-            if errno == EADDRINUSE {
-                let pid = WatchClient.status(gitDir: gitDir, root: root)?.pid
-                throw Failure(description: "a watcher is already running for \(root)" + (pid.map { " (pid \($0))" } ?? ""))
-            }
-            throw Failure(description: "cannot bind the watcher's socket: \(String(cString: strerror(errno)))")
-        }
+        let bound = WatchClient.withAddress(path) { bind(listener, $0, $1) }
+        guard bound == 0 else { throw Failure(description: "cannot bind \(path): \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw Failure(description: "the socket \(path) vanished") }
+        socketInode = UInt64(st.st_ino)
         guard Glibc.listen(listener, 64) == 0 else { throw Failure(description: "listen: \(String(cString: strerror(errno)))") }
+    }
+
+    /// True while the socket file is the one this watcher bound (not deleted with `.git/cairn/`, not replaced).
+    private func socketIsOurs() -> Bool {
+        var st = stat()
+        return lstat(WatchClient.socketPath(gitDir: gitDir), &st) == 0 && UInt64(st.st_ino) == socketInode
     }
 
     /// Answers one client. A client of another user, or one that sends nothing within a second, is dropped.
@@ -299,21 +275,14 @@ public final class VaultWatcher {
         let fd = accept(listener, nil, nil)
         guard fd >= 0 else { return }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        // The request line; a `run` request's descriptors come with its first bytes. A served command's
-        // writer thread takes them over with the connection.
-        var received: [Int32] = []
-        var handedOver = false
-        defer { if !handedOver { close(fd); received.forEach { close($0) } } }
+        defer { close(fd) }
         guard cairn_peer_uid(fd) == Int(getuid()) else { return }
         WatchClient.setTimeout(fd, seconds: 1)
         var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var buffer = [UInt8](repeating: 0, count: 4096)
         var lineEnd: Int? = nil
         while lineEnd == nil && data.count < 4096 {
-            var fds = [Int32](repeating: -1, count: 4)
-            var count: Int32 = 0
-            let n = buffer.withUnsafeMutableBytes { cairn_recv_fds(fd, $0.baseAddress, $0.count, &fds, 4, &count) }
-            received += fds.prefix(Int(count))
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
             data += buffer[0..<n]
@@ -322,9 +291,8 @@ public final class VaultWatcher {
         guard let lineEnd else { return }
         let request = String(decoding: data[..<lineEnd], as: UTF8.self)
         var fields = [WatchClient.magic, root]
-        answering: if request == "status" {
-            fields += [token, "status", "pid=\(getpid())", "folders=\(folders.count)", "pending=\(changed.count)", "started=\(started)",
-                       "served=\(served)"]
+        if request == "status" {
+            fields += [token, "status", "pid=\(getpid())", "folders=\(folders.count)", "pending=\(changed.count)", "started=\(started)"]
         } else if request == "stop" {
             fields += [token, "stopping"]
             stopping = true
@@ -332,65 +300,12 @@ public final class VaultWatcher {
             try waitForCookie()
             guard !stopping else { return }  // no answer: the client checks everything itself
             fields += answer(since: String(request.dropFirst(5)))
-        } else if request.hasPrefix("run "), let length = Int(request.dropFirst(4)), (0...(1 << 20)).contains(length) {
-            var payload = Array(data[(lineEnd + 1)...])
-            while payload.count < length {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, length - payload.count)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return }
-                payload += buffer[0..<n]
-            }
-            try waitForCookie()
-            guard !stopping else { return }  // no answer: the front end runs cairn-core
-            guard let result = runCommand(payload: payload, descriptors: received) else {
-                fields += [token, "fallback"]
-                break answering
-            }
-            served += 1
-            handedOver = true
-            let answer = fields + [token, "exit", String(result.status)]
-            let (client, descriptors) = (fd, received)
-            writers.enter()
-            Thread.detachNewThread { [writers] in
-                for chunk in result.output {
-                    Descriptor.writeAll(descriptors[chunk.stream == 2 ? 2 : 1], chunk.data)
-                }
-                var out = [UInt8]()
-                for field in answer { out += Array(field.utf8); out.append(0) }
-                _ = WatchClient.writeAll(client, out)
-                close(client)
-                descriptors.forEach { close($0) }
-                writers.leave()
-            }
-            return
         } else {
             return
         }
         var out = [UInt8]()
         for field in fields { out += Array(field.utf8); out.append(0) }
         _ = WatchClient.writeAll(fd, out)
-    }
-
-    /// Runs a command the front end handed over (the payload: NUL-terminated identity of the cairn-core
-    /// it would run, working folder, argument count, arguments, environment entries; the descriptors:
-    /// its stdin, stdout and stderr). Returns nil when the handler leaves it to cairn-core, or when that
-    /// cairn-core is not this program (replaced by another build since the watcher started).
-    private func runCommand(payload: [UInt8], descriptors: [Int32]) -> CommandResult? {
-        guard let commands, descriptors.count == 3, payload.last == 0 else { return nil }
-        var parts = payload.dropLast().split(separator: 0, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        }
-        guard parts.count >= 3, parts.removeFirst() == Self.executableIdentity else { return nil }
-        guard let count = Int(parts[1]), count >= 0, parts.count >= 2 + count else { return nil }
-        var environment: [String: String] = [:]
-        for entry in parts[(2 + count)...] {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            let key = String(entry[..<eq])
-            if environment[key] == nil { environment[key] = String(entry[entry.index(after: eq)...]) }
-        }
-        let request = CommandRequest(cwd: parts[0], arguments: Array(parts[2..<(2 + count)]), environment: environment,
-                                     input: descriptors[0], output: descriptors[1], error: descriptors[2], search: search)
-        return commands(request)
     }
 
     private var token: String { "\(epoch):\(sequence)" }
@@ -421,7 +336,7 @@ public final class VaultWatcher {
         let path = cookieDir + "/" + name
         if cookieWatch < 0 || access(cookieDir, F_OK) != 0 {
             try readEvents()  // lets the loss of the folder be seen and handled first
-            guard access(gitDir + "HEAD", F_OK) == 0 else { stopping = true; return }
+            guard access(gitDir + "HEAD", F_OK) == 0, socketIsOurs() else { stopping = true; return }
             if cookieWatch < 0 { try watchCookieDir() }
         }
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -438,14 +353,6 @@ public final class VaultWatcher {
         }
     }
 
-    /// The running program's file as the front end describes cairn-core: device, inode, modification
-    /// time and size (of the file this process was started from, even when another has replaced it since).
-    static let executableIdentity: String = {
-        var st = stat()
-        guard stat("/proc/self/exe", &st) == 0 else { return "unknown" }
-        return "\(st.st_dev):\(st.st_ino):\(st.st_mtim.tv_sec).\(String(format: "%09ld", st.st_mtim.tv_nsec)):\(st.st_size)"
-    }()
-
     static func newEpoch() -> String {
         var bytes = [UInt8](repeating: 0, count: 8)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
@@ -460,7 +367,7 @@ extension VaultWatcher {
     public static func spawn(vault: Vault, executable: String, arguments: [String], environment: [String: String],
                              timeout: Double = 30) throws -> WatchClient.Status {
         let log = vault.gitDir + "cairn/watch.log"
-        try FileManager.default.createDirectory(atPath: vault.gitDir + "cairn", withIntermediateDirectories: true)
+        try WatchClient.makePrivateFolder(WatchClient.folder(gitDir: vault.gitDir))
         let out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard out >= 0 else { throw Failure(description: "cannot open \(log): \(String(cString: strerror(errno)))") }
         defer { close(out) }

@@ -1,4 +1,4 @@
-#include "CGit2Support.h"
+#include "CGit2Helpers.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "CGit2Support.h"
+#include "CSystemCalls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,29 +25,6 @@ long cairn_peer_uid(int fd) {
     socklen_t length = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0 || length != sizeof cred) return -1;
     return (long)cred.uid;
-}
-
-long cairn_recv_fds(int fd, void *buffer, size_t length, int *fds, int max_fds, int *nfds) {
-    union { char buf[CMSG_SPACE(16 * sizeof(int))]; struct cmsghdr align; } control;
-    struct iovec iov = {buffer, length};
-    struct msghdr msg = {0};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    *nfds = 0;
-    ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0) return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        int *received = (int *)CMSG_DATA(c);
-        for (int i = 0; i < count; i++) {
-            if (*nfds < max_fds) fds[(*nfds)++] = received[i];
-            else close(received[i]);
-        }
-    }
-    return (long)n;
 }
 
 int cairn_spawn_detached(const char *path, char *const argv[], char *const envp[], int outfd) {

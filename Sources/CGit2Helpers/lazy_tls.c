@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "CGit2Support.h"
+#include "CGit2Helpers.h"
 
 #include <dlfcn.h>
 #include <git2.h>
@@ -16,7 +16,7 @@ static atomic_int real_parses = 0;
 static pthread_mutex_t deferred_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *deferred_file = NULL;
 
-/* Interposes libmbedx509's function of the same name (see CGit2Support.h). */
+/* Interposes libmbedx509's function of the same name (see CGit2Helpers.h). */
 int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path) {
     if (!atomic_load(&tls_enabled)) {
         pthread_mutex_lock(&deferred_lock);
