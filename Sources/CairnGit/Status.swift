@@ -19,6 +19,14 @@ public struct StatusEntry: Hashable, Sendable, CustomStringConvertible {
     /// True when some of the change exists only in the working tree.
     public let unstaged: Bool
 
+    public init(path: String, oldPath: String? = nil, kind: ChangeKind, staged: Bool = false, unstaged: Bool = true) {
+        self.path = path
+        self.oldPath = oldPath
+        self.kind = kind
+        self.staged = staged
+        self.unstaged = unstaged
+    }
+
     public var description: String {
         if let oldPath { return "\(kind.rawValue): \(oldPath) -> \(path)" }
         return "\(kind.rawValue): \(path)"

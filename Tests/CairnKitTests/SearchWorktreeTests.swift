@@ -4,7 +4,7 @@ import GRDB
 import Testing
 @testable import CairnKit
 
-/// The working-tree check behind every search: the index's own stat cache (`WorktreeScan`) finds
+/// The working-tree check behind every search: the stat cache every command shares (`WorktreeChanges`) finds
 /// uncommitted edits without git's index, and an incremental update always equals a rebuild.
 @Suite struct SearchWorktreeTests {
     /// Paths of the hits for `word`, through `index` (so its racy margin applies).
@@ -66,8 +66,8 @@ import Testing
         #expect(try paths(index, "avocado") == ["memory/knowledge/a.md"])
         #expect(try paths(index, "avocado") == ["memory/knowledge/a.md"])
         #expect((index.lastScan?.filesHashed ?? 0) >= 1, "a racy entry is re-hashed on the next check")
-        let racy = try DatabaseQueue(path: index.path).read { db in
-            try WorktreeScan.load(db)["memory/knowledge"]?.allFiles.first { $0.name == "a.md" }?.racy
+        let racy = try DatabaseQueue(path: WorktreeChanges.databasePath(gitDir: vault.gitDir)).read { db in
+            try WorktreeChanges.load(db)["memory/knowledge"]?.allFiles.first { $0.name == "a.md" }?.racy
         }
         #expect(racy == true)
     }

@@ -74,12 +74,11 @@ extension Vault {
         let policy = try loadPolicy()
         try checkRunLimits(agent: agent.name, workflow: options.workflow, policy: policy, now: started)
         // Snapshot the operator's edits the agent could see or touch (its read and write scope and core
-        // memory), so the cost follows the agent's scope, not the vault; approve snapshots everything.
+        // memory); approve snapshots everything. With nothing edited there, this only checks the stat
+        // cache (`WorktreeChanges`) and commits nothing.
         var scoped = SnapshotOptions()
         scoped.paths = Self.scopeFolders(agent.reads + agent.writes + ["memory/core/**"])
-        if scopeMatchesHead(scoped.paths) != true {
-            _ = try snapshotLocked(scoped, author: author, now: started)
-        }
+        _ = try snapshotLocked(scoped, author: author, now: started)
         guard let baseCommit = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
         let base = BaseSnapshot(repository: repository, commit: baseCommit, tree: try repository.commit(baseCommit).tree)
         // Re-running the same agent on the same base with the same input (e.g. after a crash) returns the
@@ -231,10 +230,10 @@ extension Vault {
     /// Moves working-tree changes under `paths` (which the pre-run snapshot left clean) to
     /// `.git/cairn/quarantine/<run>/` and restores the committed versions. Returns the paths moved.
     func quarantineWorkingTreeChanges(paths: [String], runID: String) throws -> [String] {
-        if scopeMatchesHead(paths) == true { return [] }
-        let entries = try workingTreeStatus(try usableIndex(), paths: paths).filter { !$0.path.hasSuffix("/") }
-        guard !entries.isEmpty, let head = try head() else { return [] }
+        guard let head = try head() else { return [] }
         let tree = try repository.commit(head).tree
+        let entries = try workingTreeEdits(against: tree, paths: paths)
+        guard !entries.isEmpty else { return [] }
         let fm = FileManager.default
         var moved: [String] = []
         for e in entries {

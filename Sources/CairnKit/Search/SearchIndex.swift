@@ -11,7 +11,7 @@ import GRDBSQLite
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
     /// FTS5's in-memory buffer during a full rebuild (see `rebuild`).
@@ -20,8 +20,8 @@ public final class SearchIndex {
     let vault: Vault
     /// The database file.
     public let path: String
-    /// See `WorktreeScan.defaultRacyMargin` (tests set 0 to prove that ctime alone finds an edit).
-    var racyMargin = WorktreeScan.defaultRacyMargin
+    /// See `WorktreeChanges.defaultRacyMargin` (tests set 0 to prove that ctime alone finds an edit).
+    var racyMargin = WorktreeChanges.defaultRacyMargin
     /// The last tree diff (see `treeChanges`).
     private var lastDiff: (from: OID?, to: OID?, changes: [TreeDiff.Change])? = nil
     /// Folders listed, files hashed, candidates and files statted of the last working-tree check, and
@@ -157,7 +157,6 @@ public final class SearchIndex {
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
         CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
-        CREATE TABLE worktree_dirs(dir TEXT PRIMARY KEY, state BLOB NOT NULL);
         CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
         INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
         """
@@ -376,89 +375,33 @@ public final class SearchIndex {
     /// Indexes uncommitted edits of text notes from disk, and resets notes whose edits are gone
     /// (committed or reverted) to their committed version. Returns how many documents changed.
     ///
-    /// What changed on disk comes from the stat cache (`WorktreeScan`), not from git's index: a check
-    /// stats the indexable files and hashes only those whose stat moved. A path is overlaid when its
-    /// bytes on disk differ from `main`'s blob (or it exists on one side only). The paths looked at are
-    /// those whose disk bytes changed, those whose committed blob changed since the last check, and
-    /// those overlaid before.
+    /// What differs on disk from `main` comes from `WorktreeChanges` (the stat cache every command uses),
+    /// not from git's index. The paths looked at are those it reports and those overlaid before.
     private func overlayWorkingTree(_ db: Database, tree: OID?) throws -> Int {
-        let head = tree?.hex ?? ""
-        let lastChecked = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_tree'")
-        var committedChanges: [TreeDiff.Change] = []
-        var full = false
-        if let lastChecked, lastChecked != head {
-            if lastChecked.isEmpty || OID(hex: lastChecked) != nil,
-               let changes = try? treeChanges(from: OID(hex: lastChecked), to: tree) {
-                committedChanges = changes
-            } else {
-                full = true
-            }
-        } else if lastChecked == nil {
-            full = true
-        }
-        if full { try db.execute(sql: "DELETE FROM worktree_dirs") }
-        let committedPaths = committedChanges.map(\.path)
-        var scan = WorktreeScan(root: vault.root, gitDir: vault.gitDir, repository: vault.repository, tree: tree)
-        scan.racyMargin = racyMargin
-        // With a watcher running (`cairn watch`), only the paths it reports since the token of the last
-        // check are looked at; without one, every cached file is statted. The token is asked for before
-        // looking, so a change made while this check runs is reported next time.
-        let storedToken = full ? nil : try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'watch_token'")
-        let feed: WatchClient.Sync? = !useWatcher ? nil
-            : WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken)
-        let found: WorktreeScan.Result
-        switch feed {
-        case .changes(let token, let paths)?:
-            found = try scan.runFocused(db, committed: committedChanges, changed: paths)
-            try setMeta(db, "watch_token", token)
-        case .rescan(let token)?:
-            found = try scan.run(db, committed: committedChanges)
-            try setMeta(db, "watch_token", token)
-        case nil:
-            // The stored token stays valid: the watcher that handed it out (if it still runs) recorded
-            // every change since, and a watcher started later has another epoch.
-            found = try scan.run(db, committed: committedChanges)
-        }
-        lastScan = (found.dirsRead, found.filesHashed, found.candidates.count, found.filesStatted, found.focused)
-        try setMeta(db, "worktree_tree", head)
+        let report = try WorktreeChanges.check(vault, against: tree, useWatcher: useWatcher, racyMargin: racyMargin)
+        lastScan = (report.dirsRead, report.filesHashed, report.candidates, report.filesStatted, report.focused)
 
         let previous = Set(try String.fetchAll(db, sql: "SELECT path FROM overlay"))
         var paths = previous
-        for path in found.candidates.keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
-        for path in committedPaths where IndexedDocument.isIndexable(path) { paths.insert(path) }
-
-        // The committed side: one walk of main when most paths are looked at (the first check), else per path.
-        var committedFiles: [String: OID]? = nil
-        if found.fromScratch || paths.count > 2000, let tree {
-            var map: [String: OID] = [:]
-            for file in try vault.repository.files(in: tree) where file.mode != TreeChange.symlinkMode { map[file.path] = file.oid }
-            committedFiles = map
-        }
-        if found.fromScratch {
-            // Nothing was known about the disk: every committed note is looked at (a deleted one is no candidate).
-            for path in committedFiles?.keys ?? [:].keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
-        }
-        func committed(_ path: String) throws -> OID? {
-            if let committedFiles { return committedFiles[path] }
-            guard let entry = try tree.flatMap({ try vault.repository.entry(at: path, in: $0) }), entry.kind != .tree,
-                  entry.kind != .submodule, entry.mode != TreeChange.symlinkMode else { return nil }
-            return entry.oid
-        }
+        for path in report.edits.keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
 
         var changed = 0
         for path in paths.sorted() {
-            let onDisk: BlobID? = try found.candidates[path] ?? WorktreeScan.blob(at: path, in: found, db: db)
-            let committedBlob = try committed(path)
-            if onDisk == committedBlob.map({ BlobID($0.bytes) }) {
+            guard let edit = report.edits[path] else {
                 // Clean: the committed version, and no longer overlaid.
                 guard previous.contains(path) else { continue }
-                try resetToCommitted(db, path: path, blob: committedBlob)
+                try resetToCommitted(db, path: path, tree: tree)
                 try db.execute(sql: "DELETE FROM overlay WHERE path = ?", arguments: [path])
                 changed += 1
                 continue
             }
             if !previous.contains(path) {
                 try db.execute(sql: "INSERT OR IGNORE INTO overlay(path) VALUES (?)", arguments: [path])
+            }
+            let onDisk = edit.flatMap { $0.mode == 0o120000 ? nil : $0 }
+            if let onDisk, let row = try Row.fetchOne(db, sql: "SELECT blob, source FROM docs WHERE path = ?", arguments: [path]),
+               row["source"] as String == "worktree", row["blob"] as String == onDisk.oid.hex {
+                continue  // indexed as it is on disk already
             }
             let full = vault.absolutePath(path)
             var st = stat()

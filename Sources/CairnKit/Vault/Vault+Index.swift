@@ -35,11 +35,25 @@ extension Vault {
             try repository.setIndex(index)
             let newerFormat = ["skipHash", "split index", "sparse index"].contains { why.contains($0) }
             let warning = newerFormat
-                ? "\(why); cairn rebuilt the index from \(branch) (every file is re-read, so this is slower). "
-                    + "To keep a format cairn reads directly: `git config index.skipHash false; git config core.splitIndex false; git config --unset feature.manyFiles; git update-index --no-split-index`"
+                ? newerFormatWarning(why)
                 : "the index (.git/index) is damaged (\(why)); cairn rebuilt it from \(branch) — your files are untouched, only git's cache of them"
             return UsableIndex(index: index, warning: warning, replaces: indexPath)
         }
+    }
+
+    func newerFormatWarning(_ why: String) -> String {
+        "\(why); cairn rebuilt the index from \(branch) (every file is re-read, so this is slower). "
+            + "To keep a format cairn reads directly: `git config index.skipHash false; git config core.splitIndex false; git config --unset feature.manyFiles; git update-index --no-split-index`"
+    }
+
+    /// What `status` says about `.git/index` without reading its entries (it does not use the index):
+    /// the index.skipHash format, which a snapshot will have to rebuild, seen from the file's last bytes.
+    func indexFormatWarning() -> String? {
+        guard let handle = FileHandle(forReadingAtPath: gitDir + "index") else { return nil }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end >= 32, (try? handle.seek(toOffset: end - 20)) != nil,
+              let tail = try? handle.read(upToCount: 20), tail.count == 20, tail.allSatisfy({ $0 == 0 }) else { return nil }
+        return newerFormatWarning("the index was written with index.skipHash (set by feature.manyFiles in newer git)")
     }
 
     /// Moves a rebuilt index over `.git/index` once it has been written.

@@ -47,9 +47,6 @@ extension Vault {
         let usable = try usableIndex()
         let result = try repository.checkout(tree: to, paths: journal.paths, baseline: from)
         if usable.replaces != nil { try installRebuiltIndex(usable) }
-        // Operator edits kept in the working tree are staged nowhere, so the index matches the new tree
-        // unless a kept path was staged before: stamp only when nothing was kept.
-        if result.skipped.isEmpty { stampIndexMatchesHead() }
         return (result.updated, result.skipped)
     }
 

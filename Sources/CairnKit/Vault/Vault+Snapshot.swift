@@ -80,18 +80,15 @@ extension Vault {
     private func snapshotAttempt(_ options: SnapshotOptions, author: OperatorIdentity, now: Date) throws -> SnapshotResult? {
         let parent = try head()
         let parentTree = try parent.map { try repository.commit($0).tree }
-        let usable = try usableIndex()
-        var warnings: [String] = usable.warning.map { [$0] } ?? []
-        let stampValidBefore = options.paths.isEmpty || indexKnownToMatchHead()
-        let entries = try workingTreeStatus(usable, paths: options.paths)
+        if try repository.configBool("core.sparseCheckout") == true || (try repository.configBool("index.sparse")) == true {
+            _ = try usableIndex()  // refused, with the reason and the fix
+        }
+        var warnings: [String] = []
+        let entries = try workingTreeEdits(against: parentTree, paths: options.paths)
 
         var problems: [FileProblem] = []
         var accepted: [StatusEntry] = []
         for entry in entries {
-            if entry.path.hasSuffix("/") {
-                warnings.append("\(entry.path): a nested git repository; not committed")
-                continue
-            }
             if let problem = validateForCommit(entry, maxFileBytes: options.maxFileBytes) {
                 if problem.isFatal || !options.force {
                     problems.append(problem.problem)
@@ -105,7 +102,13 @@ extension Vault {
             if options.force { warnings.append("committed anyway: \(collision.problem)") } else { problems.append(collision.problem) }
         }
         if !problems.isEmpty { throw VaultError.invalidFiles(problems) }
+        // Nothing to commit: git's index is left as it is (not even read).
+        if accepted.isEmpty { return SnapshotResult(commit: nil, message: nil, changes: [], warnings: warnings) }
 
+        // git's index is kept right for plain git users: the committed paths are staged with their stat, so
+        // `git status` afterwards is clean and fast.
+        let usable = try usableIndex()
+        if let w = usable.warning { warnings.append(w) }
         let index = usable.index
         var changes: [TreeChange] = []
         var vanished = Set<String>()
@@ -134,13 +137,8 @@ extension Vault {
         let summary = accepted.map { FileChange(path: $0.path, oldPath: $0.oldPath, kind: $0.kind == .untracked ? .added : $0.kind) }
         let tree = try repository.updateTree(base: parentTree, changes: changes)
         if tree == parentTree || (parentTree == nil && changes.isEmpty) {
-            // Nothing differs from the branch. With nothing staged either, the index needs no rewrite (56 ms at
-            // 100k notes); otherwise (an index left stale by a crash, a rebuilt index) refresh it.
-            if !accepted.isEmpty || usable.replaces != nil {
-                try writeIndex(usable, stamp: stampValidBefore)
-            } else if options.paths.isEmpty && entries.isEmpty {
-                stampIndexMatchesHead() // a full status found nothing staged: the index matches the branch
-            }
+            // Nothing differs from the branch after all (the files changed back meanwhile): refresh the index.
+            try writeIndex(usable)
             return SnapshotResult(commit: nil, message: nil, changes: [], warnings: warnings)
         }
         let message = Trailer.message(subject: options.message ?? Self.defaultSnapshotMessage(summary),
@@ -158,8 +156,7 @@ extension Vault {
             return nil
         }
         CrashPoints.hit("snapshot.after-ref")
-        // A partial snapshot leaves the index matching the branch only if it did before.
-        try writeIndex(usable, stamp: stampValidBefore)
+        try writeIndex(usable)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }
 
@@ -179,9 +176,8 @@ extension Vault {
         return true
     }
 
-    func writeIndex(_ usable: UsableIndex, stamp: Bool = true) throws {
+    func writeIndex(_ usable: UsableIndex) throws {
         if usable.replaces != nil { try installRebuiltIndex(usable) } else { try usable.index.write() }
-        if stamp { stampIndexMatchesHead() } else { try? FileManager.default.removeItem(atPath: indexStampPath) }
     }
 
     /// "Edit memory/core/x.md" for one file, "Snapshot: 2 edited, 1 added" for more.

@@ -23,7 +23,8 @@ extension Vault {
     /// Prefix of the proposal branches (one per pending agent run).
     public static let proposalPrefix = "refs/heads/proposals/"
 
-    /// Reads the vault's state without writing anything (not even the index).
+    /// Reads the vault's state. Writes nothing but the stat cache in `.git/cairn/` (derived data; not
+    /// git's index, which it does not read either).
     public func status(now: Date) throws -> VaultStatus {
         var warnings: [String] = []
         let headRef = try repository.headReferenceName()
@@ -37,16 +38,14 @@ extension Vault {
         if FileManager.default.fileExists(atPath: CheckoutJournal.path(gitDir: gitDir)) {
             warnings.append("an approval was interrupted before the working tree was updated; the next cairn write (e.g. `cairn snapshot`) finishes it")
         }
-        let usable = try usableIndex()
-        if let w = usable.warning { warnings.append(w) }
-        let entries = try workingTreeStatus(usable)
+        if try repository.configBool("core.sparseCheckout") == true || (try repository.configBool("index.sparse")) == true {
+            _ = try usableIndex()  // refused, with the reason and the fix
+        }
+        if let w = indexFormatWarning() { warnings.append(w) }
+        let entries = try workingTreeEdits(against: try head().map { try repository.commit($0).tree })
         var changes: [FileChange] = []
         var problems: [FileProblem] = []
         for entry in entries {
-            if entry.path.hasSuffix("/") {
-                warnings.append("\(entry.path): a nested git repository; snapshot skips it")
-                continue
-            }
             changes.append(FileChange(path: entry.path, oldPath: entry.oldPath, kind: entry.kind == .untracked ? .added : entry.kind))
             if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes) { problems.append(p.problem) }
         }

@@ -2,13 +2,17 @@ import CairnGit
 import Foundation
 import GRDB
 
-/// Finds which indexable files of the working tree changed since the last update, from a stat cache
-/// kept in the index (table `worktree_dirs`), without git's index or status.
+/// Finds the operator's edits: which paths of the working tree differ from a commit's tree. The one way
+/// cairn sees edits — `status`, `snapshot` (and so the snapshot before an agent run or an approval) and
+/// the search index all ask it — from a stat cache in `.git/cairn/worktree.sqlite`, fed by the watcher's
+/// change list when one runs (`cairn watch`), without git's index or status.
 ///
-/// For every folder of the working tree the cache holds the folder's own stat and, for each `.md`,
-/// `.markdown` and `.txt` file in it, the stat it had (inode, size, mtime and ctime in nanoseconds)
-/// and the blob id of the bytes read *after* that stat. A check stats every cached file (`fstatat`
-/// relative to its folder, both cores) and re-reads and hashes only those whose stat differs.
+/// For every folder of the working tree the cache holds the folder's own stat and, for each file in it,
+/// the stat it had (inode, size, mtime and ctime in nanoseconds, mode) and the blob id of the bytes read
+/// *after* that stat. A check stats every cached file (`fstatat` relative to its folder, both cores) and
+/// re-reads and hashes only those whose stat differs. With a watcher, only the folders and files it
+/// reported since the last check are looked at; without an answer within `WatchClient.syncTimeout`,
+/// everything is.
 ///
 /// Why an edit cannot be missed:
 /// - Any write, truncate or rename onto a file sets its ctime to the current time, and no call lets a
@@ -16,16 +20,20 @@ import GRDB
 ///   to now). So an edit in place, even one that keeps the size and restores the mtime, changes ctime;
 ///   an editor that writes a new file and renames it over the old one changes the inode as well.
 /// - The one gap is a write within the file system's timestamp granularity of the moment the file was
-///   hashed (the "racy" case git has too): ctime could then equal the cached one. An entry whose mtime
-///   or ctime is less than `racyMargin` before the time it was hashed is marked racy and is re-hashed
-///   on every check until a later hash finds it older than that.
+///   hashed (the "racy" case git has too): ctime could then equal the cached one. As git does, an entry
+///   whose mtime or ctime is not older than the time it was hashed (by `racyMargin`) is marked racy and
+///   is re-hashed on every check until a later hash finds it older than that.
 /// - New, deleted and renamed files change their folder's mtime and ctime: only then is the folder
 ///   listed again (with the same racy rule for folders). Folders holding files changed by a commit are
 ///   listed again as well, since whether an untracked name is ignored depends on what is tracked, and
 ///   every folder is listed again when a `.gitignore` or `.git/info/exclude` changed.
 /// Untracked files that `.gitignore` ignores are left out, as `git status` leaves them out; untracked
-/// folders are entered (their notes are indexed); nested repositories and `.git` are not.
-struct WorktreeScan {
+/// folders are entered; nested repositories, `.git` and files other than regular ones and symbolic
+/// links are not. Contents are hashed as they are (no clean filters or line-ending conversion).
+///
+/// The cache also keeps the answer of the last check — the paths that differed from which tree — so a
+/// check costs what changed on disk plus a diff of the tree against the last one, not a walk of the tree.
+struct WorktreeChanges {
     /// Entries changed this close to the time they were hashed (or listed) are checked again next time:
     /// more than the coarsest common timestamp granularity (2 s on FAT, 1 s on ext3 and HFS+).
     static let defaultRacyMargin: Int64 = 3_000_000_000
@@ -51,6 +59,9 @@ struct WorktreeScan {
         }
 
         var isRegular: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
+        var isSymlink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
+        /// The mode git records for a file with this stat: a link, an executable or a plain file.
+        var gitMode: UInt32 { isSymlink ? 0o120000 : (mode & 0o100 != 0 ? 0o100755 : 0o100644) }
         func isRacy(at now: Int64, margin: Int64) -> Bool { mtime >= now - margin || ctime >= now - margin }
     }
 
@@ -61,6 +72,8 @@ struct WorktreeScan {
         var racy: Bool
         var oid: BlobID?
 
+        /// What git would record for the file (nil: not a regular file or link).
+        var disk: DiskFile? { oid.map { DiskFile(oid: $0, mode: stat.gitMode) } }
         /// A file just listed, never statted: its entry must be checked.
         static func placeholder(_ name: String) -> FileEntry {
             FileEntry(name: name, stat: Stat(ino: 0, size: -1, mtime: 0, ctime: 0, mode: 0), racy: true, oid: nil)
@@ -80,7 +93,7 @@ struct WorktreeScan {
         var raw: RawFiles? = nil
 
         /// The files, decoding the stored bytes if need be.
-        var allFiles: [FileEntry] { raw.map(WorktreeScan.decodeFiles) ?? files }
+        var allFiles: [FileEntry] { raw.map(WorktreeChanges.decodeFiles) ?? files }
     }
 
     /// The stored file records of a folder: `count` records from byte `offset` of `data`.
@@ -93,7 +106,7 @@ struct WorktreeScan {
     /// What a check found: paths whose working-tree content may differ from last time, with the blob id
     /// now on disk (nil: absent or not a regular file).
     struct Result {
-        var candidates: [String: BlobID?] = [:]
+        var candidates: [String: DiskFile?] = [:]
         /// Every listed folder after the check (files sorted by name), to look up paths that are not candidates.
         var folders: [String: DirEntry] = [:]
         /// True when no cache was there: every file on disk is a candidate, and files not on disk are unknown.
@@ -110,11 +123,11 @@ struct WorktreeScan {
     let gitDir: String
     let repository: Repository
     let tree: OID?
-    var racyMargin: Int64 = WorktreeScan.defaultRacyMargin
+    var racyMargin: Int64 = WorktreeChanges.defaultRacyMargin
 
     /// The blob id of the file at `path` after a check (nil: absent or not a regular file).
     /// A folder the check did not look at is read from the cache in `db`.
-    static func blob(at path: String, in result: Result, db: Database) throws -> BlobID? {
+    static func disk(at path: String, in result: Result, db: Database) throws -> DiskFile? {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -124,7 +137,7 @@ struct WorktreeScan {
             let mid = (lo + hi) / 2
             if precedes(files[mid].name, name) { lo = mid + 1 } else { hi = mid }
         }
-        return lo < files.count && files[lo].name == name ? files[lo].oid : nil
+        return lo < files.count && files[lo].name == name ? files[lo].disk : nil
     }
 
     // MARK: - Scanning
@@ -148,7 +161,6 @@ struct WorktreeScan {
                 relist.insert(dir)
                 continue
             }
-            guard IndexedDocument.isIndexable(name) else { continue }
             if listedNames[dir] == nil { listedNames[dir] = Set(cache[dir]!.allFiles.map(\.name)) }
             let known = listedNames[dir]!.contains(name)
             if (change.new != nil && !known) || (change.new == nil && known) { relist.insert(dir) }
@@ -221,7 +233,7 @@ struct WorktreeScan {
     /// Stats the files of the visited folders against their cached entries (both cores), hashes the
     /// ones that differ or were racy, records what changed in `result` and writes the changed folders.
     private func checkAndStore(_ db: Database, _ visited: [Visited], into result: inout Result) throws {
-        let checked = SlotBox<WorktreeScan.Checked>(count: visited.count)
+        let checked = SlotBox<WorktreeChanges.Checked>(count: visited.count)
         let scanRoot = self.root
         let margin = racyMargin
         let workers = min(2, max(1, visited.count))
@@ -288,7 +300,6 @@ struct WorktreeScan {
         for change in committed {
             let (dir, name) = Self.split(change.path)
             guard let entry = try cached(dir) else { relist.insert(try knownAncestor(dir)); continue }
-            guard IndexedDocument.isIndexable(name) else { continue }
             let known = entry.files.contains { $0.name == name }
             if (change.new != nil && !known) || (change.new == nil && known) { relist.insert(dir) }
         }
@@ -431,7 +442,7 @@ struct WorktreeScan {
                 if access(full + "/" + name + "/.git", F_OK) == 0 { continue }  // a nested repository
                 if try !isTracked(name), try repository.isIgnored(prefix + name + "/") { continue }
                 dirs.append(name)
-            } else if IndexedDocument.isIndexable(name) {
+            } else if type == UInt8(DT_REG) || type == UInt8(DT_LNK) {
                 if try !isTracked(name), try repository.isIgnored(prefix + name) { continue }
                 // Keep what is known about the file; its stat is checked next.
                 files.append(oldFiles[name] ?? .placeholder(name))
@@ -447,7 +458,7 @@ struct WorktreeScan {
         /// The folder's files now (those gone are dropped); nil when nothing changed.
         var files: [FileEntry]?
         /// Files whose blob id changed (nil: gone or no longer a regular file), new files included.
-        var changes: [(String, BlobID?)]
+        var changes: [(String, DiskFile?)]
         var hashed: Int
         /// True when any entry changed (the cached folder must be written).
         var modified: Bool
@@ -460,7 +471,7 @@ struct WorktreeScan {
     /// known unchanged from the change feed).
     static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64, only: Set<String>? = nil) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
-        var changes: [(String, BlobID?)] = []
+        var changes: [(String, DiskFile?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else {
             return Checked(files: [], changes: entry.allFiles.map { ($0.name, nil) }, hashed: 0, modified: true, statted: 0)
@@ -487,8 +498,14 @@ struct WorktreeScan {
             let current = Stat(st)
             if current == files[i].stat && !files[i].racy { continue }
             modified = true
-            let before = files[i].oid
-            if !current.isRegular {
+            let before = files[i].disk
+            if current.isSymlink {
+                let now = now()
+                files[i].stat = current
+                files[i].racy = current.isRacy(at: now, margin: margin)
+                files[i].oid = linkTarget(fd, files[i].name).flatMap { try? Repository.hashBlob($0) }.map { BlobID($0.bytes) }
+                hashed += 1
+            } else if !current.isRegular {
                 files[i].stat = current
                 files[i].racy = false
                 files[i].oid = nil
@@ -504,7 +521,7 @@ struct WorktreeScan {
                 files[i].racy = readStat.isRacy(at: now, margin: margin)
                 files[i].oid = oid
             }
-            if files[i].oid != before { changes.append((files[i].name, files[i].oid)) }
+            if files[i].disk != before { changes.append((files[i].name, files[i].disk)) }
         }
         if !dropped.isEmpty {
             modified = true
@@ -536,6 +553,14 @@ struct WorktreeScan {
         guard ok else { return nil }
         if filled < data.count { data.count = filled }
         return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
+    }
+
+    /// The target of the symbolic link `name` in the folder `dirfd` (the bytes git stores for a link).
+    static func linkTarget(_ dirfd: Int32, _ name: String) -> Data? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBytes { readlinkat(dirfd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n >= 0, n < buffer.count else { return nil }
+        return Data(buffer[0..<n])
     }
 
     /// The order of a folder's files in the cache: by UTF-8 bytes (cheaper than `String`'s `<`).
@@ -720,5 +745,199 @@ struct BlobID: Hashable, Sendable {
         out.reserveCapacity(40)
         for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A file as git would record it from the working tree: its blob id and mode (0o100644, 0o100755 or
+/// 0o120000 for a symbolic link).
+public struct DiskFile: Hashable, Sendable {
+    let oid: BlobID
+    public let mode: UInt32
+
+    public var blob: OID { OID(hex: oid.hex)! }
+}
+
+extension WorktreeChanges {
+    /// What a check found.
+    struct Report {
+        /// Every path whose state on disk differs from the tree: what is on disk (nil: absent, or not a
+        /// file git records).
+        var edits: [String: DiskFile?]
+        /// True when the watcher's change list narrowed the check.
+        var focused: Bool
+        var dirsRead = 0
+        var filesHashed = 0
+        var filesStatted = 0
+        var candidates = 0
+    }
+
+    static func databasePath(gitDir: String) -> String { gitDir + "cairn/worktree.sqlite" }
+
+    /// Checks the working tree of `vault` against `tree` (nil: no commit yet). The cache is read and
+    /// written in one transaction; when it cannot be written (a read-only `.git`), the check runs
+    /// against an empty cache in memory and is simply a full one.
+    static func check(_ vault: Vault, against tree: OID?, useWatcher: Bool = true,
+                      racyMargin: Int64 = defaultRacyMargin) throws -> Report {
+        let queue = openCache(gitDir: vault.gitDir)
+        do {
+            // IMMEDIATE: two commands checking at once take turns (the busy timeout waits) instead of
+            // both reading and one failing to upgrade its lock.
+            var report: Report? = nil
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    report = try check(db, vault, against: tree, useWatcher: useWatcher, racyMargin: racyMargin)
+                    return .commit
+                }
+            }
+            return report!
+        } catch let error as DatabaseError where error.resultCode != .SQLITE_BUSY {
+            // An unreadable or unwritable cache: start again from nothing (derived data), in memory.
+            try? FileManager.default.removeItem(atPath: databasePath(gitDir: vault.gitDir))
+            let memory = try DatabaseQueue()
+            try memory.write { try createSchema($0) }
+            return try memory.write { db in try check(db, vault, against: tree, useWatcher: false, racyMargin: racyMargin) }
+        }
+    }
+
+    /// The cache database (created when missing); an in-memory one when the file cannot be opened.
+    private static func openCache(gitDir: String) -> DatabaseQueue {
+        let path = databasePath(gitDir: gitDir)
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        do {
+            try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let version = try queue.read { db -> Int in
+                try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            }
+            if version != schemaVersion {
+                try queue.writeWithoutTransaction { db in
+                    try db.execute(sql: "DROP TABLE IF EXISTS worktree_dirs; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS edits")
+                    try createSchema(db)
+                }
+            }
+            return queue
+        } catch {
+            let memory = try! DatabaseQueue()
+            try? memory.write { try createSchema($0) }
+            return memory
+        }
+    }
+
+    static let schemaVersion = 1
+
+    private static func createSchema(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS worktree_dirs(dir TEXT PRIMARY KEY, state BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS edits(path TEXT PRIMARY KEY, oid BLOB, mode INTEGER NOT NULL);
+            PRAGMA user_version = \(schemaVersion);
+            """)
+    }
+
+    private static func check(_ db: Database, _ vault: Vault, against tree: OID?, useWatcher: Bool,
+                              racyMargin: Int64) throws -> Report {
+        let head = tree?.hex ?? ""
+        let lastTree = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'tree'")
+        var committed: [TreeDiff.Change] = []
+        var full = lastTree == nil
+        if let lastTree, lastTree != head {
+            if lastTree.isEmpty || OID(hex: lastTree) != nil,
+               let changes = try? TreeDiff.changes(vault.repository, from: OID(hex: lastTree), to: tree) {
+                committed = changes
+            } else {
+                full = true
+            }
+        }
+        if full { try db.execute(sql: "DELETE FROM worktree_dirs; DELETE FROM edits; DELETE FROM meta") }
+        var scan = WorktreeChanges(root: vault.root, gitDir: vault.gitDir, repository: vault.repository, tree: tree)
+        scan.racyMargin = racyMargin
+        // The token is asked for before looking, so a change made while this check runs is reported next time.
+        let storedToken = full ? nil : try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'watch_token'")
+        let feed = useWatcher ? WatchClient.sync(gitDir: vault.gitDir, root: vault.root, since: storedToken) : nil
+        let found: Result
+        switch feed {
+        case .changes(let token, let paths)?:
+            found = try scan.runFocused(db, committed: committed, changed: paths)
+            try setMeta(db, "watch_token", token)
+        case .rescan(let token)?:
+            found = try scan.run(db, committed: committed)
+            try setMeta(db, "watch_token", token)
+        case nil:
+            // The stored token stays valid: the watcher that handed it out (if it still runs) recorded
+            // every change since, and a watcher started later has another epoch.
+            found = try scan.run(db, committed: committed)
+        }
+
+        var edits: [String: DiskFile?] = [:]
+        if found.fromScratch {
+            // Nothing was known about the disk: every file on disk against every committed file.
+            var committedFiles: [String: DiskFile] = [:]
+            if let tree {
+                for file in try vault.repository.files(in: tree) where file.mode != 0o160000 {
+                    committedFiles[file.path] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
+                }
+            }
+            for (dir, entry) in found.folders {
+                let prefix = dir.isEmpty ? "" : dir + "/"
+                for f in entry.allFiles {
+                    let path = prefix + f.name
+                    if committedFiles.removeValue(forKey: path) != f.disk { edits[path] = .some(f.disk) }
+                }
+            }
+            for path in committedFiles.keys { edits[path] = .some(nil) }
+            try db.execute(sql: "DELETE FROM edits")
+            for (path, disk) in edits { try insertEdit(db, path, disk) }
+        } else {
+            // What may have changed: the paths edited before, those whose disk state changed, and those
+            // the commits since the last check changed.
+            let rows = try Row.fetchAll(db, sql: "SELECT path, oid, mode FROM edits")
+            for row in rows {
+                let oid: Data? = row["oid"]
+                edits[row["path"]] = .some(oid.map { DiskFile(oid: BlobID($0), mode: UInt32(row["mode"] as Int64)) })
+            }
+            var paths = Set(edits.keys)
+            for path in found.candidates.keys { paths.insert(path) }
+            for change in committed { paths.insert(change.path) }
+            var committedFiles: [String: DiskFile]? = nil
+            if paths.count > 2000, let tree {
+                var map: [String: DiskFile] = [:]
+                for file in try vault.repository.files(in: tree) where file.mode != 0o160000 {
+                    map[file.path] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
+                }
+                committedFiles = map
+            }
+            func committedFile(_ path: String) throws -> DiskFile? {
+                if let committedFiles { return committedFiles[path] }
+                guard let tree, let entry = try vault.repository.entry(at: path, in: tree),
+                      entry.kind != .tree, entry.kind != .submodule else { return nil }
+                return DiskFile(oid: BlobID(entry.oid.bytes), mode: entry.mode)
+            }
+            for path in paths {
+                let disk = try found.candidates[path] ?? disk(at: path, in: found, db: db)
+                let before = edits[path]
+                if disk == (try committedFile(path)) {
+                    guard before != nil else { continue }
+                    edits[path] = nil
+                    try db.execute(sql: "DELETE FROM edits WHERE path = ?", arguments: [path])
+                } else if before == nil || before! != disk {
+                    edits[path] = .some(disk)
+                    try insertEdit(db, path, disk)
+                }
+            }
+        }
+        if lastTree != head { try setMeta(db, "tree", head) }
+        return Report(edits: edits, focused: found.focused, dirsRead: found.dirsRead, filesHashed: found.filesHashed,
+                      filesStatted: found.filesStatted, candidates: found.candidates.count)
+    }
+
+    private static func insertEdit(_ db: Database, _ path: String, _ disk: DiskFile?) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO edits(path, oid, mode) VALUES (?, ?, ?)")
+            .execute(arguments: [path, disk.map { Data($0.oid.bytes) }, Int64(disk?.mode ?? 0)])
+    }
+
+    private static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
     }
 }

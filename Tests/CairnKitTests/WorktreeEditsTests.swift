@@ -1,0 +1,73 @@
+import CairnGit
+import Foundation
+import Testing
+@testable import CairnKit
+
+/// The operator's edits as `status`, `snapshot` and an agent's pre-run snapshot see them
+/// (`Vault.workingTreeEdits`, from the stat cache), judged against `git status`.
+@Suite struct WorktreeEditsTests {
+    func edits(_ f: VaultFixture, _ paths: [String] = []) throws -> [String] {
+        let vault = try f.vault()
+        let tree = try vault.head().map { try vault.repository.commit($0).tree }
+        return try vault.workingTreeEdits(against: tree, paths: paths).map { "\($0.kind.rawValue) \($0.oldPath.map { $0 + " -> " } ?? "")\($0.path)" }
+    }
+
+    @Test func aCleanVaultHasNoEdits() throws {
+        let f = try VaultFixture()
+        #expect(try edits(f).isEmpty)
+        #expect(try edits(f, ["memory/core", "inbox"]).isEmpty)
+    }
+
+    @Test func everyKindOfEditIsSeenInScope() throws {
+        let f = try VaultFixture()
+        let scope = ["memory/core", "inbox"]
+        try f.write("memory/core/business.md", "changed\n")
+        #expect(try edits(f, scope) == ["modified memory/core/business.md"])
+        try f.snapshot()
+        try f.write("inbox/new.md", "new\n")
+        #expect(try edits(f, scope) == ["untracked inbox/new.md"])
+        try f.snapshot()
+        try FileManager.default.removeItem(atPath: f.root + "/inbox/new.md")
+        #expect(try edits(f, scope) == ["deleted inbox/new.md"])
+        try f.snapshot()
+        #expect(chmod(f.root + "/inbox/README.md", 0o755) == 0)
+        #expect(try edits(f, scope) == ["modified inbox/README.md"], "executable bit")
+        try f.snapshot()
+        #expect(try edits(f, scope).isEmpty)
+        #expect(try f.git("status", "--porcelain", "-uall").isEmpty, "git's index follows every snapshot")
+        // An edit outside the scope does not count there, but does for the whole vault.
+        try f.write("memory/projects/elsewhere.md", "x\n")
+        #expect(try edits(f, scope).isEmpty)
+        #expect(try edits(f) == ["untracked memory/projects/elsewhere.md"])
+    }
+
+    @Test func aMoveIsOneRenameAndALinkIsATypeChange() throws {
+        let f = try VaultFixture()
+        try FileManager.default.moveItem(atPath: f.root + "/inbox/README.md", toPath: f.root + "/inbox/moved.md")
+        #expect(try edits(f) == ["renamed inbox/README.md -> inbox/moved.md"])
+        try f.snapshot()
+        try FileManager.default.removeItem(atPath: f.root + "/inbox/moved.md")
+        try FileManager.default.createSymbolicLink(atPath: f.root + "/inbox/moved.md", withDestinationPath: "elsewhere")
+        #expect(try edits(f) == ["typechange inbox/moved.md"])
+    }
+
+    @Test func ignoredFilesDoNotCount() throws {
+        let f = try VaultFixture()
+        try f.write(".gitignore", "*.tmp\n")
+        try f.snapshot()
+        try f.write("inbox/scratch.tmp", "junk")
+        #expect(try edits(f, ["inbox"]).isEmpty)
+        #expect(try f.git("status", "--porcelain", "-uall").isEmpty)
+    }
+
+    /// The cache is derived: deleting it, or `.git/cairn/` altogether, gives the same answer.
+    @Test func deletingTheCacheGivesTheSameAnswer() throws {
+        let f = try VaultFixture()
+        try f.write("memory/core/business.md", "changed\n")
+        try f.write("inbox/new.md", "new\n")
+        let before = try edits(f)
+        #expect(before == ["untracked inbox/new.md", "modified memory/core/business.md"])
+        try FileManager.default.removeItem(atPath: f.root + "/.git/cairn")
+        #expect(try edits(f) == before)
+    }
+}
