@@ -16,6 +16,18 @@ extension Index {
         return (OID(e.pointee.id), e.pointee.mode)
     }
 
+    /// Stages blob `oid` with `mode` at `path` without reading the working tree. The entry has no stat
+    /// data, so git compares the file's content at its next status instead of trusting a stat.
+    public func add(path: String, oid: OID, mode: UInt32) throws {
+        var entry = git_index_entry()
+        entry.mode = mode
+        entry.id = oid.raw
+        try path.withCString { p in
+            entry.path = p
+            try check(git_index_add(pointer, &entry), "git_index_add")
+        }
+    }
+
     /// The on-disk path of this index, nil for an in-memory one.
     public var filePath: String? { git_index_path(pointer).map { String(cString: $0) } }
 }

@@ -383,11 +383,11 @@ public final class SearchIndex {
 
         let previous = Set(try String.fetchAll(db, sql: "SELECT path FROM overlay"))
         var paths = previous
-        for path in report.edits.keys where IndexedDocument.isIndexable(path) { paths.insert(path) }
+        for key in report.edits.keys where IndexedDocument.isIndexable(key.path) { paths.insert(key.path) }
 
         var changed = 0
         for path in paths.sorted() {
-            guard let edit = report.edits[path] else {
+            guard let edit = report.edits[PathKey(path)] else {
                 // Clean: the committed version, and no longer overlaid.
                 guard previous.contains(path) else { continue }
                 try resetToCommitted(db, path: path, tree: tree)

@@ -11,39 +11,40 @@ extension Vault {
         func wanted(_ path: String) -> Bool {
             specs.isEmpty || specs.contains { $0.isEmpty || path == $0 || path.hasPrefix($0 + "/") }
         }
-        var added: [String: DiskFile] = [:]
-        var deleted: [String: DiskFile] = [:]
-        var entries: [String: StatusEntry] = [:]
-        for (path, disk) in report.edits where wanted(path) {
+        var added: [PathKey: DiskFile] = [:]
+        var deleted: [PathKey: DiskFile] = [:]
+        var entries: [PathKey: StatusEntry] = [:]
+        for (key, disk) in report.edits where wanted(key.path) {
+            let path = key.path
             let committed = try tree.flatMap { try repository.entry(at: path, in: $0) }
                 .flatMap { $0.kind == .tree || $0.kind == .submodule ? nil : DiskFile(oid: BlobID($0.oid.bytes), mode: $0.mode) }
             switch (committed, disk) {
             case (nil, let disk?):
-                added[path] = disk
-                entries[path] = StatusEntry(path: path, kind: .untracked)
+                added[key] = disk
+                entries[key] = StatusEntry(path: path, kind: .untracked)
             case (let committed?, nil):
-                deleted[path] = committed
-                entries[path] = StatusEntry(path: path, kind: .deleted)
+                deleted[key] = committed
+                entries[key] = StatusEntry(path: path, kind: .deleted)
             case (let committed?, let disk?):
                 let typeChanged = (committed.mode == 0o120000) != (disk.mode == 0o120000)
-                entries[path] = StatusEntry(path: path, kind: typeChanged ? .typechange : .modified)
+                entries[key] = StatusEntry(path: path, kind: typeChanged ? .typechange : .modified)
             case (nil, nil):
                 continue
             }
         }
         // Renames: an added file with exactly the bytes and mode of a deleted one (each paired once).
         if !added.isEmpty && !deleted.isEmpty {
-            var gone: [DiskFile: [String]] = [:]
+            var gone: [DiskFile: [PathKey]] = [:]
             for (path, file) in deleted { gone[file, default: []].append(path) }
-            for key in gone.keys { gone[key]!.sort() }
-            for path in added.keys.sorted() {
-                guard let file = added[path], var candidates = gone[file], !candidates.isEmpty else { continue }
+            for key in gone.keys { gone[key]!.sort { WorktreeChanges.precedes($0.path, $1.path) } }
+            for key in added.keys.sorted(by: { WorktreeChanges.precedes($0.path, $1.path) }) {
+                guard let file = added[key], var candidates = gone[file], !candidates.isEmpty else { continue }
                 let old = candidates.removeFirst()
                 gone[file] = candidates
                 entries[old] = nil
-                entries[path] = StatusEntry(path: path, oldPath: old, kind: .renamed)
+                entries[key] = StatusEntry(path: key.path, oldPath: old.path, kind: .renamed)
             }
         }
-        return entries.keys.sorted().map { entries[$0]! }
+        return entries.keys.sorted { WorktreeChanges.precedes($0.path, $1.path) }.map { entries[$0]! }
     }
 }

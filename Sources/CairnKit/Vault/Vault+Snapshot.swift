@@ -74,6 +74,31 @@ extension Vault {
             throw VaultError.wrongBranch(expected: branch, actual: headRef ?? "a detached HEAD")
         }
         try finishInterruptedCheckout()
+        try finishInterruptedIndexUpdate()
+    }
+
+    /// Where a snapshot notes, before moving the branch, which paths git's index must follow.
+    var indexJournalPath: String { gitDir + "cairn/index-journal.json" }
+
+    /// Brings git's index up to date for the paths of a snapshot that died after moving the branch and
+    /// before writing the index (see `snapshotAttempt`): those paths are staged as the branch has them,
+    /// without stat data, so `git status` compares their content. Safe to call any time.
+    func finishInterruptedIndexUpdate() throws {
+        guard let data = FileManager.default.contents(atPath: indexJournalPath) else { return }
+        defer { try? FileManager.default.removeItem(atPath: indexJournalPath) }
+        guard let journal = try? JSONDecoder().decode(CheckoutJournal.self, from: data),
+              let commit = OID(hex: journal.commit), let main = try head(),
+              try repository.isAncestor(commit, of: main) else { return }
+        let tree = try repository.commit(main).tree
+        let usable = try usableIndex()
+        for path in journal.paths {
+            if let entry = try repository.entry(at: path, in: tree), entry.kind != .tree, entry.kind != .submodule {
+                try usable.index.add(path: path, oid: entry.oid, mode: entry.mode)
+            } else {
+                try usable.index.remove(path: path)
+            }
+        }
+        try writeIndex(usable)
     }
 
     /// One try: nil when the branch moved under us and the caller should try again.
@@ -147,16 +172,24 @@ extension Vault {
         let signature = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: parent.map { [$0] } ?? [],
                                                  author: signature, committer: signature, message: message)
+        // If cairn dies between moving the branch and writing git's index, the next write stages these paths.
+        let journal = CheckoutJournal(commit: commit.hex, fromTree: parentTree?.hex ?? "", toTree: tree.hex,
+                                      paths: changes.map(\.path))
+        try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
+        try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: indexJournalPath), options: .atomic)
         CrashPoints.hit("snapshot.before-ref")
         do {
             try repository.updateReference(branchRef, to: commit, expected: parent, message: "cairn snapshot")
         } catch GitError.modified {
+            try? FileManager.default.removeItem(atPath: indexJournalPath)
             return nil
         } catch GitError.exists {
+            try? FileManager.default.removeItem(atPath: indexJournalPath)
             return nil
         }
         CrashPoints.hit("snapshot.after-ref")
         try writeIndex(usable)
+        try? FileManager.default.removeItem(atPath: indexJournalPath)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }
 

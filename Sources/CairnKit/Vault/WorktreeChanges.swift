@@ -106,7 +106,7 @@ struct WorktreeChanges {
     /// What a check found: paths whose working-tree content may differ from last time, with the blob id
     /// now on disk (nil: absent or not a regular file).
     struct Result {
-        var candidates: [String: DiskFile?] = [:]
+        var candidates: [PathKey: DiskFile?] = [:]
         /// Every listed folder after the check (files sorted by name), to look up paths that are not candidates.
         var folders: [String: DirEntry] = [:]
         /// True when no cache was there: every file on disk is a candidate, and files not on disk are unknown.
@@ -213,7 +213,7 @@ struct WorktreeChanges {
         // Folders that are gone: every file they held is gone.
         for (dir, entry) in cache where !seen.contains(dir) {
             let prefix = dir.isEmpty ? "" : dir + "/"
-            for f in entry.allFiles { result.candidates[prefix + f.name] = .some(nil) }
+            for f in entry.allFiles { result.candidates[PathKey(prefix + f.name)] = .some(nil) }
             try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ?", arguments: [dir])
         }
         cache.removeAll()
@@ -255,10 +255,10 @@ struct WorktreeChanges {
                 entry.raw = nil
             }
             let prefix = item.dir.isEmpty ? "" : item.dir + "/"
-            for (name, oid) in check.changes { result.candidates[prefix + name] = .some(oid) }
+            for (name, oid) in check.changes { result.candidates[PathKey(prefix + name)] = .some(oid) }
             if item.relisted, let old = item.old {
                 let names = Set(entry.allFiles.map(\.name))
-                for f in old.allFiles where !names.contains(f.name) { result.candidates[prefix + f.name] = .some(nil) }
+                for f in old.allFiles where !names.contains(f.name) { result.candidates[PathKey(prefix + f.name)] = .some(nil) }
             }
             result.folders[item.dir] = entry
             if item.old == nil || item.relisted || check.modified {
@@ -335,7 +335,7 @@ struct WorktreeChanges {
                 seen.insert(path)
                 removed.insert(path)
                 guard let entry = Self.decode(row["state"]) else { continue }
-                for f in entry.allFiles { result.candidates[path + "/" + f.name] = .some(nil) }
+                for f in entry.allFiles { result.candidates[PathKey(path + "/" + f.name)] = .some(nil) }
             }
             try db.execute(sql: "DELETE FROM worktree_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)", arguments: [dir, dir + "/", dir + "0"])
         }
@@ -431,7 +431,8 @@ struct WorktreeChanges {
             let name = withUnsafePointer(to: &e.pointee.d_name) {
                 String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
             }
-            if name == "." || name == ".." || name == ".git" { continue }
+            // `.git` in any case: git never tracks what is under such a folder (nor does libgit2 add it).
+            if name == "." || name == ".." || name.lowercased() == ".git" { continue }
             var type = e.pointee.d_type
             if type == UInt8(DT_UNKNOWN) {
                 var st = stat()
@@ -491,6 +492,18 @@ struct WorktreeChanges {
             statted += 1
             var st = stat()
             guard fstatat(fd, files[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                if files[i].name.unicodeScalars.contains("\u{FFFD}") {
+                    // A name that is not valid UTF-8, listed in its repaired form, which cannot be opened:
+                    // kept as a file of unknown content, so status names it and snapshot refuses it.
+                    if files[i].oid != unreadableName {
+                        files[i].oid = unreadableName
+                        files[i].stat = Stat(ino: 0, size: -2, mtime: 0, ctime: 0, mode: UInt32(S_IFREG) | 0o644)
+                        files[i].racy = false
+                        modified = true
+                        changes.append((files[i].name, files[i].disk))
+                    }
+                    continue
+                }
                 dropped.append(i)
                 changes.append((files[i].name, nil))
                 continue
@@ -554,6 +567,9 @@ struct WorktreeChanges {
         if filled < data.count { data.count = filled }
         return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
     }
+
+    /// The stand-in blob id of a file whose name is not valid UTF-8 (see `checkFiles`).
+    static let unreadableName = BlobID([UInt8](repeating: 0, count: 20))
 
     /// The target of the symbolic link `name` in the folder `dirfd` (the bytes git stores for a link).
     static func linkTarget(_ dirfd: Int32, _ name: String) -> Data? {
@@ -748,6 +764,15 @@ struct BlobID: Hashable, Sendable {
     }
 }
 
+/// A path compared byte for byte. Swift's `String` equality is canonical, so `café` written precomposed
+/// and decomposed would be one key, while git and the file system keep them as two files.
+struct PathKey: Hashable, Sendable {
+    let path: String
+    init(_ path: String) { self.path = path }
+    static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
+    func hash(into hasher: inout Hasher) { for byte in path.utf8 { hasher.combine(byte) } }
+}
+
 /// A file as git would record it from the working tree: its blob id and mode (0o100644, 0o100755 or
 /// 0o120000 for a symbolic link).
 public struct DiskFile: Hashable, Sendable {
@@ -762,7 +787,7 @@ extension WorktreeChanges {
     struct Report {
         /// Every path whose state on disk differs from the tree: what is on disk (nil: absent, or not a
         /// file git records).
-        var edits: [String: DiskFile?]
+        var edits: [PathKey: DiskFile?]
         /// True when the watcher's change list narrowed the check.
         var focused: Bool
         var dirsRead = 0
@@ -870,60 +895,60 @@ extension WorktreeChanges {
             found = try scan.run(db, committed: committed)
         }
 
-        var edits: [String: DiskFile?] = [:]
+        var edits: [PathKey: DiskFile?] = [:]
         if found.fromScratch {
             // Nothing was known about the disk: every file on disk against every committed file.
-            var committedFiles: [String: DiskFile] = [:]
+            var committedFiles: [PathKey: DiskFile] = [:]
             if let tree {
                 for file in try vault.repository.files(in: tree) where file.mode != 0o160000 {
-                    committedFiles[file.path] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
+                    committedFiles[PathKey(file.path)] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
                 }
             }
             for (dir, entry) in found.folders {
                 let prefix = dir.isEmpty ? "" : dir + "/"
                 for f in entry.allFiles {
-                    let path = prefix + f.name
+                    let path = PathKey(prefix + f.name)
                     if committedFiles.removeValue(forKey: path) != f.disk { edits[path] = .some(f.disk) }
                 }
             }
             for path in committedFiles.keys { edits[path] = .some(nil) }
             try db.execute(sql: "DELETE FROM edits")
-            for (path, disk) in edits { try insertEdit(db, path, disk) }
+            for (path, disk) in edits { try insertEdit(db, path.path, disk) }
         } else {
             // What may have changed: the paths edited before, those whose disk state changed, and those
             // the commits since the last check changed.
             let rows = try Row.fetchAll(db, sql: "SELECT path, oid, mode FROM edits")
             for row in rows {
                 let oid: Data? = row["oid"]
-                edits[row["path"]] = .some(oid.map { DiskFile(oid: BlobID($0), mode: UInt32(row["mode"] as Int64)) })
+                edits[PathKey(row["path"])] = .some(oid.map { DiskFile(oid: BlobID($0), mode: UInt32(row["mode"] as Int64)) })
             }
             var paths = Set(edits.keys)
             for path in found.candidates.keys { paths.insert(path) }
-            for change in committed { paths.insert(change.path) }
-            var committedFiles: [String: DiskFile]? = nil
+            for change in committed { paths.insert(PathKey(change.path)) }
+            var committedFiles: [PathKey: DiskFile]? = nil
             if paths.count > 2000, let tree {
-                var map: [String: DiskFile] = [:]
+                var map: [PathKey: DiskFile] = [:]
                 for file in try vault.repository.files(in: tree) where file.mode != 0o160000 {
-                    map[file.path] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
+                    map[PathKey(file.path)] = DiskFile(oid: BlobID(file.oid.bytes), mode: file.mode)
                 }
                 committedFiles = map
             }
-            func committedFile(_ path: String) throws -> DiskFile? {
-                if let committedFiles { return committedFiles[path] }
-                guard let tree, let entry = try vault.repository.entry(at: path, in: tree),
+            func committedFile(_ key: PathKey) throws -> DiskFile? {
+                if let committedFiles { return committedFiles[key] }
+                guard let tree, let entry = try vault.repository.entry(at: key.path, in: tree),
                       entry.kind != .tree, entry.kind != .submodule else { return nil }
                 return DiskFile(oid: BlobID(entry.oid.bytes), mode: entry.mode)
             }
             for path in paths {
-                let disk = try found.candidates[path] ?? disk(at: path, in: found, db: db)
+                let disk = try found.candidates[path] ?? disk(at: path.path, in: found, db: db)
                 let before = edits[path]
                 if disk == (try committedFile(path)) {
                     guard before != nil else { continue }
                     edits[path] = nil
-                    try db.execute(sql: "DELETE FROM edits WHERE path = ?", arguments: [path])
+                    try db.execute(sql: "DELETE FROM edits WHERE path = ?", arguments: [path.path])
                 } else if before == nil || before! != disk {
                     edits[path] = .some(disk)
-                    try insertEdit(db, path, disk)
+                    try insertEdit(db, path.path, disk)
                 }
             }
         }

@@ -6,8 +6,7 @@ import Glibc
 /// Writing to a file descriptor that may be a terminal, a pipe or a file, possibly another process's.
 public enum Descriptor {
     /// Writes all of `bytes` to `fd`. A reader that went away (EPIPE) or another error drops the rest, as a
-    /// closed pipe would for a plain process (the watcher, which writes to clients' descriptors, ignores
-    /// SIGPIPE); a non-blocking descriptor is waited on until it takes more.
+    /// closed pipe would; a non-blocking descriptor is waited on until it takes more.
     public static func writeAll(_ fd: Int32, _ bytes: Data) {
         bytes.withUnsafeBytes { buf in
             guard var p = buf.baseAddress else { return }

@@ -93,7 +93,7 @@ public enum WatchClient {
     }
 
     /// The running watcher's state, or nil when none answers.
-    public static func status(gitDir: String, root: String, timeout: Double = 5) -> Status? {
+    public static func status(gitDir: String, root: String, timeout: Double = 2) -> Status? {
         guard let fields = request("status", gitDir: gitDir, root: root, timeout: timeout), fields.count >= 2,
               fields[1] == "status" else { return nil }
         var values: [String: String] = [:]
@@ -108,7 +108,7 @@ public enum WatchClient {
 
     /// Asks the watcher to stop; true when one answered.
     @discardableResult
-    public static func stop(gitDir: String, root: String, timeout: Double = 5) -> Bool {
+    public static func stop(gitDir: String, root: String, timeout: Double = 2) -> Bool {
         request("stop", gitDir: gitDir, root: root, timeout: timeout) != nil
     }
 
