@@ -70,4 +70,16 @@ import Testing
         try FileManager.default.removeItem(atPath: f.root + "/.git/cairn")
         #expect(try edits(f) == before)
     }
+
+    /// A damaged cache file is derived data: replaced, with the same answer.
+    @Test func aDamagedCacheIsReplaced() throws {
+        let f = try VaultFixture()
+        try f.write("inbox/new.md", "new\n")
+        #expect(try edits(f) == ["untracked inbox/new.md"])
+        let cache = WorktreeChanges.databasePath(gitDir: try f.vault().gitDir)
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: cache))
+        #expect(try edits(f) == ["untracked inbox/new.md"])
+        let header = try #require(FileManager.default.contents(atPath: cache)).prefix(15)
+        #expect(String(decoding: header, as: UTF8.self) == "SQLite format 3", "made again as a database")
+    }
 }

@@ -830,24 +830,32 @@ extension WorktreeChanges {
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        do {
-            try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            let version = try queue.read { db -> Int in
-                try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            }
-            if version != schemaVersion {
-                try queue.writeWithoutTransaction { db in
-                    try db.execute(sql: "DROP TABLE IF EXISTS worktree_dirs; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS edits")
-                    try createSchema(db)
+        try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
+        // A file that is not a database of ours (damaged, cut short) is derived data: removed and made again.
+        for attempt in 0..<2 {
+            do {
+                let queue = try DatabaseQueue(path: path, configuration: config)
+                let version = try queue.read { db -> Int in
+                    try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
                 }
+                if version != schemaVersion {
+                    try queue.writeWithoutTransaction { db in
+                        try db.execute(sql: "DROP TABLE IF EXISTS worktree_dirs; DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS edits")
+                        try createSchema(db)
+                    }
+                }
+                return queue
+            } catch let error as DatabaseError where attempt == 0 && error.resultCode != .SQLITE_BUSY
+                        && FileManager.default.fileExists(atPath: path) {
+                try? FileManager.default.removeItem(atPath: path)
+            } catch {
+                break
             }
-            return queue
-        } catch {
-            let memory = try! DatabaseQueue()
-            try? memory.write { try createSchema($0) }
-            return memory
         }
+        // Read-only `.git` (or a file that cannot be replaced): a cache in memory, so this check is a full one.
+        let memory = try! DatabaseQueue()
+        try? memory.write { try createSchema($0) }
+        return memory
     }
 
     static let schemaVersion = 1
