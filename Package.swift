@@ -23,7 +23,8 @@ let package = Package(
         ),
         .target(name: "CGit2Support", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CHTTP"),
-        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support"]),
+        .target(name: "CLooseObjectCheck", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Support", "CLooseObjectCheck"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
             "CGit2Support",

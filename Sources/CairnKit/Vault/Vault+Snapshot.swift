@@ -149,7 +149,7 @@ extension Vault {
         let signature = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: parent.map { [$0] } ?? [],
                                                  author: signature, committer: signature, message: message)
-        CrashPoints.hit("snapshot.before-ref")
+        CrashPoints.hit(.snapshotBeforeRef)
         do {
             try repository.updateReference(branchRef, to: commit, expected: parent, message: "cairn snapshot")
         } catch GitError.modified {
@@ -157,7 +157,7 @@ extension Vault {
         } catch GitError.exists {
             return nil
         }
-        CrashPoints.hit("snapshot.after-ref")
+        CrashPoints.hit(.snapshotAfterRef)
         // A partial snapshot leaves the index matching the branch only if it did before.
         try writeIndex(usable, stamp: stampValidBefore)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
