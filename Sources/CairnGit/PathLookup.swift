@@ -1,10 +1,12 @@
 import CGit2
 import Foundation
 
-/// The tree and parents of a commit: what a history walk needs, without the message or signatures.
+/// The tree, parents and commit time of a commit: what a history walk needs, without the message or signatures.
 public struct CommitLinks: Hashable, Sendable {
     public let tree: OID
     public let parents: [OID]
+    /// The committer time, in seconds since 1970.
+    public let time: Int64
 }
 
 extension Repository {
@@ -23,7 +25,7 @@ extension Repository {
         for i in 0..<count {
             if let p = git_commit_parent_id(commit, i) { parents.append(OID(p.pointee)) }
         }
-        return CommitLinks(tree: OID(tree.pointee), parents: parents)
+        return CommitLinks(tree: OID(tree.pointee), parents: parents, time: Int64(git_commit_time(commit)))
     }
 }
 

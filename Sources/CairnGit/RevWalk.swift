@@ -6,23 +6,14 @@ public final class RevWalk {
     let pointer: OpaquePointer
     let repository: Repository
 
-    /// The order commits come in.
-    public enum Order: Sendable {
-        /// Never a parent before its child, then newest first: the whole history is read before the first commit.
-        case topological
-        /// Newest commit date first, as `git log` shows them: streamed, so the first commits cost the same however
-        /// deep the history is (a child may come after its parent when dates go backwards).
-        case time
-    }
-
-    /// Starts an empty walk in `repository`, newest first (topological, then time, unless `order` says otherwise).
-    public init(_ repository: Repository, firstParentOnly: Bool = false, reverse: Bool = false, order: Order = .topological) throws {
+    /// Starts an empty walk in `repository`, newest first (topological, then time).
+    public init(_ repository: Repository, firstParentOnly: Bool = false, reverse: Bool = false) throws {
         var out: OpaquePointer? = nil
         try check(git_revwalk_new(&out, repository.pointer), "git_revwalk_new")
         guard let out else { throw GitError(code: -1, message: "no revwalk", function: "git_revwalk_new") }
         self.pointer = out
         self.repository = repository
-        var mode = order == .topological ? GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue : GIT_SORT_TIME.rawValue
+        var mode = GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue
         if reverse { mode |= GIT_SORT_REVERSE.rawValue }
         try check(git_revwalk_sorting(out, mode), "git_revwalk_sorting")
         if firstParentOnly { try check(git_revwalk_simplify_first_parent(out), "git_revwalk_simplify_first_parent") }

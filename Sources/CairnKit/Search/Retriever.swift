@@ -37,7 +37,7 @@ public struct Retriever: Sendable {
         query.paths = readScope
         let reason = "search: " + query.terms.map(\.text).joined(separator: " ")
         let words = Set(query.terms.map { $0.text.lowercased() })
-        let (hits, _, _, _, _) = try vault.searchIndex.search(query, limit: candidates, workingTree: false)
+        let (hits, _, _, _) = try vault.searchIndex.search(query, limit: candidates, workingTree: false)
         guard let tree = try tree ?? vault.head().map({ try vault.repository.commit($0).tree }) else { return [] }
         var left = budgetTokens
         var items: [ContextItem] = []

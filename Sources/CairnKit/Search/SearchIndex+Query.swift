@@ -8,10 +8,15 @@ extension SearchIndex {
     /// Ranking is BM25 with title matches weighted 10×, tags 5×, body 1×. A filter-only query
     /// lists matching notes by path. `workingTree: false` skips finding uncommitted edits (see
     /// `withUpToDateIndex`).
-    ///
-    /// `skipped`: the files left out of the index (too large, binary) that the query could have matched, so that a
-    /// search never hides a miss: all of them, or those its `path:` filters allow (their tier and tags are unknown).
-    public func search(_ query: SearchQuery, limit: Int = 20, workingTree: Bool = true)
+    public func search(_ query: SearchQuery, limit: Int = 20,
+                       workingTree: Bool = true) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
+        let (hits, update, commit, seconds, _) = try searchReportingSkipped(query, limit: limit, workingTree: workingTree)
+        return (hits, update, commit, seconds)
+    }
+
+    /// `search`, with the files left out of the index (too large, binary) that the query could have matched, so that
+    /// a search never hides a miss: all of them, or those its `path:` filters allow (their tier and tags are unknown).
+    public func searchReportingSkipped(_ query: SearchQuery, limit: Int = 20, workingTree: Bool = true)
         throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double, skipped: [SkippedFile]) {
         guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
         let ((hits, commit, seconds, skipped), update) = try withUpToDateIndex(workingTree: workingTree) { db in

@@ -24,7 +24,7 @@ extension Vault {
         }
         if let tag { parsed.tags.append(SearchQuery.normalizeTag(tag)) }
         if let path { parsed.paths.append(Glob(path)) }
-        let (hits, update, commit, seconds, skipped) = try searchIndex.search(parsed, limit: limit)
+        let (hits, update, commit, seconds, skipped) = try searchIndex.searchReportingSkipped(parsed, limit: limit)
         return SearchResults(query: query, hits: hits, indexedCommit: commit, update: update, querySeconds: seconds,
                              skipped: skipped)
     }

@@ -47,14 +47,12 @@ extension Vault {
     /// parents' (see `PathLookup`: only the folders that changed are read).
     public func log(path: String? = nil, limit: Int = 20) throws -> [LogEntry] {
         guard let tip = try head() else { return [] }
-        let walk = try RevWalk(repository, order: .time)
-        try walk.push(tip)
+        let walk = try DateOrderWalk(repository, from: [tip])
         let filter = path.map { Self.normalizeRelative($0) }
         let lookup = filter.map { PathLookup(repository, path: $0) }
         var out: [LogEntry] = []
-        while out.count < limit, let oid = try walk.next() {
+        while out.count < limit, let (oid, links) = try walk.next() {
             if let lookup {
-                let links = try repository.commitLinks(oid)
                 let here = try lookup.oid(in: links.tree)
                 if links.parents.isEmpty {
                     if here == nil { continue }
