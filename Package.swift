@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "CGit2Helpers", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CSystemCalls"),
         .target(name: "CHTTP"),
-        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Helpers"]),
+        .target(name: "CLooseObjectCheck", dependencies: ["CGit2"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CairnGit", dependencies: ["CGit2", "CGit2Helpers", "CLooseObjectCheck"]),
         .target(name: "CairnKit", dependencies: [
             "CairnGit",
             "CSystemCalls",

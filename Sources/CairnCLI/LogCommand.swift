@@ -36,7 +36,11 @@ extension Cairn {
                 let actorStyle: Output.Style = e.actorKind == "agent" ? .magenta : .cyan
                 text += "            " + out.paint(e.actor, actorStyle) + ", " + Output.relativeDate(e.date, now: now)
                 text += "  (\(e.stats.filesChanged) file\(e.stats.filesChanged == 1 ? "" : "s"), "
-                text += out.paint("+\(e.stats.insertions)", .green) + " " + out.paint("-\(e.stats.deletions)", .red) + ")\n"
+                if e.linesCounted {
+                    text += out.paint("+\(e.stats.insertions)", .green) + " " + out.paint("-\(e.stats.deletions)", .red) + ")\n"
+                } else {
+                    text += "lines not counted: too many files)\n"
+                }
             }
             out.page(text, env: env)
         }

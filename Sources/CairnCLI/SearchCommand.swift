@@ -63,6 +63,7 @@ extension Cairn {
             if results.update.kind == .rebuild {
                 ErrorReporting.printError("cairn: built the search index (\(String(format: "%.1f", results.update.seconds)) s)")
             }
+            defer { Self.renderSkipped(results.skipped, out) }
             if results.hits.isEmpty {
                 out.line("No notes match \(text.isEmpty ? "the filters" : text).")
                 return
@@ -79,6 +80,17 @@ extension Cairn {
                 if !snippet.isEmpty { out.line("    " + snippet) }
             }
         }
+    }
+}
+
+extension Cairn.Search {
+    /// Shows, under the results, the files the search could not look inside, so that a miss is never silent.
+    static func renderSkipped(_ skipped: [SkippedFile], _ out: Output) {
+        guard !skipped.isEmpty else { return }
+        out.line("")
+        out.line(out.paint("Not searched: \(skipped.count) file\(skipped.count == 1 ? "" : "s") left out of the index", .yellow))
+        for file in skipped.prefix(10) { out.line("    \(file.path): \(file.reason)") }
+        if skipped.count > 10 { out.line("    … and \(skipped.count - 10) more (cairn index --stats lists them all)") }
     }
 }
 

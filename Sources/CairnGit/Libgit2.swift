@@ -1,5 +1,6 @@
 import CGit2
 import CGit2Helpers
+import CLooseObjectCheck
 
 /// Process-wide libgit2 set-up, run once and lazily before the first repository is opened.
 public enum Libgit2 {
@@ -11,8 +12,16 @@ public enum Libgit2 {
         // Vault folders hold thousands of notes, so their trees are far larger than libgit2's default
         // 4 KiB cache limit; caching them lets a tree update reuse what status just read.
         _ = cairn_git_set_tree_cache_limit(16 << 20)
+        // Packs first, then the loose-object check, then loose objects (see `Repository.guardLooseObjects`).
+        _ = cairn_git_set_odb_priorities(packedPriority, loosePriority)
         return true
     }()
+
+    /// Backend priorities of every object database (libgit2 asks the highest first); the loose-object check sits
+    /// between the two defaults libgit2 would use (packed 2, loose 1).
+    static let packedPriority: Int32 = 3
+    static let looseCheckPriority: Int32 = 2
+    static let loosePriority: Int32 = 1
 
     /// Ensures `git_libgit2_init` has run. Cheap after the first call.
     @inline(__always)

@@ -1,4 +1,5 @@
 import CGit2
+import CLooseObjectCheck
 import Foundation
 
 /// An open git repository. Owns its libgit2 handle and frees it in `deinit`.
@@ -10,7 +11,23 @@ public final class Repository {
     var rawTreeCache: [OID: RawTree] = [:]
     var rawTreeCacheBytes = 0
 
-    init(pointer: OpaquePointer) { self.pointer = pointer }
+    init(pointer: OpaquePointer) {
+        Libgit2.ensureInitialized()
+        self.pointer = pointer
+        guardLooseObjects()
+    }
+
+    /// Puts the loose-object check in front of libgit2's loose backend, so that no read of any kind (lookups,
+    /// walks, diffs, merges, checkouts) hands libgit2 a truncated loose object: libgit2 1.5.1 inflates one
+    /// forever (libgit2/libgit2#7342). Objects found in a pack are read without the check; a loose object costs
+    /// one more read and inflate of its file. Loose objects of alternates are not checked.
+    private func guardLooseObjects() {
+        var odb: OpaquePointer? = nil
+        guard git_repository_odb(&odb, pointer) == 0, let odb else { git_error_clear(); return }
+        defer { git_odb_free(odb) }
+        let objects = String(cString: git_repository_commondir(pointer)) + "objects"
+        if cairn_odb_add_loose_object_check(odb, objects, Libgit2.looseCheckPriority) != 0 { git_error_clear() }
+    }
 
     deinit { git_repository_free(pointer) }
 

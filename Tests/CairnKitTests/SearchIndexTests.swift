@@ -265,10 +265,11 @@ import Testing
 
     @Test func binaryHugeAndInvalidFilesAreHandled() throws {
         let f = try VaultFixture()
+        try f.setMaxFileMiB(1)
         try f.write("memory/knowledge/bad-yaml.md", "---\ntitle: [unclosed\ntier: nowhere\n---\n\nstill findable pomegranate\n")
         var binary = Data("pomegranate".utf8); binary.append(contentsOf: [0, 1, 2, 0])
         try binary.write(to: URL(fileURLWithPath: f.root + "/memory/knowledge/binary.md"))
-        try Data(repeating: 0x61, count: 2 * 1024 * 1024 + 10).write(to: URL(fileURLWithPath: f.root + "/memory/knowledge/huge.md"))
+        try Data(repeating: 0x61, count: 1024 * 1024 + 10).write(to: URL(fileURLWithPath: f.root + "/memory/knowledge/huge.md"))
         try f.write("memory/knowledge/notes.txt", "plain text pomegranate\n")
         try f.write("memory/knowledge/image.png.md.bak", "pomegranate\n")
         try f.forceSnapshot()
@@ -277,13 +278,67 @@ import Testing
         let stats = try vault.indexStats()
         #expect(stats.skipped.map(\.path) == ["memory/knowledge/binary.md", "memory/knowledge/huge.md"])
         #expect(stats.skipped[0].reason.contains("binary"))
-        #expect(stats.skipped[1].reason.contains("2 MiB"))
+        #expect(stats.skipped[1].reason.contains("larger than 1 MiB (1.0 MiB"), "\(stats.skipped[1].reason)")
         #expect(stats.indexedCommit == (try vault.head())?.hex)
         #expect(stats.documents > 2)
+    }
+
+    /// A note of several megabytes is searched like any other under the default limit.
+    @Test func aFiveMegabyteNoteIsFound() throws {
+        let f = try VaultFixture()
+        let filler = String(repeating: "lorem ipsum dolor sit amet consectetur\n", count: 5 * 1024 * 1024 / 39)
+        try f.write("memory/knowledge/big.md", "# Big\n\n" + filler + "the word axolotl is near the end\n")
+        try f.snapshot("a big note")
+        let results = try f.vault().search("axolotl")
+        #expect(results.hits.map(\.path) == ["memory/knowledge/big.md"])
+        #expect(results.skipped.isEmpty)
+        #expect(results.hits.first?.line == 3 + 5 * 1024 * 1024 / 39)
+    }
+
+    /// A file the index left out is named under the results of every search it could have matched.
+    @Test func searchResultsNameTheFilesTheyCouldNotLookInside() throws {
+        let f = try VaultFixture()
+        try f.setMaxFileMiB(1)
+        try f.write("memory/knowledge/big.md", String(repeating: "axolotl ", count: 200_000))
+        try f.write("inbox/big.md", String(repeating: "axolotl ", count: 200_000))
+        try f.write("memory/knowledge/small.md", "# Small\n\naxolotl\n")
+        try f.snapshot("notes")
+        let vault = try f.vault()
+        let results = try vault.search("axolotl")
+        #expect(results.hits.map(\.path) == ["memory/knowledge/small.md"])
+        #expect(results.skipped.map(\.path) == ["inbox/big.md", "memory/knowledge/big.md"])
+        #expect(results.skipped.allSatisfy { $0.reason.hasPrefix("larger than 1 MiB (1.5 MiB") }, "\(results.skipped)")
+        // A path filter that excludes a skipped file leaves it out of the list; no match at all still lists the rest.
+        #expect(try vault.search("axolotl", path: "memory/**").skipped.map(\.path) == ["memory/knowledge/big.md"])
+        let none = try vault.search("nowhere-to-be-found", path: "inbox/**")
+        #expect(none.hits.isEmpty && none.skipped.map(\.path) == ["inbox/big.md"])
+    }
+
+    /// Changing the limit rebuilds the index, so what was left out is found (and the other way round).
+    @Test func changingTheLimitReindexes() throws {
+        let f = try VaultFixture()
+        try f.setMaxFileMiB(1)
+        try f.write("memory/knowledge/big.md", String(repeating: "axolotl ", count: 200_000))
+        try f.snapshot("a big note")
+        #expect(try f.vault().search("axolotl").hits.isEmpty)
+        try f.setMaxFileMiB(2)
+        let raised = try f.vault().search("axolotl")
+        #expect(raised.update.kind == .rebuild && raised.update.reason == "the note size limit is now 2 MiB", "\(raised.update)")
+        #expect(raised.hits.map(\.path) == ["memory/knowledge/big.md"] && raised.skipped.isEmpty)
+        try f.setMaxFileMiB(1)
+        #expect(try f.vault().search("axolotl").skipped.map(\.path) == ["memory/knowledge/big.md"])
     }
 }
 
 extension VaultFixture {
+    /// Sets `search.max_file_mib` in the vault's `.cairn/config.json`, keeping the other keys.
+    func setMaxFileMiB(_ mib: Int) throws {
+        let url = URL(fileURLWithPath: root + "/.cairn/config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        config["search"] = ["max_file_mib": mib]
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+    }
+
     /// Commits everything, including files snapshot would refuse (invalid front matter).
     @discardableResult
     func forceSnapshot() throws -> SnapshotResult {

@@ -5,40 +5,56 @@ import Testing
 import Glibc
 #endif
 
-/// The rest of the crash matrix: kill -9 at the named points of the writers CrashTests does not cover (note new,
-/// the search index, reject's working-tree update), and at arbitrary moments of long operations. After every
-/// kill: `git fsck --strict` is clean, everything reported done is there, no operator edit is lost, and running
-/// the command again completes the work once.
+/// The crash matrix: kill -9 at every named crash point (`CrashPoint.allCases`), and at arbitrary moments of long
+/// operations. After every kill: `git fsck --strict` is clean, everything reported done is there, no operator edit
+/// is lost, and running the command again completes the work once.
 @Suite struct CrashMatrixTests {
-    /// Every crash point some test kills at (here and in CrashTests).
-    static let tested: Set<String> = [
-        "snapshot.before-ref", "snapshot.after-ref", "agent.before-ref", "agent.after-ref",
-        "approve.before-ref", "approve.after-ref", "approve.after-checkout",
-        "reject.before-ref", "reject.after-ref", "reject.after-checkout",
-        "note.before-link", "note.after-link", "index.rebuild.before-rename", "index.update.before-commit",
-        // WorkflowTests
-        "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
-        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
-    ]
-
-    @Test func everyCrashPointHasAKillTest() {
-        #expect(Set(CrashPoints.all) == Self.tested, "untested: \(Set(CrashPoints.all).subtracting(Self.tested)); unknown: \(Self.tested.subtracting(CrashPoints.all))")
+    /// Kills at every crash point there is. The `switch` names every case, so a point added to `CrashPoint` does
+    /// not compile until it has a scenario here; points that also fire per workflow step are killed at each step
+    /// of a workflow as well.
+    @Test(arguments: CrashPoint.allCases)
+    func killNineAtEveryCrashPoint(_ point: CrashPoint) throws {
+        if point.firesPerStep { try WorkflowTests().resumeAfterKillNineRunsEachStepExactlyOnce(point) }
+        switch point {
+        case .snapshotBeforeRef, .snapshotAfterRef: try CrashTests().snapshotSurvivesACrash(point)
+        case .agentBeforeRef, .agentAfterRef: try CrashTests().agentRunSurvivesACrash(point)
+        case .approveBeforeRef, .approveAfterRef, .approveAfterCheckout: try CrashTests().approveSurvivesACrash(point)
+        case .rejectBeforeRef, .rejectAfterRef, .rejectAfterCheckout: try CrashTests().rejectSurvivesACrash(point)
+        case .emitBeforeRef, .emitAfterRef, .emitAfterCheckout: try TickTests().aTickStartsTheWorkflowsOfAnEventWhoseEmitDidNotGetTo(point)
+        case .tickBeforeRef, .tickAfterRef, .tickAfterCheckout: try TickTests().aTickKilledAroundItsDigestStartsOnceAndWritesTheDigest(point)
+        case .noteBeforeLink, .noteAfterLink: try noteNewLeavesNoHalfWrittenNote(point)
+        case .indexRebuildBeforeRename: try searchIndexRebuildKilledBeforeTheMoveIsRebuiltCleanly()
+        case .indexUpdateBeforeCommit: try searchIndexUpdateKilledMidTransactionLosesNothing()
+        case .workflowTaskBeforeRef, .workflowTaskAfterRef, .workflowTaskAfterCheckout:
+            try WorkflowTests().aCrashWhileHandingAStepToTheOperatorLeavesOneTask(point)
+        case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
+            // Reached only inside a workflow: killed at each step above.
+            #expect(point.firesPerStep)
+        }
     }
 
-    private func expectKilled(_ r: CommandResult, _ point: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    @Test func crashPointNamesAreUniqueAndArmable() {
+        let names = CrashPoint.allCases.map(\.rawValue)
+        #expect(Set(names).count == names.count)
+        for point in CrashPoint.allCases {
+            #expect(CrashPoint(rawValue: point.rawValue) == point)
+            #expect(!point.rawValue.contains(":"), "\(point): ':' separates a step")
+        }
+    }
+
+    private func expectKilled(_ r: CommandResult, _ point: CrashPoint, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.signaled && r.status == 9, "expected SIGKILL at \(point): \(r)", sourceLocation: sourceLocation)
     }
 
     // MARK: Named points
 
-    @Test(arguments: ["note.before-link", "note.after-link"])
-    func noteNewLeavesNoHalfWrittenNote(point: String) throws {
+    func noteNewLeavesNoHalfWrittenNote(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         let before = Set(try FileManager.default.contentsOfDirectory(atPath: v + "/memory/working"))
-        expectKilled(sb.runCairn(["note", "new", "Call with Dana", "--tier", "working"], cwd: v, env: ["CAIRN_CRASH_AT": point]), point)
+        expectKilled(sb.runCairn(["note", "new", "Call with Dana", "--tier", "working"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue]), point)
         let after = Set(try FileManager.default.contentsOfDirectory(atPath: v + "/memory/working")).subtracting(before)
-        if point == "note.before-link" {
+        if point == .noteBeforeLink {
             #expect(after.isEmpty, "a note appeared though it was never linked in: \(after)")
         } else {
             // Linked whole: the complete note, parseable, never an empty file.
@@ -54,10 +70,10 @@ import Glibc
         sb.expectFsckClean(v)
     }
 
-    @Test func searchIndexRebuildKilledBeforeTheMoveIsRebuiltCleanly() throws {
+    func searchIndexRebuildKilledBeforeTheMoveIsRebuiltCleanly() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
-        expectKilled(sb.runCairn(["index", "--rebuild"], cwd: v, env: ["CAIRN_CRASH_AT": "index.rebuild.before-rename"]), "index.rebuild.before-rename")
+        expectKilled(sb.runCairn(["index", "--rebuild"], cwd: v, env: ["CAIRN_CRASH_AT": CrashPoint.indexRebuildBeforeRename.rawValue]), .indexRebuildBeforeRename)
         let search = sb.runCairn(["search", "bluebird", "--json"], cwd: v)
         #expect(search.status == 0, "\(search)")
         #expect(search.stdout.contains("memory/projects/bluebird-coffee.md"), "\(search)")
@@ -68,12 +84,12 @@ import Glibc
         sb.expectFsckClean(v)
     }
 
-    @Test func searchIndexUpdateKilledMidTransactionLosesNothing() throws {
+    func searchIndexUpdateKilledMidTransactionLosesNothing() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         #expect(sb.runCairn(["index"], cwd: v).status == 0)
         try sb.write(v + "/memory/projects/zanzibar.md", "# Zanzibar\nquetzalcoatl\n")
-        expectKilled(sb.runCairn(["search", "quetzalcoatl"], cwd: v, env: ["CAIRN_CRASH_AT": "index.update.before-commit"]), "index.update.before-commit")
+        expectKilled(sb.runCairn(["search", "quetzalcoatl"], cwd: v, env: ["CAIRN_CRASH_AT": CrashPoint.indexUpdateBeforeCommit.rawValue]), .indexUpdateBeforeCommit)
         let search = sb.runCairn(["search", "quetzalcoatl", "--json"], cwd: v)
         #expect(search.status == 0, "\(search)")
         #expect(search.stdout.contains("memory/projects/zanzibar.md"), "\(search)")

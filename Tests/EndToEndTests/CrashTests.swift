@@ -1,8 +1,10 @@
+import CairnKit
 import Foundation
 import Testing
 
-/// kill -9 at every named crash point of every writer (CAIRN_CRASH_AT), then: `git fsck --strict` is clean,
-/// no operator edit is lost, and re-running the command completes the work exactly once.
+/// What kill -9 at the crash points of snapshot, agent run, approve and reject must leave (CAIRN_CRASH_AT):
+/// `git fsck --strict` is clean, no operator edit is lost, and re-running the command completes the work exactly
+/// once. Run for every point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
 @Suite struct CrashTests {
     private func vaultWithEdits(_ sb: Sandbox) throws -> String {
         let v = try sb.makeVault()
@@ -11,16 +13,15 @@ import Testing
         return v
     }
 
-    private func expectKilled(_ r: CommandResult, _ point: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectKilled(_ r: CommandResult, _ point: CrashPoint, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.signaled && r.status == 9, "expected SIGKILL at \(point): \(r)", sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: ["snapshot.before-ref", "snapshot.after-ref"])
-    func snapshotSurvivesACrash(point: String) throws {
+    func snapshotSurvivesACrash(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vaultWithEdits(sb)
         let before = try sb.gitOK(["rev-parse", "main"], cwd: v)
-        expectKilled(sb.runCairn(["snapshot"], cwd: v, env: ["CAIRN_CRASH_AT": point]), point)
+        expectKilled(sb.runCairn(["snapshot"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue]), point)
         sb.expectFsckClean(v)
         // The edits are still in the working tree whatever happened.
         #expect(try String(contentsOfFile: v + "/memory/projects/plan.md", encoding: .utf8) == "# Plan\nship it\n")
@@ -33,29 +34,27 @@ import Testing
         sb.expectFsckClean(v)
     }
 
-    @Test(arguments: ["agent.before-ref", "agent.after-ref"])
-    func agentRunSurvivesACrash(point: String) throws {
+    func agentRunSurvivesACrash(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
-        expectKilled(sb.runCairn(["agent", "run", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point]), point)
+        expectKilled(sb.runCairn(["agent", "run", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue]), point)
         sb.expectFsckClean(v)
         let again = sb.runCairn(["agent", "run", "gc"], cwd: v)
         #expect(again.status == 0, "\(again)")
         // One pending proposal, never two: a re-run of an identical run returns the pending one.
         let refs = try sb.gitLines(["for-each-ref", "--format=%(refname)", "refs/heads/proposals/"], cwd: v)
         #expect(refs.count == 1, "\(refs)")
-        if point == "agent.after-ref" { #expect(again.stdout.contains("Already pending"), "\(again)") }
+        if point == .agentAfterRef { #expect(again.stdout.contains("Already pending"), "\(again)") }
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
     }
 
-    @Test(arguments: ["approve.before-ref", "approve.after-ref", "approve.after-checkout"])
-    func approveSurvivesACrash(point: String) throws {
+    func approveSurvivesACrash(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         #expect(sb.runCairn(["agent", "run", "gc"], cwd: v).status == 0)
         // An operator edit elsewhere must survive whatever happens.
         try Data("operator wip\n".utf8).write(to: URL(fileURLWithPath: v + "/inbox/wip.md"))
-        expectKilled(sb.runCairn(["approve", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point]), point)
+        expectKilled(sb.runCairn(["approve", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue]), point)
         sb.expectFsckClean(v)
         #expect(try String(contentsOfFile: v + "/inbox/wip.md", encoding: .utf8) == "operator wip\n")
 
@@ -78,12 +77,11 @@ import Testing
         sb.expectFsckClean(v)
     }
 
-    @Test(arguments: ["reject.before-ref", "reject.after-ref", "reject.after-checkout"])
-    func rejectSurvivesACrash(point: String) throws {
+    func rejectSurvivesACrash(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         #expect(sb.runCairn(["agent", "run", "gc"], cwd: v).status == 0)
-        expectKilled(sb.runCairn(["reject", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point]), point)
+        expectKilled(sb.runCairn(["reject", "gc"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue]), point)
         sb.expectFsckClean(v)
         let again = sb.runCairn(["reject", "gc"], cwd: v)
         #expect(again.status == 0, "\(again)")

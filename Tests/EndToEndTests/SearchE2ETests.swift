@@ -214,6 +214,11 @@ import Testing
     @Test func indexStatsListSkippedBinaryAndHugeFilesWithTheReason() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
+        // The size limit comes from the vault's config (default 64 MiB): 1 MiB here.
+        let configURL = URL(fileURLWithPath: v + "/.cairn/config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["search"] = ["max_file_mib": 1]
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: configURL)
         var binary = Data("# Looks like a note\n".utf8)
         binary.append(contentsOf: [0, 1, 2, 0])
         try sb.write(v + "/memory/knowledge/blob.md", binary)
@@ -227,13 +232,27 @@ import Testing
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("skipped files:  2"), "\(r)")
         #expect(r.stdout.contains("memory/knowledge/blob.md: binary (contains NUL bytes)"), "\(r)")
-        #expect(r.stdout.contains("memory/knowledge/huge.txt: larger than 2 MiB (2.6 MiB)"), "\(r)")
+        #expect(r.stdout.contains("memory/knowledge/huge.txt: larger than 1 MiB (2.6 MiB; raise search.max_file_mib in .cairn/config.json to include it)"), "\(r)")
 
         let json = try jsonObject(sb.runCairn(["index", "--stats", "--json"], cwd: v).stdoutData)
         let skipped = try #require(json["skipped"] as? [[String: Any]])
         #expect(skipped.compactMap { $0["path"] as? String } == ["memory/knowledge/blob.md", "memory/knowledge/huge.txt"])
-        // Skipped files are not searchable; the others are.
-        #expect(hits(try search(sb, v, ["lorem"])).compactMap { $0["path"] as? String } == ["memory/knowledge/fine.md"])
+        // Skipped files are not searchable; the others are, and every search says what it could not look inside.
+        let found = try search(sb, v, ["lorem"])
+        #expect(hits(found).compactMap { $0["path"] as? String } == ["memory/knowledge/fine.md"])
+        #expect((found["skipped"] as? [[String: Any]])?.compactMap { $0["path"] as? String } == ["memory/knowledge/blob.md", "memory/knowledge/huge.txt"])
+        let text = sb.runCairn(["search", "lorem"], cwd: v)
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stdout.contains("Not searched: 2 files left out of the index"), "\(text)")
+        #expect(text.stdout.contains("    memory/knowledge/huge.txt: larger than 1 MiB"), "\(text)")
+        let miss = sb.runCairn(["search", "nothing-matches-this"], cwd: v)
+        #expect(miss.stdout.hasPrefix("No notes match nothing-matches-this.\n\nNot searched: 2 files"), "\(miss)")
+        // Under the default limit the 2.6 MiB file is searched like any other.
+        config["search"] = nil
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: configURL)
+        let raised = try search(sb, v, ["lorem"])
+        #expect(Set(hits(raised).compactMap { $0["path"] as? String }) == ["memory/knowledge/fine.md", "memory/knowledge/huge.txt"])
+        #expect((raised["skipped"] as? [[String: Any]])?.compactMap { $0["path"] as? String } == ["memory/knowledge/blob.md"])
     }
 
     @Test func linksListsOutgoingLinksAndBacklinks() throws {

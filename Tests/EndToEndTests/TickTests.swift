@@ -1,3 +1,4 @@
+import CairnKit
 import Foundation
 import Testing
 
@@ -145,8 +146,8 @@ import Testing
 
     /// kill -9 while a tick starts a due schedule (before or after the run's first checkpoint): the next tick
     /// neither loses the minute nor starts it twice, and finishes the run.
-    @Test(arguments: ["workflow.before-checkpoint", "workflow.after-checkpoint", "agent.after-ref"])
-    func killNineMidTickNeitherLosesNorRepeatsTheStart(point: String) throws {
+    @Test(arguments: [CrashPoint.workflowBeforeCheckpoint, .workflowAfterCheckpoint, .agentAfterRef])
+    func killNineMidTickNeitherLosesNorRepeatsTheStart(point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vault(sb)
         try writeWorkflow(sb, v, "sched", """
@@ -157,7 +158,7 @@ import Testing
                 gate: auto
             """)
         _ = try tick(sb, v, at: "2026-03-01T09:30:00Z")
-        let crashed = sb.runCairn(["tick"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:00Z", "CAIRN_CRASH_AT": point])
+        let crashed = sb.runCairn(["tick"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:00Z", "CAIRN_CRASH_AT": point.rawValue])
         #expect(crashed.signaled, "\(crashed)")
         sb.expectFsckClean(v)
         _ = try tick(sb, v, at: "2026-03-01T10:00:30Z")
@@ -530,7 +531,10 @@ import Testing
         sb.expectFsckClean(v)
     }
 
-    @Test func aTickStartsTheWorkflowsOfAnEventWhoseEmitDidNotGetTo() throws {
+    /// kill -9 around the commit of an event (run for each `emit` point by
+    /// `CrashMatrixTests.killNineAtEveryCrashPoint`): before main moved the event never happened and nothing starts;
+    /// after, the next tick starts its workflows exactly once.
+    func aTickStartsTheWorkflowsOfAnEventWhoseEmitDidNotGetTo(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vault(sb)
         try writeWorkflow(sb, v, "on-ping", """
@@ -541,14 +545,58 @@ import Testing
                 gate: auto
             """)
         _ = try tick(sb, v, at: "2026-03-01T10:00:00Z")
-        // emit dies right after its commit moved main, before it could start anything.
-        let crashed = sb.runCairn(["emit", "ping"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:10Z", "CAIRN_CRASH_AT": "emit.after-checkout"])
-        #expect(crashed.signaled, "\(crashed)")
+        let before = try sb.gitOK(["rev-parse", "main"], cwd: v)
+        // emit dies around its commit, before it could start anything.
+        let crashed = sb.runCairn(["emit", "ping"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:10Z", "CAIRN_CRASH_AT": point.rawValue])
+        #expect(crashed.signaled && crashed.status == 9, "expected SIGKILL at \(point): \(crashed)")
+        sb.expectFsckClean(v)
         #expect(try runs(sb, v, "on-ping").isEmpty)
+        let happened = point != .emitBeforeRef
+        #expect((try sb.gitOK(["rev-parse", "main"], cwd: v) != before) == happened)
         let picked = try tick(sb, v, at: "2026-03-01T10:01:00Z")
-        #expect(actions(picked, "started").count == 1, "\(picked)")
+        #expect(actions(picked, "started").count == (happened ? 1 : 0), "\(picked)")
         #expect(actions(try tick(sb, v, at: "2026-03-01T10:02:00Z"), "started").isEmpty)
-        #expect(try runs(sb, v, "on-ping").count == 1)
+        #expect(try runs(sb, v, "on-ping").count == (happened ? 1 : 0))
+        // The working tree follows main: the event record is there once main has it, and nothing is left over.
+        let events = try sb.gitLines(["ls-tree", "-r", "--name-only", "main", "--", "inbox/events"], cwd: v)
+        #expect(events.count == (happened ? 1 : 0), "\(events)")
+        for path in events { #expect(sb.exists(v + "/" + path), "\(path) is on main but not in the working tree") }
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        #expect(sb.runCairn(["audit"], cwd: v).status == 0)
+        sb.expectFsckClean(v)
+    }
+
+    /// kill -9 around the commit of a tick's digest (run for each `tick` point by
+    /// `CrashMatrixTests.killNineAtEveryCrashPoint`): the due start happens once, the next tick brings the digest
+    /// to main and to the working tree, and the operator's edit survives.
+    func aTickKilledAroundItsDigestStartsOnceAndWritesTheDigest(_ point: CrashPoint) throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        try writeWorkflow(sb, v, "sched", """
+            on: {schedule: "0 * * * *"}
+            steps:
+              - id: a
+                agent: writer
+                gate: auto
+            """)
+        _ = try tick(sb, v, at: "2026-03-01T09:30:00Z")
+        try sb.write(v + "/inbox/operator.md", "# Operator\nwork in progress\n")
+        let crashed = sb.runCairn(["tick"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T10:00:00Z", "CAIRN_CRASH_AT": point.rawValue])
+        #expect(crashed.signaled && crashed.status == 9, "expected SIGKILL at \(point): \(crashed)")
+        sb.expectFsckClean(v)
+        #expect(sb.readText(v + "/inbox/operator.md") == "# Operator\nwork in progress\n")
+        _ = try tick(sb, v, at: "2026-03-01T10:00:30Z")
+        _ = try tick(sb, v, at: "2026-03-01T10:01:00Z")
+        let list = try runs(sb, v, "sched")
+        #expect(list.count == 1, "\(list)")
+        #expect(list.first?["status"] as? String == "done", "\(list)")
+        let digest = "inbox/digests/tick-2026-03-01.md"
+        #expect(try sb.gitOK(["show", "main:\(digest)"], cwd: v).contains("workflow sched"))
+        #expect(sb.readText(v + "/" + digest)?.trimmingCharacters(in: .newlines) == (try sb.gitOK(["show", "main:\(digest)"], cwd: v)))
+        #expect(sb.readText(v + "/inbox/operator.md") == "# Operator\nwork in progress\n")
+        #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        #expect(sb.runCairn(["audit"], cwd: v).status == 0)
         sb.expectFsckClean(v)
     }
 }

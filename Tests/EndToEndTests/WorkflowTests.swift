@@ -1,3 +1,4 @@
+import CairnKit
 import Foundation
 import Testing
 
@@ -130,13 +131,10 @@ import Testing
         #expect(list.map { $0["id"] as? String } == [id])
     }
 
-    static let crashPoints = ["workflow.before-step", "agent.before-ref", "agent.after-ref", "workflow.after-step",
-                              "workflow.before-checkpoint", "workflow.after-checkpoint"]
-
     /// kill -9 at the same point of each step in turn (CAIRN_CRASH_AT=POINT:STEP), resuming after each crash:
-    /// every step's commit appears exactly once, and the run finishes.
-    @Test(arguments: crashPoints)
-    func resumeAfterKillNineRunsEachStepExactlyOnce(point: String) throws {
+    /// every step's commit appears exactly once, and the run finishes. Run for every point that fires per step by
+    /// `CrashMatrixTests.killNineAtEveryCrashPoint`.
+    func resumeAfterKillNineRunsEachStepExactlyOnce(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vault(sb)
         try writeWorkflow(sb, v, "three", Self.threeAutoSteps)
@@ -338,8 +336,8 @@ import Testing
     }
 
     /// kill -9 around the commit of an operator task note, then resume: exactly one task commit, fsck clean.
-    @Test(arguments: ["workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout"])
-    func aCrashWhileHandingAStepToTheOperatorLeavesOneTask(_ point: String) throws {
+    /// Run for each `workflow-task` point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
+    func aCrashWhileHandingAStepToTheOperatorLeavesOneTask(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vault(sb)
         try sb.write(v + "/memory/projects/fail-flag.md", "fail\n")
@@ -350,7 +348,7 @@ import Testing
                 gate: auto
                 on_failure: task
             """)
-        let crashed = sb.runCairn(["workflow", "run", "flaky", "--json"], cwd: v, env: ["CAIRN_CRASH_AT": point])
+        let crashed = sb.runCairn(["workflow", "run", "flaky", "--json"], cwd: v, env: ["CAIRN_CRASH_AT": point.rawValue])
         #expect(crashed.signaled && crashed.status == 9, "expected SIGKILL at \(point): \(crashed)")
         sb.expectFsckClean(v)
         let id = try #require(try jsonArray(sb.runCairn(["runs", "--json"], cwd: v).stdoutData).first?["id"] as? String)

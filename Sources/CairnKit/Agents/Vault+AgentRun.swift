@@ -212,9 +212,9 @@ extension Vault {
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
                                                  message: Trailer.message(subject: subject, body: body, trailers: trailers))
         let step = options.workflow.map { String($0.split(separator: "/").dropFirst().joined(separator: "/")) }
-        Self.crash("agent.before-ref", step: step)
+        Self.crash(.agentBeforeRef, step: step)
         try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
-        Self.crash("agent.after-ref", step: step)
+        Self.crash(.agentAfterRef, step: step)
 
         var decision: DecisionResult? = nil
         if autoMerge, let trust {

@@ -37,6 +37,8 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     /// The branch that holds the truth, for a vault adopted from a repository whose main branch
     /// has another name (`branch`, absent by default, meaning `main`).
     public var branch: String?
+    /// The search index's settings (`search`).
+    public var search: SearchSettings
 
     /// Creates a config; every argument defaults to the template's value.
     public init(
@@ -44,13 +46,15 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         operatorSettings: OperatorSettings = OperatorSettings(),
         model: ModelSettings = ModelSettings(),
         editor: String = "",
-        branch: String? = nil
+        branch: String? = nil,
+        search: SearchSettings = SearchSettings()
     ) {
         self.version = version
         self.operatorSettings = operatorSettings
         self.model = model
         self.editor = editor
         self.branch = branch
+        self.search = search
     }
 
     /// The configured identity, or nil when the name or email is empty (then the caller uses
@@ -133,10 +137,30 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         }
     }
 
+    /// `search`: what the search index reads.
+    public struct SearchSettings: Codable, Sendable, Equatable {
+        /// Notes larger than this many MiB are left out of the index, and searches say so under their results
+        /// (`max_file_mib`, default 64; at most 1024). FTS5 indexes a 64 MiB note in a few seconds; the limit keeps
+        /// an accidental huge file (a log, a dump) from making every rebuild slow.
+        public var maxFileMiB: Int
+
+        public init(maxFileMiB: Int = 64) { self.maxFileMiB = maxFileMiB }
+
+        /// The limit in bytes.
+        public var maxFileBytes: Int { maxFileMiB << 20 }
+
+        enum CodingKeys: String, CodingKey { case maxFileMiB = "max_file_mib" }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxFileMiB = try c.integer(.maxFileMiB, default: SearchSettings().maxFileMiB)
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case version
         case operatorSettings = "operator"
-        case model, editor, branch
+        case model, editor, branch, search
     }
 
     public init(from decoder: any Decoder) throws {
@@ -147,6 +171,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         model = try c.section(.model, default: d.model)
         editor = try c.string(.editor, default: d.editor)
         branch = try c.decodeIfPresent(String.self, forKey: .branch)
+        search = try c.section(.search, default: d.search)
     }
 
     // MARK: Loading and validation
@@ -201,6 +226,9 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         }
         if let branch, let reason = Self.branchNameProblem(branch) {
             found.append(("branch", reason))
+        }
+        if search.maxFileMiB < 1 || search.maxFileMiB > 1024 {
+            found.append(("search.max_file_mib", "must be between 1 and 1024 (MiB), not \(search.maxFileMiB)"))
         }
         return found
     }

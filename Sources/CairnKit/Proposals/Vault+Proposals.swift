@@ -185,7 +185,7 @@ extension Vault {
         let message = Trailer.message(subject: subject, body: note ?? "", trailers: trailers)
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [main, proposal], author: sig, committer: sig, message: message)
-        let (updated, kept) = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn approve \(rid)")
+        let (updated, kept) = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn approve \(rid)", as: .approve)
         try archive(rid, commit: proposal, from: Self.proposalPrefix)
         return DecisionResult(id: rid, decision: decision, commit: commit.hex, approvalRecord: recordPath,
                               updatedFiles: updated, keptOperatorEdits: kept, snapshotCommit: snap.commit)
@@ -213,7 +213,7 @@ extension Vault {
                                                  Trailer("Cairn-Agent", summary.agent), Trailer("Cairn-Proposal", proposal.hex)])
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-        let (updated, kept) = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn reject \(rid)")
+        let (updated, kept) = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn reject \(rid)", as: .reject)
         try archive(rid, commit: proposal, from: Self.proposalPrefix)
         return DecisionResult(id: rid, decision: .rejected, commit: commit.hex, approvalRecord: recordPath,
                               updatedFiles: updated, keptOperatorEdits: kept, snapshotCommit: nil)

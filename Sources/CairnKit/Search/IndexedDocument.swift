@@ -37,8 +37,15 @@ struct IndexedDocument: Sendable {
         case skipped(path: String, reason: String)
     }
 
-    /// Files larger than this are left out (and listed by `cairn index --stats`).
-    static let maxBytes = 2 * 1024 * 1024
+    /// Files larger than this are left out unless the vault's config says otherwise (`search.max_file_mib`);
+    /// searches and `cairn index --stats` list them.
+    static let maxBytes = VaultConfig.SearchSettings().maxFileBytes
+
+    /// Why a file of `size` bytes is left out under `limit`.
+    static func tooLargeReason(size: Int, limit: Int) -> String {
+        String(format: "larger than %d MiB (%.1f MiB; raise search.max_file_mib in .cairn/config.json to include it)",
+               limit >> 20, Double(size) / 1_048_576)
+    }
 
     /// `true` for the file names the index reads: `.md`, `.markdown`, `.txt`.
     static func isIndexable(_ path: String) -> Bool {
@@ -48,9 +55,10 @@ struct IndexedDocument: Sendable {
 
     /// Reads a note's bytes into a document. Never throws: invalid front matter falls back to
     /// indexing the raw text; binary and huge files come back as `.skipped`.
-    static func extract(path: String, data: Data, blob: String, source: String, mtime: Double?) -> Extraction {
+    static func extract(path: String, data: Data, blob: String, source: String, mtime: Double?,
+                        maxBytes: Int = maxBytes) -> Extraction {
         if data.count > maxBytes {
-            return .skipped(path: path, reason: String(format: "larger than 2 MiB (%.1f MiB)", Double(data.count) / 1_048_576))
+            return .skipped(path: path, reason: tooLargeReason(size: data.count, limit: maxBytes))
         }
         if data.contains(0) { return .skipped(path: path, reason: "binary (contains NUL bytes)") }
         let note: Note

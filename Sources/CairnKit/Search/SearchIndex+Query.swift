@@ -10,13 +10,27 @@ extension SearchIndex {
     /// `withUpToDateIndex`).
     public func search(_ query: SearchQuery, limit: Int = 20,
                        workingTree: Bool = true) throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double) {
+        let (hits, update, commit, seconds, _) = try searchReportingSkipped(query, limit: limit, workingTree: workingTree)
+        return (hits, update, commit, seconds)
+    }
+
+    /// `search`, with the files left out of the index (too large, binary) that the query could have matched, so that
+    /// a search never hides a miss: all of them, or those its `path:` filters allow (their tier and tags are unknown).
+    public func searchReportingSkipped(_ query: SearchQuery, limit: Int = 20, workingTree: Bool = true)
+        throws -> (hits: [SearchHit], update: IndexUpdate, commit: String?, seconds: Double, skipped: [SkippedFile]) {
         guard limit >= 1 else { throw SearchError.invalidLimit(limit) }
-        let ((hits, commit, seconds), update) = try withUpToDateIndex(workingTree: workingTree) { db in
+        let ((hits, commit, seconds, skipped), update) = try withUpToDateIndex(workingTree: workingTree) { db in
             let started = DispatchTime.now()
             let hits = try Self.run(query, limit: limit, in: db)
-            return (hits, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'"), Self.seconds(since: started))
+            let seconds = Self.seconds(since: started)
+            let skipped = try Row.fetchAll(db, sql: "SELECT path, reason FROM skipped ORDER BY path").compactMap { row -> SkippedFile? in
+                let path: String = row["path"]
+                guard query.paths.isEmpty || query.paths.anyMatches(path) else { return nil }
+                return SkippedFile(path: path, reason: row["reason"])
+            }
+            return (hits, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'"), seconds, skipped)
         }
-        return (hits, update, commit.flatMap { $0.isEmpty ? nil : $0 }, seconds)
+        return (hits, update, commit.flatMap { $0.isEmpty ? nil : $0 }, seconds, skipped)
     }
 
     /// Brings the index up to date once, then runs `query` `runs` times on the same connection and

@@ -30,10 +30,16 @@ public final class SearchIndex {
     private var checkKind: String? { lastScan.map { $0.focused ? "watcher" : "full" } }
     /// Whether to ask the vault's watcher which paths changed (`cairn watch`); false: always stat every file.
     public var useWatcher = true
+    /// Told how a full rebuild is getting on (notes indexed of all), when set.
+    public var progress: ProgressHandler?
+
+    /// Notes larger than this are left out (`search.max_file_mib` of the vault's config).
+    let maxFileBytes: Int
 
     public init(vault: Vault) {
         self.vault = vault
         self.path = vault.gitDir + "cairn/search.sqlite"
+        self.maxFileBytes = vault.config.search.maxFileBytes
     }
 
     /// Why the database must be rebuilt before use.
@@ -75,6 +81,11 @@ public final class SearchIndex {
         }
         guard version == String(Self.schemaVersion) else {
             throw NeedsRebuild(reason: "schema version \(version ?? "none") is not \(Self.schemaVersion)")
+        }
+        // Which notes are left out depends on the size limit: another limit means another index.
+        let limit = try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'max_file_bytes'") }
+        guard limit == String(maxFileBytes) else {
+            throw NeedsRebuild(reason: "the note size limit is now \(maxFileBytes >> 20) MiB")
         }
         // Readers and the updating writer must not block each other (an index built before WAL was set
         // at build time is switched once).
@@ -213,6 +224,7 @@ public final class SearchIndex {
                         worktreeSeconds = Self.seconds(since: overlayStart)
                     }
                     try setMeta(db, "schema_version", String(Self.schemaVersion))
+                    try setMeta(db, "max_file_bytes", String(maxFileBytes))
                     try setMeta(db, "commit", head?.hex ?? "")
                     return .commit
                 }
@@ -223,7 +235,7 @@ public final class SearchIndex {
         } catch let error as DatabaseError {
             throw SearchError.indexUnavailable(path: path, reason: error.message ?? "\(error.resultCode)")
         }
-        CrashPoints.hit("index.rebuild.before-rename")
+        CrashPoints.hit(.indexRebuildBeforeRename)
         removeFiles(path)
         guard rename(temp, path) == 0 else {
             throw SearchError.indexUnavailable(path: path, reason: "could not move the new index into place (\(String(cString: strerror(errno))))")
@@ -243,6 +255,7 @@ public final class SearchIndex {
         }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let repositories = try (0..<workers).map { _ in RepositoryBox(try Repository(at: vault.gitDir)) }
+        let maxFileBytes = self.maxFileBytes
         func parse(_ batch: [TreeFile]) -> (DispatchGroup, SlotBox<IndexedDocument.Extraction>) {
             let results = SlotBox<IndexedDocument.Extraction>(count: batch.count)
             let group = DispatchGroup()
@@ -254,7 +267,7 @@ public final class SearchIndex {
                         let file = batch[i]
                         do {
                             let data = try repository.blob(file.oid)
-                            results.set(i, IndexedDocument.extract(path: file.path, data: data, blob: file.oid.hex, source: "commit", mtime: nil))
+                            results.set(i, IndexedDocument.extract(path: file.path, data: data, blob: file.oid.hex, source: "commit", mtime: nil, maxBytes: maxFileBytes))
                         } catch {
                             results.set(i, .skipped(path: file.path, reason: "unreadable blob: \(error)"))
                         }
@@ -268,6 +281,8 @@ public final class SearchIndex {
             Array(files[$0..<min(files.count, $0 + Self.batchSize)])
         }
         var count = 0
+        var reporter = ProgressReporter(progress, task: "indexing notes", total: files.count, every: Self.batchSize)
+        defer { reporter.finish() }
         var pending = batches.first.map(parse)
         var next = 1
         while let (group, results) = pending {
@@ -278,6 +293,7 @@ public final class SearchIndex {
                 if let extraction { try insert(db, extraction) }
                 count += 1
             }
+            reporter.advance(results.values.count)
         }
         return count
     }
@@ -316,7 +332,7 @@ public final class SearchIndex {
                 kind = .incremental
                 try db.execute(sql: "DELETE FROM phrase_docs")  // counts of the previous contents
             }
-            CrashPoints.hit("index.update.before-commit")
+            CrashPoints.hit(.indexUpdateBeforeCommit)
             return .commit
         }
         return IndexUpdate(kind: kind, reason: nil, committedChanges: committed, worktreeChanges: worktree,
@@ -369,7 +385,7 @@ public final class SearchIndex {
             return
         }
         let data = try vault.repository.blob(blob)
-        try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob.hex, source: "commit", mtime: nil))
+        try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob.hex, source: "commit", mtime: nil, maxBytes: maxFileBytes))
     }
 
     /// Indexes uncommitted edits of text notes from disk, and resets notes whose edits are gone
@@ -419,11 +435,11 @@ public final class SearchIndex {
                 continue
             }
             if try String.fetchOne(db, sql: "SELECT reason FROM skipped WHERE path = ?", arguments: [path]) != nil,
-               data.count > IndexedDocument.maxBytes {
+               data.count > maxFileBytes {
                 continue
             }
             let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-            try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob, source: "worktree", mtime: mtime))
+            try insert(db, IndexedDocument.extract(path: path, data: data, blob: blob, source: "worktree", mtime: mtime, maxBytes: maxFileBytes))
             changed += 1
         }
         return changed

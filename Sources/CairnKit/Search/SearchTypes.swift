@@ -92,6 +92,8 @@ public struct SearchResults: Sendable, Codable {
     public let update: IndexUpdate
     /// Seconds the query itself took (after the update).
     public let querySeconds: Double
+    /// Files the index left out (too large, binary) that could have matched: the search did not look inside them.
+    public var skipped: [SkippedFile] = []
 }
 
 /// What one index update did.

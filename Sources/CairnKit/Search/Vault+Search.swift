@@ -24,8 +24,9 @@ extension Vault {
         }
         if let tag { parsed.tags.append(SearchQuery.normalizeTag(tag)) }
         if let path { parsed.paths.append(Glob(path)) }
-        let (hits, update, commit, seconds) = try searchIndex.search(parsed, limit: limit)
-        return SearchResults(query: query, hits: hits, indexedCommit: commit, update: update, querySeconds: seconds)
+        let (hits, update, commit, seconds, skipped) = try searchIndex.searchReportingSkipped(parsed, limit: limit)
+        return SearchResults(query: query, hits: hits, indexedCommit: commit, update: update, querySeconds: seconds,
+                             skipped: skipped)
     }
 
     /// Documents, size, indexed commit and skipped files of the search index (brought up to date first).

@@ -3,7 +3,79 @@ import Foundation
 import Glibc
 #endif
 
-/// Named places in every writer where a test can make cairn die as if by `kill -9`.
+/// A named place in a writer where a test can make cairn die as if by `kill -9`.
+///
+/// The cases are the whole list: the crash tests kill at every `CrashPoint.allCases` (see
+/// `CrashMatrixTests.killNineAtEveryCrashPoint`, whose exhaustive `switch` does not compile until a new point has a
+/// scenario). The raw value is the name `CAIRN_CRASH_AT` takes.
+public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible {
+    case snapshotBeforeRef = "snapshot.before-ref", snapshotAfterRef = "snapshot.after-ref"
+    case agentBeforeRef = "agent.before-ref", agentAfterRef = "agent.after-ref"
+    case approveBeforeRef = "approve.before-ref", approveAfterRef = "approve.after-ref"
+    case approveAfterCheckout = "approve.after-checkout"
+    case rejectBeforeRef = "reject.before-ref", rejectAfterRef = "reject.after-ref"
+    case rejectAfterCheckout = "reject.after-checkout"
+    case emitBeforeRef = "emit.before-ref", emitAfterRef = "emit.after-ref", emitAfterCheckout = "emit.after-checkout"
+    case tickBeforeRef = "tick.before-ref", tickAfterRef = "tick.after-ref", tickAfterCheckout = "tick.after-checkout"
+    case noteBeforeLink = "note.before-link", noteAfterLink = "note.after-link"
+    case indexRebuildBeforeRename = "index.rebuild.before-rename", indexUpdateBeforeCommit = "index.update.before-commit"
+    case workflowBeforeStep = "workflow.before-step", workflowAfterStep = "workflow.after-step"
+    case workflowBeforeCheckpoint = "workflow.before-checkpoint", workflowAfterCheckpoint = "workflow.after-checkpoint"
+    case workflowTaskBeforeRef = "workflow-task.before-ref", workflowTaskAfterRef = "workflow-task.after-ref"
+    case workflowTaskAfterCheckout = "workflow-task.after-checkout"
+
+    public var description: String { rawValue }
+
+    /// Whether the point also fires as `NAME:STEP` when a workflow step reaches it, so that a test can stop at
+    /// one step's boundary.
+    public var firesPerStep: Bool {
+        switch self {
+        case .agentBeforeRef, .agentAfterRef, .workflowBeforeStep, .workflowAfterStep,
+             .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// The writers that move `main` through `Vault.moveMain`, each with its three crash points.
+enum MainMove: String, Sendable {
+    case approve, reject, emit, tick
+    case workflowTask = "workflow-task"
+
+    var beforeRef: CrashPoint {
+        switch self {
+        case .approve: .approveBeforeRef
+        case .reject: .rejectBeforeRef
+        case .emit: .emitBeforeRef
+        case .tick: .tickBeforeRef
+        case .workflowTask: .workflowTaskBeforeRef
+        }
+    }
+
+    var afterRef: CrashPoint {
+        switch self {
+        case .approve: .approveAfterRef
+        case .reject: .rejectAfterRef
+        case .emit: .emitAfterRef
+        case .tick: .tickAfterRef
+        case .workflowTask: .workflowTaskAfterRef
+        }
+    }
+
+    var afterCheckout: CrashPoint {
+        switch self {
+        case .approve: .approveAfterCheckout
+        case .reject: .rejectAfterCheckout
+        case .emit: .emitAfterCheckout
+        case .tick: .tickAfterCheckout
+        case .workflowTask: .workflowTaskAfterCheckout
+        }
+    }
+}
+
+/// Arms and fires the crash points.
 ///
 /// Disarmed unless the embedding program arms one (the CLI does so only when `CAIRN_CRASH_AT` is set,
 /// a switch for tests). The crash tests prove that after dying at any of these points the repository
@@ -11,26 +83,15 @@ import Glibc
 public enum CrashPoints {
     nonisolated(unsafe) private static var armed: String?
 
-    /// Every point, in the order the writers pass them.
-    public static let all = [
-        "snapshot.before-ref", "snapshot.after-ref",
-        "agent.before-ref", "agent.after-ref",
-        "approve.before-ref", "approve.after-ref", "approve.after-checkout",
-        "reject.before-ref", "reject.after-ref", "reject.after-checkout",
-        "note.before-link", "note.after-link",
-        "index.rebuild.before-rename", "index.update.before-commit",
-        // Workflows; each also fires as `NAME:STEP` (agent ones too, for a workflow's step) to stop at one step.
-        "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
-        "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
-    ]
-
-    /// Arms `name`: the next time a writer reaches it, the process is killed with SIGKILL.
+    /// Arms `name` (a `CrashPoint` raw value, or `NAME:STEP` for a point that fires per step): the next time
+    /// a writer reaches it, the process is killed with SIGKILL.
     public static func arm(_ name: String?) { armed = name }
 
-    /// Called by writers at each named point.
+    /// Called by writers at each point; `step` also fires `NAME:STEP` for points that fire per step.
     @inline(__always)
-    static func hit(_ name: String) {
-        guard let armed, armed == name else { return }
-        kill(getpid(), SIGKILL)
+    static func hit(_ point: CrashPoint, step: String? = nil) {
+        guard let armed else { return }
+        if armed == point.rawValue { kill(getpid(), SIGKILL) }
+        if let step, armed == point.rawValue + ":" + step { kill(getpid(), SIGKILL) }
     }
 }

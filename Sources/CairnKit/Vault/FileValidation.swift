@@ -41,12 +41,18 @@ extension Vault {
             }
             return nil
         }
+        return Self.validateNoteContent(path: path, full: full)
+    }
+
+    /// Parses a Markdown file cairn reads (a note, an agent or workflow definition) at `full`; nil when fine, not
+    /// Markdown, or unreadable. Touches nothing but the file, so notes can be checked on several threads.
+    static func validateNoteContent(path: String, full: String) -> ValidationProblem? {
         guard path.lowercased().hasSuffix(".md") else { return nil }
         guard let data = FileManager.default.contents(atPath: full) else { return nil }
         do {
             _ = try NoteParser.parse(path: path, data: data)
             // Agent definitions are read by `agent run`: a definition that cannot run is refused like bad JSON.
-            if Self.isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }
+            if isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }
         } catch let error as NoteError {
             return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false)
         } catch {

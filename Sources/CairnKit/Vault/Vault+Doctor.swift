@@ -34,7 +34,9 @@ extension Vault {
     /// Checks the repository, the layout, every note's front matter, policy.json, config and links between notes.
     ///
     /// Writes nothing to the vault or its history; only the derived search index under `.git/cairn/` may be updated.
-    public func doctor(now: Date) -> DoctorReport {
+    /// Notes are read and checked a batch at a time on every core, never held together; `progress` hears how the
+    /// notes (and a first build of the search index) are getting on.
+    public func doctor(now: Date, progress: ProgressHandler? = nil) -> DoctorReport {
         var findings: [DoctorFinding] = []
         func report(_ path: String?, _ line: Int? = nil, _ message: String) {
             findings.append(DoctorFinding(severity: .error, path: path, line: line, message: message))
@@ -91,18 +93,18 @@ extension Vault {
             }
         }
         // Every Markdown file in the working tree (tracked or not; ignored files skipped).
-        var notesChecked = 0
-        for path in markdownFiles(tree: tree) {
-            notesChecked += 1
-            if let p = validateContent(path: path) { report(p.problem.path, p.problem.line, p.problem.reason) }
-        }
+        let notes = markdownFiles(tree: tree)
+        let notesChecked = notes.count
+        for p in Self.validateNotes(notes, root: root, progress: progress) { report(p.problem.path, p.problem.line, p.problem.reason) }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
         // Links to notes or files that do not exist, from the search index (derived data in .git/cairn/,
         // brought up to date or rebuilt first). Warnings: a dangling link loses nothing.
         if tree != nil {
             do {
-                for link in try brokenLinks() { warn(link.path, link.line, link.problem.reason) }
+                let index = searchIndex
+                index.progress = progress
+                for link in try index.brokenLinks() { warn(link.path, link.line, link.problem.reason) }
             } catch {
                 warn(".git/cairn", nil, "links not checked: \(error)")
             }
@@ -115,21 +117,55 @@ extension Vault {
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings)
     }
 
+    /// Checks the notes at `paths` (vault-relative) a batch at a time, on every core; problems in path order.
+    static func validateNotes(_ paths: [String], root: String, progress: ProgressHandler?) -> [ValidationProblem] {
+        let batchSize = 1024
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        var reporter = ProgressReporter(progress, task: "checking notes", total: paths.count, every: batchSize)
+        var problems: [ValidationProblem] = []
+        for start in stride(from: 0, to: paths.count, by: batchSize) {
+            let batch = Array(paths[start..<min(paths.count, start + batchSize)])
+            let results = SlotBox<ValidationProblem>(count: batch.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < batch.count {
+                    if let problem = validateNoteContent(path: batch[i], full: root + "/" + batch[i]) { results.set(i, problem) }
+                    i += workers
+                }
+            }
+            problems += results.values.compactMap { $0 }
+            reporter.advance(batch.count)
+        }
+        reporter.finish()
+        return problems
+    }
+
     /// Vault-relative folders below the root whose name is `.git` in any case (or with trailing dots or spaces).
+    /// Lists folders only (`readdir` types, no stat of files), never entering `.git` or a look-alike.
     func gitLookalikeFolders() -> [String] {
-        guard let e = FileManager.default.enumerator(atPath: root) else { return [] }
         var out: [String] = []
-        while let rel = e.nextObject() as? String {
-            if rel == ".git" { e.skipDescendants(); continue }
-            let name = (rel as NSString).lastPathComponent
-            let trimmed = String(name.lowercased().reversed().drop { $0 == "." || $0 == " " }.reversed())
-            guard trimmed == ".git" else { continue }
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: absolutePath(rel), isDirectory: &isDir), isDir.boolValue {
-                out.append(rel)
-                e.skipDescendants()
+        func visit(_ rel: String) {
+            guard let dir = opendir(rel.isEmpty ? root : root + "/" + rel) else { return }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                if name == "." || name == ".." { continue }
+                let path = rel.isEmpty ? name : rel + "/" + name
+                var isDir = entry.pointee.d_type == UInt8(DT_DIR)
+                if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                    var st = stat()
+                    isDir = lstat(root + "/" + path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+                }
+                guard isDir else { continue }
+                if path == ".git" { continue }
+                let trimmed = String(name.lowercased().reversed().drop { $0 == "." || $0 == " " }.reversed())
+                if trimmed == ".git" { out.append(path); continue }
+                visit(path)
             }
         }
+        visit("")
         return out.sorted()
     }
 

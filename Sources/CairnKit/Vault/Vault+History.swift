@@ -18,7 +18,11 @@ public struct LogEntry: Sendable, Codable {
     public let trailers: [String: String]
     /// Files changed against the first parent.
     public let changes: [FileChange]
+    /// Files changed, and the lines inserted and deleted when `linesCounted`.
     public let stats: DiffStats
+    /// False when the commit changed more files than `Vault.maxFilesForLineCounts` (an adopted vault's first commit):
+    /// counting their lines would read every file, so `stats` then counts files only (its line counts are 0).
+    public let linesCounted: Bool
 }
 
 /// A commit with its patch.
@@ -37,27 +41,28 @@ public struct DiffResult: Sendable, Codable {
 
 extension Vault {
     /// The branch's history, newest first; only commits that changed `path` (a file or folder) when given.
+    ///
+    /// Commits come in commit-date order as the walk finds them (as `git log` shows them), so the first `limit`
+    /// cost the same however deep the history is. With a path, each commit's entry there is compared with its
+    /// parents' (see `PathLookup`: only the folders that changed are read).
     public func log(path: String? = nil, limit: Int = 20) throws -> [LogEntry] {
         guard let tip = try head() else { return [] }
-        let walk = try RevWalk(repository)
-        try walk.push(tip)
+        let walk = try DateOrderWalk(repository, from: [tip])
         let filter = path.map { Self.normalizeRelative($0) }
+        let lookup = filter.map { PathLookup(repository, path: $0) }
         var out: [LogEntry] = []
-        while out.count < limit, let oid = try walk.next() {
-            let commit = try repository.commit(oid)
-            if let filter {
-                let here = try filter.isEmpty ? commit.tree : repository.entry(at: filter, in: commit.tree)?.oid
-                if commit.parents.isEmpty {
+        while out.count < limit, let (oid, links) = try walk.next() {
+            if let lookup {
+                let here = try lookup.oid(in: links.tree)
+                if links.parents.isEmpty {
                     if here == nil { continue }
                 } else {
                     // Changed against any parent (a merge that took the path from one side still counts once).
-                    let differs = try commit.parents.contains { p in
-                        try repository.entry(at: filter, in: repository.commit(p).tree)?.oid != here
-                    }
+                    let differs = try links.parents.contains { try lookup.oid(in: repository.commitLinks($0).tree) != here }
                     if !differs { continue }
                 }
             }
-            out.append(try entry(for: commit, paths: filter.map { [$0] } ?? []))
+            out.append(try entry(for: repository.commit(oid), paths: filter.map { [$0] } ?? []))
         }
         return out
     }
@@ -95,6 +100,8 @@ extension Vault {
     }
 
     func entry(for commit: Commit, diff: Diff) throws -> LogEntry {
+        let changes = Self.changes(of: diff, checkingBinary: false)
+        let linesCounted = changes.count <= Self.maxFilesForLineCounts
         let trailers = commit.trailers.filter { $0.key.hasPrefix("Cairn-") }
         var map: [String: String] = [:]
         for t in trailers where map[t.key] == nil { map[t.key] = t.value }
@@ -119,11 +126,16 @@ extension Vault {
         return LogEntry(commit: commit.oid.hex, parents: commit.parents.map(\.hex), summary: commit.summary,
                         body: Self.stripTrailers(commit.body), authorName: commit.author.name, authorEmail: commit.author.email,
                         date: commit.author.time, actorKind: kind, actor: actor, trailers: map,
-                        changes: Self.changes(of: diff), stats: try diff.stats())
+                        changes: changes, stats: linesCounted ? try diff.stats() : DiffStats(filesChanged: changes.count, insertions: 0, deletions: 0),
+                        linesCounted: linesCounted)
     }
 
-    static func changes(of diff: Diff) -> [FileChange] {
-        diff.deltas.map { d in
+    /// Commits changing more files than this are shown without line counts (see `LogEntry.linesCounted`).
+    public static let maxFilesForLineCounts = 2000
+
+    /// The changed files; with `checkingBinary: false` no file's content is read (see `Diff.deltas(checkingBinary:)`).
+    static func changes(of diff: Diff, checkingBinary: Bool = true) -> [FileChange] {
+        diff.deltas(checkingBinary: checkingBinary).map { d in
             FileChange(path: d.path, oldPath: d.kind == .renamed ? d.oldPath : nil, kind: d.kind)
         }
     }

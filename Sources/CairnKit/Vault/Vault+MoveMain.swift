@@ -18,7 +18,7 @@ extension Vault {
     ///
     /// Crash-safe: a journal written before the ref moves lets `finishInterruptedCheckout` complete the
     /// working-tree update, so an approved change is never silently reverted by the next snapshot.
-    func moveMain(from old: Commit, to new: OID, newTree: OID, message: String) throws -> (updated: [String], kept: [String]) {
+    func moveMain(from old: Commit, to new: OID, newTree: OID, message: String, as move: MainMove) throws -> (updated: [String], kept: [String]) {
         let diff = try repository.diff(from: old.tree, to: newTree, options: { var o = DiffOptions(); o.detectRenames = false; return o }())
         var paths = Set<String>()
         for d in diff.deltas { paths.insert(d.oldPath); paths.insert(d.newPath) }
@@ -26,8 +26,7 @@ extension Vault {
         let journalPath = CheckoutJournal.path(gitDir: gitDir)
         try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
         try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: journalPath), options: .atomic)
-        let operation = message.split(separator: " ").dropFirst().first.map(String.init) ?? "move"
-        CrashPoints.hit("\(operation).before-ref")
+        CrashPoints.hit(move.beforeRef)
         do {
             try repository.updateReference(branchRef, to: new, expected: old.oid, message: message)
         } catch {
@@ -35,9 +34,9 @@ extension Vault {
             if case GitError.modified = error { throw VaultError.concurrentUpdate(ref: branchRef) }
             throw error
         }
-        CrashPoints.hit("\(operation).after-ref")
+        CrashPoints.hit(move.afterRef)
         let result = try applyCheckout(journal)
-        CrashPoints.hit("\(operation).after-checkout")
+        CrashPoints.hit(move.afterCheckout)
         try? FileManager.default.removeItem(atPath: journalPath)
         return result
     }

@@ -41,7 +41,7 @@ extension Vault {
         guard written == bytes.count, synced else {
             throw VaultError.cannotWrite(path: temp, reason: String(cString: strerror(errno)))
         }
-        CrashPoints.hit("note.before-link")
+        CrashPoints.hit(.noteBeforeLink)
         for _ in 0..<100 {
             let name = Slug.uniqueFileName(for: trimmed) { FileManager.default.fileExists(atPath: folder + "/" + $0) }
             // link(2) never replaces an existing file: a name taken since it was chosen is retried.
@@ -49,7 +49,7 @@ extension Vault {
                 if errno == EEXIST { continue }
                 throw VaultError.cannotWrite(path: tier.folder + "/" + name, reason: String(cString: strerror(errno)))
             }
-            CrashPoints.hit("note.after-link")
+            CrashPoints.hit(.noteAfterLink)
             return tier.folder + "/" + name
         }
         throw VaultError.noteExists(path: tier.folder + "/" + Slug.make(trimmed) + ".md")

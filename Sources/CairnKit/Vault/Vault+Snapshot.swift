@@ -177,7 +177,7 @@ extension Vault {
                                       paths: changes.map(\.path))
         try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
         try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: indexJournalPath), options: .atomic)
-        CrashPoints.hit("snapshot.before-ref")
+        CrashPoints.hit(.snapshotBeforeRef)
         do {
             try repository.updateReference(branchRef, to: commit, expected: parent, message: "cairn snapshot")
         } catch GitError.modified {
@@ -187,7 +187,7 @@ extension Vault {
             try? FileManager.default.removeItem(atPath: indexJournalPath)
             return nil
         }
-        CrashPoints.hit("snapshot.after-ref")
+        CrashPoints.hit(.snapshotAfterRef)
         try writeIndex(usable)
         try? FileManager.default.removeItem(atPath: indexJournalPath)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)

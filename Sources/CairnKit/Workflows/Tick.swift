@@ -333,7 +333,7 @@ extension Vault {
         let sig = Signature(name: author.name, email: author.email, time: now)
         let message = Trailer.message(subject: subject, trailers: [Trailer("Cairn-Operation", "tick")])
         let commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn tick \(day)")
+        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn tick \(day)", as: .tick)
         return (path, commit.hex)
     }
 

@@ -113,7 +113,7 @@ extension Vault {
                 Trailer("Cairn-Operation", "emit"), Trailer("Cairn-Event", name), Trailer("Cairn-Event-Id", id),
             ])
             commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-            _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn emit \(id)")
+            _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn emit \(id)", as: .emit)
         }
         guard let tickLock = try TickLock.attempt(gitDir: gitDir) else {
             return EmitResult(event: record, path: EventRecord.path(id: record.id), commit: commit.hex, triggered: [], deferredToTick: true)

@@ -276,7 +276,7 @@ extension Vault {
                                       trailers: [Trailer("Cairn-Operation", "workflow-checkpoint"), Trailer("Cairn-Workflow-Run", run.id),
                                                  Trailer("Cairn-Workflow-Status", run.status.rawValue)])
         let commit = try repository.createCommit(tree: tree, parents: previous.map { [$0] } ?? [], author: sig, committer: sig, message: message)
-        Self.crash("workflow.before-checkpoint", step: step)
+        Self.crash(.workflowBeforeCheckpoint, step: step)
         do {
             try repository.updateReference(Self.workflowsPrefix + run.id, to: commit, expected: previous, message: "cairn workflow: \(event)")
         } catch GitError.modified {
@@ -285,12 +285,11 @@ extension Vault {
             throw VaultError.concurrentUpdate(ref: Self.workflowsPrefix + run.id)
         }
         run.checkpoint = commit.hex
-        Self.crash("workflow.after-checkpoint", step: step)
+        Self.crash(.workflowAfterCheckpoint, step: step)
     }
 
-    /// Hits crash point `name` and `name:STEP`, so a test can stop at one step's boundary.
-    static func crash(_ name: String, step: String?) {
-        CrashPoints.hit(name)
-        if let step { CrashPoints.hit(name + ":" + step) }
+    /// Hits crash point `point` and `point:STEP`, so a test can stop at one step's boundary.
+    static func crash(_ point: CrashPoint, step: String?) {
+        CrashPoints.hit(point, step: step)
     }
 }

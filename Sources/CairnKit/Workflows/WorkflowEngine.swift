@@ -113,7 +113,7 @@ struct WorkflowEngine {
         state.run = runID
         if !state.runs.contains(runID) { state.runs.append(runID) }
         run.steps[index] = state
-        Vault.crash("workflow.before-step", step: step.id)
+        Vault.crash(.workflowBeforeStep, step: step.id)
         let evidence: Evidence
         do {
             evidence = try self.evidence(runID: runID, trailer: run.trailer(step: step.id))
@@ -123,7 +123,7 @@ struct WorkflowEngine {
             try stepFailed(&run, index: index, step: step, reason: e.reason, retry: false)
             return
         }
-        Vault.crash("workflow.after-step", step: step.id)
+        Vault.crash(.workflowAfterStep, step: step.id)
         state = run.steps[index]
         state.commit = evidence.commit
         state.outcome = evidence.outcome.rawValue
@@ -395,7 +395,7 @@ struct WorkflowEngine {
         let message = Trailer.message(subject: "Task: workflow \(run.workflow) step \(step.id) needs you", body: reason,
                                       trailers: [Trailer("Cairn-Operation", "workflow-task"), Trailer("Cairn-Workflow-Run", run.id)])
         let commit = try repo.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-        _ = try vault.moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn workflow-task \(run.id)")
+        _ = try vault.moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn workflow-task \(run.id)", as: .workflowTask)
         return path
     }
 }
