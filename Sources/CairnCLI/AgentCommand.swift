@@ -68,8 +68,7 @@ extension Cairn {
                 let vault = try vaultOptions.open(env)
                 var options = AgentRunOptions()
                 options.input = input.values
-                options.environment = env.variables.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"].contains($0.key) }
-                if !vault.config.model.apiKeyEnv.isEmpty { options.apiKey = env.variables[vault.config.model.apiKeyEnv] }
+                options.environment = env.variables
                 let fixed = env.variables["CAIRN_NOW"] != nil ? env.now : nil
                 let result = try vault.runAgent(name, options: options, author: try env.identity(for: vault),
                                                 clock: { fixed ?? Date() })

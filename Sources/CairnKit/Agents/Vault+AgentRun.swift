@@ -7,9 +7,10 @@ public struct AgentRunOptions: Sendable {
     public var input: [String: String] = [:]
     /// Set when a workflow runs the agent (`RUN/STEP`).
     public var workflow: String?
-    /// Environment for command agents (the CLI passes PATH, HOME, LANG; never secrets).
+    /// The caller's environment (the CLI passes its own). A command agent gets only `AgentEnvironment.passedVariables`
+    /// of it; the model API key is taken from the variable `.cairn/config.json` names unless `apiKey` is set.
     public var environment: [String: String] = [:]
-    /// The model API key, read by the caller from the variable `.cairn/config.json` names.
+    /// The model API key, when the caller has it from elsewhere than `environment`.
     public var apiKey: String?
     /// Where temporary work folders go (default: the system temp folder).
     public var workRoot: String?
@@ -105,16 +106,17 @@ extension Vault {
             let workRoot = options.workRoot ?? NSTemporaryDirectory()
             CommandAgentExecutor.removeAbandonedWorkFolders(in: workRoot)
             let workDir = workRoot + "/cairn-run-" + runID
-            defer { try? FileManager.default.removeItem(atPath: workDir) }
-            switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
+            defer { CommandAgentExecutor.removeWorkFolder(workDir) }
+            let environment = AgentEnvironment.forCommandAgent(options.environment)
+            switch AgentSandbox.resolve(agent.sandbox, path: environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
             case .failure(let unavailable):
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: nil, stdout: "", stderr: "", filesShown: [],
                                                    sandbox: "none: " + unavailable.text)
                 record.failure = "sandbox: required, but " + unavailable.text
             case .success(let sandbox):
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
-                                                                             vaultRoot: root, environment: options.environment)
-                let isolation = sandbox != nil ? "bubblewrap" : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
+                                                                             vaultRoot: root, environment: environment)
+                let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
                                                    stderr: outcome.stderr, filesShown: outcome.filesShown, sandbox: isolation)
                 record.failure = outcome.failure
@@ -131,7 +133,8 @@ extension Vault {
                     + tampered.joined(separator: ", ")
             }
         case .model:
-            let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: options.apiKey, context: context,
+            let apiKey = options.apiKey ?? AgentEnvironment.modelAPIKey(options.environment, config: config)
+            let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: apiKey, context: context,
                                                    files: files,
                                                    pricing: ModelPricing(inputPerMillion: config.model.inputUSDPerMillion,
                                                                          outputPerMillion: config.model.outputUSDPerMillion))
