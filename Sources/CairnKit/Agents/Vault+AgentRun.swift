@@ -18,6 +18,8 @@ public struct AgentRunOptions: Sendable {
     public var runID: String?
     /// Overrides the agent's `timeout:` (a workflow step's own `timeout:`).
     public var timeout: TimeInterval?
+    /// Told how a long run (a built-in reading the whole vault) is getting on.
+    public var progress: AgentProgress.Handler?
     public init() {}
 }
 
@@ -79,6 +81,7 @@ extension Vault {
         var scoped = SnapshotOptions()
         scoped.paths = Self.scopeFolders(agent.reads + agent.writes + ["memory/core/**"])
         if scopeMatchesHead(scoped.paths) != true {
+            options.progress?(AgentProgress(step: "committing your edits", done: 0, total: nil))
             _ = try snapshotLocked(scoped, author: author, now: started)
         }
         guard let baseCommit = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
@@ -145,7 +148,7 @@ extension Vault {
             rationale = outcome.rationale ?? ""
         case .builtin:
             let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started,
-                                                reads: agent.reads, writes: agent.writes)
+                                                reads: agent.reads, writes: agent.writes, progress: options.progress)
             edits = outcome.edits
             summary = outcome.summary
             rationale = outcome.details.joined(separator: "\n")
@@ -154,6 +157,7 @@ extension Vault {
 
         var verdict: PolicyVerdict? = nil
         if record.failure == nil {
+            if edits.count > 100 { options.progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
             let v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
             verdict = v
             record.policy = v
