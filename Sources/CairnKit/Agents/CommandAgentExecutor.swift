@@ -185,9 +185,17 @@ public struct CommandAgentExecutor: Sendable {
 
         guard let program = agent.command.first, !program.isEmpty else { return outcome("the agent has no command to run") }
         let executable: String
-        switch Self.resolveExecutable(program, vaultRoot: vaultRoot, path: environment["PATH"]) {
-        case .success(let path): executable = path
-        case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
+        // In the sandbox only the system folders exist: a program found there (`python3` → /usr/bin/python3) runs as
+        // it would inside, not a copy in the operator's home (a pyenv shim) that could not find its own files.
+        let systemPath = environment["PATH"].map { $0.split(separator: ":").map(String.init).filter(AgentSandbox.isSystemPath) }
+        if sandbox != nil, !program.contains("/"), let systemPath, !systemPath.isEmpty,
+           case .success(let path) = Self.resolveExecutable(program, vaultRoot: vaultRoot, path: systemPath.joined(separator: ":")) {
+            executable = path
+        } else {
+            switch Self.resolveExecutable(program, vaultRoot: vaultRoot, path: environment["PATH"]) {
+            case .success(let path): executable = path
+            case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
+            }
         }
         let arguments = agent.command.dropFirst().map { Self.resolveArgument($0, vaultRoot: vaultRoot) }
         let argv = [program] + arguments
