@@ -15,6 +15,17 @@ Rows (see bench/README.md):
   attribution (info)               the no-op run with CAIRN_NO_FSYNC=1; `cairn snapshot` of the clean copy (what every
                                    run does first); `cairn status` and `cairn --version` in the same copy
 
+Realistic scope and built-ins (issue 14), on one given vault (e.g. 100k notes from gen_vault.py, 20k in memory/working):
+
+    python3 bench/agent_bench.py --cairn .build/release/cairn --scope /work/data/vault-100k-notes [--runs 5]
+    python3 bench/agent_bench.py --cairn .build/release/cairn --builtins /work/data/vault-100k-notes [--runs 3]
+
+  --scope     `cairn agent run scope` (reads and writes memory/working/**, appends one line to one note there),
+              sandboxed and with `sandbox: off`, vs `git switch -c && <the same append> && git add -A && git commit
+              && git switch main` on a second copy; target >= 3x faster (no watcher). Section AGENT SCOPE.
+  --builtins  `cairn agent run gc` and the first `cairn agent run digest`: wall time and peak RSS (GNU time);
+              targets gc <= 20 s and <= 300 MB, digest <= 5 s. Section BUILTINS.
+
 Reuses bench/bench.py (cached vaults, hermetic environment, working copies, timing). Writes the section between
 `<!-- BEGIN AGENTS -->` and `<!-- END AGENTS -->` of bench/RESULTS.md; hand-written notes after the
 AGENTS NOTES marker inside that section are kept. Python 3 standard library only (strace for --profile).
@@ -391,6 +402,207 @@ def write_section(path, generated):
         f.write(pre + block + post)
 
 
+# ---------------------------------------------------------------------------------------------
+# Realistic scope and built-ins (issue 14)
+
+SCOPE_NOTE = "memory/working/bench-scope.md"
+SCOPE_AGENTS = {
+    "agents/scope.md": """---
+kind: command
+command: ["sh", "agents/scope.sh"]
+reads: ["memory/working/**"]
+writes: ["memory/working/**"]
+timeout: 60s
+---
+Benchmark agent (bench/agent_bench.py --scope): shown every working note, appends one line to one.
+""",
+    "agents/scope-off.md": """---
+kind: command
+command: ["sh", "agents/scope.sh"]
+reads: ["memory/working/**"]
+writes: ["memory/working/**"]
+sandbox: off
+timeout: 60s
+---
+Benchmark agent (bench/agent_bench.py --scope): like `scope`, without the sandbox.
+""",
+    "agents/scope.sh": f"""#!/bin/sh
+set -e
+printf 'bench run %s\\n' "$CAIRN_RUN_ID" >> {SCOPE_NOTE}
+""",
+    SCOPE_NOTE: "---\ntitle: Scope benchmark\ntier: working\n---\n# Scope benchmark\n\n",
+}
+
+
+def adopt_copies(vault, work, cairn, env, names):
+    """`cp -a` of `vault` adopted with `cairn init` (never the shared vault itself), then one copy per name."""
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    seed = os.path.join(work, "seed")
+    B.run(["cp", "-a", vault, seed])
+    B.run([cairn, "init", seed], env=env)
+    for rel, text in SCOPE_AGENTS.items():
+        path = os.path.join(seed, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    B.run([cairn, "snapshot", "-m", "Benchmark agents"], cwd=seed, env=env)
+    copies = {}
+    for name in names:
+        dst = os.path.join(work, name)
+        B.run(["cp", "-a", seed, dst])
+        B.run(["git", "status", "--porcelain"], cwd=dst, env=env)
+        B.run([cairn, "status"], cwd=dst, env=env)
+        copies[name] = dst
+    shutil.rmtree(seed)
+    return copies
+
+
+def section_header(title, started, finished, info, argv, load):
+    return [f"## {title}", "",
+            f"- Date: {started.strftime('%Y-%m-%d %H:%M')} UTC (took {(finished - started).total_seconds() / 60:.1f} min)",
+            f"- Machine: {info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, bench/ on {info['fs']}; {load}",
+            f"- Versions: cairn {info['cairn']}; {info['git']}; libgit2 {info['libgit2']}",
+            f"- Command (from the repository root): `{argv}`", ""]
+
+
+def write_marked(path, begin, end, text):
+    old = open(path).read() if os.path.exists(path) else ""
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    if begin in old and end in old:
+        pre, rest = old.split(begin, 1)
+        post = rest.split(end, 1)[1]
+        new = pre + block + post
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(new)
+
+
+def scope_bench(args, env, cairn, argv):
+    started = dt.datetime.now(dt.timezone.utc)
+    load0 = os.getloadavg()
+    work = os.path.join(HERE, "out", "agent-scope")
+    copies = adopt_copies(args.scope, work, cairn, env, ["A", "B"])
+    A, Bc = copies["A"], copies["B"]
+    scope_files = len(git_lines(A, env, "ls-files", "--", "memory/working"))
+    counter = {"i": 0}
+
+    def nxt():
+        counter["i"] += 1
+        return counter["i"]
+
+    def git_seq():
+        i = nxt()
+        return ["sh", "-c", f"git switch -q -c bench-{i} && printf 'bench run git-{i}\\n' >> {SCOPE_NOTE} && "
+                            "git add -A && git commit -q -m x && git switch -q main"]
+
+    series = {
+        "cairn agent run scope (sandboxed)": (A, lambda: [cairn, "agent", "run", "scope", "--input", f"n={nxt()}"]),
+        "cairn agent run scope-off (sandbox: off)": (A, lambda: [cairn, "agent", "run", "scope-off", "--input", f"n={nxt()}"]),
+        "git switch -c && append && git add -A && git commit && git switch main": (Bc, git_seq),
+    }
+    samples = {k: [] for k in series}
+    names = list(series)
+    for r in range(args.runs + 1):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            copy, make = series[name]
+            wall, _ = B.timed(make(), copy, env)
+            if r > 0:
+                samples[name].append(wall)
+    proposals = git_lines(A, env, "for-each-ref", "--format=%(objectname)", "refs/heads/proposals/")
+    for oid in proposals:
+        changed = [p for p in git_lines(A, env, "diff-tree", "-r", "--name-only", "--no-commit-id", oid)
+                   if not p.startswith("runs/")]
+        if changed != [SCOPE_NOTE]:
+            raise B.BenchError(f"proposal {oid} changes {changed}, expected only {SCOPE_NOTE}")
+    if len(proposals) != 2 * (args.runs + 1):
+        raise B.BenchError(f"{len(proposals)} proposals, expected {2 * (args.runs + 1)}")
+    profile = ""
+    if shutil.which("strace"):
+        out = os.path.join(HERE, "out", "agent-scope.strace")
+        B.run(["strace", "-f", "-c", "-o", out, cairn, "agent", "run", "scope-off", "--input", "n=strace"], cwd=A, env=env)
+        calls = {}
+        for line in open(out):
+            parts = line.split()
+            if len(parts) >= 5 and re.match(r"^\d+\.\d+$", parts[0]) and parts[-1] != "total":
+                calls[parts[-1]] = int(parts[3])
+        top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+        profile = ("`strace -f -c` of one `cairn agent run scope-off` (not timed), most frequent calls: "
+                   + ", ".join(f"{k} {v:,}" for k, v in top) + ".")
+    finished = dt.datetime.now(dt.timezone.utc)
+    load1 = os.getloadavg()
+    info = B.versions(cairn, env)
+    git_ms = B.med(samples[names[2]])
+    lines = section_header("Agent proposal at a realistic scope (bench/agent_bench.py --scope)", started, finished, info, argv,
+                           f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
+    lines += [f"- Data: `{args.scope}` ({scope_files:,} notes in memory/working/), two `cp -a` copies adopted with "
+              "`cairn init`; no watcher. Agent `scope` reads and writes `memory/working/**` (so all of them are "
+              f"materialized and checked afterwards) and appends one line to `{SCOPE_NOTE}`; every proposal was checked "
+              "to change exactly that note (plus its run record). The git side runs on the second copy.",
+              f"- {args.runs} timed runs per command after one warm-up, order rotated; medians in ms.", "",
+              "| Command | median ms | min | max | vs git |", "|---|---:|---:|---:|---:|"]
+    for name in names:
+        xs = samples[name]
+        ratio = git_ms / B.med(xs)
+        lines.append(f"| `{name}` | {B.med(xs):.0f} | {min(xs):.0f} | {max(xs):.0f} | {ratio:.2f}× faster |")
+    target_ok = git_ms / B.med(samples[names[0]]) >= 3
+    lines += ["", f"Target: ≥ 3× faster than the git sequence without a watcher: "
+              f"{'PASS' if target_ok else 'FAIL'} ({git_ms / B.med(samples[names[0]]):.2f}× sandboxed).", "", profile]
+    text = "\n".join(lines)
+    print(text)
+    if not args.keep:
+        B.discard(work)
+    return text
+
+
+def builtins_bench(args, env, cairn, argv):
+    started = dt.datetime.now(dt.timezone.utc)
+    load0 = os.getloadavg()
+    work = os.path.join(HERE, "out", "agent-builtins")
+    A = adopt_copies(args.builtins, work, cairn, env, ["A"])["A"]
+    notes = len(git_lines(A, env, "ls-files", "--", "memory"))
+    rows = []
+    for agent in ("gc", "digest"):
+        walls, peaks, summary = [], [], ""
+        for i in range(args.runs):
+            out = os.path.join(work, f"{agent}-{i}.time")
+            argv_run = ["/usr/bin/time", "-f", "%e %M", "-o", out, cairn, "agent", "run", agent, "--json", "--input", f"n={i}"]
+            p = B.run(argv_run, cwd=A, env=env, check=False)
+            if p.returncode not in (0, 1):
+                raise B.BenchError(f"{agent} failed: {p.stderr[-2000:]}")
+            result = json.loads(p.stdout)
+            summary = f"{result['outcome']}: {result['summary']}"
+            secs, kb = open(out).read().split()[-2:]
+            walls.append(float(secs))
+            peaks.append(int(kb) / 1024)
+        rows.append((agent, walls, peaks, summary))
+    finished = dt.datetime.now(dt.timezone.utc)
+    load1 = os.getloadavg()
+    info = B.versions(cairn, env)
+    lines = section_header("Built-in agents at scale (bench/agent_bench.py --builtins)", started, finished, info, argv,
+                           f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
+    lines += [f"- Data: `{args.builtins}` ({notes:,} notes under memory/), a `cp -a` copy adopted with `cairn init`; the "
+              "template's `gc` (reads `memory/**`) and `digest` (reads `memory/**`, `inbox/**`). Each run is a fresh run "
+              "(`--input n=I`) on the same base, so every digest is a first digest. Wall seconds and peak resident "
+              "memory from GNU time.", "",
+              "| Agent | median s | runs (s) | peak RSS MB (max) | target | result | proposal |",
+              "|---|---:|---|---:|---|---|---|"]
+    targets = {"gc": (20, 300), "digest": (5, None)}
+    for agent, walls, peaks, summary in rows:
+        t, mem = targets[agent]
+        ok = B.med(walls) <= t and (mem is None or max(peaks) <= mem)
+        target = f"≤ {t} s" + (f", ≤ {mem} MB" if mem else "")
+        lines.append(f"| `cairn agent run {agent}` | {B.med(walls):.2f} | {', '.join(f'{w:.2f}' for w in walls)} | "
+                     f"{max(peaks):.0f} | {target} | {'PASS' if ok else 'FAIL'} | {summary[:120]} |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.keep:
+        B.discard(work)
+    return text
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cairn", required=True, help="the cairn binary to measure")
@@ -406,9 +618,33 @@ def main():
     ap.add_argument("--wait-for", default=None, metavar="FILE",
                     help="first wait until FILE has a line `done` (another benchmark), polling every 30 s, at most 25 min")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a row misses its target")
+    ap.add_argument("--scope", default=None, metavar="VAULT",
+                    help="only the realistic-scope row on this generated vault (section AGENT SCOPE)")
+    ap.add_argument("--builtins", default=None, metavar="VAULT",
+                    help="only gc and the first digest on this generated vault (section BUILTINS)")
     args = ap.parse_args()
 
     argv_for_report = "python3 bench/agent_bench.py " + shlex.join(sys.argv[1:])
+    if args.scope or args.builtins:
+        cairn = os.path.abspath(args.cairn)
+        home = tempfile.mkdtemp(prefix="cairn-agent-bench-home-")
+        env = B.hermetic_env(home)
+        results_path = args.results or os.path.join(HERE, "RESULTS.md")
+        try:
+            if args.scope:
+                args.runs = args.runs or 5
+                text = scope_bench(args, env, cairn, argv_for_report)
+                write_marked(results_path, "<!-- BEGIN AGENT SCOPE -->", "<!-- END AGENT SCOPE -->", text)
+            else:
+                args.runs = args.runs or 3
+                text = builtins_bench(args, env, cairn, argv_for_report)
+                write_marked(results_path, "<!-- BEGIN BUILTINS -->", "<!-- END BUILTINS -->", text)
+        except B.BenchError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        return 0
     if args.quick:
         args.sizes_list = [1000]
         args.runs = args.runs or 3

@@ -68,11 +68,15 @@ extension Cairn {
                 let vault = try vaultOptions.open(env)
                 var options = AgentRunOptions()
                 options.input = input.values
-                options.environment = env.variables.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"].contains($0.key) }
-                if !vault.config.model.apiKeyEnv.isEmpty { options.apiKey = env.variables[vault.config.model.apiKeyEnv] }
+                options.environment = env.variables
+                let progress = ProgressLine.onTerminal(env)
+                options.progress = progress?.handler
                 let fixed = env.variables["CAIRN_NOW"] != nil ? env.now : nil
-                let result = try vault.runAgent(name, options: options, author: try env.identity(for: vault),
-                                                clock: { fixed ?? Date() })
+                let result: AgentRunResult
+                do {
+                    defer { progress?.finish() }
+                    result = try vault.runAgent(name, options: options, author: try env.identity(for: vault), clock: { fixed ?? Date() })
+                }
                 let out = Output(env)
                 if output.json { try out.json(result) } else { render(result, out) }
                 if result.outcome == .failed || result.outcome == .blocked { throw CLIFailure(message: "", status: 1) }

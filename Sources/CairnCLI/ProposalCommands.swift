@@ -78,7 +78,8 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let r = try vault.approve(id, note: note, author: try env.identity(for: vault), now: env.now)
+            let outcome = try vault.decide(id, .approve, note: note, now: env.now, options: try WorkflowCLI.options(vault, env))
+            let r = outcome.result
             let out = Output(env)
             if output.json { try out.json(r) } else {
                 out.line("Approved \(r.id): merged into \(vault.branch) as \(r.commit.prefix(10)); record \(r.approvalRecord).")
@@ -86,7 +87,7 @@ extension Cairn {
                     out.line(out.paint("Kept your edits to ", .yellow) + r.keptOperatorEdits.joined(separator: ", ") + " (the merged version is in the commit).")
                 }
             }
-            WorkflowCLI.advanceAfterDecision(vault, proposal: r.id, env: env, quiet: output.json)
+            WorkflowCLI.report(outcome, env: env, quiet: output.json)
         }
     }
 
@@ -102,10 +103,11 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let r = try vault.reject(id, note: note, author: try env.identity(for: vault), now: env.now)
+            let outcome = try vault.decide(id, .reject, note: note, now: env.now, options: try WorkflowCLI.options(vault, env))
+            let r = outcome.result
             let out = Output(env)
             if output.json { try out.json(r) } else { out.line("Rejected \(r.id); recorded in \(r.approvalRecord) (\(r.commit.prefix(10))).") }
-            WorkflowCLI.advanceAfterDecision(vault, proposal: r.id, env: env, quiet: output.json)
+            WorkflowCLI.report(outcome, env: env, quiet: output.json)
         }
     }
 

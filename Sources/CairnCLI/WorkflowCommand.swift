@@ -131,8 +131,7 @@ extension Cairn {
 enum WorkflowCLI {
     static func options(_ vault: Vault, _ env: Environment) throws -> WorkflowOptions {
         var o = WorkflowOptions(author: try env.identity(for: vault))
-        o.environment = env.variables.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"].contains($0.key) }
-        if !vault.config.model.apiKeyEnv.isEmpty { o.apiKey = env.variables[vault.config.model.apiKeyEnv] }
+        o.environment = env.variables
         if env.variables["CAIRN_NOW"] == nil { o.clock = { Date() } }
         return o
     }
@@ -164,17 +163,15 @@ enum WorkflowCLI {
         for t in r.tasks { out.line("    task note: \(t)") }
     }
 
-    /// After approve/reject: advances the workflow runs waiting on that proposal; problems are reported, not thrown.
-    static func advanceAfterDecision(_ vault: Vault, proposal: String, env: Environment, quiet: Bool) {
-        do {
-            let runs = try vault.advanceWorkflows(waitingOn: proposal, now: env.now, options: try options(vault, env))
-            let out = Output(env)
-            for r in runs where !quiet {
-                out.line("Workflow run \(r.id) goes on:")
-                render(r, out, detailed: false)
-            }
-        } catch {
-            ErrorReporting.printError("cairn: the workflow waiting on \(proposal) could not go on: \(error); `cairn resume` it")
+    /// After approve/reject: the workflow runs that went on, or why one could not (the decision stands).
+    static func report(_ outcome: DecisionOutcome, env: Environment, quiet: Bool) {
+        let out = Output(env)
+        for r in outcome.advanced where !quiet {
+            out.line("Workflow run \(r.id) goes on:")
+            render(r, out, detailed: false)
+        }
+        if let problem = outcome.workflowProblem {
+            ErrorReporting.printError("cairn: the workflow waiting on \(outcome.result.id) could not go on: \(problem); `cairn resume` it")
         }
     }
 }

@@ -450,7 +450,7 @@ import Glibc
         #expect(run.result.status == 1, "\(run)")
         #expect(!sb.exists(tmp + "/escaped.md"), "the agent wrote outside the vault and its work folder")
         let record = try sb.runRecord(v, rev: "refs/cairn/runs/\(run.id)", id: run.id)
-        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap", "\(record)")
+        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap: work folder only, no network", "\(record)")
         #expect(((record["command"] as? [String: Any])?["stderr"] as? String ?? "").contains("Read-only file system"), "\(record)")
     }
 
@@ -465,7 +465,7 @@ import Glibc
         #expect(try sb.gitOK(["show", "proposals/\(run.id):memory/projects/sandboxed.md"], cwd: v) == "scratch")
         guard Self.bubblewrapWorks else { return try expectUnsandboxedFallback(sb, v, run, rev: "proposals/\(run.id)") }
         let record = try sb.runRecord(v, rev: "proposals/\(run.id)", id: run.id)
-        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap", "\(record)")
+        #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap: work folder only, no network", "\(record)")
         // The successful probe is remembered for this bwrap binary and boot; a stale stamp is probed again.
         let cache = v + "/.git/cairn/sandbox-probe"
         let stamp = try String(contentsOfFile: cache, encoding: .utf8)

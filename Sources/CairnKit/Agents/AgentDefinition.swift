@@ -32,6 +32,8 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
     public let instructions: String
     /// How a command agent is isolated (`sandbox:`; default `auto`).
     public var sandbox: SandboxMode = .auto
+    /// `network: true`: a sandboxed command agent may use the network (default: it has none).
+    public var network = false
 
     public static let defaultTimeout: TimeInterval = 120
 
@@ -118,6 +120,14 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
             }
             sandbox = mode
         }
+        var network = false
+        if let v = fm["network"] {
+            switch v {
+            case .bool(let on): network = on
+            case .null: break
+            default: throw fail("network", "`network` must be true or false")
+            }
+        }
         var contextTokens: Int? = nil
         if let t = try string("context_tokens") {
             guard let n = Int(t.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 10_000_000 else {
@@ -130,6 +140,7 @@ public struct AgentDefinition: Sendable, Hashable, Codable {
                                          autonomyIsExplicit: explicitAutonomy != nil, timeout: timeout,
                                          model: model, fallbackModel: try string("fallback_model"), instructions: note.body)
         definition.sandbox = sandbox
+        definition.network = network
         definition.contextTokens = contextTokens
         return definition
     }

@@ -13,12 +13,12 @@ public enum BuiltinAgents {
     /// Runs built-in `name` against `base`; `reads` and `writes` are the agent definition's globs
     /// (empty: the built-in's defaults).
     public static func run(_ name: String, base: BaseSnapshot, policy: Policy, now: Date,
-                           reads: [String] = [], writes: [String] = []) throws -> BuiltinOutcome {
+                           reads: [String] = [], writes: [String] = [], progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         switch name {
         case "gc":
             return try garbageCollect(base: base, policy: policy, now: now, reads: reads.isEmpty ? gcDefaultReads : reads,
-                                      writes: writes.isEmpty ? gcDefaultWrites : writes)
-        case "digest": return try digest(base: base, now: now)
+                                      writes: writes.isEmpty ? gcDefaultWrites : writes, progress: progress)
+        case "digest": return try digest(base: base, now: now, progress: progress)
         default: throw VaultError.invalidArgument("unknown builtin agent '\(name)'; available: \(AgentDefinition.builtins.joined(separator: ", "))")
         }
     }
@@ -41,7 +41,7 @@ public enum BuiltinAgents {
     /// Only Markdown notes matching `reads` are considered, never the archive or earlier review notes.
     /// Pinned notes are never archived. The same base and clock always give the same proposal.
     static func garbageCollect(base: BaseSnapshot, policy: Policy, now: Date, reads: [String] = gcDefaultReads,
-                               writes: [String] = gcDefaultWrites) throws -> BuiltinOutcome {
+                               writes: [String] = gcDefaultWrites, progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         var edits: [ProposedEdit] = []
         var details: [String] = []
         let today = FrontMatter.dayString(now)
@@ -51,14 +51,24 @@ public enum BuiltinAgents {
         let archivePrefix = "memory/knowledge/archive/"
         let reviewPrefix = "memory/working/gc-review-"
 
+        // One pass over the notes, holding per note only what the steps below need (its text is read again only
+        // when it is archived or a near-duplicate candidate), so memory stays flat as the vault grows.
         struct Scanned {
             let path: String
-            let data: Data
-            let note: Note
+            let oid: OID
+            let size: Int
+            let pinned: Bool
+            /// Why it expired (step 1), nil when it stays.
+            let expired: String?
+            let reviewAfter: Date?
         }
         var notes: [Scanned] = []
         var openTasks = Set<String>()
-        for file in try base.files(matching: reads.map(Glob.init)) where file.path.hasSuffix(".md") {
+        var index = NearDuplicateIndex()
+        var indexed: [Int] = []  // near-duplicate document number → position in `notes`
+        let files = try base.files(matching: reads.map(Glob.init)).filter { $0.path.hasSuffix(".md") }
+        for (n, file) in files.enumerated() {
+            if n % 1000 == 0 { progress?(AgentProgress(step: "reading notes", done: n, total: files.count)) }
             guard !file.path.hasPrefix(archivePrefix), file.mode != TreeChange.symlinkMode,
                   let data = try? base.repository.blob(file.oid) else { continue }
             if file.path.hasPrefix(reviewPrefix) {
@@ -71,11 +81,30 @@ public enum BuiltinAgents {
                 continue
             }
             guard let note = try? NoteParser.parse(path: file.path, data: data) else { continue }
-            notes.append(Scanned(path: file.path, data: data, note: note))
+            var why: String? = nil
+            if file.path.hasPrefix("memory/working/") && !note.pinned {
+                if let expires = note.expiresDate {
+                    if expires < now, FrontMatter.dayString(expires) < today { why = "expired on \(FrontMatter.dayString(expires))" }
+                } else if policy.memory.workingTTLDays > 0,
+                          let stamp = (note.frontMatter?.updated ?? note.frontMatter?.created).flatMap(FrontMatter.date(from:)),
+                          now.timeIntervalSince(stamp) > ttl {
+                    why = "not updated since \(FrontMatter.dayString(stamp)) (TTL \(policy.memory.workingTTLDays) days)"
+                }
+            }
+            if why == nil {
+                let shingles = NearDuplicateFinder.shingles(note.body)
+                if !shingles.isEmpty {
+                    index.add(shingles)
+                    indexed.append(notes.count)
+                }
+            }
+            notes.append(Scanned(path: file.path, oid: file.oid, size: data.count, pinned: note.pinned, expired: why,
+                                 reviewAfter: note.reviewAfterDate))
         }
+        progress?(AgentProgress(step: "reading notes", done: files.count, total: files.count))
 
         var targets = Set<String>()
-        func archive(_ item: Scanned, appending pointer: String?) -> String {
+        func archive(_ item: Scanned, appending pointer: String?) throws -> String {
             let name = (item.path as NSString).lastPathComponent
             var target = archivePrefix + "\(year)/\(name)"
             var n = 2
@@ -84,7 +113,7 @@ public enum BuiltinAgents {
                 n += 1
             }
             targets.insert(target)
-            var data = item.data
+            var data = try base.repository.blob(item.oid)
             if let pointer {
                 if data.last != UInt8(ascii: "\n") { data.append(UInt8(ascii: "\n")) }
                 data.append(Data(("\n" + pointer + "\n").utf8))
@@ -97,26 +126,38 @@ public enum BuiltinAgents {
         // 1. Expired working notes.
         var archived = Set<String>()
         var expiredCount = 0
-        for item in notes where item.path.hasPrefix("memory/working/") && !item.note.pinned {
-            var why: String? = nil
-            if let expires = item.note.expiresDate {
-                if expires < now, FrontMatter.dayString(expires) < today { why = "expired on \(FrontMatter.dayString(expires))" }
-            } else if policy.memory.workingTTLDays > 0,
-                      let stamp = (item.note.frontMatter?.updated ?? item.note.frontMatter?.created).flatMap(FrontMatter.date(from:)),
-                      now.timeIntervalSince(stamp) > ttl {
-                why = "not updated since \(FrontMatter.dayString(stamp)) (TTL \(policy.memory.workingTTLDays) days)"
-            }
-            guard let why else { continue }
-            let target = archive(item, appending: nil)
+        for item in notes {
+            guard let why = item.expired else { continue }
+            let target = try archive(item, appending: nil)
             archived.insert(item.path)
             expiredCount += 1
             details.append("\(item.path) → \(target): \(why)")
         }
 
-        // 2. Near-duplicates among the notes that stay.
-        let remaining = notes.filter { !archived.contains($0.path) }
-        let byPath = Dictionary(uniqueKeysWithValues: remaining.map { ($0.path, $0) })
-        let pairs = NearDuplicateFinder().pairs(remaining.map { ($0.path, $0.note.body) })
+        // 2. Near-duplicates among the notes that stay: LSH candidates, each checked exactly on its shingles
+        // (read again for the candidates only).
+        progress?(AgentProgress(step: "comparing notes", done: 0, total: nil))
+        var shinglesOf: [Int: [UInt64]] = [:]
+        func shingles(_ doc: Int) -> [UInt64] {
+            if let known = shinglesOf[doc] { return known }
+            let item = notes[indexed[doc]]
+            let body = (try? base.repository.blob(item.oid)).flatMap { try? NoteParser.parse(path: item.path, data: $0) }?.body ?? ""
+            let set = NearDuplicateFinder.shingles(body)
+            shinglesOf[doc] = set
+            return set
+        }
+        var pairs: [NearDuplicateFinder.Pair] = []
+        for (a, b) in index.candidates() {
+            let similarity = NearDuplicateFinder.jaccard(shingles(a), shingles(b))
+            guard similarity >= NearDuplicateFinder.defaultThreshold else { continue }
+            let (x, y) = (notes[indexed[a]].path, notes[indexed[b]].path)
+            pairs.append(NearDuplicateFinder.Pair(first: min(x, y), second: max(x, y), similarity: similarity))
+        }
+        shinglesOf = [:]
+        pairs.sort { ($0.first, $0.second) < ($1.first, $1.second) }
+        let remaining = notes.filter { $0.expired == nil }
+        var byPath: [String: Scanned] = [:]
+        for item in remaining { byPath[item.path] = item }
         var parent: [String: String] = [:]
         func root(_ p: String) -> String {
             var x = p
@@ -139,19 +180,19 @@ public enum BuiltinAgents {
         var duplicateTasks: [String] = []
         for members in groups.values.sorted(by: { $0.min()! < $1.min()! }) {
             let sorted = members.sorted()
-            guard let keep = sorted.max(by: { (byPath[$0]!.data.count, $1) < (byPath[$1]!.data.count, $0) }) else { continue }
+            guard let keep = sorted.max(by: { (byPath[$0]?.size ?? 0, $1) < (byPath[$1]?.size ?? 0, $0) }) else { continue }
             let keepName = ((keep as NSString).lastPathComponent as NSString).deletingPathExtension
             for path in sorted where path != keep {
                 guard let item = byPath[path] else { continue }
                 let alike = similarityText(path, keep)
-                let movable = !item.note.pinned && !path.hasPrefix("memory/core/") && writable.anyMatches(path)
+                let movable = !item.pinned && !path.hasPrefix("memory/core/") && writable.anyMatches(path)
                 if movable {
                     let pointer = "> Archived by gc on \(today) as a near-duplicate of [[\(keepName)]] (`\(keep)`, \(alike))."
-                    let target = archive(item, appending: pointer)
+                    let target = try archive(item, appending: pointer)
                     mergedCount += 1
                     details.append("\(path) → \(target): near-duplicate of \(keep) (\(alike)); \(keep) is kept")
                 } else if !openTasks.contains(path) {
-                    let why = item.note.pinned ? "pinned" : path.hasPrefix("memory/core/") ? "core memory" : "gc may not change it"
+                    let why = item.pinned ? "pinned" : path.hasPrefix("memory/core/") ? "core memory" : "gc may not change it"
                     duplicateTasks.append("- [ ] `\(path)` is a near-duplicate of `\(keep)` (\(alike)); merge them by hand (\(why)).")
                     details.append("\(path): near-duplicate of \(keep) (\(alike)); left for review (\(why))")
                 }
@@ -160,9 +201,10 @@ public enum BuiltinAgents {
 
         // 3. Stale notes: review_after has passed.
         var staleTasks: [String] = []
+        let edited = Set(edits.map(\.path))
         for item in remaining {
-            guard !edits.contains(where: { $0.path == item.path }), !openTasks.contains(item.path),
-                  let due = item.note.reviewAfterDate, due < now, FrontMatter.dayString(due) < today else { continue }
+            guard !edited.contains(item.path), !openTasks.contains(item.path),
+                  let due = item.reviewAfter, due < now, FrontMatter.dayString(due) < today else { continue }
             let day = FrontMatter.dayString(due)
             staleTasks.append("- [ ] `\(item.path)`: review_after \(day) has passed; check it is still true, then move `review_after:` on or archive it.")
             details.append("\(item.path): review_after \(day) has passed; added to the review note")
@@ -190,7 +232,7 @@ public enum BuiltinAgents {
     }
 
     /// Writes `memory/working/digests/YYYY-MM-DD.md`: what changed on main since the last digest.
-    static func digest(base: BaseSnapshot, now: Date) throws -> BuiltinOutcome {
+    static func digest(base: BaseSnapshot, now: Date, progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         let repo = base.repository
         // The last digest records the commit it covered up to.
         var since: OID? = nil

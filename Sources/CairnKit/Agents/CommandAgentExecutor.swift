@@ -78,7 +78,7 @@ public enum CommandAgentError: Error, CustomStringConvertible, Sendable, Equatab
 ///   upper-cased, every character other than an ASCII letter or digit replaced by `_`).
 /// - Standard input is `/dev/null`; standard output and error go to `workDir/stdout.log` and
 ///   `workDir/stderr.log` (files, so a flooding agent can never block on us).
-/// - The agent leads its own process group. On timeout the group gets SIGTERM, then SIGKILL one second
+/// - The agent leads its own session and process group. On timeout the group gets SIGTERM, then SIGKILL one second
 ///   later; over the output limit it gets SIGKILL at once. After the agent exits, whatever it left
 ///   running in its group is killed before its changes are read, so nothing writes while we collect.
 public struct CommandAgentExecutor: Sendable {
@@ -140,6 +140,9 @@ public struct CommandAgentExecutor: Sendable {
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // The file system's clock after the last file was shown (the context is written after them, in the same
+        // file system): a file the agent changes gets a change time at or after it.
+        var materialized = timespec()
         do {
             // A fresh file in a throwaway folder: written once, never renamed or synced (Foundation's writer fsyncs).
             let json = try encoder.encode(context)
@@ -147,6 +150,9 @@ public struct CommandAgentExecutor: Sendable {
             guard fd >= 0 else { throw CommandAgentError.workDirectory(path: contextPath, reason: errnoText()) }
             defer { close(fd) }
             if let reason = Self.writeAll(fd, json) { throw CommandAgentError.workDirectory(path: contextPath, reason: reason) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw CommandAgentError.workDirectory(path: contextPath, reason: errnoText()) }
+            materialized = st.st_ctim
         } catch let error as CommandAgentError {
             throw error
         } catch {
@@ -161,10 +167,12 @@ public struct CommandAgentExecutor: Sendable {
         env["CAIRN_FILES"] = filesDir
         env["CAIRN_NOW"] = context.now
         if sandbox != nil {
-            // The only writable place besides the files: the host's temp folder is read-only in the sandbox.
-            let tmp = workDir + "/tmp"
-            guard mkdir(tmp, 0o700) == 0 else { throw CommandAgentError.workDirectory(path: tmp, reason: errnoText()) }
-            env["TMPDIR"] = tmp
+            // In the sandbox the operator's home and temp folder do not exist: both point into the work folder.
+            for (key, name) in [("TMPDIR", "tmp"), ("HOME", "home")] {
+                let folder = workDir + "/" + name
+                guard mkdir(folder, 0o700) == 0 else { throw CommandAgentError.workDirectory(path: folder, reason: errnoText()) }
+                env[key] = folder
+            }
         }
         for key in context.input.keys.sorted() { env["CAIRN_INPUT_" + Self.environmentKey(key)] = context.input[key] }
 
@@ -177,11 +185,20 @@ public struct CommandAgentExecutor: Sendable {
 
         guard let program = agent.command.first, !program.isEmpty else { return outcome("the agent has no command to run") }
         let executable: String
-        switch Self.resolveExecutable(program, vaultRoot: vaultRoot, path: environment["PATH"]) {
-        case .success(let path): executable = path
-        case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
+        // In the sandbox only the system folders exist: a program found there (`python3` → /usr/bin/python3) runs as
+        // it would inside, not a copy in the operator's home (a pyenv shim) that could not find its own files.
+        let systemPath = environment["PATH"].map { $0.split(separator: ":").map(String.init).filter(AgentSandbox.isSystemPath) }
+        if sandbox != nil, !program.contains("/"), let systemPath, !systemPath.isEmpty,
+           case .success(let path) = Self.resolveExecutable(program, vaultRoot: vaultRoot, path: systemPath.joined(separator: ":")) {
+            executable = path
+        } else {
+            switch Self.resolveExecutable(program, vaultRoot: vaultRoot, path: environment["PATH"]) {
+            case .success(let path): executable = path
+            case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
+            }
         }
-        let argv = [program] + agent.command.dropFirst().map { Self.resolveArgument($0, vaultRoot: vaultRoot) }
+        let arguments = agent.command.dropFirst().map { Self.resolveArgument($0, vaultRoot: vaultRoot) }
+        let argv = [program] + arguments
 
         let stdoutPath = workDir + "/stdout.log", stderrPath = workDir + "/stderr.log"
         let outFD = open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -192,8 +209,14 @@ public struct CommandAgentExecutor: Sendable {
         defer { close(errFD) }
 
         let pid: pid_t
-        let launch = sandbox.map { $0.wrap(executable: executable, argv: argv, workDir: workDir, directory: filesDir) }
-            ?? (executable: executable, argv: argv)
+        let launch: (executable: String, argv: [String])
+        if let sandbox {
+            let program = AgentSandbox.program(executable: executable, arguments: arguments, vaultRoot: vaultRoot, workDir: workDir)
+            launch = sandbox.wrap(executable: program.executable, argv: [program.executable] + program.arguments, workDir: workDir,
+                                  directory: filesDir, network: agent.network, readOnly: program.mounts)
+        } else {
+            launch = (executable, argv)
+        }
         switch Self.spawn(executable: launch.executable, argv: launch.argv, environment: env, directory: filesDir, stdout: outFD, stderr: errFD) {
         case .success(let p): pid = p
         case .failure(let reason): return outcome("cannot start `\(program)`: \(reason.text)")
@@ -227,7 +250,7 @@ public struct CommandAgentExecutor: Sendable {
         }
         guard failure == nil else { return outcome(failure, exit: exitCode, out: out, err: err) }
 
-        switch try collect(filesDir: filesDir, shown: shown) {
+        switch try collect(filesDir: filesDir, shown: shown, materialized: materialized) {
         case .success(let edits): return outcome(nil, exit: exitCode, edits: edits, out: out, err: err)
         case .failure(let reason): return outcome(reason.text, exit: exitCode, out: out, err: err)
         }
@@ -240,21 +263,54 @@ public struct CommandAgentExecutor: Sendable {
         let oid: OID
         let size: Int
         let executable: Bool
+        /// The file as written (inode, modification and change times), to find it unchanged without reading it.
+        let stamp: Stamp
     }
 
+    /// The stat fields that change whenever a file's content or identity does.
+    struct Stamp: Equatable {
+        let inode: UInt64
+        let mtime: timespec
+        let ctime: timespec
+
+        init(_ st: stat) {
+            inode = UInt64(st.st_ino)
+            mtime = st.st_mtim
+            ctime = st.st_ctim
+        }
+
+        static func == (a: Stamp, b: Stamp) -> Bool {
+            a.inode == b.inode && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
+                && a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
+        }
+
+        /// True when this change time is strictly before `t`.
+        func changedBefore(_ t: timespec) -> Bool {
+            ctime.tv_sec < t.tv_sec || (ctime.tv_sec == t.tv_sec && ctime.tv_nsec < t.tv_nsec)
+        }
+    }
+
+    /// Writes the files of `base` matching `globs` under `filesDir`; returns what each one was.
     private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String) throws -> [String: ShownFile] {
         var shown: [String: ShownFile] = [:]
+        var folders = Set<String>()  // created so far (relative), so each is made once and never stat'ed
         for file in try base.files(matching: globs) {
             guard file.mode != TreeChange.symlinkMode else { continue }
             guard let normalized = try? PathGuard.normalize(file.path), normalized == file.path else { continue }
             let data = try base.repository.blob(file.oid)
             let executable = file.mode == TreeChange.executableMode
             let full = filesDir + "/" + file.path
-            let parent = (full as NSString).deletingLastPathComponent
-            do {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            } catch {
-                throw CommandAgentError.materialize(path: file.path, reason: error.localizedDescription)
+            var parents: [String] = []
+            var parent = (file.path as NSString).deletingLastPathComponent
+            while !parent.isEmpty, !folders.contains(parent) {
+                parents.append(parent)
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+            for folder in parents.reversed() {
+                guard mkdir(filesDir + "/" + folder, 0o755) == 0 || errno == EEXIST else {
+                    throw CommandAgentError.materialize(path: file.path, reason: errnoText())
+                }
+                folders.insert(folder)
             }
             let mode: mode_t = executable ? 0o755 : 0o644
             let fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
@@ -263,8 +319,9 @@ public struct CommandAgentExecutor: Sendable {
             guard fd >= 0 else { throw CommandAgentError.materialize(path: file.path, reason: errnoText()) }
             defer { close(fd) }
             if let reason = Self.writeAll(fd, data) { throw CommandAgentError.materialize(path: file.path, reason: reason) }
-            guard fchmod(fd, mode) == 0 else { throw CommandAgentError.materialize(path: file.path, reason: errnoText()) }
-            shown[file.path] = ShownFile(oid: file.oid, size: data.count, executable: executable)
+            var st = stat()
+            guard fchmod(fd, mode) == 0, fstat(fd, &st) == 0 else { throw CommandAgentError.materialize(path: file.path, reason: errnoText()) }
+            shown[file.path] = ShownFile(oid: file.oid, size: data.count, executable: executable, stamp: Stamp(st))
         }
         return shown
     }
@@ -353,9 +410,13 @@ public struct CommandAgentExecutor: Sendable {
         guard posix_spawn_file_actions_init(&actions) == 0 else { return .failure(StartFailure(errnoText())) }
         defer { posix_spawn_file_actions_destroy(&actions) }
 
-        var flags = Int32(POSIX_SPAWN_SETPGROUP) | Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)
         #if canImport(Darwin)
-        flags |= Int32(POSIX_SPAWN_CLOEXEC_DEFAULT)
+        flags |= Int32(POSIX_SPAWN_CLOEXEC_DEFAULT) | Int32(POSIX_SPAWN_SETPGROUP)
+        #else
+        // A session of its own (its process group id is its pid, as with a group of its own): without a
+        // controlling terminal, the agent cannot read the operator's terminal or push keystrokes into it (TIOCSTI).
+        flags |= 0x80 // POSIX_SPAWN_SETSID, declared only under _GNU_SOURCE
         #endif
         var defaults = sigset_t(), mask = sigset_t()
         sigemptyset(&defaults)
@@ -364,7 +425,9 @@ public struct CommandAgentExecutor: Sendable {
             sigaddset(&defaults, s)
         }
         var rc = posix_spawnattr_setflags(&attr, Int16(flags))
+        #if canImport(Darwin)
         if rc == 0 { rc = posix_spawnattr_setpgroup(&attr, 0) }
+        #endif
         if rc == 0 { rc = posix_spawnattr_setsigdefault(&attr, &defaults) }
         if rc == 0 { rc = posix_spawnattr_setsigmask(&attr, &mask) }
         if rc == 0 { rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
@@ -416,6 +479,42 @@ public struct CommandAgentExecutor: Sendable {
             makeRemovable(path)
             try? FileManager.default.removeItem(atPath: path)
         }
+    }
+
+    /// Removes a run's work folder. Walks it with the entry types `readdir` reports, so an unchanged tree of many
+    /// shown files costs one `unlink` each and no `stat`; anything it cannot remove that way (a folder the agent made
+    /// read-only) is left to `FileManager`.
+    public static func removeWorkFolder(_ path: String) {
+        func removeContents(_ dirFD: Int32) -> Bool {
+            let copy = dup(dirFD)
+            guard copy >= 0, let dir = fdopendir(copy) else {
+                if copy >= 0 { close(copy) }
+                return false
+            }
+            defer { closedir(dir) }
+            var ok = true
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                if entry.pointee.d_type == UInt8(DT_DIR) {
+                    let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { ok = false; continue }
+                    let emptied = removeContents(child)
+                    close(child)
+                    if !emptied || unlinkat(dirFD, name, AT_REMOVEDIR) != 0 { ok = false }
+                } else if unlinkat(dirFD, name, 0) != 0 {
+                    ok = false
+                }
+            }
+            return ok
+        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let emptied = removeContents(fd)
+        close(fd)
+        if emptied && rmdir(path) == 0 { return }
+        makeRemovable(path)
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// An agent may leave read-only folders behind; give the owner write access so they can be removed.
@@ -557,7 +656,13 @@ public struct CommandAgentExecutor: Sendable {
     }
 
     /// Walks `filesDir` without following symlinks and diffs it against what was shown.
-    private func collect(filesDir: String, shown: [String: ShownFile]) throws -> Result<[ProposedEdit], AgentFault> {
+    ///
+    /// A shown file whose inode, size, mode, modification and change times are as written, and whose change time is
+    /// before `materialized`, is unchanged without being read: every change the agent makes (writing, truncating,
+    /// renaming or linking another file over it, `touch -d`) sets the change time to the clock at that moment, at or
+    /// after `materialized`. A file whose change time is not before it (written in the same clock tick) is read and
+    /// hashed, as git re-reads a "racily clean" file.
+    private func collect(filesDir: String, shown: [String: ShownFile], materialized: timespec) throws -> Result<[ProposedEdit], AgentFault> {
         let root = open(filesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard root >= 0 else {
             if errno == ELOOP || errno == ENOTDIR { return .failure(AgentFault("replaced its files folder with a symlink or file")) }
@@ -565,7 +670,8 @@ public struct CommandAgentExecutor: Sendable {
             throw CommandAgentError.collect(path: filesDir, reason: errnoText())
         }
         defer { close(root) }
-        var walker = Walker(shown: shown, maxFileBytes: maxFileBytes, maxTotalBytes: maxTotalBytes, filesDir: filesDir)
+        var walker = Walker(shown: shown, materialized: materialized, maxFileBytes: maxFileBytes, maxTotalBytes: maxTotalBytes,
+                            filesDir: filesDir)
         do {
             try walker.walk(root, prefix: [], depth: 0)
         } catch let fault as AgentFault {
@@ -578,6 +684,7 @@ public struct CommandAgentExecutor: Sendable {
 
     private struct Walker {
         let shown: [String: ShownFile]
+        let materialized: timespec
         let maxFileBytes: Int
         let maxTotalBytes: Int
         let filesDir: String
@@ -613,6 +720,9 @@ public struct CommandAgentExecutor: Sendable {
                     }
                     defer { close(child) }
                     try walk(child, prefix: Array((path + "/").utf8), depth: depth + 1)
+                } else if let before = shown[path], before.size == Int(st.st_size), before.executable == (st.st_mode & 0o100 != 0),
+                          Stamp(st) == before.stamp, before.stamp.changedBefore(materialized) {
+                    seen.insert(path)
                 } else {
                     try file(dirFD, name: text, path: path)
                 }

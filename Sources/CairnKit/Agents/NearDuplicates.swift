@@ -26,6 +26,7 @@ public struct NearDuplicateFinder: Sendable {
     public static let minimumWords = 12
     static let bands = 16
     static let rows = 4
+    static let hashes = bands * rows
     /// LSH buckets holding more documents than this are not paired (bounds the work on mass copies).
     static let maxBucket = 400
 
@@ -40,32 +41,16 @@ public struct NearDuplicateFinder: Sendable {
         let docs = documents.sorted { $0.path < $1.path }
         var shingles: [[UInt64]] = []
         var paths: [String] = []
+        var index = NearDuplicateIndex()
         for doc in docs {
             let set = Self.shingles(doc.text)
             guard !set.isEmpty else { continue }
+            index.add(set)
             shingles.append(set)
             paths.append(doc.path)
         }
-        let signatures = shingles.map(Self.signature)
-        var candidates = Set<Int64>()
-        for band in 0..<Self.bands {
-            var buckets: [UInt64: [Int32]] = [:]
-            for (i, signature) in signatures.enumerated() {
-                var key = Self.mix(UInt64(band) &+ 0x9E37_79B9_7F4A_7C15)
-                for r in 0..<Self.rows { key = Self.mix(key ^ signature[band * Self.rows + r]) }
-                buckets[key, default: []].append(Int32(i))
-            }
-            for members in buckets.values where members.count > 1 && members.count <= Self.maxBucket {
-                for x in 0..<members.count {
-                    for y in (x + 1)..<members.count {
-                        candidates.insert(Int64(members[x]) << 32 | Int64(members[y]))
-                    }
-                }
-            }
-        }
         var found: [Pair] = []
-        for candidate in candidates {
-            let a = Int(candidate >> 32), b = Int(candidate & 0xFFFF_FFFF)
+        for (a, b) in index.candidates() {
             let similarity = Self.jaccard(shingles[a], shingles[b])
             if similarity >= threshold {
                 found.append(Pair(first: paths[min(a, b)], second: paths[max(a, b)], similarity: similarity))
@@ -95,11 +80,15 @@ public struct NearDuplicateFinder: Sendable {
 
     /// 64 MinHash values: for each seeded hash function, the least hash over the shingles.
     static func signature(_ shingles: [UInt64]) -> [UInt64] {
-        var signature = [UInt64](repeating: .max, count: bands * rows)
-        for s in shingles {
-            for k in 0..<signature.count {
-                let h = mix(s ^ seeds[k])
-                if h < signature[k] { signature[k] = h }
+        var signature = [UInt64](repeating: .max, count: hashes)
+        seeds.withUnsafeBufferPointer { seeds in
+            signature.withUnsafeMutableBufferPointer { signature in
+                for s in shingles {
+                    for k in 0..<hashes {
+                        let h = mix(s ^ seeds[k])
+                        if h < signature[k] { signature[k] = h }
+                    }
+                }
             }
         }
         return signature
@@ -136,5 +125,47 @@ public struct NearDuplicateFinder: Sendable {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in word.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return h
+    }
+}
+
+/// MinHash signatures of documents added one at a time, and the candidate pairs their LSH bands give: what
+/// `NearDuplicateFinder` needs to hold per document (64 hashes, 512 bytes) instead of its text or shingles, so
+/// a caller can stream a large vault and re-read only the candidates for the exact check.
+public struct NearDuplicateIndex: Sendable {
+    private var signatures: [UInt64] = []
+
+    public init() {}
+
+    /// Number of documents added.
+    public var count: Int { signatures.count / NearDuplicateFinder.hashes }
+
+    /// Adds a document by its shingles (`NearDuplicateFinder.shingles`, not empty); returns its number (0, 1, …).
+    @discardableResult
+    public mutating func add(_ shingles: [UInt64]) -> Int {
+        signatures += NearDuplicateFinder.signature(shingles)
+        return count - 1
+    }
+
+    /// Every pair of documents (smaller number first) that share a band, once; buckets larger than
+    /// `NearDuplicateFinder.maxBucket` are not paired.
+    public func candidates() -> [(Int, Int)] {
+        let width = NearDuplicateFinder.hashes, rows = NearDuplicateFinder.rows
+        var candidates = Set<Int64>()
+        for band in 0..<NearDuplicateFinder.bands {
+            var buckets: [UInt64: [Int32]] = [:]
+            for i in 0..<count {
+                var key = NearDuplicateFinder.mix(UInt64(band) &+ 0x9E37_79B9_7F4A_7C15)
+                for r in 0..<rows { key = NearDuplicateFinder.mix(key ^ signatures[i * width + band * rows + r]) }
+                buckets[key, default: []].append(Int32(i))
+            }
+            for members in buckets.values where members.count > 1 && members.count <= NearDuplicateFinder.maxBucket {
+                for x in 0..<members.count {
+                    for y in (x + 1)..<members.count {
+                        candidates.insert(Int64(members[x]) << 32 | Int64(members[y]))
+                    }
+                }
+            }
+        }
+        return candidates.sorted().map { (Int($0 >> 32), Int($0 & 0xFFFF_FFFF)) }
     }
 }

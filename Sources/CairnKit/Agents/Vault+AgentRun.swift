@@ -7,9 +7,10 @@ public struct AgentRunOptions: Sendable {
     public var input: [String: String] = [:]
     /// Set when a workflow runs the agent (`RUN/STEP`).
     public var workflow: String?
-    /// Environment for command agents (the CLI passes PATH, HOME, LANG; never secrets).
+    /// The caller's environment (the CLI passes its own). A command agent gets only `AgentEnvironment.passedVariables`
+    /// of it; the model API key is taken from the variable `.cairn/config.json` names unless `apiKey` is set.
     public var environment: [String: String] = [:]
-    /// The model API key, read by the caller from the variable `.cairn/config.json` names.
+    /// The model API key, when the caller has it from elsewhere than `environment`.
     public var apiKey: String?
     /// Where temporary work folders go (default: the system temp folder).
     public var workRoot: String?
@@ -17,6 +18,8 @@ public struct AgentRunOptions: Sendable {
     public var runID: String?
     /// Overrides the agent's `timeout:` (a workflow step's own `timeout:`).
     public var timeout: TimeInterval?
+    /// Told how a long run (a built-in reading the whole vault) is getting on.
+    public var progress: AgentProgress.Handler?
     public init() {}
 }
 
@@ -104,16 +107,17 @@ extension Vault {
             let workRoot = options.workRoot ?? NSTemporaryDirectory()
             CommandAgentExecutor.removeAbandonedWorkFolders(in: workRoot)
             let workDir = workRoot + "/cairn-run-" + runID
-            defer { try? FileManager.default.removeItem(atPath: workDir) }
-            switch AgentSandbox.resolve(agent.sandbox, path: options.environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
+            defer { CommandAgentExecutor.removeWorkFolder(workDir) }
+            let environment = AgentEnvironment.forCommandAgent(options.environment)
+            switch AgentSandbox.resolve(agent.sandbox, path: environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
             case .failure(let unavailable):
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: nil, stdout: "", stderr: "", filesShown: [],
                                                    sandbox: "none: " + unavailable.text)
                 record.failure = "sandbox: required, but " + unavailable.text
             case .success(let sandbox):
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
-                                                                             vaultRoot: root, environment: options.environment)
-                let isolation = sandbox != nil ? "bubblewrap" : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
+                                                                             vaultRoot: root, environment: environment)
+                let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
                                                    stderr: outcome.stderr, filesShown: outcome.filesShown, sandbox: isolation)
                 record.failure = outcome.failure
@@ -130,7 +134,8 @@ extension Vault {
                     + tampered.joined(separator: ", ")
             }
         case .model:
-            let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: options.apiKey, context: context,
+            let apiKey = options.apiKey ?? AgentEnvironment.modelAPIKey(options.environment, config: config)
+            let outcome = ModelAgentExecutor().run(agent: agent, settings: config.model, apiKey: apiKey, context: context,
                                                    files: files,
                                                    pricing: ModelPricing(inputPerMillion: config.model.inputUSDPerMillion,
                                                                          outputPerMillion: config.model.outputUSDPerMillion))
@@ -141,7 +146,7 @@ extension Vault {
             rationale = outcome.rationale ?? ""
         case .builtin:
             let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started,
-                                                reads: agent.reads, writes: agent.writes)
+                                                reads: agent.reads, writes: agent.writes, progress: options.progress)
             edits = outcome.edits
             summary = outcome.summary
             rationale = outcome.details.joined(separator: "\n")
@@ -150,6 +155,7 @@ extension Vault {
 
         var verdict: PolicyVerdict? = nil
         if record.failure == nil {
+            if edits.count > 100 { options.progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
             let v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
             verdict = v
             record.policy = v

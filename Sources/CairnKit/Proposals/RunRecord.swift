@@ -23,7 +23,8 @@ public struct RunRecord: Codable, Sendable {
         public var stdout: String
         public var stderr: String
         public var filesShown: [String]
-        /// `bubblewrap` when the command ran sandboxed, else why not (nil in records written before sandboxing).
+        /// How the command was isolated: `bubblewrap: work folder only, no network` (or `network on`), `bubblewrap` in
+        /// older records, else `none: ` and why not (nil in records written before sandboxing).
         public var sandbox: String? = nil
     }
 

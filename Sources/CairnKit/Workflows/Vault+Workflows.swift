@@ -5,9 +5,9 @@ import Foundation
 public struct WorkflowOptions: Sendable {
     /// Who commits (checkpoints, task notes) and on whose behalf agents run.
     public var author: OperatorIdentity
-    /// Environment for command agents (the CLI passes PATH, HOME, LANG; never secrets).
+    /// The caller's environment (the CLI passes its own); agents get only what `AgentEnvironment` allows.
     public var environment: [String: String] = [:]
-    /// The model API key, read by the caller.
+    /// The model API key, when the caller has it from elsewhere than `environment`.
     public var apiKey: String?
     /// Where agents' temporary work folders go (default: the system temp folder).
     public var workRoot: String?
