@@ -93,11 +93,14 @@ extension Vault {
                 continue
             }
             if let problem = validateForCommit(entry, maxFileBytes: options.maxFileBytes) {
-                if problem.isFatal || !options.force {
+                if !problem.blocksCommit {
+                    warnings.append("\(problem.problem) (committed as it is; read as a note without front matter)")
+                } else if problem.isFatal || !options.force {
                     problems.append(problem.problem)
                     continue
+                } else {
+                    warnings.append("committed anyway: \(problem.problem)")
                 }
-                warnings.append("committed anyway: \(problem.problem)")
             }
             accepted.append(entry)
         }
