@@ -26,9 +26,10 @@ import Foundation
 ///    the shared-folder step keeps vaults of several roots (one folder per language) apart. Obsidian rewrites
 ///    links to keep them unique when "New link format" is "Shortest path when possible", so ambiguity is rare
 ///    in vaults Obsidian maintains. The rule is pinned by `LinkResolverTests`.
-/// 7. Aliases (`aliases:` in the properties) are tried last and never shadow a file. Obsidian itself writes
-///    alias links as `[[Note|Alias]]` ("Aliases", "Link to a note using an alias"), which resolve by rule 5;
-///    cairn also accepts the bare `[[Alias]]` rather than report a link whose note exists.
+/// 7. Aliases (`aliases:` in the properties, and cairn's convention of a front matter `title:`) are tried last
+///    and never shadow a file. Obsidian itself writes alias links as `[[Note|Alias]]` ("Aliases", "Link to a
+///    note using an alias"), which resolve by rule 5; cairn also accepts the bare `[[Alias]]` rather than
+///    report a link whose note exists.
 ///
 /// Cost per link: a dictionary lookup by name and a scan of the files sharing that name — independent of
 /// the size of the vault.

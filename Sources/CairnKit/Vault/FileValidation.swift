@@ -50,8 +50,10 @@ extension Vault {
         if ObsidianSettings.read(root: root).isTemplate(path) { return nil }
         guard let data = FileManager.default.contents(atPath: full) else { return nil }
         // Agent and workflow definitions are run by cairn: one that cannot be read is refused like bad JSON.
-        // Any other note is the operator's: committed as it is, the problem reported as a warning.
-        let isDefinition = Self.isAgentDefinition(path) || Self.isWorkflowDefinition(path)
+        // Any other note is the operator's: committed as it is, the problem reported as a warning — unless it is
+        // not text at all (NUL bytes, invalid UTF-8), which no editor of notes produces.
+        let isText = !data.contains(0) && String(data: data, encoding: .utf8) != nil
+        let isDefinition = !isText || Self.isAgentDefinition(path) || Self.isWorkflowDefinition(path)
         do {
             _ = try NoteParser.parse(path: path, data: data)
             if Self.isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }

@@ -61,7 +61,9 @@ extension Vault {
         for path in files where path.lowercased().hasSuffix(".md") && !settings.isTemplate(path) {
             guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { continue }
             let note = NoteParser.lenient(path: path, data: data)
-            if let names = note.frontMatter?.aliases, !names.isEmpty { aliases[path] = names }
+            // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
+            let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
+            if !names.isEmpty { aliases[path] = names }
             notes.append((path, note))
         }
         let resolver = LinkResolver(paths: files, aliases: aliases)
@@ -164,5 +166,20 @@ public struct LinkSummary: Sendable, Codable, Hashable {
         ambiguous = report.ambiguous
         unresolved = report.unresolved.count
         brokenAnchors = report.brokenAnchors.count
+    }
+}
+
+extension Vault {
+    /// `report` with each outgoing link resolved by `LinkResolver` against every file of the vault (attachments,
+    /// path suffixes…), so `cairn links NOTE` agrees with `cairn doctor`. A link the resolver cannot place keeps
+    /// what the search index found (a title, for instance).
+    func resolvedAsObsidian(_ report: NoteLinkReport) throws -> NoteLinkReport {
+        let tree = try head().map { try repository.commit($0).tree }
+        let resolver = LinkResolver(paths: vaultFiles(tree: tree))
+        let outgoing = report.outgoing.map { link in
+            let found = resolver.resolve(link.target, from: link.source, markdown: link.kind == .markdown)?.path
+            return LinkEntry(source: link.source, target: link.target, resolved: found ?? link.resolved, kind: link.kind, line: link.line)
+        }
+        return NoteLinkReport(path: report.path, title: report.title, outgoing: outgoing, backlinks: report.backlinks)
     }
 }
