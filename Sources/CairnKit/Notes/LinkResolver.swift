@@ -75,7 +75,7 @@ public struct LinkResolver: Sendable {
     /// The file `linkPath` (without `#…` and `|…`) points at from the note at `source`; nil when none does
     /// ("unresolved", in Obsidian's words).
     public func resolve(_ linkPath: String, from source: String, markdown: Bool = false) -> Resolution? {
-        var link = linkPath.trimmingCharacters(in: .whitespaces)
+        var link = linkPath.utf8.first == 0x20 || linkPath.utf8.last == 0x20 ? NoteText.trimmed(linkPath) : linkPath
         if link.isEmpty { return Resolution(path: source, match: .path, ambiguous: false) }
         let folder = Self.folder(of: source)
         if link.hasPrefix("./") || link.hasPrefix("../") {
@@ -91,7 +91,7 @@ public struct LinkResolver: Sendable {
         }
         if let found = exact(link) { return Resolution(path: found, match: .path, ambiguous: false) }
         if let found = byFileName(link, folder: folder) { return found }
-        if !link.contains("/"), let notes = byAlias[link.lowercased()], let first = notes.first {
+        if !link.utf8.contains(0x2F), let notes = byAlias[link.lowercased()], let first = notes.first {
             return Resolution(path: first, match: .alias, ambiguous: Set(notes).count > 1)
         }
         return nil
@@ -112,10 +112,11 @@ public struct LinkResolver: Sendable {
         let name = Self.fileName(lower)
         // A name without an extension means the note; with one, the file of that name, else a note whose
         // name has a dot in it (`v1.2 notes`).
-        let keys = name.contains(".") ? [(name, lower), (name + ".md", lower + ".md")] : [(name + ".md", lower + ".md"), (name, lower)]
+        let hasFolders = lower.utf8.contains(0x2F)
+        let keys = name.utf8.contains(0x2E) ? [(name, lower), (name + ".md", lower + ".md")] : [(name + ".md", lower + ".md"), (name, lower)]
         for (key, suffix) in keys {
             guard let candidates = byName[key] else { continue }
-            let matching = lower.contains("/") ? candidates.filter { $0.lowercased().hasSuffix("/" + suffix) } : candidates
+            let matching = hasFolders ? candidates.filter { $0.lowercased().hasSuffix("/" + suffix) } : candidates
             guard let best = Self.best(matching, folder: folder) else { continue }
             return Resolution(path: best, match: .name, ambiguous: matching.count > 1)
         }
@@ -143,15 +144,16 @@ public struct LinkResolver: Sendable {
         }
     }
 
-    /// The folder of a vault-relative path ("" at the root).
+    /// The folder of a vault-relative path ("" at the root). Byte-wise: `/` is ASCII, so its index is a valid
+    /// character boundary, and no grapheme breaking is needed.
     static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
+        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return "" }
         return String(path[..<slash])
     }
 
     static func fileName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
     }
 
     /// `relative` read from `folder`, with `.` and `..` applied; nil when it climbs out of the vault.

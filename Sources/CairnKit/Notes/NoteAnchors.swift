@@ -11,32 +11,80 @@ public struct NoteAnchors: Sendable, Hashable {
     /// Scans a note body: ATX headings and block identifiers outside fenced code blocks.
     ///
     /// A block identifier is `^` followed by Latin letters, digits and dashes, at the end of a line after a
-    /// space (or any character but a letter or digit), or alone on its line ("Link to a block in a note").
+    /// space (or any character but an ASCII letter or digit), or alone on its line ("Link to a block in a note").
+    /// Works on the UTF-8 bytes, one pass: a note costs about what reading it costs.
     public static func scan(_ body: String) -> NoteAnchors {
         var headings = Set<String>()
         var blocks = Set<String>()
-        var fence: (marker: Character, count: Int)?
-        for rawLine in body.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = Substring(rawLine)
-            if line.last == "\r" { line = line.dropLast() }
-            let indentless = line.drop { $0 == " " }
-            if line.count - indentless.count <= 3, let first = indentless.first, first == "`" || first == "~" {
-                let count = indentless.prefix { $0 == first }.count
-                if count >= 3 {
-                    if let open = fence {
-                        if open.marker == first, count >= open.count,
-                           indentless.dropFirst(count).allSatisfy({ $0 == " " || $0 == "\t" }) { fence = nil }
-                    } else {
-                        fence = (first, count)
+        var body = body
+        body.withUTF8 { bytes in
+            var fence: (marker: UInt8, count: Int)?
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+                defer { start = end + 1 }
+                var lineEnd = end
+                if lineEnd > start, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                var first = start
+                while first < lineEnd, bytes[first] == 0x20 { first += 1 }
+                let indented = first - start > 3
+                if !indented, first < lineEnd, bytes[first] == 0x60 || bytes[first] == 0x7E {
+                    let marker = bytes[first]
+                    var run = first
+                    while run < lineEnd, bytes[run] == marker { run += 1 }
+                    if run - first >= 3 {
+                        if let open = fence {
+                            var rest = run
+                            while rest < lineEnd, bytes[rest] == 0x20 || bytes[rest] == 0x09 { rest += 1 }
+                            if open.marker == marker, run - first >= open.count, rest == lineEnd { fence = nil }
+                        } else {
+                            fence = (marker, run - first)
+                        }
+                        continue
                     }
-                    continue
                 }
+                if fence != nil { continue }
+                if !indented, first < lineEnd, bytes[first] == 0x23, let text = atxHeading(bytes, from: first, to: lineEnd) {
+                    headings.insert(normalizeHeading(text))
+                }
+                if let block = blockID(bytes, from: start, to: lineEnd) { blocks.insert(block) }
             }
-            if fence != nil { continue }
-            if let heading = atxHeading(line) { headings.insert(normalizeHeading(heading)) }
-            if let block = blockID(line) { blocks.insert(block) }
         }
         return NoteAnchors(headings: headings, blocks: blocks)
+    }
+
+    /// The text of the ATX heading (any level) whose `#` run starts at `first`, without the closing `#` run.
+    private static func atxHeading(_ bytes: UnsafeBufferPointer<UInt8>, from first: Int, to end: Int) -> String? {
+        var index = first
+        while index < end, bytes[index] == 0x23 { index += 1 }
+        guard index - first <= 6, index == end || bytes[index] == 0x20 || bytes[index] == 0x09 else { return nil }
+        var last = end
+        while last > index, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+        var closing = last
+        while closing > index, bytes[closing - 1] == 0x23 { closing -= 1 }
+        if closing == index || bytes[closing - 1] == 0x20 || bytes[closing - 1] == 0x09 { last = closing }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<max(index, last)]), as: UTF8.self)
+    }
+
+    /// The block identifier ending the line `start..<end` (`… ^id` or a line that is only `^id`), lowercased.
+    private static func blockID(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> String? {
+        var last = end
+        while last > start, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+        var caret = last
+        while caret > start, isIDByte(bytes[caret - 1]) { caret -= 1 }
+        guard caret < last, caret > start, bytes[caret - 1] == 0x5E else { return nil }
+        caret -= 1
+        // After a space or any character but an ASCII letter or digit (`![[image.png]]^id` works; `x^2` is math).
+        if caret > start {
+            let before = bytes[caret - 1]
+            guard !(isIDByte(before) && before != 0x2D) else { return nil }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[(caret + 1)..<last]), as: UTF8.self).lowercased()
+    }
+
+    private static func isIDByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D
     }
 
     public init(headings: Set<String>, blocks: Set<String>) {
@@ -64,35 +112,5 @@ public struct NoteAnchors: Sendable, Hashable {
             }
         }
         return out
-    }
-
-    /// The text of an ATX heading line (any level), without the closing `#` run.
-    static func atxHeading(_ line: Substring) -> Substring? {
-        let indentless = line.drop { $0 == " " }
-        guard line.count - indentless.count <= 3 else { return nil }
-        let level = indentless.prefix { $0 == "#" }.count
-        guard (1...6).contains(level) else { return nil }
-        var rest = indentless.dropFirst(level)
-        guard rest.isEmpty || rest.first == " " || rest.first == "\t" else { return nil }
-        while let last = rest.last, last == " " || last == "\t" { rest = rest.dropLast() }
-        var closing = rest
-        while closing.last == "#" { closing = closing.dropLast() }
-        if closing.isEmpty || closing.last == " " || closing.last == "\t" { rest = closing }
-        return rest
-    }
-
-    /// The block identifier ending `line` (`… ^id` or a line that is only `^id`), lowercased.
-    static func blockID(_ line: Substring) -> String? {
-        var text = line
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        guard let caret = text.lastIndex(of: "^") else { return nil }
-        let id = text[text.index(after: caret)...]
-        guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { return nil }
-        // After a space, or after anything but a letter or digit (`![[image.png]]^id` works in Obsidian; `x^2` is math).
-        if caret != text.startIndex {
-            let before = text[text.index(before: caret)]
-            guard !(before.isLetter || before.isNumber) else { return nil }
-        }
-        return id.lowercased()
     }
 }

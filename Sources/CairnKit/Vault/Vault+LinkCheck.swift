@@ -87,7 +87,8 @@ extension Vault {
                     continue
                 }
                 if found.ambiguous { ambiguous += 1 }
-                guard let subpath = link.subpath, found.path.lowercased().hasSuffix(".md"), let target = anchorsOf(found.path) else { continue }
+                guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
+                      let target = anchorsOf(found.path) else { continue }
                 if subpath.hasPrefix("^") {
                     if !target.blocks.contains(subpath.dropFirst().lowercased()) {
                         broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path))
@@ -113,24 +114,30 @@ extension Vault {
         let subpath: String?
         let markdown: Bool
         let line: Int
-        let written: String
+        /// The wikilink, for `written`.
+        var wiki: WikiLink? = nil
+
+        /// The link as reported (made only for links with a problem).
+        var written: String {
+            if let wiki { return wiki.description }
+            return "(" + target + (subpath.map { "#" + $0 } ?? "") + ")"
+        }
     }
 
     /// Wikilinks and embeds of the body, relative Markdown links, and wikilinks inside front matter values
     /// (Obsidian's "Properties": `related: "[[Note]]"`).
     static func links(of note: Note) -> [CheckedLink] {
         var out: [CheckedLink] = []
-        if let block = note.frontMatter?.block {
+        if let block = note.frontMatter?.block, block.utf8.contains(0x5B) {
             for w in NoteLinks.scan(block, firstLine: note.frontMatter?.lines.lowerBound ?? 1).wikiLinks {
-                out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, written: w.description))
+                out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, wiki: w))
             }
         }
         for w in note.links.wikiLinks {
-            out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, written: w.description))
+            out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, wiki: w))
         }
         for m in note.links.markdownLinks {
-            out.append(CheckedLink(target: m.target, subpath: m.fragment, markdown: true, line: m.line,
-                                   written: "(" + m.target + (m.fragment.map { "#" + $0 } ?? "") + ")"))
+            out.append(CheckedLink(target: m.target, subpath: m.fragment, markdown: true, line: m.line))
         }
         return out
     }
