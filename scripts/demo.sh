@@ -17,7 +17,7 @@ vault="$demo/vault"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { step "$*"; "$@"; }
 
-run "$CAIRN" init "$vault" --name "Ada Operator" --email ada@example.com
+run "$CAIRN" init --example "$vault" --name "Ada Operator" --email ada@example.com
 cd "$vault"
 step "edit memory/working/this-week.md and add inbox/call-notes.md with a plain file write"
 printf '\n- [ ] Send the Acme proposal by Friday #acme\n' >> memory/working/this-week.md

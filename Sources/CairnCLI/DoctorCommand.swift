@@ -27,6 +27,12 @@ extension Cairn {
                 for f in report.findings {
                     out.line(out.paint(f.severity.rawValue, f.severity == .error ? .red : .yellow) + ": " + String(f.description.drop(while: { $0 != ":" }).dropFirst(2)))
                 }
+                if let l = report.links {
+                    var line = "Links: \(l.links) checked against \(l.files) files"
+                    if l.unresolved > 0 { line += "; \(l.unresolved) unresolved (to notes not written yet; `cairn links --unresolved` lists them)" }
+                    if l.ambiguous > 0 { line += "; \(l.ambiguous) by a name several files share" }
+                    out.line(line + ".")
+                }
                 out.line(report.healthy ? out.paint("No errors.", .green) : "\(report.errors) error\(report.errors == 1 ? "" : "s") found.")
             }
             if !report.healthy { throw CLIFailure(message: "", status: 1) }

@@ -9,7 +9,9 @@ extension Cairn {
             discussion: """
             In a new or empty folder, copies the default vault and makes the first commit on `main`. In a folder \
             of notes, keeps every file and commits them with the missing scaffolding. In a git repository, keeps \
-            all history and adds only the missing scaffolding in one commit. Never overwrites an existing file.
+            all history and adds only the missing scaffolding in one commit. Never overwrites an existing file. \
+            The scaffolding is structure only (READMEs, policy, agents, workflows, empty forms for core memory); \
+            --example adds a made-up business's notes for trying cairn out.
             """
         )
 
@@ -25,9 +27,13 @@ extension Cairn {
         @Option(help: ArgumentHelp("Copy this folder instead of the built-in default vault.", valueName: "folder"))
         var template: String?
 
+        @Flag(help: "Also add the notes of a made-up business (core memory, a lead, a project, a price list) to show how the pieces fit together; for trying cairn out, not for a real vault.")
+        var example = false
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            if example && template != nil { throw ValidationError("--example adds to the built-in vault; it cannot be combined with --template") }
             if (name == nil) != (email == nil) { throw ValidationError("give both --name and --email, or neither") }
             if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name cannot be empty") }
             if let email, !email.contains("@") { throw ValidationError("--email must be an email address") }
@@ -36,7 +42,7 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let target = env.absolute(directory ?? ".")
-            let tmpl = try template.map { try VaultTemplate.load(directory: env.absolute($0)) } ?? .embedded
+            let tmpl = try template.map { try VaultTemplate.load(directory: env.absolute($0)) } ?? (example ? .embedded : .structure)
             let identity = name.flatMap { n in email.map { OperatorIdentity(name: n, email: $0) } }
             let result = try Vault.initialize(at: target, template: tmpl, identity: identity,
                                               globalConfigFile: env.globalGitConfig, now: env.now)

@@ -15,13 +15,21 @@ extension Cairn {
         @OptionGroup var vaultOptions: VaultOptions
 
         @Argument(help: "The note: a path (memory/knowledge/pricing.md) or a note name (pricing).")
-        var note: String
+        var note: String?
+
+        @Flag(help: "List every link of the vault to a file that does not exist (yet), and links to missing headings or blocks.")
+        var unresolved = false
 
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if unresolved == (note != nil) { throw ValidationError("give a note, or --unresolved") }
+        }
 
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
+            guard let note else { return try listUnresolved(vault, env) }
             let name = FileManager.default.fileExists(atPath: env.absolute(note)) ? try vaultRelative(note, vault: vault, env: env) : note
             let report: NoteLinkReport
             do {
@@ -42,6 +50,18 @@ extension Cairn {
             for l in report.backlinks {
                 out.line("  " + out.paint("\(l.source):\(l.line)", .magenta) + "  " + (l.kind == .wiki ? "[[\(l.target)]]" : "(\(l.target))"))
             }
+        }
+
+        /// `--unresolved`: every link that does not lead to a file, then every link to a missing heading or block.
+        private func listUnresolved(_ vault: Vault, _ env: Environment) throws {
+            let report = try vault.checkLinks()
+            let out = Output(env)
+            if output.json { return try out.json(report) }
+            for p in report.unresolved + report.brokenAnchors {
+                out.line(out.paint("\(p.path):\(p.line)", .magenta) + "  " + p.link
+                         + (p.kind == .unresolved ? "" : "  " + out.paint(p.kind.rawValue, .red) + " in " + (p.resolved ?? "?")))
+            }
+            out.line("\(report.unresolved.count) unresolved and \(report.brokenAnchors.count) to a missing heading or block, of \(report.links) links in \(report.notes) notes.")
         }
     }
 }

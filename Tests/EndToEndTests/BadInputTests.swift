@@ -125,18 +125,30 @@ import Glibc
     /// A note whose front matter has a syntax error on line 3.
     private let brokenNote = "---\ntitle: Plan\n  owner: me: again\n---\n\n# Plan\n"
 
-    @Test func invalidFrontMatterIsRefusedWithPathAndLine() throws {
+    /// The operator's own note is never held back by its front matter: committed as it is, with a warning.
+    @Test func invalidFrontMatterInANoteIsCommittedWithAWarningNamingPathAndLine() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         try sb.write(v + "/memory/projects/plan.md", brokenNote)
         try sb.write(v + "/memory/working/fine.md", "# Fine\n")
+        let r = sb.runCairn(["snapshot"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("memory/projects/plan.md:3: "), "\(r)")
+        #expect(!r.stderr.contains("fine.md"), "only the bad file is named: \(r)")
+        #expect(sb.git(["show", "HEAD:memory/projects/plan.md"], cwd: v).stdoutData == Data(brokenNote.utf8))
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v) == "")
+    }
+
+    @Test func invalidFrontMatterInAWorkflowIsRefusedWithPathAndLine() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/workflows/plan.md", brokenNote)
         let before = sb.state(of: v)
         let r = sb.runCairn(["snapshot"], cwd: v)
         #expect(r.status == 1, "\(r)")
         #expect(r.stderr.contains("nothing was committed"), "\(r)")
-        #expect(r.stderr.contains("memory/projects/plan.md:3: "), "\(r)")
+        #expect(r.stderr.contains("workflows/plan.md:3: "), "\(r)")
         #expect(r.stderr.contains("--force"), "should mention the way out: \(r)")
-        #expect(!r.stderr.contains("fine.md"), "only the bad file is named: \(r)")
         sb.expectUnchanged(v, since: before)
     }
 
@@ -210,20 +222,33 @@ import Glibc
         sb.expectUnchanged(v, since: before)
     }
 
-    @Test func doctorNamesTheBrokenNoteAndLineAndExitsOne() throws {
+    /// A note's front matter is the operator's business: doctor names the line as a warning and stays healthy.
+    @Test func doctorNamesTheBrokenNoteAndLineAsAWarning() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
         try sb.write(v + "/memory/projects/plan.md", brokenNote)
         let before = sb.state(of: v)
         let r = sb.runCairn(["doctor"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("warning: memory/projects/plan.md:3: "), "\(r)")
+        #expect(r.stdout.contains("No errors."), "\(r)")
+        sb.expectUnchanged(v, since: before)
+    }
+
+    /// A workflow cairn cannot read is an error: doctor names it and line and exits 1.
+    @Test func doctorNamesTheBrokenWorkflowAndLineAndExitsOne() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/workflows/plan.md", brokenNote)
+        let before = sb.state(of: v)
+        let r = sb.runCairn(["doctor"], cwd: v)
         #expect(r.status == 1, "\(r)")
-        #expect(r.stdout.contains("error: memory/projects/plan.md:3: "), "\(r)")
-        #expect(r.stdout.contains("1 error found."), "\(r)")
+        #expect(r.stdout.contains("error: workflows/plan.md:3: "), "\(r)")
         let json = sb.runCairn(["doctor", "--json"], cwd: v)
         #expect(json.status == 1, "\(json)")
         let report = try jsonObject(json.stdoutData)
         let findings = try #require(report["findings"] as? [[String: Any]])
-        #expect(findings.contains { $0["path"] as? String == "memory/projects/plan.md" && $0["line"] as? Int == 3 && $0["severity"] as? String == "error" },
+        #expect(findings.contains { $0["path"] as? String == "workflows/plan.md" && $0["line"] as? Int == 3 && $0["severity"] as? String == "error" },
                 "\(findings)")
         sb.expectUnchanged(v, since: before)
     }

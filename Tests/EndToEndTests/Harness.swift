@@ -141,8 +141,9 @@ final class Sandbox {
 
     /// `cairn init NAME` in the work folder; requires success and returns the vault's path.
     @discardableResult
+    /// A new vault with the example business's notes (`cairn init --example`), which many tests use.
     func makeVault(_ name: String = "vault", _ extraArgs: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let r = runCairn(["init", name] + extraArgs)
+        let r = runCairn(["init", "--example", name] + extraArgs)
         try #require(r.status == 0, "cairn init failed: \(r)", sourceLocation: sourceLocation)
         return work + "/" + name
     }
@@ -279,6 +280,11 @@ func workingFiles(_ root: String) -> [String: FileEntry] {
 /// The files of the vault-template folder (what `cairn init` copies).
 func templateFiles() -> [String: FileEntry] {
     workingFiles(Binaries.packageRoot + "/vault-template").mapValues { FileEntry(data: $0.data, executable: false) }
+}
+
+/// `vault-template/` with `vault-example/` laid over it: what `cairn init --example` writes.
+func exampleTemplateFiles() -> [String: FileEntry] {
+    templateFiles().merging(workingFiles(Binaries.packageRoot + "/vault-example").mapValues { FileEntry(data: $0.data, executable: false) }) { _, example in example }
 }
 
 extension Sandbox {

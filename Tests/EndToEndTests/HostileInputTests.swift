@@ -32,7 +32,7 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 /// `git for-each-ref` and `git status` before and after. The corpus is table-driven; `HostileInputTests.count`
 /// is the number of inputs tried here (agent, model, disk and lock cases are separate tests below).
 @Suite struct HostileInputTests {
-    // MARK: - Notes and front matter (snapshot refuses, names path:line)
+    // MARK: - Notes and front matter (snapshot refuses or warns, names path:line)
 
     static let bomb: String = {
         // A billion-laughs alias expansion: 9 levels of 9 references each.
@@ -246,7 +246,38 @@ private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
         if !c.repositoryIsBroken { sb.expectFsckClean(v) }
     }
 
-    @Test(arguments: noteCases) func badNotesAreRefused(_ c: HostileCase) throws { try check(c) }
+    /// The note cases about front matter. In an operator's note they are committed as they are, with a warning
+    /// naming the file and line (a parser's opinion never blocks a save); in a workflow definition, which cairn
+    /// runs, they are refused like bad JSON.
+    static let frontMatterCases = noteCases.filter {
+        $0.prepare == nil && !["NUL byte in a note", "invalid UTF-8 in a note"].contains($0.name)
+    }
+
+    @Test(arguments: noteCases.filter { c in !frontMatterCases.contains { $0.name == c.name } })
+    func badNotesAreRefused(_ c: HostileCase) throws { try check(c) }
+
+    @Test(arguments: frontMatterCases.map { c in
+        HostileCase(name: c.name + " (workflow)",
+                    files: Dictionary(uniqueKeysWithValues: c.files.map { ($0.key.replacingOccurrences(of: "memory/projects/", with: "workflows/"), $0.value) }),
+                    command: c.command, status: c.status,
+                    messages: c.messages.map { $0.replacingOccurrences(of: "memory/projects/", with: "workflows/") })
+    })
+    func badFrontMatterInAWorkflowIsRefused(_ c: HostileCase) throws { try check(c) }
+
+    @Test(arguments: frontMatterCases)
+    func badFrontMatterInANoteIsCommittedAsItIsWithAWarning(_ c: HostileCase) throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        for (path, bytes) in c.files { try sb.write(v + "/" + path, Data(bytes)) }
+        let r = sb.runCairn(["snapshot"], cwd: v)
+        #expect(!r.signaled && r.status == 0, "\(c.name): \(r)")
+        for m in c.messages { #expect(r.stderr.contains(m), "\(c.name): expected '\(m)' in the warning: \(r)") }
+        for (path, bytes) in c.files {
+            #expect(sb.git(["show", "HEAD:" + path], cwd: v).stdoutData == Data(bytes), "\(c.name): \(path) not committed as it is")
+        }
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v) == "")
+        sb.expectFsckClean(v)
+    }
     @Test(arguments: configCases) func badConfigFilesAreRefused(_ c: HostileCase) throws { try check(c) }
     @Test(arguments: nameCases) func badNamesAreRefused(_ c: HostileCase) throws { try check(c) }
     @Test(arguments: argumentCases) func badArgumentsAreRefused(_ c: HostileCase) throws { try check(c) }

@@ -23,7 +23,7 @@ import Testing
     @Test func copiesEveryTemplateFileByteForByte() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
-        let template = templateFiles()
+        let template = exampleTemplateFiles()
         try #require(template.count >= 10, "vault-template/ not found at \(Binaries.packageRoot)")
         let working = workingFiles(v)
         expectSameFiles(working, template, "new vault", "vault-template/")

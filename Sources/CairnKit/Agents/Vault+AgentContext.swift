@@ -47,9 +47,11 @@ extension Vault {
         var files: [(path: String, content: String)] = []
         var core: [ContextItem] = [], retrieved: [ContextItem] = []
         var seen = Set<String>()
+        // Obsidian templates (`{{date}}`, `<% … %>` placeholders) are not memory: never given to an agent.
+        let templates = ObsidianSettings.read(root: root)
 
         var coreLeft = policy.memory.coreTokenBudget
-        for f in try base.files(matching: [Glob("memory/core/**")]) where f.path.hasSuffix(".md") {
+        for f in try base.files(matching: [Glob("memory/core/**")]) where f.path.hasSuffix(".md") && !templates.isTemplate(f.path) {
             guard let data = try? repository.blob(f.oid) else { continue }
             let tokens = ContextItem.estimateTokens(data.count)
             guard tokens <= coreLeft else { continue }
@@ -66,7 +68,7 @@ extension Vault {
             do {
                 let found = try Retriever().retrieve(task: Self.taskText(agent: agent, input: input), readScope: scope,
                                                      budgetTokens: left, vault: self, excluding: seen, tree: base.tree)
-                for item in found {
+                for item in found where !templates.isTemplate(item.path) {
                     guard let oid = OID(hex: item.blob), let data = try? repository.blob(oid) else { continue }
                     retrieved.append(item)
                     files.append((item.label, item.excerpt(of: String(decoding: data, as: UTF8.self))))
@@ -78,7 +80,7 @@ extension Vault {
             }
         }
         if left > 0 {
-            for f in try base.files(matching: scope) where !seen.contains(f.path) {
+            for f in try base.files(matching: scope) where !seen.contains(f.path) && !templates.isTemplate(f.path) {
                 guard left > 0 else { break }
                 guard let data = try? repository.blob(f.oid) else { continue }
                 let tokens = ContextItem.estimateTokens(data.count)

@@ -198,14 +198,16 @@ public struct FrontMatter: Sendable, Hashable {
             yaml: yaml, block: block, lines: lines, fields: fields,
             title: try known.text("title", node("title")),
             tier: try known.tier(node("tier")),
-            tags: try known.tags(node("tags")),
+            // The singular `tag` and `alias` keys of older Obsidian vaults ("Properties", "Deprecated properties":
+            // deprecated in 1.4, no longer default properties since 1.9) still count when the plural is absent.
+            tags: try known.tags(node("tags") ?? node("tag")),
             created: try known.date("created", node("created")),
             updated: try known.date("updated", node("updated")),
             expires: try known.date("expires", node("expires")),
             reviewAfter: try known.date("review_after", node("review_after")),
             source: try known.text("source", node("source")),
             pinned: try known.flag("pinned", node("pinned")),
-            aliases: try known.aliases(node("aliases")))
+            aliases: try known.aliases(node("aliases") ?? node("alias")))
     }
 
     // MARK: - Dates

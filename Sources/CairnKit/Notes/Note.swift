@@ -201,6 +201,12 @@ public enum NoteParser {
         return Note(path: path, frontMatter: frontMatter, body: text(bytes[closing.next...]), hasByteOrderMark: hasBOM)
     }
 
+    /// Reads a note the way an editor shows it: front matter that does not parse (an Obsidian template's
+    /// `created: {{date}}`, a typo) counts as no front matter, and the whole text is the body. Never throws.
+    public static func lenient(path: String, data: Data) -> Note {
+        (try? parse(path: path, data: data)) ?? Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self))
+    }
+
     /// Parses a note from text (as `parse(path:data:)` on its UTF-8 bytes).
     public static func parse(path: String, text: String) throws(NoteError) -> Note {
         try parse(path: path, data: Data(text.utf8))

@@ -32,6 +32,8 @@ public struct MarkdownLink: Sendable, Hashable {
     public let isImage: Bool
     /// The 1-based line the link is on (a file line when scanned with the body's first line).
     public let line: Int
+    /// What follows `#` in the destination, percent-decoded (a heading or `^block`), if any.
+    public var fragment: String? = nil
 }
 
 /// What a note body refers to: its first `# Heading`, inline `#tags`, wikilinks and relative
@@ -269,8 +271,10 @@ private struct BodyScanner {
             while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
         }
         guard index < limit, line[index] == ")" else { return nil }
-        if let target = Self.relativeTarget(Self.string(destination[...])) {
-            markdownLinks.append(MarkdownLink(text: text, target: target, isImage: image, line: number))
+        let written = Self.string(destination[...])
+        if let target = Self.relativeTarget(written) {
+            markdownLinks.append(MarkdownLink(text: text, target: target, isImage: image, line: number,
+                                              fragment: Self.fragment(written)))
         }
         return index + 1
     }
@@ -298,6 +302,14 @@ private struct BodyScanner {
         }
         let decoded = path.contains("%") ? (String(path).removingPercentEncoding ?? String(path)) : String(path)
         return decoded.isEmpty ? nil : decoded
+    }
+
+    /// The decoded `#fragment` of a link destination (before any `?query` inside it), nil when there is none.
+    static func fragment(_ destination: String) -> String? {
+        guard let hash = destination.firstIndex(of: "#") else { return nil }
+        let raw = destination[destination.index(after: hash)...]
+        let text = NoteText.trimmed(raw.removingPercentEncoding ?? String(raw))
+        return text.isEmpty ? nil : text
     }
 
     /// `true` when `text` starts with a URL scheme such as `https:` or `mailto:`.

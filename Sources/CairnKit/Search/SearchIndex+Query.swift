@@ -103,8 +103,10 @@ extension SearchIndex {
             arguments += query.tiers as [any DatabaseValueConvertible]
         }
         for tag in query.tags {
-            filters.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND t.tag = ?)")
-            arguments.append(tag)
+            // A nested tag is found by its parents, as in Obsidian: `tag:area` matches `#area/sub` (the range
+            // `area/` ..< `area0` holds exactly the tags that start with `area/`).
+            filters.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR (t.tag >= ? AND t.tag < ?)))")
+            arguments += [tag, tag + "/", tag + "0"]
         }
         if !query.paths.isEmpty {
             let globs = query.paths

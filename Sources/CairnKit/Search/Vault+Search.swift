@@ -24,7 +24,11 @@ extension Vault {
         }
         if let tag { parsed.tags.append(SearchQuery.normalizeTag(tag)) }
         if let path { parsed.paths.append(Glob(path)) }
-        let (hits, update, commit, seconds, skipped) = try searchIndex.searchReportingSkipped(parsed, limit: limit)
+        // Obsidian templates are not memory: left out of the results unless a path filter asks for them.
+        let templates = parsed.paths.isEmpty ? ObsidianSettings.read(root: root) : ObsidianSettings()
+        let extra = templates.templateFolders.isEmpty ? 0 : limit
+        let (found, update, commit, seconds, skipped) = try searchIndex.searchReportingSkipped(parsed, limit: limit + extra)
+        let hits = extra > 0 ? Array(found.filter { !templates.isTemplate($0.path) }.prefix(limit)) : found
         return SearchResults(query: query, hits: hits, indexedCommit: commit, update: update, querySeconds: seconds,
                              skipped: skipped)
     }
@@ -41,7 +45,7 @@ extension Vault {
     public func updateIndex() throws -> IndexUpdate { try searchIndex.update() }
 
     /// Outgoing links and backlinks of a note (a path or a note name).
-    public func links(note: String) throws -> NoteLinkReport { try searchIndex.links(note: note) }
+    public func links(note: String) throws -> NoteLinkReport { try resolvedAsObsidian(searchIndex.links(note: note)) }
 
     /// Links to notes or files that do not exist (for `cairn doctor`).
     public func brokenLinks() throws -> [BrokenLink] { try searchIndex.brokenLinks() }

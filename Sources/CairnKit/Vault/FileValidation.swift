@@ -5,6 +5,9 @@ import Foundation
 struct ValidationProblem {
     let problem: FileProblem
     let isFatal: Bool
+    /// `false` for the operator's own notes: their front matter is cairn's reading, not a rule, so the file
+    /// is committed as it is and the problem is only a warning (the note is read as having no front matter).
+    var blocksCommit = true
 }
 
 extension Vault {
@@ -41,24 +44,38 @@ extension Vault {
             }
             return nil
         }
+        // Templates (Obsidian's Templates or Templater folder) hold placeholders such as `{{date}}` or `<% … %>`:
+        // they are not notes, and are not read as notes.
+        if path.lowercased().hasSuffix(".md"), ObsidianSettings.read(root: root).isTemplate(path) { return nil }
         return Self.validateNoteContent(path: path, full: full)
     }
 
     /// Parses a Markdown file cairn reads (a note, an agent or workflow definition) at `full`; nil when fine, not
-    /// Markdown, or unreadable. Touches nothing but the file, so notes can be checked on several threads.
+    /// Markdown, or unreadable (callers leave templates out first). Touches nothing but the file, so notes can be checked on several threads.
     static func validateNoteContent(path: String, full: String) -> ValidationProblem? {
         guard path.lowercased().hasSuffix(".md") else { return nil }
         guard let data = FileManager.default.contents(atPath: full) else { return nil }
+        // Agent and workflow definitions are run by cairn: one that cannot be read is refused like bad JSON.
+        // Any other note is the operator's: committed as it is, the problem reported as a warning — unless it is
+        // not text at all (NUL bytes, invalid UTF-8), which no editor of notes produces.
+        let isText = !data.contains(0) && String(data: data, encoding: .utf8) != nil
+        let isDefinition = !isText || Self.isAgentDefinition(path) || Self.isWorkflowDefinition(path)
         do {
             _ = try NoteParser.parse(path: path, data: data)
-            // Agent definitions are read by `agent run`: a definition that cannot run is refused like bad JSON.
-            if isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }
+            if Self.isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }
         } catch let error as NoteError {
-            return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false)
+            return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false,
+                                     blocksCommit: isDefinition)
         } catch {
-            return ValidationProblem(problem: FileProblem(path: path, reason: "\(error)"), isFatal: false)
+            return ValidationProblem(problem: FileProblem(path: path, reason: "\(error)"), isFatal: false, blocksCommit: isDefinition)
         }
         return nil
+    }
+
+    /// `workflows/NAME.md` (not README.md): the files the workflow catalog reads.
+    static func isWorkflowDefinition(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        return parts.count == 2 && parts[0] == "workflows" && parts[1].hasSuffix(".md") && parts[1].lowercased() != "readme.md"
     }
 
     /// `agents/NAME.md` (not README.md): the files `agentCatalog()` reads.

@@ -22,6 +22,9 @@ public struct DoctorReport: Sendable, Codable {
     public let commitsChecked: Int
     public let notesChecked: Int
     public let findings: [DoctorFinding]
+    /// Links read and how they resolve (nil when links could not be checked); unresolved links are counted
+    /// here, not reported one by one (`cairn links --unresolved` lists them).
+    public var links: LinkSummary? = nil
     public var errors: Int { findings.filter { $0.severity == .error }.count }
     public var healthy: Bool { errors == 0 }
 }
@@ -93,28 +96,30 @@ extension Vault {
             }
         }
         // Every Markdown file in the working tree (tracked or not; ignored files skipped).
-        let notes = markdownFiles(tree: tree)
+        let templates = ObsidianSettings.read(root: root)
+        let notes = markdownFiles(tree: tree).filter { !templates.isTemplate($0) }
         let notesChecked = notes.count
-        for p in Self.validateNotes(notes, root: root, progress: progress) { report(p.problem.path, p.problem.line, p.problem.reason) }
+        for p in Self.validateNotes(notes, root: root, progress: progress) {
+            if p.blocksCommit { report(p.problem.path, p.problem.line, p.problem.reason) } else { warn(p.problem.path, p.problem.line, p.problem.reason) }
+        }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
-        // Links to notes or files that do not exist, from the search index (derived data in .git/cairn/,
-        // brought up to date or rebuilt first). Warnings: a dangling link loses nothing.
-        if tree != nil {
-            do {
-                let index = searchIndex
-                index.progress = progress
-                for link in try index.brokenLinks() { warn(link.path, link.line, link.problem.reason) }
-            } catch {
-                warn(".git/cairn", nil, "links not checked: \(error)")
-            }
+        // Links, resolved as Obsidian does: a link to a note not written yet is normal (counted); a heading or
+        // block that is gone is a warning. A dangling link loses nothing.
+        var links: LinkSummary? = nil
+        do {
+            let checked = try checkLinks()
+            for problem in checked.brokenAnchors { warn(problem.path, problem.line, problem.reason) }
+            links = LinkSummary(checked)
+        } catch {
+            warn(nil, nil, "links not checked: \(error)")
         }
         // Folders named like .git (any case, trailing dots): git and cairn never look inside them, so their files
         // are never committed, and snapshot cannot see them to say so.
         for folder in gitLookalikeFolders() {
             warn(folder, nil, "a folder named like .git is never committed (git treats it as a repository's own folder); rename it")
         }
-        return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings)
+        return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings, links: links)
     }
 
     /// Checks the notes at `paths` (vault-relative) a batch at a time, on every core; problems in path order.

@@ -60,11 +60,22 @@ extension Vault {
         throw VaultError.concurrentUpdate(ref: branchRef)
     }
 
+    /// How long a write waits for another git process's lock (`index.lock`, a ref lock) to go away.
+    static let lockWaitSeconds: Double = 2
+
     /// Checks the vault can be written: stale git locks recovered, `HEAD` on the vault branch, no merge in progress.
     func prepareForWrite(now: Date) throws {
-        let locks = LockFiles.recover(gitDir: gitDir, now: now)
+        var locks = LockFiles.recover(gitDir: gitDir, now: now)
+        // Another git client (the obsidian-git plugin committing on its timer, an editor's git integration) holds
+        // a lock for a moment: wait up to `lockWaitSeconds` for it to finish before saying who holds it.
+        let waitUntil = ProcessInfo.processInfo.systemUptime + Self.lockWaitSeconds
+        while !locks.held.isEmpty && ProcessInfo.processInfo.systemUptime < waitUntil {
+            usleep(50_000)
+            locks = LockFiles.recover(gitDir: gitDir, now: now)
+        }
         if let held = locks.held.first {
-            throw VaultError.locked(path: gitDir + held.path, reason: held.reason + "; wait for it to finish")
+            throw VaultError.locked(path: gitDir + held.path, reason: held.reason
+                + " (still after \(Int(Self.lockWaitSeconds)) s; another git client, such as Obsidian's git plugin, may be committing); wait for it to finish")
         }
         if let op = repository.stateInProgress {
             throw VaultError.cannotAdopt(path: root, reason: "a git \(op) is in progress; finish or abort it with git first")
@@ -115,11 +126,14 @@ extension Vault {
         var accepted: [StatusEntry] = []
         for entry in entries {
             if let problem = validateForCommit(entry, maxFileBytes: options.maxFileBytes) {
-                if problem.isFatal || !options.force {
+                if !problem.blocksCommit {
+                    warnings.append("\(problem.problem) (committed as it is; read as a note without front matter)")
+                } else if problem.isFatal || !options.force {
                     problems.append(problem.problem)
                     continue
+                } else {
+                    warnings.append("committed anyway: \(problem.problem)")
                 }
-                warnings.append("committed anyway: \(problem.problem)")
             }
             accepted.append(entry)
         }

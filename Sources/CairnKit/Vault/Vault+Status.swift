@@ -47,7 +47,9 @@ extension Vault {
         var problems: [FileProblem] = []
         for entry in entries {
             changes.append(FileChange(path: entry.path, oldPath: entry.oldPath, kind: entry.kind == .untracked ? .added : entry.kind))
-            if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes) { problems.append(p.problem) }
+            if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes) {
+                if p.blocksCommit { problems.append(p.problem) } else { warnings.append("\(p.problem) (snapshot commits it as it is)") }
+            }
         }
         let pending = try repository.references(withPrefix: Self.proposalPrefix).count
         return VaultStatus(root: root, branch: branch, head: try head()?.hex, changes: changes,

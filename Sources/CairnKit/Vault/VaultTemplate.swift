@@ -12,11 +12,27 @@ public struct VaultTemplate: Sendable {
 
     public init(files: [File]) { self.files = files.sorted { $0.path < $1.path } }
 
-    /// The template compiled into cairn (see `scripts/embed-template.py`).
+    /// The structure compiled into cairn (`vault-template/`, see `scripts/embed-template.py`): READMEs, policy,
+    /// agent and workflow definitions, and core notes that are empty forms. It assumes nothing about the business,
+    /// so it is what `cairn init` adds to a new vault or to a folder of notes it adopts.
+    public static var structure: VaultTemplate {
+        VaultTemplate(files: decode(EmbeddedTemplate.files))
+    }
+
+    /// The structure plus the notes of a made-up business (`vault-example/`: its core memory, a lead in the inbox,
+    /// a project, a price list) that show how the pieces fit together: `cairn init --example` and `make demo`.
     public static var embedded: VaultTemplate {
-        VaultTemplate(files: EmbeddedTemplate.files.compactMap { path, base64 in
-            Data(base64Encoded: base64).map { File(path: path, data: $0) }
-        })
+        structure.overlaid(with: decode(EmbeddedTemplate.exampleFiles))
+    }
+
+    /// These files, with `files` added and replacing those of the same path.
+    public func overlaid(with others: [File]) -> VaultTemplate {
+        let replaced = Set(others.map(\.path))
+        return VaultTemplate(files: files.filter { !replaced.contains($0.path) } + others)
+    }
+
+    private static func decode(_ files: [(String, String)]) -> [File] {
+        files.compactMap { path, base64 in Data(base64Encoded: base64).map { File(path: path, data: $0) } }
     }
 
     /// Reads every file under `directory` (symlinks and `.git` excluded).
