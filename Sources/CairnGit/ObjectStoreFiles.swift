@@ -64,7 +64,7 @@ public struct ObjectStoreFiles {
         let limit = cutoff.timeIntervalSince1970
         var folders = Set<String>()
         forEachLooseObject { path, st in
-            guard Double(st.st_mtim.tv_sec) < limit else { return }
+            guard Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 < limit else { return }
             unlinkFile(path)
             folders.insert((path as NSString).deletingLastPathComponent)
         }

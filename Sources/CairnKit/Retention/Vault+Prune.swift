@@ -45,7 +45,7 @@ extension Vault {
             FileManager.default.createFile(atPath: startMarker, contents: Data())
         }
         var st = stat()
-        let startedAt = (!options.dryRun && stat(startMarker, &st) == 0) ? Double(st.st_mtim.tv_sec) : now.timeIntervalSince1970
+        let startedAt = (!options.dryRun && stat(startMarker, &st) == 0) ? Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 : now.timeIntervalSince1970
 
         // The rules.
         guard let mainTip = try head() else { return report }
@@ -167,10 +167,23 @@ extension Vault {
         changes.append(.init(name: RewriteRecord.reference, old: previousRecord, new: recordCommit))
         report.record = recordCommit.hex
 
+        report.workingTreeRemoved = try switchAndCompact(
+            changes: changes, packedTips: newTips + [recordCommit], otherTips: otherTips,
+            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: options.threads,
+            memory: memory, progress: progress)
+        report.diskBytesAfter = ObjectStoreFiles(repository).diskUsage()
+        return report
+    }
+
+    /// Writes one pack of everything reachable from `packedTips` and `otherTips` (and the index), then the
+    /// journal, then applies it: references switch, reflogs expire, old packs and loose objects older than
+    /// `startedAt` go, caches are rebuilt. Returns the working-tree files removed.
+    func switchAndCompact(changes: [RewriteRecord.ReferenceChange], packedTips: [OID], otherTips: [OID],
+                          removeFromWorkingTree: [String: String], startedAt: Double, threads: Int,
+                          memory: InMemoryObjects?, progress: (PruneProgress) -> Void) throws -> [String] {
         let oldPacks = ObjectStoreFiles(repository).packs()
-        let builder = try PackBuilder(repository, threads: options.threads)
+        let builder = try PackBuilder(repository, threads: threads)
         progress(PruneProgress(phase: .packing, done: 0, total: 0))
-        let packedTips = newTips + [recordCommit]
         try builder.insertHistory(from: packedTips)
         for tip in otherTips { try builder.insertRecursively(tip) }
         let index = try repository.index()
@@ -178,7 +191,7 @@ extension Vault {
         let pack = try builder.write()
         progress(PruneProgress(phase: .packing, done: builder.objectCount, total: builder.objectCount))
         try repository.refreshObjects()
-        try memory.reset()
+        try memory?.reset()
         CrashPoints.hit("prune.after-pack")
 
         let journal = PruneJournal(pack: pack, oldPacks: oldPacks.filter { $0 != pack }, references: changes,
@@ -186,9 +199,7 @@ extension Vault {
                                    removeFromWorkingTree: removeFromWorkingTree)
         try writeJournal(journal)
         CrashPoints.hit("prune.after-journal")
-        report.workingTreeRemoved = try applyPruneJournal(journal, progress: progress)
-        report.diskBytesAfter = ObjectStoreFiles(repository).diskUsage()
-        return report
+        return try applyPruneJournal(journal, progress: progress)
     }
 
     /// Finishes a prune that was interrupted after its journal was written; does nothing when none was.

@@ -160,6 +160,7 @@ extension Vault {
         CrashPoints.hit("snapshot.after-ref")
         // A partial snapshot leaves the index matching the branch only if it did before.
         try writeIndex(usable, stamp: stampValidBefore)
+        warnings += secretWarnings(for: changes)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }
 
