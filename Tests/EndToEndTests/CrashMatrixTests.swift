@@ -19,6 +19,8 @@ import Glibc
         // WorkflowTests
         "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
         "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
+        // PruneTests
+        "prune.after-pack", "prune.after-journal", "prune.mid-refs", "prune.before-delete", "prune.mid-delete",
     ]
 
     @Test func everyCrashPointHasAKillTest() {

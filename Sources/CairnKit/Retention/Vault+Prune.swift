@@ -26,6 +26,13 @@ extension Vault {
     public func prune(_ options: PruneOptions = PruneOptions(), policy: Policy, author: OperatorIdentity, now: Date,
                       progress: (PruneProgress) -> Void = { _ in }) throws -> PruneReport {
         let started = DispatchTime.now()
+        var report = try pruneTimed(options, policy: policy, author: author, now: now, progress: progress)
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        return report
+    }
+
+    private func pruneTimed(_ options: PruneOptions, policy: Policy, author: OperatorIdentity, now: Date,
+                            progress: (PruneProgress) -> Void) throws -> PruneReport {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
         try prepareForWrite(now: now)
@@ -38,7 +45,6 @@ extension Vault {
                 report.resumedInterrupted = true
             }
         }
-        defer { report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9 }
 
         let startMarker = gitDir + "cairn/prune-start"
         if !options.dryRun {
@@ -282,6 +288,16 @@ extension Vault {
             if !packed.contains(ref.target.hex) { unpacked.append(ref.name) }
         }
         try repository.deleteReflog("HEAD")
+        // Reflogs of symbolic references (refs/remotes/origin/HEAD after a clone) and of references already gone.
+        let logs = gitDir + "logs/"
+        if let names = FileManager.default.enumerator(atPath: logs + "refs")?.allObjects as? [String] {
+            for name in names where !name.hasSuffix(".lock") {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: logs + "refs/" + name, isDirectory: &isDir), !isDir.boolValue {
+                    try repository.deleteReflog("refs/" + name)
+                }
+            }
+        }
         for name in ["ORIG_HEAD", "FETCH_HEAD", "MERGE_HEAD", "CHERRY_PICK_HEAD"] { unlink(gitDir + name) }
         if !unpacked.isEmpty {
             // A reference written outside cairn's lock during the prune: its objects may be in the old packs.

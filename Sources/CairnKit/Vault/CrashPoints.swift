@@ -22,6 +22,9 @@ public enum CrashPoints {
         // Workflows; each also fires as `NAME:STEP` (agent ones too, for a workflow's step) to stop at one step.
         "workflow.before-step", "workflow.after-step", "workflow.before-checkpoint", "workflow.after-checkpoint",
         "workflow-task.before-ref", "workflow-task.after-ref", "workflow-task.after-checkout",
+        // Prune and forget: after the new pack, after the journal, after the first reference switched, before and
+        // during the removal of old objects.
+        "prune.after-pack", "prune.after-journal", "prune.mid-refs", "prune.before-delete", "prune.mid-delete",
     ]
 
     /// Arms `name`: the next time a writer reaches it, the process is killed with SIGKILL.
