@@ -88,7 +88,8 @@ extension Vault {
                 }
             }
         }
-        let memory = try InMemoryObjects(repository)
+        let work = try Repository(at: gitDir)
+        let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         var changes: [RewriteRecord.ReferenceChange] = []
         var toFollow: [(name: String, target: OID)] = []
@@ -103,7 +104,7 @@ extension Vault {
                 otherTips.append(ref.target)
             }
         }
-        let map = try RewriteFollower.follow(records, tips: toFollow.map(\.target), in: repository)
+        let map = try RewriteFollower.follow(records, tips: toFollow.map(\.target), in: work)
         for ref in toFollow {
             let mapped = map[ref.target] ?? .some(ref.target)
             if mapped != ref.target { changes.append(.init(name: ref.name, old: ref.target, new: mapped)) }
@@ -133,7 +134,7 @@ extension Vault {
         }
         report.workingTreeRemoved = try switchAndCompact(
             changes: changes, packedTips: packed, otherTips: otherTips.filter { !packed.contains($0) },
-            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: 0, memory: memory,
+            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: 0, objects: work, memory: memory,
             progress: { _ in })
         return report
     }

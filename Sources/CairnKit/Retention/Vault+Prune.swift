@@ -114,9 +114,12 @@ extension Vault {
         for ref in try repository.references(withPrefix: "refs/") where !Self.untouchedReferences.contains(ref.name) && !dropped.contains(ref.name) {
             if try repository.objectHeader(ref.target)?.kind == .commit { tips.append(ref) } else { otherTips.append(ref.target) }
         }
-        let memory = try InMemoryObjects(repository)
+        // A handle of its own: the in-memory store stays attached to it for its lifetime (libgit2 cannot detach
+        // one), and nothing written after the prune through `repository` may land in memory.
+        let work = try Repository(at: gitDir)
+        let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
-        let rewriter = HistoryRewriter(repository, filter: filter)
+        let rewriter = HistoryRewriter(work, filter: filter)
         let map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
         }
@@ -136,7 +139,7 @@ extension Vault {
         report.referencesDeleted = changes.filter { $0.new == nil }.map(\.name).sorted()
         report.referencesRewritten = changes.filter { $0.new != nil }.map(\.name).sorted()
         if let newMain = map[mainTip] ?? .some(mainTip) {
-            let newMainTree = try repository.commit(newMain).tree
+            let newMainTree = try work.commit(newMain).tree
             if newMainTree != mainTree && !(options.includeCurrent && !removeFromWorkingTree.isEmpty) {
                 throw RetentionError.branchTreeChanged(branch: branch)
             }
@@ -146,7 +149,7 @@ extension Vault {
         var paths: [PrunedPath] = []
         for (path, blobs) in files {
             var pathBytes = 0
-            for blob in blobs { pathBytes += try repository.objectHeader(blob)?.size ?? 0 }
+            for blob in blobs { pathBytes += try work.objectHeader(blob)?.size ?? 0 }
             paths.append(PrunedPath(path: path, versions: blobs.count, bytes: pathBytes))
             versions += blobs.count
             bytes += pathBytes
@@ -169,14 +172,14 @@ extension Vault {
         let previousRecord = try repository.referenceTarget(RewriteRecord.reference)
         let record = RewriteRecord(commits: commitMap, references: changes, receipt: receipt)
         let signature = Signature(name: author.name, email: author.email, time: now)
-        let recordCommit = try record.write(to: repository, parent: previousRecord, author: signature)
+        let recordCommit = try record.write(to: work, parent: previousRecord, author: signature)
         changes.append(.init(name: RewriteRecord.reference, old: previousRecord, new: recordCommit))
         report.record = recordCommit.hex
 
         report.workingTreeRemoved = try switchAndCompact(
             changes: changes, packedTips: newTips + [recordCommit], otherTips: otherTips,
             removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: options.threads,
-            memory: memory, progress: progress)
+            objects: work, memory: memory, progress: progress)
         report.diskBytesAfter = ObjectStoreFiles(repository).diskUsage()
         return report
     }
@@ -186,13 +189,14 @@ extension Vault {
     /// `startedAt` go, caches are rebuilt. Returns the working-tree files removed.
     func switchAndCompact(changes: [RewriteRecord.ReferenceChange], packedTips: [OID], otherTips: [OID],
                           removeFromWorkingTree: [String: String], startedAt: Double, threads: Int,
-                          memory: InMemoryObjects?, progress: (PruneProgress) -> Void) throws -> [String] {
+                          objects: Repository, memory: InMemoryObjects?, progress: (PruneProgress) -> Void) throws -> [String] {
         let oldPacks = ObjectStoreFiles(repository).packs()
-        let builder = try PackBuilder(repository, threads: threads)
+        let builder = try PackBuilder(objects, threads: threads)
         progress(PruneProgress(phase: .packing, done: 0, total: 0))
         try builder.insertHistory(from: packedTips)
         for tip in otherTips { try builder.insertRecursively(tip) }
         let index = try repository.index()
+        try index.read(force: true)
         for id in index.entryIDs where !removeFromWorkingTree.values.contains(id.hex) { try builder.insert(id) }
         let pack = try builder.write()
         progress(PruneProgress(phase: .packing, done: builder.objectCount, total: builder.objectCount))
