@@ -169,22 +169,52 @@ public final class HistoryRewriter {
 
     /// Every file version that left: path → blob ids, the files of dropped folders included.
     ///
-    /// Each distinct dropped tree is read once; a blob that left at one path may still be kept at another.
+    /// Each distinct dropped tree is read once and each blob counted once, at the first path it was seen under
+    /// (a blob that left at one path may still be kept at another). Consecutive versions of a folder share most
+    /// entries, so entries are first checked against the blobs already seen by their raw bytes, without
+    /// allocating.
     public func droppedFiles() throws -> [String: Set<OID>] {
         var result = droppedFileVersions
-        var seen = Set<OID>()
+        var seenTrees = Set<RawID>()
+        var seenBlobs = Set<RawID>()
+        for blobs in droppedFileVersions.values { for b in blobs { seenBlobs.insert(RawID(b.bytes[...])) } }
         func walk(_ tree: OID, _ path: String) throws {
-            guard seen.insert(tree).inserted else { return }
             let raw = try repository.rawTree(tree)
-            for e in raw.entries {
-                let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
-                if e.isTree { try walk(raw.oid(e), child) } else { result[child, default: []].insert(raw.oid(e)) }
+            raw.bytes.withUnsafeBufferPointer { buf in
+                for e in raw.entries where !e.isTree {
+                    let id = RawID(buf, at: e.nameEnd + 1)
+                    guard seenBlobs.insert(id).inserted else { continue }
+                    let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
+                    result[child, default: []].insert(raw.oid(e))
+                }
+            }
+            for e in raw.entries where e.isTree {
+                let id = raw.bytes.withUnsafeBufferPointer { RawID($0, at: e.nameEnd + 1) }
+                guard seenTrees.insert(id).inserted else { continue }
+                try walk(raw.oid(e), path + "/" + String(decoding: raw.name(e), as: UTF8.self))
             }
         }
-        for (path, trees) in droppedFolders {
-            for tree in trees { try walk(tree, path) }
+        for (path, trees) in droppedFolders.sorted(by: { $0.key < $1.key }) {
+            for tree in trees where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
         }
         return result
+    }
+}
+
+/// 20 raw id bytes as a value that hashes without allocating.
+private struct RawID: Hashable {
+    let a: UInt64, b: UInt64, c: UInt32
+
+    init(_ buf: UnsafeBufferPointer<UInt8>, at offset: Int) {
+        let raw = UnsafeRawPointer(buf.baseAddress! + offset)
+        a = raw.loadUnaligned(as: UInt64.self)
+        b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        c = raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+    }
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        let copy = Array(bytes)
+        self = copy.withUnsafeBufferPointer { RawID($0, at: 0) }
     }
 }
 
