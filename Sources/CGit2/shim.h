@@ -3,6 +3,8 @@
 
 #include <git2.h>
 #include <git2/sys/repository.h>
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/mempack.h>
 
 /* Swift cannot import function-like macros or call C variadic functions:
    these inline helpers stand in for them. */

@@ -27,6 +27,8 @@ import Glibc
         case .indexUpdateBeforeCommit: try searchIndexUpdateKilledMidTransactionLosesNothing()
         case .workflowTaskBeforeRef, .workflowTaskAfterRef, .workflowTaskAfterCheckout:
             try WorkflowTests().aCrashWhileHandingAStepToTheOperatorLeavesOneTask(point)
+        case .pruneAfterPack, .pruneAfterJournal, .pruneMidRefs, .pruneBeforeDelete, .pruneMidDelete:
+            try PruneTests().aKilledForgetLeavesACompleteHistoryAndTheNextRunFinishes(point: point)
         case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
             // Reached only inside a workflow: killed at each step above.
             #expect(point.firesPerStep)

@@ -342,21 +342,37 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         }
     }
 
-    /// `retention`: how long history that only cairn reads is kept (applied by `cairn prune`).
+    /// `retention`: what `cairn prune` removes from history (see `vault-template/policy.md`).
     public struct Retention: Codable, Sendable, Equatable {
         /// Days a decided proposal stays under `refs/cairn/archive/` (`keep_archived_proposals_days`, default 90).
         public var keepArchivedProposalsDays: Int
-        /// Days a run record under `runs/` is kept (`keep_run_records_days`, default 365).
+        /// Days the record of a run that never reached the branch stays on `refs/cairn/runs/`
+        /// (`keep_run_records_days`, default 365). Run records on the branch stay: audit needs them.
         public var keepRunRecordsDays: Int
+        /// Days of history kept for `memory/working/**` (`keep_working_history_days`, default nil: all of it):
+        /// commits older than this lose the versions of working notes that are not the current one.
+        public var keepWorkingHistoryDays: Int?
+        /// Globs of paths whose every version leaves all history (`forget`, default none); a path still on
+        /// the branch is refused — use `cairn forget --include-current` for that.
+        public var forget: [String]
+        /// Days between prunes `cairn tick` runs on its own (`prune_every_days`, default 0: never).
+        public var pruneEveryDays: Int
 
-        public init(keepArchivedProposalsDays: Int = 90, keepRunRecordsDays: Int = 365) {
+        public init(keepArchivedProposalsDays: Int = 90, keepRunRecordsDays: Int = 365, keepWorkingHistoryDays: Int? = nil,
+                    forget: [String] = [], pruneEveryDays: Int = 0) {
             self.keepArchivedProposalsDays = keepArchivedProposalsDays
             self.keepRunRecordsDays = keepRunRecordsDays
+            self.keepWorkingHistoryDays = keepWorkingHistoryDays
+            self.forget = forget
+            self.pruneEveryDays = pruneEveryDays
         }
 
         enum CodingKeys: String, CodingKey {
             case keepArchivedProposalsDays = "keep_archived_proposals_days"
             case keepRunRecordsDays = "keep_run_records_days"
+            case keepWorkingHistoryDays = "keep_working_history_days"
+            case forget
+            case pruneEveryDays = "prune_every_days"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -364,6 +380,10 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
             let d = Retention()
             keepArchivedProposalsDays = try c.integer(.keepArchivedProposalsDays, default: d.keepArchivedProposalsDays)
             keepRunRecordsDays = try c.integer(.keepRunRecordsDays, default: d.keepRunRecordsDays)
+            keepWorkingHistoryDays = try c.contains(.keepWorkingHistoryDays) && !c.decodeNil(forKey: .keepWorkingHistoryDays)
+                ? c.integer(.keepWorkingHistoryDays, default: 0) : nil
+            forget = try c.strings(.forget, default: d.forget)
+            pruneEveryDays = try c.integer(.pruneEveryDays, default: d.pruneEveryDays)
         }
     }
 
@@ -453,6 +473,11 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         }
         atLeast(0, retention.keepArchivedProposalsDays, "retention.keep_archived_proposals_days")
         atLeast(0, retention.keepRunRecordsDays, "retention.keep_run_records_days")
+        if let days = retention.keepWorkingHistoryDays { atLeast(1, days, "retention.keep_working_history_days") }
+        for (index, glob) in retention.forget.enumerated() {
+            if let reason = Self.globProblem(glob) { found.append(("retention.forget[\(index)]", reason)) }
+        }
+        atLeast(0, retention.pruneEveryDays, "retention.prune_every_days")
         atLeast(1, health.staleProposalDays, "health.stale_proposal_days")
         atLeast(1, health.stuckRunHours, "health.stuck_run_hours")
         return found

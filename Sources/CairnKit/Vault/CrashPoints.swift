@@ -23,6 +23,10 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     case workflowBeforeCheckpoint = "workflow.before-checkpoint", workflowAfterCheckpoint = "workflow.after-checkpoint"
     case workflowTaskBeforeRef = "workflow-task.before-ref", workflowTaskAfterRef = "workflow-task.after-ref"
     case workflowTaskAfterCheckout = "workflow-task.after-checkout"
+    // Prune and forget: after the new pack, after the journal, after the first reference switched, before and
+    // during the removal of old objects.
+    case pruneAfterPack = "prune.after-pack", pruneAfterJournal = "prune.after-journal", pruneMidRefs = "prune.mid-refs"
+    case pruneBeforeDelete = "prune.before-delete", pruneMidDelete = "prune.mid-delete"
 
     public var description: String { rawValue }
 

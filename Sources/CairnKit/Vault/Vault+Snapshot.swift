@@ -204,6 +204,7 @@ extension Vault {
         CrashPoints.hit(.snapshotAfterRef)
         try writeIndex(usable)
         try? FileManager.default.removeItem(atPath: indexJournalPath)
+        warnings += secretWarnings(for: changes)
         return SnapshotResult(commit: commit.hex, message: message, changes: summary, warnings: warnings)
     }
 

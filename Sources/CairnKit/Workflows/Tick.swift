@@ -73,10 +73,11 @@ extension Vault {
             return TickReport(now: ISOTime.string(now), since: nil, skipped: true, actions: [], waiting: [], digest: nil, digestCommit: nil)
         }
         defer { withExtendedLifetime(tickLock) {} }
+        let retention = tickRetention(now: now, author: options.author)
         let previous = loadTickState()
         let head = try head()
-        var actions: [TickAction] = []
-        var waiting: [String] = []
+        var actions: [TickAction] = retention.actions
+        var waiting: [String] = retention.waiting
         var existing: Set<String>?
 
         let policy = try loadPolicy()
@@ -106,7 +107,7 @@ extension Vault {
                 }
             }
             // Paths and events: what changed on main since the last tick.
-            if let head, let seen = previous.main.flatMap(OID.init(hex:)), seen != head {
+            if let head, let seen = previous.main.flatMap(OID.init(hex:)).map(resolveRewritten), seen != head {
                 actions += try changesSince(seen, head: head, index: index, catalog: catalog, now: now,
                                             options: options, existing: &existing)
             }

@@ -1,0 +1,263 @@
+import CGit2
+import Foundation
+
+/// What happens to a folder of a commit's tree during a rewrite.
+public enum FolderDecision: Sendable {
+    /// The folder stays as it is (not even read).
+    case keep
+    /// The folder and everything under it leave the commit.
+    case drop
+    /// Each entry is decided on its own.
+    case inspect
+}
+
+/// Decides what a history rewrite keeps of each commit's tree.
+///
+/// A rewrite may apply different rules to different commits (a rule for commits older than a cutoff): `rules`
+/// returns a bit set of the rules active for a commit, and the other two calls get that set. Decisions must
+/// depend only on their arguments, so that the rewriter can remember them per (tree, path, rules).
+public protocol TreeFilter {
+    /// The rules active for a commit whose committer time is `time` (seconds since 1970); 0 keeps it unchanged.
+    func rules(forCommitTime time: Int64) -> UInt64
+    /// What to do with folder `path` (vault-relative, no trailing slash).
+    func folder(_ path: String, rules: UInt64) -> FolderDecision
+    /// True when the file at `path` with content `blob` stays.
+    func keepFile(_ path: String, blob: OID, rules: UInt64) -> Bool
+}
+
+/// Rewrites history so that every commit's tree passes a `TreeFilter`, the way git-filter-repo does, from
+/// libgit2 objects: commits keep their message, author, committer, dates and every other header byte for
+/// byte (only the `tree` and `parent` lines change); commits that become empty are dropped, unless they were
+/// empty to begin with; nothing is written outside the object database and no reference moves — the caller
+/// switches references with the returned map.
+///
+/// Attach an `InMemoryObjects` to the repository first to keep the new objects off the disk until they are
+/// packed.
+public final class HistoryRewriter {
+    /// A rewritten commit: its new id, or nil when it was dropped and nothing of its ancestry is left.
+    public typealias Mapping = OID?
+
+    let repository: Repository
+    let filter: any TreeFilter
+    private var treeMemo: [TreeKey: OID?] = [:]
+    private var pathIDs: [String: Int] = [:]
+
+    /// Folders dropped whole, by path: the distinct tree ids that left (see `droppedFiles()`).
+    public private(set) var droppedFolders: [String: Set<OID>] = [:]
+    /// Commits that left history because they became empty (mapped to their nearest kept ancestor).
+    public private(set) var droppedCommits: Set<OID> = []
+    /// Files dropped one by one, by path: the distinct blob ids that left.
+    public private(set) var droppedFileVersions: [String: Set<OID>] = [:]
+
+    private struct TreeKey: Hashable {
+        let oid: OID
+        let path: Int
+        let rules: UInt64
+    }
+
+    public init(_ repository: Repository, filter: any TreeFilter) {
+        self.repository = repository
+        self.filter = filter
+    }
+
+    /// Rewrites every commit reachable from `tips`, oldest first; returns old id → new id for each of them
+    /// (the same id when nothing changed). `progress` gets (done, total) every 1000 commits and at the end.
+    ///
+    /// `known` maps commits already rewritten (by an earlier rewrite, on this machine or another): they and
+    /// their ancestors are not walked, and their children are rebuilt on the new ids — how a machine moves its
+    /// own commits onto a history another machine rewrote.
+    public func rewrite(tips: [OID], known: [OID: Mapping] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> [OID: Mapping] {
+        let walk = try RevWalk(repository, reverse: true)
+        try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
+        for tip in Set(tips) { try walk.push(tip) }
+        for old in known.keys where try repository.contains(old) { try walk.hide(old) }
+        var order: [OID] = []
+        while let next = try walk.next() { order.append(next) }
+
+        var map: [OID: Mapping] = known
+        map.reserveCapacity(order.count)
+        var oldTrees: [OID: OID] = [:]
+        var newTrees: [OID: OID] = [:]
+        let emptyTree = try repository.writeRawObject(.tree, [])
+        for (done, oid) in order.enumerated() {
+            if done % 1000 == 0 { progress(done, order.count) }
+            let (kind, bytes) = try repository.rawObject(oid)
+            guard kind == .commit, let parsed = RawCommit(bytes) else {
+                throw GitError(code: -1, message: "commit \(oid) is malformed", function: "rewrite")
+            }
+            oldTrees[oid] = parsed.tree
+            let rules = filter.rules(forCommitTime: parsed.committerTime)
+            let newTree = rules == 0 ? parsed.tree : (try rewriteTree(parsed.tree, path: "", rules: rules) ?? emptyTree)
+
+            var parents: [OID] = []
+            for p in parsed.parents {
+                let mapped: OID?
+                if let m = map[p] { mapped = m } else { mapped = p }
+                if let mapped, !parents.contains(mapped) { parents.append(mapped) }
+            }
+            let wasEmpty = parsed.parents.isEmpty ? parsed.tree == emptyTree : oldTrees[parsed.parents[0]] == parsed.tree
+            var parentTree: OID? = nil
+            if let first = parents.first { parentTree = try newTrees[first] ?? repository.commit(first).tree }
+            let isEmpty = parents.count <= 1 && (parents.isEmpty ? newTree == emptyTree : parentTree == newTree)
+            if isEmpty && !wasEmpty {
+                map[oid] = .some(parents.first)
+                droppedCommits.insert(oid)
+                continue
+            }
+            if newTree == parsed.tree && parents == parsed.parents {
+                map[oid] = .some(oid)
+                newTrees[oid] = newTree
+                continue
+            }
+            var out = Array("tree \(newTree.hex)\n".utf8)
+            for p in parents { out += Array("parent \(p.hex)\n".utf8) }
+            out += bytes[parsed.restStart...]
+            let newID = try repository.writeRawObject(.commit, out)
+            map[oid] = .some(newID)
+            newTrees[newID] = newTree
+        }
+        progress(order.count, order.count)
+        return map
+    }
+
+    /// The new id of tree `oid` at `path` under `rules`, nil when nothing of it is left.
+    func rewriteTree(_ oid: OID, path: String, rules: UInt64) throws -> OID? {
+        let pathID: Int
+        if let id = pathIDs[path] { pathID = id } else { pathID = pathIDs.count; pathIDs[path] = pathID }
+        let key = TreeKey(oid: oid, path: pathID, rules: rules)
+        if let known = treeMemo[key] { return known }
+        let raw = try repository.rawTree(oid)
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.bytes.count)
+        var changed = false
+        for e in raw.entries {
+            let name = String(decoding: raw.name(e), as: UTF8.self)
+            let child = path.isEmpty ? name : path + "/" + name
+            if e.isTree {
+                switch filter.folder(child, rules: rules) {
+                case .keep:
+                    out += raw.bytes[e.start..<e.end]
+                case .drop:
+                    changed = true
+                    droppedFolders[child, default: []].insert(raw.oid(e))
+                case .inspect:
+                    let old = raw.oid(e)
+                    guard let new = try rewriteTree(old, path: child, rules: rules) else { changed = true; continue }
+                    if new == old {
+                        out += raw.bytes[e.start..<e.end]
+                    } else {
+                        changed = true
+                        out += raw.bytes[e.start...e.nameEnd]
+                        out += new.bytes
+                    }
+                }
+            } else {
+                let blob = raw.oid(e)
+                if filter.keepFile(child, blob: blob, rules: rules) {
+                    out += raw.bytes[e.start..<e.end]
+                } else {
+                    changed = true
+                    droppedFileVersions[child, default: []].insert(blob)
+                }
+            }
+        }
+        let result: OID?
+        if !changed { result = oid } else if out.isEmpty { result = nil } else { result = try repository.writeRawObject(.tree, out) }
+        treeMemo[key] = .some(result)
+        return result
+    }
+
+    /// Every file version that left: path → blob ids, the files of dropped folders included.
+    ///
+    /// Each distinct dropped tree is read once and each blob counted once, at the first path it was seen under
+    /// (a blob that left at one path may still be kept at another). Consecutive versions of a folder share most
+    /// entries, so entries are first checked against the blobs already seen by their raw bytes, without
+    /// allocating.
+    public func droppedFiles() throws -> [String: Set<OID>] {
+        var result = droppedFileVersions
+        var seenTrees = Set<RawID>()
+        var seenBlobs = Set<RawID>()
+        for blobs in droppedFileVersions.values { for b in blobs { seenBlobs.insert(RawID(b.bytes[...])) } }
+        func walk(_ tree: OID, _ path: String) throws {
+            let raw = try repository.rawTree(tree)
+            raw.bytes.withUnsafeBufferPointer { buf in
+                for e in raw.entries where !e.isTree {
+                    let id = RawID(buf, at: e.nameEnd + 1)
+                    guard seenBlobs.insert(id).inserted else { continue }
+                    let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
+                    result[child, default: []].insert(raw.oid(e))
+                }
+            }
+            for e in raw.entries where e.isTree {
+                let id = raw.bytes.withUnsafeBufferPointer { RawID($0, at: e.nameEnd + 1) }
+                guard seenTrees.insert(id).inserted else { continue }
+                try walk(raw.oid(e), path + "/" + String(decoding: raw.name(e), as: UTF8.self))
+            }
+        }
+        for (path, trees) in droppedFolders.sorted(by: { $0.key < $1.key }) {
+            for tree in trees where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
+        }
+        return result
+    }
+}
+
+/// 20 raw id bytes as a value that hashes without allocating.
+private struct RawID: Hashable {
+    let a: UInt64, b: UInt64, c: UInt32
+
+    init(_ buf: UnsafeBufferPointer<UInt8>, at offset: Int) {
+        let raw = UnsafeRawPointer(buf.baseAddress! + offset)
+        a = raw.loadUnaligned(as: UInt64.self)
+        b = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        c = raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+    }
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        let copy = Array(bytes)
+        self = copy.withUnsafeBufferPointer { RawID($0, at: 0) }
+    }
+}
+
+/// A commit object's bytes split where a rewrite needs them: tree, parents, committer time, and the offset of
+/// everything after the parent lines (author, committer, other headers and the message), kept byte for byte.
+public struct RawCommit {
+    public let tree: OID
+    public let parents: [OID]
+    public let committerTime: Int64
+    public let restStart: Int
+
+    public init?(_ bytes: [UInt8]) {
+        func hexID(at i: Int) -> OID? {
+            guard i + 40 <= bytes.count else { return nil }
+            return OID(hex: String(decoding: bytes[i..<(i + 40)], as: UTF8.self))
+        }
+        let treePrefix = Array("tree ".utf8), parentPrefix = Array("parent ".utf8)
+        guard bytes.starts(with: treePrefix), let tree = hexID(at: 5), bytes.count > 45, bytes[45] == 0x0A else { return nil }
+        var i = 46
+        var parents: [OID] = []
+        while bytes[i...].starts(with: parentPrefix) {
+            guard let p = hexID(at: i + 7), i + 47 < bytes.count, bytes[i + 47] == 0x0A else { return nil }
+            parents.append(p)
+            i += 48
+        }
+        self.tree = tree
+        self.parents = parents
+        restStart = i
+        // The committer line: "committer NAME <EMAIL> SECONDS ZONE".
+        var time: Int64 = 0
+        let committer = Array("\ncommitter ".utf8)
+        var j = i - 1
+        while j + committer.count < bytes.count {
+            if bytes[j] == 0x0A && j + 1 < bytes.count && bytes[j + 1] == 0x0A { break } // end of headers
+            if bytes[j...].starts(with: committer) {
+                var end = j + committer.count
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                let fields = bytes[(j + committer.count)..<end].split(separator: 0x20)
+                if fields.count >= 2 { time = Int64(String(decoding: fields[fields.count - 2], as: UTF8.self)) ?? 0 }
+                break
+            }
+            j += 1
+        }
+        committerTime = time
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import CairnGit
+
+/// A filter that drops files whose path starts with one of `prefixes`, for commits before `before` (nil: all).
+private struct PrefixFilter: TreeFilter {
+    var prefixes: [String]
+    var before: Int64? = nil
+    func rules(forCommitTime time: Int64) -> UInt64 { before.map { time < $0 ? 1 : 0 } ?? 1 }
+    func folder(_ path: String, rules: UInt64) -> FolderDecision {
+        if prefixes.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { return .drop }
+        return prefixes.contains(where: { $0.hasPrefix(path + "/") }) ? .inspect : .keep
+    }
+    func keepFile(_ path: String, blob: OID, rules: UInt64) -> Bool { !prefixes.contains(path) }
+}
+
+@Suite struct HistoryRewriterTests {
+    init() { TestEnvironment.setUp() }
+
+    /// Everything after the tree and parent lines of a commit, as git prints it.
+    func commitRest(_ t: TestRepo, _ id: String) throws -> String {
+        try t.gitRaw(["cat-file", "commit", id]).split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { $0.hasPrefix("tree ") || $0.hasPrefix("parent ") }.joined(separator: "\n")
+    }
+
+    @Test func forgottenFileLeavesEveryCommitAndHeadersStayByteForByte() throws {
+        let t = try TestRepo()
+        try t.commit(["a.md": "1\n"], message: "first\n\nCairn-Run: r1\n")
+        let leak = try t.commit(["secret.txt": "AKIA…\n", "a.md": "2\n"], message: "second\n")
+        let third = try t.commit(["a.md": "3\n"], message: "third\n\nCairn-Agent: gc\n")
+        let secretBlob = try t.git("rev-parse", "\(leak.hex):secret.txt")
+        _ = try t.commit(["secret.txt": nil], message: "remove it\n")
+        let tipBefore = try t.revParse("main")
+        let treeBefore = try t.git("rev-parse", "main^{tree}")
+
+        let rewriter = HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["secret.txt"]))
+        let map = try rewriter.rewrite(tips: [tipBefore])
+        let newTip = try #require(map[tipBefore] ?? nil)
+        try t.repo.updateReference("refs/heads/main", to: newTip, expected: tipBefore, message: "rewrite")
+
+        // The commit that only removed the file became empty and left; the others kept their message, author
+        // and dates byte for byte.
+        #expect(rewriter.droppedCommits == [tipBefore])
+        #expect(try t.git("log", "--format=%s", "main").lines == ["third", "second", "first"])
+        #expect(try t.git("rev-parse", "main^{tree}") == treeBefore)
+        let newThird = try #require(map[third] ?? nil)
+        #expect(try commitRest(t, newThird.hex) == commitRest(t, third.hex))
+        #expect(try t.git("log", "--format=%(trailers:key=Cairn-Agent,valueonly)", "-1", newThird.hex) == "gc")
+        #expect(try t.git("log", "--all", "--format=%H", "--", "secret.txt").isEmpty)
+        #expect(rewriter.droppedFileVersions["secret.txt"] == [try #require(OID(hex: secretBlob))])
+        t.expectFsckClean()
+    }
+
+    @Test func commitsNewerThanTheCutoffAreUntouched() throws {
+        let t = try TestRepo()
+        let c1 = try t.commit(["w/a.md": "old\n", "k.md": "k\n"])
+        let c2 = try t.commit(["w/a.md": "new\n"])
+        let cutoff = Int64(try t.repo.commit(c2).committer.time.timeIntervalSince1970)
+        let map = try HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["w"], before: cutoff)).rewrite(tips: [c2])
+        let newC1 = try #require(map[c1] ?? nil)
+        #expect(newC1 != c1)
+        #expect(try t.git("ls-tree", "-r", "--name-only", newC1.hex).lines == ["k.md"])
+        let newC2 = try #require(map[c2] ?? nil)
+        #expect(try t.git("rev-parse", "\(newC2.hex)^{tree}") == t.git("rev-parse", "\(c2.hex)^{tree}"))
+        #expect(try t.git("rev-parse", "\(newC2.hex)^") == newC1.hex)
+    }
+
+    @Test func mergesKeepBothParentsAndUnchangedHistoryKeepsItsIds() throws {
+        let t = try TestRepo()
+        let base = try t.commit(["a.md": "1\n"])
+        let side = try t.commit(["s.md": "s\n", "x/secret": "k\n"], parents: [base], ref: "refs/heads/side")
+        let main = try t.commit(["a.md": "2\n"])
+        let tree = try t.repo.updateTree(base: try t.repo.commit(main).tree,
+                                         changes: [.upsert(path: "s.md", oid: try t.repo.writeBlob(Data("s\n".utf8)), mode: TreeChange.fileMode)])
+        let sig = t.nextSignature()
+        let merge = try t.repo.createCommit(tree: tree, parents: [main, side], author: sig, committer: sig, message: "merge\n")
+        let map = try HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["x"])).rewrite(tips: [merge])
+        #expect(map[base] == .some(base))
+        #expect(map[main] == .some(main))
+        let newSide = try #require(map[side] ?? nil)
+        #expect(newSide != side)
+        let newMerge = try #require(map[merge] ?? nil)
+        #expect(try t.repo.commit(newMerge).parents == [main, newSide])
+        #expect(try t.repo.commit(newMerge).tree == tree)
+    }
+
+    @Test func knownMappingMovesOnlyNewCommits() throws {
+        let t = try TestRepo()
+        let c1 = try t.commit(["a.md": "1\n", "secret": "k\n"])
+        let c2 = try t.commit(["a.md": "2\n"])
+        let local = try t.commit(["b.md": "mine\n"], message: "local\n")
+        // Another machine rewrote c1 and c2 (without `secret`).
+        let first = try HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["secret"])).rewrite(tips: [c2])
+        let known = first.filter { $0.value != $0.key }
+        let rewriter = HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["secret"]))
+        let map = try rewriter.rewrite(tips: [local], known: known)
+        let newLocal = try #require(map[local] ?? nil)
+        #expect(try t.repo.commit(newLocal).parents == [try #require(first[c2] ?? nil)])
+        #expect(try t.git("ls-tree", "-r", "--name-only", newLocal.hex).lines == ["a.md", "b.md"])
+        #expect(try t.repo.commit(newLocal).message == "local\n")
+        _ = c1
+    }
+
+    @Test func rawCommitParsesHeaders() throws {
+        let text = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 1111111111111111111111111111111111111111\n"
+            + "author A <a@x> 100 +0000\ncommitter C <c@x> 1700000123 +0200\n\nmsg\ncommitter X <x@x> 5 +0000\n"
+        let raw = try #require(RawCommit(Array(text.utf8)))
+        #expect(raw.tree == OID.emptyTree)
+        #expect(raw.parents.map(\.hex) == [String(repeating: "1", count: 40)])
+        #expect(raw.committerTime == 1_700_000_123)
+        #expect(RawCommit(Array("tree xyz\n".utf8)) == nil)
+    }
+}
+
+@Suite struct PackBuilderTests {
+    init() { TestEnvironment.setUp() }
+
+    @Test func packOfReachableObjectsLetsTheRestBeRemoved() throws {
+        let t = try TestRepo()
+        try t.commit(["a.md": "1\n"])
+        let tip = try t.commit(["a.md": "2\n", "d/b.md": "b\n"])
+        let orphan = try t.repo.writeBlob(Data("nobody points here\n".utf8))
+        let memory = try InMemoryObjects(t.repo)
+        let inMemory = try t.repo.writeRawObject(.blob, Array("only in memory\n".utf8))
+        let tree = try t.repo.makeFlatTree([("m.md", inMemory)])
+        let sig = t.nextSignature()
+        let extra = try t.repo.createCommit(tree: tree, parents: [tip], author: sig, committer: sig, message: "mem\n")
+        // Not on disk yet.
+        #expect(t.run(["cat-file", "-e", inMemory.hex]).status != 0)
+
+        let builder = try PackBuilder(t.repo)
+        try builder.insertHistory(from: [extra])
+        let pack = try builder.write()
+        try memory.reset()
+        // 3 commits; trees: two roots, d/, the in-memory one; blobs: a.md twice, d/b.md, m.md.
+        #expect(builder.objectCount == 3 + 4 + 4)
+        try t.repo.updateReference("refs/heads/main", to: extra, expected: tip, message: "test")
+        let files = ObjectStoreFiles(t.repo)
+        #expect(files.packs().contains(pack))
+        files.remove(packs: files.packs().filter { $0 != pack }, looseObjectsOlderThan: Date().addingTimeInterval(60))
+        #expect(t.run(["cat-file", "-e", orphan.hex]).status != 0)
+        #expect(try t.git("cat-file", "-p", inMemory.hex) == "only in memory")
+        t.expectFsckClean()
+        #expect(try t.git("count-objects", "-v").contains("count: 0"))
+    }
+}
