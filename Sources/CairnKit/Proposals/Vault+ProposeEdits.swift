@@ -56,15 +56,17 @@ public enum EditRequestError: Error, CustomStringConvertible, Sendable, Equatabl
     case invalid(String)
     /// Policy refuses the edits (protected path, outside the writable folders, a credential, a symbolic link…).
     case refused([PolicyFinding])
-    /// The version the client read was never on main in the commits looked at.
-    case unknownVersion(path: String, blob: String)
+    /// The version the client read (nil: no file) was never on main in the commits looked at.
+    case unknownVersion(path: String, blob: String?)
 
     public var description: String {
         switch self {
         case .invalid(let reason): return reason
         case .refused(let findings):
             return "refused by policy; nothing was written: " + findings.map(\.description).joined(separator: "; ")
-        case .unknownVersion(let path, let blob):
+        case .unknownVersion(let path, nil):
+            return "\(path) already exists; read it (read_note) and replace it, giving the blob id read as expected_blob"
+        case .unknownVersion(let path, let blob?):
             return "\(path): version \(blob) is not one that main has had; read the note again and propose from that version"
         }
     }
@@ -117,9 +119,15 @@ extension Vault {
             _ = try snapshotLocked(scoped, author: author, now: started)
         }
         guard let head = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
+        let headTree = try repository.commit(head).tree
+        // Where and what may be written, judged on main first, so that a refused path or a credential is reported
+        // as such whatever the preconditions say.
+        let early = PolicyGate(policy: policy).evaluate(
+            edits: requests.map { $0.action == .delete ? .delete($0.path) : .write($0.path, $0.content ?? "") }, agent: agent,
+            base: BaseSnapshot(repository: repository, commit: head, tree: headTree))
+        if early.isBlocked { throw EditRequestError.refused(early.blocked) }
 
         // Preconditions: the version each edit is based on, against main.
-        let headTree = try repository.commit(head).tree
         var expected: [String: String?] = [:]  // path → blob read (nil: absent)
         var stale: [StalePrecondition] = []
         for (r, path) in zip(requests, paths) {
@@ -237,7 +245,7 @@ extension Vault {
         }
         if let fallback { return fallback }
         let first = stale[0]
-        throw EditRequestError.unknownVersion(path: first.path, blob: first.expected ?? "(absent)")
+        throw EditRequestError.unknownVersion(path: first.path, blob: first.expected)
     }
 
     /// "create memory/a.md", "edit 3 files"…
