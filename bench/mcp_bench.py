@@ -27,6 +27,11 @@ spec.loader.exec_module(sb)
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
+try:
+    import mcp_types as types  # noqa: E402
+except ImportError:  # SDKs before 2.0
+    from mcp import types  # noqa: E402
+
 
 def pct(samples, p):
     s = sorted(samples)
@@ -41,7 +46,9 @@ async def mcp_rounds(cairn, work, env, terms, notes, calls, proposals, tag):
     params = StdioServerParameters(command=cairn, args=["mcp", "--vault", work], env=env)
     out = {"search": [], "read": [], "propose": [], "hits": 0}
     async with stdio_client(params) as streams:
-        async with ClientSession(streams[0], streams[1]) as s:
+        # One client name per configuration: each is its own agent `mcp:<name>` with its own daily run quota.
+        info = types.Implementation(name=f"bench-{tag}", version="1")
+        async with ClientSession(streams[0], streams[1], client_info=info) as s:
             await s.initialize()
             await s.call_tool("search_memory", {"query": terms[0]})  # warm: open the index, first check
             await s.call_tool("read_note", {"path": notes[0]})
