@@ -42,5 +42,7 @@ public enum CairnMCPServer {
             await service.setClient(client.name)
         }
         await server.waitUntilCompleted()
+        // The client closed its input: let the call under way (the actor runs one at a time) finish its commit.
+        await service.idle()
     }
 }

@@ -55,6 +55,9 @@ public actor MCPService {
         agentName = "mcp:" + (slug == "untitled" ? "client" : slug)
     }
 
+    /// Returns once no call is running (calls run one at a time on the actor).
+    func idle() {}
+
     // MARK: - Tools
 
     /// Runs tool `name`. Unknown tools are protocol errors; anything the tool itself refuses is a tool error
