@@ -47,7 +47,7 @@ async def mcp_rounds(cairn, work, env, terms, notes, calls, proposals, tag):
     out = {"search": [], "read": [], "propose": [], "hits": 0}
     async with stdio_client(params) as streams:
         # One client name per configuration: each is its own agent `mcp:<name>` with its own daily run quota.
-        info = types.Implementation(name=f"bench-{tag}", version="1")
+        info = types.Implementation(name=f"bench-{tag}-{os.getpid()}", version="1")
         async with ClientSession(streams[0], streams[1], client_info=info) as s:
             await s.initialize()
             await s.call_tool("search_memory", {"query": terms[0]})  # warm: open the index, first check
@@ -67,7 +67,7 @@ async def mcp_rounds(cairn, work, env, terms, notes, calls, proposals, tag):
             for i in range(proposals):
                 t0 = time.perf_counter()
                 r = await s.call_tool("propose_edit", {"summary": f"bench note {tag}{i}", "edits": [
-                    {"path": f"memory/working/mcp-bench-{tag}-{i}.md", "action": "create",
+                    {"path": f"memory/working/mcp-bench-{tag}-{os.getpid()}-{i}.md", "action": "create",
                      "content": f"# Bench note {i}\n\nWritten by the MCP benchmark.\n"}]})
                 out["propose"].append(time.perf_counter() - t0)
                 assert not r.is_error and r.structured_content["status"] == "pending", r
@@ -83,6 +83,8 @@ def main():
     ap.add_argument("--proposals", type=int, default=30, help="propose_edit round trips per configuration")
     ap.add_argument("--cli-runs", type=int, default=3, help="CLI / rg / git runs per term")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--prepare-only", action="store_true", help="only make the working copy")
+    ap.add_argument("--reuse", action="store_true", help="reuse the adopted, indexed working copy of an earlier run")
     a = ap.parse_args()
     cairn = os.path.abspath(a.cairn)
     env = sb.env_for(os.path.join(HERE, "out", "mcp-home"))
@@ -90,12 +92,16 @@ def main():
 
     source = sb.cached_vault(a.notes, a.commits, env)
     work = os.path.join(HERE, "out", f"mcp-work-n{a.notes}")
-    shutil.rmtree(work, ignore_errors=True)
-    subprocess.run(["cp", "-a", source, work], check=True)
-    subprocess.run([cairn, "init", "--name", "Bench Operator", "--email", "bench@example.com", work], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=work, env=env)
-    subprocess.run([cairn, "index", "--rebuild"], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+    if not (a.reuse and os.path.exists(work + ".prepared")):
+        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run(["cp", "-a", source, work], check=True)
+        subprocess.run([cairn, "init", "--name", "Bench Operator", "--email", "bench@example.com", work], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=work, env=env)
+        subprocess.run([cairn, "index", "--rebuild"], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+        open(work + ".prepared", "w").close()
+    if a.prepare_only:
+        return
 
     common, rare = sb.sample_words()
     terms = common + rare
