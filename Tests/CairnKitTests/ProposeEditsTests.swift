@@ -47,7 +47,7 @@ import Testing
         let r = try propose(f, [EditRequest(path: Self.note, action: .append, content: "client line\n", expectedBlob: read)])
         #expect(r.stale.map(\.path) == [Self.note])
         #expect(r.stale.first?.expected == read)
-        #expect(r.run.needsReview.contains { $0.rule == "stale" })
+        #expect(r.run.needsReview.contains { $0.rule == PolicyFinding.Rule.stale })
         // Based on the commit that had the version read; the operator's line was snapshotted onto main meanwhile.
         #expect(try f.git("rev-parse", "proposals/\(r.run.run)^:\(Self.note)").hasPrefix(read))
         #expect(try f.git("show", "main:\(Self.note)").hasSuffix("operator line\n"))

@@ -273,7 +273,7 @@ public actor MCPService {
                   + ". It cannot be approved; read the note again and propose from the current version"
         }
         return ProposeOutput(proposal: run.run, agent: run.agent, status: status, commit: run.commit, files: run.changes,
-                             needsReview: run.needsReview.filter { $0.rule != "stale" }.map(\.description),
+                             needsReview: run.needsReview.filter { $0.rule != PolicyFinding.Rule.stale }.map(\.description),
                              stale: result.stale.map(\.description), message: message)
     }
 

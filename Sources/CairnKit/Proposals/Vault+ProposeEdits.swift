@@ -36,11 +36,14 @@ public struct StalePrecondition: Sendable, Hashable, Codable, CustomStringConver
     public let expected: String?
     public let current: String?
 
-    public var description: String {
+    /// What changed, without the path.
+    public var reason: String {
         let read = expected.map { "version \($0.prefix(10))" } ?? "no such file"
         let now = current.map { "version \($0.prefix(10))" } ?? "no such file"
-        return "\(path): the edit is based on \(read), but \(now) is current (it was changed meanwhile)"
+        return "the edit is based on \(read), but \(now) is current (it was changed meanwhile)"
     }
+
+    public var description: String { "\(path): \(reason)" }
 }
 
 /// What `proposeEdits` did: the run (one commit, as for any agent) and the preconditions that did not hold.
@@ -48,6 +51,12 @@ public struct EditProposalResult: Sendable, Codable {
     public let run: AgentRunResult
     /// Non-empty when the proposal is stale: it is kept for the operator to see, but approve refuses it.
     public let stale: [StalePrecondition]
+}
+
+extension PolicyFinding.Rule {
+    /// A precondition of an explicit edit did not hold: the file changed since the client read it. Needs review
+    /// (and approve refuses the proposal, since main changed the file after its base).
+    public static let stale = "stale"
 }
 
 /// Why a set of edits was refused before anything was written.
@@ -151,7 +160,7 @@ extension Vault {
                                retrieval: [], command: nil, model: nil, outcome: .failed, failure: nil, summary: "",
                                policy: nil, edits: [], ref: nil)
         let review = stale.map {
-            PolicyFinding(rule: "stale", path: $0.path, message: $0.description.dropFirst($0.path.count + 2)
+            PolicyFinding(rule: PolicyFinding.Rule.stale, path: $0.path, message: $0.reason
                           + "; approving would overwrite that change, so approve refuses — reject it and propose again")
         }
         let subject = summary.map { $0.split(separator: "\n").first.map(String.init) ?? "" }.flatMap { $0.isEmpty ? nil : $0 }
