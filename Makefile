@@ -41,6 +41,8 @@ demo: build
 test: deps template
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
 	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
+	@python3 -c 'import mcp' 2>/dev/null || { echo "installing: mcp (the official MCP client SDK; tests drive cairn mcp with it)"; \
+	  python3 -m pip install -q mcp; }
 	$(SWIFT) build --build-tests
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 

@@ -151,12 +151,28 @@ extension Vault {
             summary = outcome.summary
             rationale = outcome.details.joined(separator: "\n")
         }
+        return try commitRun(record: record, edits: edits, summary: summary, rationale: rationale, agent: agent, base: base,
+                             policy: policy, workflow: options.workflow, input: options.input, author: author, started: started,
+                             clock: clock)
+    }
+
+    /// Validates `edits` against policy and records the run as one commit: the proposal on `proposals/<run-id>`
+    /// (merged at once when the agent has earned autonomy and nothing needs review), or only the record on
+    /// `refs/cairn/runs/<run-id>` when the run failed, was blocked or changed nothing. The caller holds the vault
+    /// lock. `review` adds findings that make the proposal wait for the operator whatever policy says (a stale
+    /// precondition). Builds the commit from trees: main and the working tree are untouched.
+    func commitRun(record: RunRecord, edits: [ProposedEdit], summary: String, rationale: String, agent: AgentDefinition,
+                   base: BaseSnapshot, policy: Policy, workflow: String?, input: [String: String], review: [PolicyFinding] = [],
+                   author: OperatorIdentity, started: Date, clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
+        var record = record, edits = edits
+        let runID = record.run, baseCommit = base.commit
         record.summary = summary
 
         var verdict: PolicyVerdict? = nil
         if record.failure == nil {
             if edits.count > 100 { options.progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
-            let v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
+            var v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
+            v.needsReview += review
             verdict = v
             record.policy = v
             if v.isBlocked {
@@ -198,8 +214,8 @@ extension Vault {
         let tree = try repository.updateTree(base: base.tree, changes: changes)
 
         var trailers = [Trailer("Cairn-Run", runID), Trailer("Cairn-Agent", agent.name), Trailer("Cairn-Base", baseCommit.hex),
-                        Trailer("Cairn-Input", try Self.inputDigest(options.input))]
-        if let wf = options.workflow { trailers.append(Trailer("Cairn-Workflow", wf)) }
+                        Trailer("Cairn-Input", try Self.inputDigest(input))]
+        if let wf = workflow { trailers.append(Trailer("Cairn-Workflow", wf)) }
         if let m = record.model {
             if let model = m.model { trailers.append(Trailer("Cairn-Model", model)) }
             trailers.append(Trailer("Cairn-Tokens", String(m.promptTokens + m.completionTokens)))
@@ -217,7 +233,7 @@ extension Vault {
         let opSig = Signature(name: author.name, email: author.email, time: finished)
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
                                                  message: Trailer.message(subject: subject, body: body, trailers: trailers))
-        let step = options.workflow.map { String($0.split(separator: "/").dropFirst().joined(separator: "/")) }
+        let step = workflow.map { String($0.split(separator: "/").dropFirst().joined(separator: "/")) }
         Self.crash(.agentBeforeRef, step: step)
         try repository.updateReference(ref, to: commit, expected: nil, message: "cairn agent run \(agent.name)")
         Self.crash(.agentAfterRef, step: step)
