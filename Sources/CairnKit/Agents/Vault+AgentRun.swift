@@ -153,7 +153,7 @@ extension Vault {
         }
         return try commitRun(record: record, edits: edits, summary: summary, rationale: rationale, agent: agent, base: base,
                              policy: policy, workflow: options.workflow, input: options.input, author: author, started: started,
-                             clock: clock)
+                             clock: clock, progress: options.progress)
     }
 
     /// Validates `edits` against policy and records the run as one commit: the proposal on `proposals/<run-id>`
@@ -163,14 +163,15 @@ extension Vault {
     /// precondition). Builds the commit from trees: main and the working tree are untouched.
     func commitRun(record: RunRecord, edits: [ProposedEdit], summary: String, rationale: String, agent: AgentDefinition,
                    base: BaseSnapshot, policy: Policy, workflow: String?, input: [String: String], review: [PolicyFinding] = [],
-                   author: OperatorIdentity, started: Date, clock: @escaping @Sendable () -> Date) throws -> AgentRunResult {
+                   author: OperatorIdentity, started: Date, clock: @escaping @Sendable () -> Date,
+                   progress: AgentProgress.Handler? = nil) throws -> AgentRunResult {
         var record = record, edits = edits
         let runID = record.run, baseCommit = base.commit
         record.summary = summary
 
         var verdict: PolicyVerdict? = nil
         if record.failure == nil {
-            if edits.count > 100 { options.progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
+            if edits.count > 100 { progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
             var v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
             v.needsReview += review
             verdict = v
