@@ -37,6 +37,8 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     /// The branch that holds the truth, for a vault adopted from a repository whose main branch
     /// has another name (`branch`, absent by default, meaning `main`).
     public var branch: String?
+    /// How the vault syncs across machines (`sync`).
+    public var sync: SyncSettings = SyncSettings()
 
     /// Creates a config; every argument defaults to the template's value.
     public init(
@@ -136,7 +138,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     enum CodingKeys: String, CodingKey {
         case version
         case operatorSettings = "operator"
-        case model, editor, branch
+        case model, editor, branch, sync
     }
 
     public init(from decoder: any Decoder) throws {
@@ -147,6 +149,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         model = try c.section(.model, default: d.model)
         editor = try c.string(.editor, default: d.editor)
         branch = try c.decodeIfPresent(String.self, forKey: .branch)
+        sync = try c.section(.sync, default: SyncSettings())
     }
 
     // MARK: Loading and validation
@@ -202,6 +205,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         if let branch, let reason = Self.branchNameProblem(branch) {
             found.append(("branch", reason))
         }
+        found += sync.problems()
         return found
     }
 

@@ -15,6 +15,8 @@ public final class Vault {
     /// A search index connection to reuse across searches and `Vault` instances (see `SearchConnection`);
     /// nil: each search opens the index and closes it.
     public var searchConnection: SearchConnection? = nil
+    /// This computer's host name, passed in by the caller: the default machine name (see `machine`).
+    public var hostName: String? = nil
 
     /// Relative paths of the files that make a folder a vault.
     public static let configPath = ".cairn/config.json"
