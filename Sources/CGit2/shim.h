@@ -59,4 +59,21 @@ static inline int cairn_git_set_owner_validation(int enabled) {
     return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
 }
 
+/* Remotes (fetch, push, callbacks) and file merges. */
+static inline int cairn_git_fetch_options_init(git_fetch_options *o) {
+    return git_fetch_options_init(o, GIT_FETCH_OPTIONS_VERSION);
+}
+static inline int cairn_git_push_options_init(git_push_options *o) {
+    return git_push_options_init(o, GIT_PUSH_OPTIONS_VERSION);
+}
+static inline int cairn_git_remote_callbacks_init(git_remote_callbacks *o) {
+    return git_remote_init_callbacks(o, GIT_REMOTE_CALLBACKS_VERSION);
+}
+static inline int cairn_git_merge_file_options_init(git_merge_file_options *o) {
+    return git_merge_file_options_init(o, GIT_MERGE_FILE_OPTIONS_VERSION);
+}
+static inline int cairn_git_merge_file_input_init(git_merge_file_input *o) {
+    return git_merge_file_input_init(o, GIT_MERGE_FILE_INPUT_VERSION);
+}
+
 #endif

@@ -9,7 +9,9 @@ struct VaultOptions: ParsableArguments {
 
     /// Opens the vault the options and environment point to.
     func open(_ env: Environment) throws -> Vault {
-        try Vault.locate(explicit: vault, environment: env.variables["CAIRN_VAULT"], cwd: env.cwd)
+        let opened = try Vault.locate(explicit: vault, environment: env.variables["CAIRN_VAULT"], cwd: env.cwd)
+        opened.hostName = Environment.hostName
+        return opened
     }
 }
 

@@ -16,7 +16,8 @@ extension Cairn {
             let vault = try vaultOptions.open(env)
             let status = try vault.status(now: env.now)
             let out = Output(env)
-            if output.json { return try out.json(status) }
+            let sync = StatusWithRemotes(status: status, remotes: try vault.remoteStatus(), syncConflicts: vault.syncConflicts())
+            if output.json { return try out.json(sync) }
             out.line(out.paint("Vault ", .bold) + status.root + " on " + status.branch
                      + (status.head.map { " at " + String($0.prefix(10)) } ?? " (no commits yet)"))
             if status.changes.isEmpty {
@@ -31,6 +32,7 @@ extension Cairn {
                 out.line(out.paint("Problems that would block a snapshot:", .red))
                 for p in status.problems { out.line("  \(p)") }
             }
+            for l in sync.lines(out) { out.line(l) }
             for w in status.warnings { out.line(out.paint("warning: ", .yellow) + w) }
             if status.problems.isEmpty && status.warnings.isEmpty { out.line("Health: ok") }
         }

@@ -12,11 +12,18 @@ extension Cairn {
 
         func run() throws {
             let env = Environment.current
-            let vault = try vaultOptions.open(env)
+            var vault = try vaultOptions.open(env)
+            let tickRemote = vault.config.sync.tickRemote
+            if !tickRemote.isEmpty {
+                TickSync.run(vault, remote: tickRemote, env: env, when: "before")
+                vault = try vaultOptions.open(env)  // the sync may have brought new settings and workflows
+            }
             let report = try vault.tick(now: env.now, options: try WorkflowCLI.options(vault, env))
+            if !tickRemote.isEmpty && !report.skipped { TickSync.run(vault, remote: tickRemote, env: env, when: "after") }
             let out = Output(env)
             if output.json { return try out.json(report) }
             if report.skipped { out.line("Another tick is running; nothing to do."); return }
+            if let elsewhere = report.leftToAnotherMachine { out.line("Workflows not run here: " + elsewhere + "."); return }
             if report.since == nil { out.line("First tick: watching schedules, paths and events from now on.") }
             for a in report.actions { out.line(TickCLI.describe(a, out: out)) }
             if let digest = report.digest { out.line("Digest: \(digest)") }

@@ -98,7 +98,7 @@ extension Vault {
         var record = RunRecord(run: runID, agent: agent.name, kind: agent.kind.rawValue, base: baseCommit.hex,
                                workflow: options.workflow, startedAt: ISOTime.string(started), finishedAt: "", durationMs: 0,
                                input: options.input, retrieval: context.core + context.retrieved, command: nil, model: nil,
-                               outcome: .failed, failure: nil, summary: "", policy: nil, edits: [], ref: nil)
+                               outcome: .failed, failure: nil, summary: "", policy: nil, edits: [], ref: nil, machine: machine)
         var edits: [ProposedEdit] = []
         var summary = "\(agent.name) run \(runID)"
         var rationale = ""

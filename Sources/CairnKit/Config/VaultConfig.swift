@@ -39,6 +39,8 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     public var branch: String?
     /// The search index's settings (`search`).
     public var search: SearchSettings
+    /// How the vault syncs across machines (`sync`).
+    public var sync: SyncSettings = SyncSettings()
 
     /// Creates a config; every argument defaults to the template's value.
     public init(
@@ -160,7 +162,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
     enum CodingKeys: String, CodingKey {
         case version
         case operatorSettings = "operator"
-        case model, editor, branch, search
+        case model, editor, branch, search, sync
     }
 
     public init(from decoder: any Decoder) throws {
@@ -172,6 +174,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         editor = try c.string(.editor, default: d.editor)
         branch = try c.decodeIfPresent(String.self, forKey: .branch)
         search = try c.section(.search, default: d.search)
+        sync = try c.section(.sync, default: SyncSettings())
     }
 
     // MARK: Loading and validation
@@ -230,6 +233,7 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
         if search.maxFileMiB < 1 || search.maxFileMiB > 1024 {
             found.append(("search.max_file_mib", "must be between 1 and 1024 (MiB), not \(search.maxFileMiB)"))
         }
+        found += sync.problems()
         return found
     }
 

@@ -56,6 +56,8 @@ public struct RunRecord: Codable, Sendable {
     public var edits: [Edit]
     /// `refs/heads/proposals/<run>` or `refs/cairn/failed/<run>`.
     public var ref: String?
+    /// The machine the run happened on (absent in records written before sync existed).
+    public var machine: String? = nil
 
     /// Where the record lives in the vault.
     public static func path(runID: String) -> String { RunID.recordPath("runs", runID) }
@@ -106,6 +108,8 @@ public struct ApprovalRecord: Codable, Sendable {
     public var rule: String?
     /// Files the proposal changed.
     public var files: [String]
+    /// The machine the decision was made on (absent in records written before sync existed).
+    public var machine: String? = nil
 
     public static func path(runID: String) -> String { RunID.recordPath("approvals", runID) }
 

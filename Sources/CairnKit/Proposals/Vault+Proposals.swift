@@ -174,7 +174,7 @@ extension Vault {
         let record = ApprovalRecord(run: rid, agent: summary.agent, decision: decision, note: note,
                                     decidedBy: autoRule == nil ? "\(author.name) <\(author.email)>" : "policy",
                                     decidedAt: ISOTime.string(now), proposal: proposal.hex, base: baseID.hex,
-                                    rule: autoRule, files: summary.changes.map(\.path))
+                                    rule: autoRule, files: summary.changes.map(\.path), machine: machine)
         let recordPath = ApprovalRecord.path(runID: rid)
         let tree = try repository.updateTree(base: merged, changes: [
             .upsert(path: recordPath, oid: try repository.writeBlob(try record.encoded()), mode: TreeChange.fileMode)])
@@ -203,7 +203,8 @@ extension Vault {
         let summary = try self.summary(id: rid, commit: proposal)
         let record = ApprovalRecord(run: rid, agent: summary.agent, decision: .rejected, note: note,
                                     decidedBy: "\(author.name) <\(author.email)>", decidedAt: ISOTime.string(now),
-                                    proposal: proposal.hex, base: summary.base, rule: nil, files: summary.changes.map(\.path))
+                                    proposal: proposal.hex, base: summary.base, rule: nil, files: summary.changes.map(\.path),
+                                    machine: machine)
         let recordPath = ApprovalRecord.path(runID: rid)
         let mainCommit = try repository.commit(main)
         let tree = try repository.updateTree(base: mainCommit.tree, changes: [

@@ -44,6 +44,7 @@ extension Vault {
             }
             return nil
         }
+        if let markers = conflictMarkerProblem(path: path) { return markers }
         // Templates (Obsidian's Templates or Templater folder) hold placeholders such as `{{date}}` or `<% … %>`:
         // they are not notes, and are not read as notes.
         if path.lowercased().hasSuffix(".md"), ObsidianSettings.read(root: root).isTemplate(path) { return nil }
@@ -166,5 +167,17 @@ extension Vault {
     static func comparableName(_ name: [UInt8]) -> [UInt8] {
         if name.allSatisfy({ $0 < 0x80 }) { return name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 } }
         return Array(PathGuard.comparable(String(decoding: name, as: UTF8.self)).utf8)
+    }
+}
+
+extension Vault {
+    /// Refuses a text file that still holds conflict markers (a sync's `<<<<<<<`/`=======`/`>>>>>>>`); `--force` commits it.
+    func conflictMarkerProblem(path: String) -> ValidationProblem? {
+        let full = absolutePath(path)
+        var st = stat()
+        guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 8 * 1024 * 1024,
+              let data = FileManager.default.contents(atPath: full), ConflictMarkers.present(in: data) else { return nil }
+        return ValidationProblem(problem: FileProblem(path: path, reason: "holds conflict markers (<<<<<<< ======= >>>>>>>) from a sync; "
+                                                     + "edit them away and run `cairn sync --continue`, or commit as is with --force"), isFatal: false)
     }
 }

@@ -12,6 +12,8 @@ public final class Vault {
     public let repository: Repository
     /// The vault's settings from `.cairn/config.json` (defaults when the file is unreadable; `doctor` reports it).
     public let config: VaultConfig
+    /// This computer's host name, passed in by the caller: the default machine name (see `machine`).
+    public var hostName: String? = nil
 
     /// Relative paths of the files that make a folder a vault.
     public static let configPath = ".cairn/config.json"

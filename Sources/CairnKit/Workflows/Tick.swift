@@ -38,6 +38,8 @@ public struct TickReport: Sendable, Codable {
     /// The digest note written on main, when something happened or what waits changed.
     public let digest: String?
     public let digestCommit: String?
+    /// Set when another machine runs this vault's workflows (see `workflowsLeftToAnotherMachine`): why nothing ran.
+    public var leftToAnotherMachine: String? = nil
 }
 
 /// The tick's memory: when it last looked and which main commit it had seen.
@@ -73,6 +75,12 @@ extension Vault {
             return TickReport(now: ISOTime.string(now), since: nil, skipped: true, actions: [], waiting: [], digest: nil, digestCommit: nil)
         }
         defer { withExtendedLifetime(tickLock) {} }
+        if let elsewhere = try workflowsLeftToAnotherMachine() {
+            var report = TickReport(now: ISOTime.string(now), since: loadTickState()?.at ?? ISOTime.string(now), skipped: false,
+                                    actions: [], waiting: [], digest: nil, digestCommit: nil)
+            report.leftToAnotherMachine = elsewhere
+            return report
+        }
         let retention = tickRetention(now: now, author: options.author)
         let previous = loadTickState()
         let head = try head()
