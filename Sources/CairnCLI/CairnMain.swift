@@ -39,7 +39,8 @@ struct Cairn: ParsableCommand {
     static let commands: [any ParsableCommand.Type] = [Init.self, Status.self, Snapshot.self, Log.self, Show.self, Diff.self,
         NoteCommand.self, AgentCommand.self, Proposals.self, Review.self, Approve.self, Reject.self, Why.self,
         PolicyCommand.self, Audit.self, Doctor.self, Search.self, IndexCommand.self, Links.self,
-        WorkflowCommand.self, Runs.self, Resume.self, Cancel.self, Emit.self, Tick.self, Watch.self]
+        WorkflowCommand.self, Runs.self, Resume.self, Cancel.self, Emit.self, Tick.self, Watch.self,
+        ConnectorCommand.self, OutboxCommand.self]
 }
 
 /// The release version, shown by `cairn --version`.

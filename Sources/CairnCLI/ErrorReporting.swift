@@ -13,7 +13,7 @@ enum ErrorReporting {
         func print(_ text: String) { streams.writeOutput(Data((text + "\n").utf8)) }
         switch error {
         case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
-             is RunLimitError, is CronScheduleError:
+             is RunLimitError, is CronScheduleError, is ConnectorError:
             // Domain errors whose messages already name the file or thing and say what to do.
             printError("cairn: \(error)")
             return 1

@@ -13,8 +13,11 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let report = try vault.tick(now: env.now, options: try WorkflowCLI.options(vault, env))
             let out = Output(env)
+            // Connectors first, so new mail is on main when the tick looks for path triggers; then the outbox.
+            let connectorLines = try ConnectorCLI.tick(vault, env, out: out)
+            let report = try vault.tick(now: env.now, options: try WorkflowCLI.options(vault, env))
+            if !output.json { connectorLines.forEach { out.line($0) } }
             if output.json { return try out.json(report) }
             if report.skipped { out.line("Another tick is running; nothing to do."); return }
             if report.since == nil { out.line("First tick: watching schedules, paths and events from now on.") }
