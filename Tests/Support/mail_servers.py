@@ -4,7 +4,7 @@
 Usage: mail_servers.py DIR
 
 Starts, each on a free port:
-  - Dovecot (IMAP, plain on loopback) with one passwd-file user `op` (password `secret`) whose Maildir is
+  - Dovecot (IMAP, plain on loopback) with one passwd-file user `op` (password `pw-Zq81-test`) whose Maildir is
     DIR/home/op/Maildir, run with a throwaway config (`dovecot -F -c DIR/dovecot.conf`);
   - an SMTP server (aiosmtpd) that delivers every message into that Maildir's INBOX and a copy into its
     `Sent` folder (as hosted mail services file what their users submit), and appends each Message-ID to
@@ -95,7 +95,7 @@ if os.getuid() == 0:
         d = os.path.dirname(d)
     own_mail(os.path.join(DIR, "home"))
 with open(os.path.join(DIR, "passwd"), "w") as f:
-    f.write("op:{PLAIN}secret::::::\n")
+    f.write("op:{PLAIN}pw-Zq81-test::::::\n")
 os.makedirs(os.path.join(DIR, "run"), exist_ok=True)
 os.makedirs(os.path.join(DIR, "state"), exist_ok=True)
 config = f"""

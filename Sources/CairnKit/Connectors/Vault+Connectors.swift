@@ -30,7 +30,7 @@ public struct ConnectorSummary: Sendable, Codable {
 /// A connector's cursor and bookkeeping, committed at `.cairn/connectors/NAME.json` in the same commit as what it
 /// imported, so a crash can never separate them and a synced machine does not import again.
 struct ConnectorState: Codable {
-    struct Folder: Codable {
+    struct Folder: Codable, Equatable {
         var uidValidity: UInt64
         var lastUID: UInt64
     }
@@ -183,7 +183,7 @@ extension Vault {
         if b.imported.isEmpty && b.updated.isEmpty {
             // Nothing new: the cursor alone is not worth a commit unless it moved (a UIDVALIDITY change).
             let old = try connectorState(definition.name, tree: mainCommit.tree)
-            if (try? JSONEncoder().encode(old.folders)) == (try? JSONEncoder().encode(b.state.folders)) {
+            if (old.folders ?? [:]) == (b.state.folders ?? [:]) {
                 return result(nil, b)
             }
         }
