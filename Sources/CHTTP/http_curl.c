@@ -25,6 +25,22 @@
 #define CURLOPT_NOSIGNAL (OPT_LONG + 99)
 #define CURLOPT_POSTFIELDSIZE_LARGE (OPT_OFF_T + 120)
 #define CURLOPT_TIMEOUT_MS (OPT_LONG + 155)
+#define CURLOPT_READDATA (OPT_POINT + 9)
+#define CURLOPT_READFUNCTION (OPT_FUNCTION + 12)
+#define CURLOPT_CUSTOMREQUEST (OPT_POINT + 36)
+#define CURLOPT_UPLOAD (OPT_LONG + 46)
+#define CURLOPT_SSL_VERIFYPEER (OPT_LONG + 64)
+#define CURLOPT_CAINFO (OPT_POINT + 65)
+#define CURLOPT_HTTPGET (OPT_LONG + 80)
+#define CURLOPT_SSL_VERIFYHOST (OPT_LONG + 81)
+#define CURLOPT_INFILESIZE_LARGE (OPT_OFF_T + 115)
+#define CURLOPT_USE_SSL (OPT_LONG + 119)
+#define CURLOPT_CONNECTTIMEOUT_MS (OPT_LONG + 156)
+#define CURLOPT_USERNAME (OPT_POINT + 173)
+#define CURLOPT_PASSWORD (OPT_POINT + 174)
+#define CURLOPT_MAIL_FROM (OPT_POINT + 186)
+#define CURLOPT_MAIL_RCPT (OPT_POINT + 187)
+#define CURLUSESSL_ALL 3
 #define CURLINFO_RESPONSE_CODE (0x200000 + 2)
 #define CURL_GLOBAL_DEFAULT 3
 #define CURL_ERROR_SIZE 256
@@ -154,4 +170,119 @@ void cairn_http_response_free(cairn_http_response *response) {
     free(response->retry_after);
     response->body = NULL;
     response->retry_after = NULL;
+}
+
+/* Sessions: one easy handle whose connection libcurl keeps open between requests (IMAP, SMTP, CalDAV). */
+
+struct cairn_curl_session {
+    CURL *handle;
+    struct curl_slist *headers;
+};
+
+cairn_curl_session *cairn_curl_open(const cairn_curl_settings *settings, char message[512]) {
+    pthread_once(&curl_once, load_curl);
+    if (curl.problem) { snprintf(message, 512, "%s", curl.problem); return NULL; }
+    cairn_curl_session *s = calloc(1, sizeof *s);
+    if (!s || !(s->handle = curl.easy_init())) { free(s); snprintf(message, 512, "libcurl could not start a session"); return NULL; }
+    CURL *h = s->handle;
+    curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    /* Certificates are always verified; a connector may name its own CA bundle, never switch checks off. */
+    curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (settings->ca_file && *settings->ca_file) curl.easy_setopt(h, CURLOPT_CAINFO, settings->ca_file);
+    if (settings->require_tls) curl.easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (settings->username) curl.easy_setopt(h, CURLOPT_USERNAME, settings->username);
+    if (settings->password) curl.easy_setopt(h, CURLOPT_PASSWORD, settings->password);
+    curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, settings->timeout_ms > 0 ? settings->timeout_ms : 60000L);
+    curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, settings->timeout_ms > 0 && settings->timeout_ms < 15000 ? settings->timeout_ms : 15000L);
+    return s;
+}
+
+void cairn_curl_close(cairn_curl_session *s) {
+    if (!s) return;
+    curl.easy_cleanup(s->handle);
+    curl.slist_free_all(s->headers);
+    free(s);
+}
+
+static int finish(cairn_curl_session *s, int rc, const char *error, buffer *received, cairn_http_response *out) {
+    long status = 0;
+    curl.easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
+    out->status = status;
+    out->transport_error = rc;
+    if (rc != 0) snprintf(out->message, sizeof out->message, "%s", error[0] ? error : curl.easy_strerror(rc));
+    else if (received->failed) { out->transport_error = -1; snprintf(out->message, sizeof out->message, "out of memory reading the response"); }
+    out->body = received->data;
+    out->body_length = received->length;
+    return out->transport_error;
+}
+
+int cairn_curl_request(cairn_curl_session *s, const char *url, const char *custom_request,
+                       const char *const *headers, size_t header_count,
+                       const char *body, size_t body_length, cairn_http_response *out) {
+    memset(out, 0, sizeof *out);
+    CURL *h = s->handle;
+    char error[CURL_ERROR_SIZE] = {0};
+    buffer received = {0};
+    curl.slist_free_all(s->headers);
+    s->headers = NULL;
+    for (size_t i = 0; i < header_count; i++) s->headers = curl.slist_append(s->headers, headers[i]);
+    curl.easy_setopt(h, CURLOPT_URL, url);
+    curl.easy_setopt(h, CURLOPT_UPLOAD, 0L);
+    if (body) {
+        curl.easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (int64_t)body_length);
+    } else {
+        curl.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom_request);
+    curl.easy_setopt(h, CURLOPT_HTTPHEADER, s->headers);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
+    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
+    curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, (write_cb)on_header);
+    curl.easy_setopt(h, CURLOPT_HEADERDATA, out);
+    int rc = curl.easy_perform(h);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    return finish(s, rc, error, &received, out);
+}
+
+typedef struct { const char *data; size_t length, offset; } source;
+
+static size_t on_read(char *into, size_t size, size_t count, void *context) {
+    source *src = context;
+    size_t n = size * count, left = src->length - src->offset;
+    if (n > left) n = left;
+    memcpy(into, src->data + src->offset, n);
+    src->offset += n;
+    return n;
+}
+
+int cairn_curl_smtp_send(cairn_curl_session *s, const char *url, const char *from,
+                         const char *const *recipients, size_t recipient_count,
+                         const char *message, size_t message_length, cairn_http_response *out) {
+    memset(out, 0, sizeof *out);
+    CURL *h = s->handle;
+    char error[CURL_ERROR_SIZE] = {0};
+    buffer received = {0};
+    struct curl_slist *rcpt = NULL;
+    for (size_t i = 0; i < recipient_count; i++) rcpt = curl.slist_append(rcpt, recipients[i]);
+    source src = {message, message_length, 0};
+    curl.easy_setopt(h, CURLOPT_URL, url);
+    curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    curl.easy_setopt(h, CURLOPT_MAIL_FROM, from);
+    curl.easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    curl.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl.easy_setopt(h, CURLOPT_READFUNCTION, (write_cb)on_read);
+    curl.easy_setopt(h, CURLOPT_READDATA, &src);
+    curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (int64_t)message_length);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
+    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
+    int rc = curl.easy_perform(h);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl.easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
+    curl.easy_setopt(h, CURLOPT_UPLOAD, 0L);
+    curl.slist_free_all(rcpt);
+    return finish(s, rc, error, &received, out);
 }

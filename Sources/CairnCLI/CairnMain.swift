@@ -66,7 +66,7 @@ struct Cairn: ParsableCommand {
         PolicyCommand.self, Audit.self, Doctor.self, Search.self, IndexCommand.self, Links.self,
         WorkflowCommand.self, Runs.self, Resume.self, Cancel.self, Emit.self, Tick.self, Watch.self,
         Prune.self, Forget.self, MCPCommand.self,
-        RemoteCommand.self, Clone.self, Sync.self]
+        RemoteCommand.self, Clone.self, Sync.self, ConnectorCommand.self, OutboxCommand.self]
 }
 
 /// The release version, shown by `cairn --version`.

@@ -18,9 +18,12 @@ extension Cairn {
                 TickSync.run(vault, remote: tickRemote, env: env, when: "before")
                 vault = try vaultOptions.open(env)  // the sync may have brought new settings and workflows
             }
+            let out = Output(env)
+            // Connectors first, so new mail is on main when the tick looks for path triggers; then the outbox.
+            let connectorLines = try ConnectorCLI.tick(vault, env, out: out)
             let report = try vault.tick(now: env.now, options: try WorkflowCLI.options(vault, env))
             if !tickRemote.isEmpty && !report.skipped { TickSync.run(vault, remote: tickRemote, env: env, when: "after") }
-            let out = Output(env)
+            if !output.json { connectorLines.forEach { out.line($0) } }
             if output.json { return try out.json(report) }
             if report.skipped { out.line("Another tick is running; nothing to do."); return }
             if let elsewhere = report.leftToAnotherMachine { out.line("Workflows not run here: " + elsewhere + "."); return }

@@ -30,6 +30,35 @@ int cairn_http_post(const char *url, const char *const *headers, size_t header_c
 
 void cairn_http_response_free(cairn_http_response *response);
 
+/// How a session connects: credentials (never logged), an optional CA bundle, and whether TLS is required
+/// (STARTTLS for imap:// and smtp:// URLs). Certificates and host names are always verified.
+typedef struct {
+    const char *username;
+    const char *password;
+    const char *ca_file;
+    int require_tls;
+    long timeout_ms;
+} cairn_curl_settings;
+
+/// A libcurl easy handle kept between requests, so IMAP commands share one logged-in connection.
+typedef struct cairn_curl_session cairn_curl_session;
+
+/// Opens a session (NULL with `message` filled when libcurl cannot be loaded). Nothing connects yet.
+cairn_curl_session *cairn_curl_open(const cairn_curl_settings *settings, char message[512]);
+void cairn_curl_close(cairn_curl_session *session);
+
+/// One request on the session's connection: for IMAP, `url` picks the mailbox (and `;UID=n` fetches a
+/// message) and `custom_request` is a command such as "UID SEARCH UID 5:*" whose untagged replies become
+/// the body; for HTTP, `custom_request` is the method (NULL: GET, or POST with a body).
+int cairn_curl_request(cairn_curl_session *session, const char *url, const char *custom_request,
+                       const char *const *headers, size_t header_count,
+                       const char *body, size_t body_length, cairn_http_response *out);
+
+/// Submits `message` (headers and body, CRLF lines) over SMTP to `recipients`.
+int cairn_curl_smtp_send(cairn_curl_session *session, const char *url, const char *from,
+                         const char *const *recipients, size_t recipient_count,
+                         const char *message, size_t message_length, cairn_http_response *out);
+
 /// libcurl's result codes cairn tells apart.
 enum {
     CAIRN_CURLE_UNSUPPORTED_PROTOCOL = 1,
@@ -42,6 +71,8 @@ enum {
     CAIRN_CURLE_SEND_ERROR = 55,
     CAIRN_CURLE_RECV_ERROR = 56,
     CAIRN_CURLE_PEER_FAILED_VERIFICATION = 60,
+    CAIRN_CURLE_LOGIN_DENIED = 67,
+    CAIRN_CURLE_REMOTE_FILE_NOT_FOUND = 78,
 };
 
 #endif

@@ -59,10 +59,12 @@ extension Vault {
                 verdict = .operator; reason = "vault created or adopted by cairn init"
             } else if !seenInit {
                 verdict = .preVault; reason = "history from before the vault was adopted"
-            } else if let op, ["snapshot", "workflow-task", "emit", "tick", "sync"].contains(op) {
+            } else if let op, ["snapshot", "workflow-task", "emit", "tick", "connector", "outbox", "sync"].contains(op) {
                 verdict = .operator
                 reason = ["snapshot": "operator snapshot", "workflow-task": "task note for the operator from a workflow run",
                           "emit": "event recorded by cairn emit", "tick": "digest written by cairn tick",
+                          "connector": "items pulled by connector \(c.trailer("Cairn-Connector") ?? "?")",
+                          "outbox": "outbox \(c.trailer("Cairn-Outbox") ?? "?") \(c.trailer("Cairn-Outbox-State") ?? "")",
                           "sync": "merge of another machine's history by cairn sync"][op] ?? op
             } else if let op, ["approve", "auto-merge", "reject"].contains(op) {
                 let recordPath = run.map { ApprovalRecord.path(runID: $0) }

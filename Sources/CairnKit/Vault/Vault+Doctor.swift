@@ -69,6 +69,7 @@ extension Vault {
             report(".git", nil, "repository cannot be read: \(error)")
         }
         if let op = repository.stateInProgress { warn(nil, nil, "a git \(op) is in progress") }
+        for p in connectorProblems() { report(p.path, p.line, p.reason) }
         for lock in LockFiles.find(gitDir: gitDir, now: now) {
             warn(".git/\(lock.path)", nil, "lock file: \(lock.reason)")
         }

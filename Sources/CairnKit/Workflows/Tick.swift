@@ -178,7 +178,10 @@ extension Vault {
                 let matched = changed.filter { path in globs.contains { $0.matches(path) } }.sorted()
                 guard !matched.isEmpty, let definition = catalog().definition(named: entry.name) else { continue }
                 let trigger = "paths main@\(head.hex.prefix(12))"
-                let candidates = ["path": matched[0], "paths": matched.joined(separator: "\n")]
+                var candidates = ["path": matched[0], "paths": matched.joined(separator: "\n")]
+                // A workflow with one required input (lead-qualification's `lead`) gets the new file as that input.
+                let required = definition.inputs.filter(\.required).map(\.name)
+                if required.count == 1, candidates[required[0]] == nil { candidates[required[0]] = matched[0] }
                 if let a = try startTriggered(definition, trigger: trigger, candidates: candidates, now: now,
                                               options: options, existing: &existing) {
                     actions.append(a)

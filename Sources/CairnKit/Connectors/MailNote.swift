@@ -1,0 +1,162 @@
+import CairnGit
+import Foundation
+
+/// A fetched message as a note `inbox/mail/[<folder>/]YYYY/MM/<id>.md` and its attachments in `<id>/` beside it.
+struct MailNote {
+    let path: String
+    let files: [(path: String, data: Data)]
+    let warnings: [String]
+
+    /// The vault folder for messages of `folder` (INBOX: `inbox/mail`, another folder F: `inbox/mail/<slug F>`).
+    static func folderPath(_ folder: String) -> String {
+        folder.uppercased() == "INBOX" ? "inbox/mail" : "inbox/mail/" + Slug.make(folder)
+    }
+
+    static func make(raw: Data, folder: String, uid: UInt64, connector: String, maxAttachmentBytes: Int) -> MailNote {
+        let item = "\(folder) UID \(uid)"
+        let message = MIMEMessage(raw)
+        var warnings = message.problems.map { "\(item): \($0)" }
+        let messageID = message.header("Message-ID").map(clean)
+        let key = try? Repository.hashBlob(Data((messageID ?? "").isEmpty ? raw : Data(messageID!.utf8)))
+        let hash = String((key?.hex ?? "0000000000").prefix(10))
+        let date = message.header("Date").flatMap(MailDate.parse)
+        let subject = clean(message.header("Subject") ?? "")
+        let slug = String(Slug.make(subject.isEmpty ? "no-subject" : subject).prefix(40)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        let folderPath = folderPath(folder)
+        let dir: String
+        let id: String
+        if let date {
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = TimeZone(identifier: "UTC")!
+            let c = cal.dateComponents([.year, .month, .day], from: date)
+            dir = String(format: "%@/%04d/%02d", folderPath, c.year ?? 1970, c.month ?? 1)
+            id = String(format: "%02d-", c.day ?? 1) + slug + "-" + hash
+        } else {
+            if message.header("Date") != nil { warnings.append("\(item): the Date header is not a date; filed under undated/") }
+            dir = folderPath + "/undated"
+            id = slug + "-" + hash
+        }
+        let path = dir + "/" + id + ".md"
+        // Attachments: safe names, under the size limit, beside the note.
+        var files: [(path: String, data: Data)] = []
+        var kept: [String] = []
+        var skipped: [String] = []
+        var used = Set<String>()
+        for (n, a) in message.attachments.enumerated() {
+            var name = AttachmentName.safe(a.declaredName, index: n + 1, contentType: a.contentType)
+            if used.contains(name.lowercased()) {
+                let ext = (name as NSString).pathExtension
+                let stem = (name as NSString).deletingPathExtension
+                var k = 2
+                while used.contains("\(stem)-\(k)\(ext.isEmpty ? "" : "." + ext)".lowercased()) { k += 1 }
+                name = "\(stem)-\(k)\(ext.isEmpty ? "" : "." + ext)"
+            }
+            used.insert(name.lowercased())
+            if a.data.count > maxAttachmentBytes {
+                skipped.append("\(name) (\(a.data.count) bytes, over max_attachment_bytes \(maxAttachmentBytes))")
+                warnings.append("\(item): attachment \(name) is \(a.data.count) bytes, over the limit of \(maxAttachmentBytes); not imported")
+                continue
+            }
+            kept.append(name)
+            files.append((dir + "/" + id + "/" + name, a.data))
+        }
+        var fm: [(String, String)] = [
+            ("title", subject.isEmpty ? "(no subject)" : subject),
+            ("from", clean(message.header("From") ?? "")),
+            ("to", clean(message.header("To") ?? "")),
+        ]
+        if let cc = message.header("Cc") { fm.append(("cc", clean(cc))) }
+        fm.append(("subject", subject))
+        if let date { fm.append(("date", ISOTime.string(date))); fm.append(("created", FrontMatter.dayString(date))) }
+        if let messageID { fm.append(("message-id", messageID)) }
+        fm.append(("thread", thread(message, messageID: messageID)))
+        fm.append(("folder", folder))
+        fm.append(("source", "imap:\(connector)"))
+        var text = "---\n"
+        for (k, v) in fm { text += "\(k): \(FrontMatter.yamlScalar(v))\n" }
+        if !kept.isEmpty { text += "attachments:\n" + kept.map { "  - \(FrontMatter.yamlScalar(id + "/" + $0))\n" }.joined() }
+        if !skipped.isEmpty { text += "attachments_skipped:\n" + skipped.map { "  - \(FrontMatter.yamlScalar($0))\n" }.joined() }
+        if message.textFromHTML { text += "body: converted from HTML\n" }
+        text += "---\n\n"
+        let body = cleanBody(message.text)
+        text += body.isEmpty ? "(empty message)\n" : body + "\n"
+        files.insert((path, Data(text.utf8)), at: 0)
+        return MailNote(path: path, files: files, warnings: warnings)
+    }
+
+    /// The thread a message belongs to: the first id in References, else In-Reply-To, else its own Message-ID.
+    static func thread(_ m: MIMEMessage, messageID: String?) -> String {
+        if let refs = m.header("References"), let first = refs.split(whereSeparator: \.isWhitespace).first { return clean(String(first)) }
+        if let reply = m.header("In-Reply-To"), !reply.isEmpty { return clean(reply) }
+        return messageID ?? ""
+    }
+
+    /// One line of text: control characters dropped, whitespace runs collapsed, at most 1,000 characters.
+    static func clean(_ s: String) -> String {
+        let scalars = s.unicodeScalars.map { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format ? " " : Character($0) }
+        return String(String(scalars).split(whereSeparator: \.isWhitespace).joined(separator: " ").prefix(1000))
+    }
+
+    /// Body text with CRLF as LF and no control characters other than tab and newline.
+    static func cleanBody(_ s: String) -> String {
+        let unified = s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        let kept = unified.unicodeScalars.filter { $0 == "\n" || $0 == "\t" || $0.properties.generalCategory != .control }
+        return String(String.UnicodeScalarView(kept)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// File names for attachments that are safe to write: one path component, no control or invisible format
+/// characters, no leading dot, look-alike separators folded (NFKC), at most 100 bytes with the extension kept.
+enum AttachmentName {
+    static func safe(_ declared: String?, index: Int, contentType: String) -> String {
+        var name = (declared ?? "").precomposedStringWithCompatibilityMapping
+        name = String(name.unicodeScalars.map { s -> Character in
+            let c = s.properties.generalCategory
+            if c == .control || c == .format || c == .lineSeparator || c == .paragraphSeparator { return "_" }
+            if "/\\:*?\"<>|".unicodeScalars.contains(s) { return "_" }
+            return Character(s)
+        })
+        name = name.trimmingCharacters(in: .whitespaces)
+        while name.hasPrefix(".") || name.hasPrefix("_") { name.removeFirst() }
+        if name.isEmpty || name.allSatisfy({ $0 == "." || $0 == "_" }) {
+            let ext = contentType.split(separator: "/").last.map { "." + $0.prefix(8) } ?? ""
+            name = "attachment-\(index)\(ext)"
+        }
+        if name.utf8.count > 100 {
+            let ext = String((name as NSString).pathExtension.prefix(10))
+            var stem = (name as NSString).deletingPathExtension
+            while stem.utf8.count > 100 - ext.utf8.count - 1 { stem.removeLast() }
+            name = ext.isEmpty ? stem : stem + "." + ext
+        }
+        return name
+    }
+}
+
+/// RFC 5322 dates (`Tue, 1 Jul 2003 10:52:37 +0200`), leniently.
+enum MailDate {
+    static func parse(_ text: String) -> Date? {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        if let paren = t.firstIndex(of: "(") { t = String(t[..<paren]).trimmingCharacters(in: .whitespaces) }
+        if let comma = t.firstIndex(of: ",") { t = String(t[t.index(after: comma)...]).trimmingCharacters(in: .whitespaces) }
+        let parts = t.split(whereSeparator: \.isWhitespace)
+        guard parts.count >= 4, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
+        let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        guard let month = months.firstIndex(of: parts[1].prefix(3).lowercased()) else { return nil }
+        if year < 50 { year += 2000 } else if year < 100 { year += 1900 }
+        let hms = parts[3].split(separator: ":").compactMap { Int($0) }
+        guard hms.count >= 2 else { return nil }
+        var offset = 0
+        if parts.count >= 5 {
+            let z = parts[4]
+            if let sign = z.first, sign == "+" || sign == "-", let v = Int(z.dropFirst()), z.count == 5 {
+                offset = (v / 100 * 3600 + v % 100 * 60) * (sign == "-" ? -1 : 1)
+            }
+        }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(secondsFromGMT: 0)!
+        guard (1...31).contains(day), (0...23).contains(hms[0]), (0...59).contains(hms[1]),
+              let d = cal.date(from: DateComponents(year: year, month: month + 1, day: day, hour: hms[0], minute: hms[1], second: hms.count > 2 ? hms[2] : 0))
+        else { return nil }
+        return d.addingTimeInterval(TimeInterval(-offset))
+    }
+}

@@ -1,0 +1,48 @@
+import CairnGit
+import Foundation
+
+extension Vault {
+    /// Fetches the messages of each folder above the cursor (a changed UIDVALIDITY starts the folder over; the
+    /// note paths, derived from each Message-ID, keep that from importing anything twice).
+    func pullMail(_ definition: ConnectorDefinition, state: ConnectorState, tree: OID, now: Date,
+                  environment: ConnectorEnvironment) throws -> ImportBatch {
+        let credentials = try Credentials.resolve(definition, vaultRoot: root, environment: environment)
+        let client = try IMAPClient(definition, credentials: credentials)
+        var batch = ImportBatch(state: state)
+        var folders = state.folders ?? [:]
+        var seen = Set<String>()
+        for folder in definition.folders {
+            let status = try client.status(folder)
+            var cursor = folders[folder] ?? ConnectorState.Folder(uidValidity: status.uidValidity, lastUID: 0)
+            if cursor.uidValidity != status.uidValidity {
+                batch.warnings.append("\(folder): UIDVALIDITY changed (\(cursor.uidValidity) → \(status.uidValidity)); the folder is read again and messages already imported are skipped")
+                cursor = ConnectorState.Folder(uidValidity: status.uidValidity, lastUID: 0)
+            }
+            // Nothing new: UIDNEXT says so without selecting the folder.
+            if status.uidNext > 0 && status.uidNext - 1 <= cursor.lastUID {
+                folders[folder] = cursor
+                continue
+            }
+            let uids = try client.search(folder, after: cursor.lastUID, since: definition.since)
+            for uid in uids {
+                let raw = try client.fetch(folder, uid: uid)
+                let note = MailNote.make(raw: raw, folder: folder, uid: uid, connector: definition.name,
+                                         maxAttachmentBytes: definition.maxAttachmentBytes)
+                batch.warnings += note.warnings
+                let present = try repository.entry(at: note.path, in: tree) != nil
+                if seen.contains(note.path) || present {
+                    batch.skipped += 1
+                } else {
+                    seen.insert(note.path)
+                    batch.files += note.files
+                    batch.imported.append(note.path)
+                    batch.mustBeNew.insert(note.path)
+                }
+                cursor.lastUID = max(cursor.lastUID, uid)
+            }
+            folders[folder] = cursor
+        }
+        batch.state.folders = folders
+        return batch
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// Real servers on 127.0.0.1 for the connector tests (Tests/Support/mail_servers.py): Dovecot (IMAP), an SMTP server
+/// delivering into the same Maildir, a webhook receiver logging Idempotency-Keys, and Radicale (CalDAV).
+final class ConnectorServers {
+    let dir: String
+    let imap: Int, smtp: Int, http: Int, caldav: Int
+    private let process: Process
+    private let stdin: Pipe
+
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/sbin/dovecot")
+    }
+
+    init(_ sb: Sandbox) throws {
+        dir = sb.root + "/servers"
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Binaries.packageRoot + "/Tests/Support/mail_servers.py", dir]
+        stdin = Pipe()
+        let out = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = (env["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
+        process.environment = env
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        guard let ports = try? JSONSerialization.jsonObject(with: line) as? [String: Int],
+              let imap = ports["imap"], let smtp = ports["smtp"], let http = ports["http"], let caldav = ports["caldav"] else {
+            process.terminate()
+            throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self))")
+        }
+        (self.imap, self.smtp, self.http, self.caldav) = (imap, smtp, http, caldav)
+    }
+
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var maildir: String { dir + "/home/op/Maildir" }
+
+    /// Delivers raw messages into `folder` (INBOX or another folder, created when missing).
+    func deliver(_ messages: [String], folder: String = "INBOX") throws {
+        var files: [String] = []
+        for (i, m) in messages.enumerated() {
+            let f = dir + "/msg-\(UUID().uuidString)-\(i).eml"
+            try Data(m.utf8).write(to: URL(fileURLWithPath: f))
+            files.append(f)
+        }
+        try deliverFiles(files, folder: folder)
+    }
+
+    func deliverFiles(_ files: [String], folder: String = "INBOX") throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", Binaries.packageRoot + "/Tests/Support/deliver_mail.py", maildir, folder] + files
+        try p.run()
+        p.waitUntilExit()
+        if p.terminationStatus != 0 { throw HarnessError(description: "deliver_mail.py failed") }
+    }
+
+    /// Lines of the SMTP server's log (one JSON object per accepted message).
+    func smtpLog() -> [[String: Any]] { jsonLines(dir + "/smtp.log") }
+    func webhookLog() -> [[String: Any]] { jsonLines(dir + "/webhooks.jsonl") }
+
+    private func jsonLines(_ path: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// Writes the connector files for these servers into `vault` (not committed).
+    func writeConnectors(_ vault: String, mailExtra: String = "", folders: String = "[INBOX]") throws {
+        try FileManager.default.createDirectory(atPath: vault + "/connectors", withIntermediateDirectories: true)
+        try Data("""
+        ---
+        kind: imap
+        url: imap://127.0.0.1:\(imap)
+        username: op
+        password_env: TEST_MAIL_PASSWORD
+        folders: \(folders)
+        \(mailExtra)
+        ---
+        The operator's mailbox.
+
+        """.utf8).write(to: URL(fileURLWithPath: vault + "/connectors/mail.md"))
+        try Data("""
+        ---
+        kind: smtp
+        url: smtp://127.0.0.1:\(smtp)
+        from: Ada Operator <ada@example.com>
+        sent_check: mail
+        ---
+
+        """.utf8).write(to: URL(fileURLWithPath: vault + "/connectors/smtp.md"))
+        try Data("""
+        ---
+        kind: webhook
+        url: http://127.0.0.1:\(http)/hook
+        ---
+
+        """.utf8).write(to: URL(fileURLWithPath: vault + "/connectors/hooks.md"))
+    }
+
+    static let password = "pw-Zq81-test"
+    static var env: [String: String?] { ["TEST_MAIL_PASSWORD": password, "CAIRN_MACHINE": "laptop", "CAIRN_BACKOFF_SCALE": "0"] }
+
+    /// A plain message.
+    static func message(id: String, subject: String, body: String = "Hello.", date: String = "Mon, 02 Mar 2026 10:00:00 +0000",
+                        from: String = "Ana <ana@acme.test>") -> String {
+        "From: \(from)\r\nTo: ada@example.com\r\nSubject: \(subject)\r\nDate: \(date)\r\nMessage-ID: <\(id)>\r\n\r\n\(body)\r\n"
+    }
+}
