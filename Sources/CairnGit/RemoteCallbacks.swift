@@ -1,5 +1,5 @@
 import CGit2
-import CGit2Support
+import CGit2Helpers
 import Foundation
 
 /// What a transport may use to authenticate and to check who it talks to. The caller reads files and the
