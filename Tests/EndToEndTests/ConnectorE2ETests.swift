@@ -1,3 +1,4 @@
+import CairnKit
 import Foundation
 import Testing
 
@@ -74,12 +75,12 @@ struct ConnectorE2ETests {
         sb.expectFsckClean(v)
     }
 
-    @Test(arguments: ["connector.before-ref", "connector.after-ref", "connector.after-checkout"])
-    func pullSurvivesKill9(point: String) throws {
+    /// Killed at each connector crash point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
+    func pullSurvivesKill9(point: CrashPoint) throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)
         try servers.deliver((1...3).map { ConnectorServers.message(id: "m\($0)@acme.test", subject: "Message \($0)") })
-        let killed = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env.merging(["CAIRN_CRASH_AT": point]) { $1 })
+        let killed = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env.merging(["CAIRN_CRASH_AT": point.rawValue]) { $1 })
         #expect(killed.signaled && killed.status == 9, "\(killed)")
         sb.expectFsckClean(v)
         let again = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env)

@@ -29,6 +29,12 @@ import Glibc
             try WorkflowTests().aCrashWhileHandingAStepToTheOperatorLeavesOneTask(point)
         case .pruneAfterPack, .pruneAfterJournal, .pruneMidRefs, .pruneBeforeDelete, .pruneMidDelete:
             try PruneTests().aKilledForgetLeavesACompleteHistoryAndTheNextRunFinishes(point: point)
+        case .syncBeforePush, .syncBeforeRef, .syncAfterRef, .syncAfterCheckout:
+            try SyncTests().killedSyncFinishesOnRerun(point: point)
+        case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout:
+            try ConnectorE2ETests().pullSurvivesKill9(point: point)
+        case .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:
+            try OutboxE2ETests().aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: point)
         case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
             // Reached only inside a workflow: killed at each step above.
             #expect(point.firesPerStep)

@@ -1,3 +1,4 @@
+import CairnKit
 import Foundation
 import Testing
 
@@ -64,13 +65,13 @@ struct OutboxE2ETests {
         sb.expectFsckClean(v)
     }
 
-    @Test(arguments: ["outbox.before-ref", "outbox.after-ref", "outbox.before-send", "outbox.after-send", "outbox.after-checkout"])
-    func aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: String) throws {
+    /// Killed at each outbox crash point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
+    func aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: CrashPoint) throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)
         // Each item's first send dies at the point; then a plain run finishes whatever is left.
         for id in ["reply-ana", "crm-acme"] {
-            let r = sb.runCairn(["outbox", "send", id], cwd: v, env: ConnectorServers.env.merging(["CAIRN_CRASH_AT": point]) { $1 })
+            let r = sb.runCairn(["outbox", "send", id], cwd: v, env: ConnectorServers.env.merging(["CAIRN_CRASH_AT": point.rawValue]) { $1 })
             #expect(r.signaled && r.status == 9, "\(r)")
             sb.expectFsckClean(v)
         }

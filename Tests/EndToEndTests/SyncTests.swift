@@ -1,3 +1,4 @@
+import CairnKit
 import Foundation
 import Testing
 
@@ -279,14 +280,14 @@ import Testing
     }
 
     /// kill -9 at each step of a sync; running sync again finishes the job.
-    @Test(arguments: ["sync.before-push", "sync.before-ref", "sync.after-ref", "sync.after-checkout"])
-    func killedSyncFinishesOnRerun(point: String) throws {
+    /// Killed at each sync crash point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
+    func killedSyncFinishesOnRerun(point: CrashPoint) throws {
         let sb = try Sandbox()
         let (laptop, server, remote, _) = try twoMachines(sb)
         try sb.write(laptop + "/memory/working/l.md", "# l\n")
         try sb.cairnOK(["sync"], cwd: laptop)
         try sb.write(server + "/memory/working/s.md", "# s\n")
-        let crashed = sb.runCairn(["sync"], cwd: server, env: ["CAIRN_CRASH_AT": point])
+        let crashed = sb.runCairn(["sync"], cwd: server, env: ["CAIRN_CRASH_AT": point.rawValue])
         #expect(crashed.signaled, "\(point) was reached: \(crashed)")
         sb.expectFsckClean(server)
         let rerun = try sb.cairnOK(["sync"], cwd: server)

@@ -205,7 +205,7 @@ extension Vault {
         ])
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn connector \(definition.name)")
+        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn connector \(definition.name)", as: .connector)
         return result(commit.hex, b)
     }
 }

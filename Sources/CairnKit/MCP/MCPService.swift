@@ -44,7 +44,6 @@ public actor MCPService {
 
     public init(root: String, options: MCPServerOptions) throws {
         let vault = try Vault.open(at: root)
-        vault.searchConnection = SearchConnection()
         self.vault = vault
         self.options = options
     }

@@ -125,7 +125,7 @@ extension Vault {
                 try repository.updateReference(Self.outboxClaimRef(item.id), to: claimed, expected: nil, message: "cairn outbox claim \(item.id)")
             }
         }
-        CrashPoints.hit("outbox.before-send")
+        CrashPoints.hit(.outboxBeforeSend)
         var lastError = ""
         var permanent = false
         var attempts = 0
@@ -138,7 +138,7 @@ extension Vault {
             let outcome = try deliver(item, key: key, connector: connector, now: now, environment: environment)
             switch outcome {
             case .ok(let detail):
-                CrashPoints.hit("outbox.after-send")
+                CrashPoints.hit(.outboxAfterSend)
                 let text = [note, detail].compactMap { $0 }.joined(separator: "; ")
                 return try recordOutbox(item.id, key: key, state: .sent, detail: text + (attempts > 1 ? " (attempt \(attempts))" : ""), now: now, author: author)
             case .transient(let reason):
@@ -222,7 +222,7 @@ extension Vault {
         ])
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
-        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn outbox \(id)")
+        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn outbox \(id)", as: .outbox)
         return OutboxSendAction(id: id, state: state.rawValue, detail: detail ?? "")
     }
 }

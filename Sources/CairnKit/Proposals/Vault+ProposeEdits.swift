@@ -124,9 +124,7 @@ extension Vault {
         try checkRunLimits(agent: agent.name, workflow: nil, policy: policy, now: started)
         var scoped = SnapshotOptions()
         scoped.paths = Self.scopeFolders(paths)
-        if scopeMatchesHead(scoped.paths) != true {
-            _ = try snapshotLocked(scoped, author: author, now: started)
-        }
+        _ = try snapshotLocked(scoped, author: author, now: started)
         guard let head = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
         let headTree = try repository.commit(head).tree
         // Where and what may be written, judged on main first, so that a refused path or a credential is reported

@@ -281,7 +281,7 @@ extension Vault {
                 }
             }
             try index.write()
-            try? FileManager.default.removeItem(atPath: indexStampPath)
+            try? FileManager.default.removeItem(atPath: WorktreeChanges.databasePath(gitDir: gitDir))
         }
 
         // Reflogs and the files that name old commits, then the objects nothing reaches.
@@ -326,7 +326,6 @@ extension Vault {
         where name.hasPrefix("search.sqlite") || name.hasPrefix("ledger-") || name == "tick-triggers.json" {
             try? FileManager.default.removeItem(atPath: cache + name)
         }
-        searchConnection = nil
         if hadIndex { _ = try? rebuildIndex() }
         try? FileManager.default.removeItem(atPath: cache + "prune-start")
         try FileManager.default.removeItem(atPath: journalPath)

@@ -99,7 +99,7 @@ extension Vault {
             var plan = try reconcileRefs(remote: remote, advertised: advertised, notices: &notices)
             received += plan.received
             if let main = try head(), advertised[branchRef] != main { plan.pushes.insert("\(branchRef):\(branchRef)", at: 0) }
-            CrashPoints.hit("sync.before-push")
+            CrashPoints.hit(.syncBeforePush)
             let moved: Bool
             do {
                 let updates = try repository.push(remote: remote.name, refspecs: plan.pushes, credentials: options.credentials,

@@ -34,7 +34,7 @@ extension Vault {
         if try repository.isAncestor(theirs, of: ours) { return .ahead }
         let oursCommit = try repository.commit(ours)
         if try repository.isAncestor(ours, of: theirs) {
-            _ = try moveMain(from: oursCommit, to: theirs, newTree: try repository.commit(theirs).tree, message: "cairn sync \(remote.name)")
+            _ = try moveMain(from: oursCommit, to: theirs, newTree: try repository.commit(theirs).tree, message: "cairn sync \(remote.name)", as: .sync)
             return .fastForward
         }
         guard let base = try repository.mergeBase(ours, theirs) else {
@@ -65,7 +65,7 @@ extension Vault {
                                       trailers: [Trailer("Cairn-Operation", "sync"), Trailer("Cairn-Machine", machine)])
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [ours.oid, theirs], author: sig, committer: sig, message: message)
-        _ = try moveMain(from: ours, to: commit, newTree: tree, message: "cairn sync \(remote)")
+        _ = try moveMain(from: ours, to: commit, newTree: tree, message: "cairn sync \(remote)", as: .sync)
         return commit
     }
 

@@ -27,6 +27,14 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     // during the removal of old objects.
     case pruneAfterPack = "prune.after-pack", pruneAfterJournal = "prune.after-journal", pruneMidRefs = "prune.mid-refs"
     case pruneBeforeDelete = "prune.before-delete", pruneMidDelete = "prune.mid-delete"
+    // Sync: before the push, and around moving main to the integrated history.
+    case syncBeforePush = "sync.before-push"
+    case syncBeforeRef = "sync.before-ref", syncAfterRef = "sync.after-ref", syncAfterCheckout = "sync.after-checkout"
+    // Connector pulls, and outbox sends (around the wire and around recording the state).
+    case connectorBeforeRef = "connector.before-ref", connectorAfterRef = "connector.after-ref"
+    case connectorAfterCheckout = "connector.after-checkout"
+    case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
+    case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"
 
     public var description: String { rawValue }
 
@@ -45,7 +53,7 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
 
 /// The writers that move `main` through `Vault.moveMain`, each with its three crash points.
 enum MainMove: String, Sendable {
-    case approve, reject, emit, tick
+    case approve, reject, emit, tick, sync, connector, outbox
     case workflowTask = "workflow-task"
 
     var beforeRef: CrashPoint {
@@ -54,6 +62,9 @@ enum MainMove: String, Sendable {
         case .reject: .rejectBeforeRef
         case .emit: .emitBeforeRef
         case .tick: .tickBeforeRef
+        case .sync: .syncBeforeRef
+        case .connector: .connectorBeforeRef
+        case .outbox: .outboxBeforeRef
         case .workflowTask: .workflowTaskBeforeRef
         }
     }
@@ -64,6 +75,9 @@ enum MainMove: String, Sendable {
         case .reject: .rejectAfterRef
         case .emit: .emitAfterRef
         case .tick: .tickAfterRef
+        case .sync: .syncAfterRef
+        case .connector: .connectorAfterRef
+        case .outbox: .outboxAfterRef
         case .workflowTask: .workflowTaskAfterRef
         }
     }
@@ -74,6 +88,9 @@ enum MainMove: String, Sendable {
         case .reject: .rejectAfterCheckout
         case .emit: .emitAfterCheckout
         case .tick: .tickAfterCheckout
+        case .sync: .syncAfterCheckout
+        case .connector: .connectorAfterCheckout
+        case .outbox: .outboxAfterCheckout
         case .workflowTask: .workflowTaskAfterCheckout
         }
     }
