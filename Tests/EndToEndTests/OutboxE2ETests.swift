@@ -84,7 +84,7 @@ struct OutboxE2ETests {
         let applied = servers.webhookLog().filter { ($0["duplicate"] as? Bool) == false }
         #expect(applied.count == 1 && applied[0]["key"] as? String == "cairn-outbox-crm-acme", "\(servers.webhookLog())")
         #expect(Set(servers.webhookLog().compactMap { $0["key"] as? String }) == ["cairn-outbox-crm-acme"])
-        if point == "outbox.after-send" {
+        if point == .outboxAfterSend {
             // The interrupted mail was found in the Sent folder and recorded so, not sent again.
             let record = try sb.gitOK(["show", "main:.cairn/outbox/reply-ana.json"], cwd: v)
             #expect(record.contains("found <cairn-outbox-reply-ana@example.com> in Sent"), "\(record)")
