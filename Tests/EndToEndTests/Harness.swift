@@ -282,9 +282,11 @@ func templateFiles() -> [String: FileEntry] {
     workingFiles(Binaries.packageRoot + "/vault-template").mapValues { FileEntry(data: $0.data, executable: false) }
 }
 
-/// `vault-template/` with `vault-example/` laid over it: what `cairn init --example` writes.
+/// `vault-template/` with `vault-example/` laid over it, less the two folder READMEs the example's notes make
+/// unnecessary: what `cairn init --example` writes.
 func exampleTemplateFiles() -> [String: FileEntry] {
-    templateFiles().merging(workingFiles(Binaries.packageRoot + "/vault-example").mapValues { FileEntry(data: $0.data, executable: false) }) { _, example in example }
+    templateFiles().filter { !["memory/knowledge/README.md", "memory/projects/README.md"].contains($0.key) }
+        .merging(workingFiles(Binaries.packageRoot + "/vault-example").mapValues { FileEntry(data: $0.data, executable: false) }) { _, example in example }
 }
 
 extension Sandbox {

@@ -155,6 +155,18 @@ public enum NoteParser {
     /// is exactly `---` (trailing spaces allowed); it ends at the next line that is `---` or `...`.
     /// LF and CRLF line endings are both accepted.
     public static func parse(path: String, data: Data) throws(NoteError) -> Note {
+        let parts = try split(path: path, data: data)
+        return Note(path: path, frontMatter: parts.frontMatter, body: parts.body, hasByteOrderMark: parts.hasBOM)
+    }
+
+    /// Checks a note as `parse` does, without scanning its body for links and tags (what `cairn doctor` and
+    /// `snapshot` need to know about every note).
+    public static func validate(path: String, data: Data) throws(NoteError) {
+        _ = try split(path: path, data: data)
+    }
+
+    /// The front matter, body and byte order mark of a note file; throws what `parse` throws.
+    private static func split(path: String, data: Data) throws(NoteError) -> (frontMatter: FrontMatter?, body: String, hasBOM: Bool) {
         let bytes = [UInt8](data)
         if let nul = bytes.firstIndex(of: 0) {
             throw NoteError(path: path, line: lineNumber(ofOffset: nul, in: bytes),
@@ -168,7 +180,7 @@ public enum NoteParser {
 
         let firstLineEnd = lineEnd(in: bytes, from: start)
         guard isFence(bytes[start..<firstLineEnd.contentEnd], markers: [[0x2D, 0x2D, 0x2D]]) else {
-            return Note(path: path, frontMatter: nil, body: text(bytes[start...]), hasByteOrderMark: hasBOM)
+            return (nil, text(bytes[start...]), hasBOM)
         }
 
         let yamlStart = firstLineEnd.next
@@ -198,7 +210,7 @@ public enum NoteParser {
             block: text(bytes[start..<closing.next]),
             lines: 1...closing.line,
             path: path)
-        return Note(path: path, frontMatter: frontMatter, body: text(bytes[closing.next...]), hasByteOrderMark: hasBOM)
+        return (frontMatter, text(bytes[closing.next...]), hasBOM)
     }
 
     /// Reads a note the way an editor shows it: front matter that does not parse (an Obsidian template's

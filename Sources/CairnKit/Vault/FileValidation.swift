@@ -62,7 +62,7 @@ extension Vault {
         let isText = !data.contains(0) && String(data: data, encoding: .utf8) != nil
         let isDefinition = !isText || Self.isAgentDefinition(path) || Self.isWorkflowDefinition(path)
         do {
-            _ = try NoteParser.parse(path: path, data: data)
+            try NoteParser.validate(path: path, data: data)
             if Self.isAgentDefinition(path) { _ = try AgentDefinition.parse(path: path, data: data) }
         } catch let error as NoteError {
             return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false,

@@ -22,8 +22,14 @@ public struct VaultTemplate: Sendable {
     /// The structure plus the notes of a made-up business (`vault-example/`: its core memory, a lead in the inbox,
     /// a project, a price list) that show how the pieces fit together: `cairn init --example` and `make demo`.
     public static var embedded: VaultTemplate {
-        structure.overlaid(with: decode(EmbeddedTemplate.exampleFiles))
+        VaultTemplate(files: structure.files.filter { !replacedByExample.contains($0.path) })
+            .overlaid(with: decode(EmbeddedTemplate.exampleFiles))
     }
+
+    /// Structure files the example leaves out: READMEs that keep `memory/knowledge/` and `memory/projects/` in a
+    /// vault with no notes there yet; the example's notes fill those folders. So `--example` writes exactly the
+    /// vault `cairn init` used to make.
+    public static let replacedByExample: Set<String> = ["memory/knowledge/README.md", "memory/projects/README.md"]
 
     /// These files, with `files` added and replacing those of the same path.
     public func overlaid(with others: [File]) -> VaultTemplate {
