@@ -41,6 +41,14 @@ public final class HistoryRewriter {
     let filter: any TreeFilter
     private var treeMemo: [TreeKey: OID?] = [:]
     private var pathIDs: [String: Int] = [:]
+    private var fileMemo: [FileKey: Bool] = [:]
+
+    private struct FileKey: Hashable {
+        let blob: RawID
+        let folder: Int
+        let name: Int
+        let rules: UInt64
+    }
 
     /// Folders dropped whole, by path: the distinct tree ids that left (see `droppedFiles()`).
     public private(set) var droppedFolders: [String: Set<OID>] = [:]
@@ -131,9 +139,12 @@ public final class HistoryRewriter {
         out.reserveCapacity(raw.bytes.count)
         var changed = false
         for e in raw.entries {
-            let name = String(decoding: raw.name(e), as: UTF8.self)
-            let child = path.isEmpty ? name : path + "/" + name
+            var child: String {
+                let name = String(decoding: raw.name(e), as: UTF8.self)
+                return path.isEmpty ? name : path + "/" + name
+            }
             if e.isTree {
+                let child = child
                 switch filter.folder(child, rules: rules) {
                 case .keep:
                     out += raw.bytes[e.start..<e.end]
@@ -152,8 +163,20 @@ public final class HistoryRewriter {
                     }
                 }
             } else {
+                // Consecutive versions of a folder share most files: remember each (folder, name, blob) decision.
+                let fileKey = raw.bytes.withUnsafeBufferPointer { buf -> FileKey in
+                    var h = Hasher()
+                    h.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[e.nameStart..<e.nameEnd])))
+                    return FileKey(blob: RawID(buf, at: e.nameEnd + 1), folder: pathID, name: h.finalize(), rules: rules)
+                }
+                if fileMemo[fileKey] == true {
+                    out += raw.bytes[e.start..<e.end]
+                    continue
+                }
                 let blob = raw.oid(e)
-                if filter.keepFile(child, blob: blob, rules: rules) {
+                let keep = filter.keepFile(child, blob: blob, rules: rules)
+                fileMemo[fileKey] = keep
+                if keep {
                     out += raw.bytes[e.start..<e.end]
                 } else {
                     changed = true
@@ -202,7 +225,7 @@ public final class HistoryRewriter {
 }
 
 /// 20 raw id bytes as a value that hashes without allocating.
-private struct RawID: Hashable {
+struct RawID: Hashable {
     let a: UInt64, b: UInt64, c: UInt32
 
     init(_ buf: UnsafeBufferPointer<UInt8>, at offset: Int) {
