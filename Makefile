@@ -46,6 +46,10 @@ demo: build
 test: deps template
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
 	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
+	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || { echo "installing: dovecot-imapd (connector tests run a real IMAP server)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; }
+	@python3 -c 'import aiosmtpd, radicale, imapclient' 2>/dev/null || { echo "installing: aiosmtpd radicale imapclient (connector tests and bench)"; \
+	  python3 -m pip install -q aiosmtpd radicale imapclient 2>/dev/null || python3 -m pip install -q --break-system-packages aiosmtpd radicale imapclient; }
 	$(SWIFT) build --build-tests
 	$(call LAUNCHER,debug)
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
