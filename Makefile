@@ -42,7 +42,11 @@ test: deps template
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
 	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
 	@python3 -c 'import mcp' 2>/dev/null || { echo "installing: mcp (the official MCP client SDK; tests drive cairn mcp with it)"; \
-	  python3 -m pip install -q mcp; }
+	  python3 -m pip install -q mcp 2>/dev/null || python3 -m pip install -q --break-system-packages mcp; }
+	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || { echo "installing: dovecot-imapd (connector tests run a real IMAP server)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; }
+	@python3 -c 'import aiosmtpd, radicale, imapclient' 2>/dev/null || { echo "installing: aiosmtpd radicale imapclient (connector tests and bench)"; \
+	  python3 -m pip install -q aiosmtpd radicale imapclient 2>/dev/null || python3 -m pip install -q --break-system-packages aiosmtpd radicale imapclient; }
 	$(SWIFT) build --build-tests
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import CairnKit
+
+@Suite struct MIMEMessageTests {
+    private func message(_ text: String) -> MIMEMessage { MIMEMessage(Data(text.utf8)) }
+
+    @Test func decodesEncodedWordsAndFoldedHeaders() {
+        let m = message("Subject: =?utf-8?B?w5xiZXI=?=\r\n =?iso-8859-1?Q?_caf=E9?=\r\nFrom: a@b\r\n\r\nx")
+        #expect(m.header("subject") == "Über café")
+        #expect(m.problems.isEmpty)
+    }
+
+    @Test func prefersPlainTextAndDecodesQuotedPrintable() {
+        let m = message("Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nna=C3=AFve soft=\r\nbreak\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--b--\r\n")
+        #expect(m.text == "naïve softbreak")
+        #expect(!m.textFromHTML)
+    }
+
+    @Test func reportsAMissingClosingBoundaryAndKeepsTheLastPart() {
+        let m = message("Content-Type: multipart/mixed; boundary=\"z\"\r\n\r\n--z\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--z\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x\r\n")
+        #expect(m.text == "first")
+        #expect(m.attachments.count == 1)
+        #expect(m.attachments.first?.declaredName == "résumé.pdf")
+        #expect(m.attachments.first?.data == Data("%PDF-1".utf8))
+        #expect(m.problems.contains { $0.contains("no closing boundary") })
+    }
+
+    @Test func htmlBecomesReadableText() {
+        let text = HTMLText.readable("<html><head><title>t</title><style>x{}</style></head><body><h1>Hi</h1><p>One&nbsp;&amp; two<br>three</p><ul><li>a</li><li>b</li></ul><a href=\"https://e.test\">link</a><!-- c --></body></html>")
+        #expect(text == "Hi\n\nOne & two\nthree\n\n- a\n- b\n\nlink (https://e.test)")
+    }
+
+    @Test func attachmentNamesAreSafe() {
+        #expect(AttachmentName.safe("../../etc/passwd", index: 1, contentType: "text/plain") == "etc_passwd")
+        #expect(AttachmentName.safe("a\u{0}b.txt", index: 1, contentType: "text/plain") == "a_b.txt")
+        #expect(AttachmentName.safe("\u{FF0E}\u{FF0E}\u{FF0F}x", index: 1, contentType: "text/plain") == "x")
+        #expect(AttachmentName.safe("evil\u{202E}fdp.exe", index: 1, contentType: "x/y") == "evil_fdp.exe")
+        #expect(AttachmentName.safe("", index: 3, contentType: "application/pdf") == "attachment-3.pdf")
+        let long = AttachmentName.safe(String(repeating: "é", count: 200) + ".docx", index: 1, contentType: "x/y")
+        #expect(long.utf8.count <= 100 && long.hasSuffix(".docx"))
+    }
+
+    @Test func mailDatesParse() {
+        #expect(MailDate.parse("Tue, 1 Jul 2003 10:52:37 +0200").map(ISOTime.string) == "2003-07-01T08:52:37Z")
+        #expect(MailDate.parse("1 Jul 2003 10:52 -0000 (UTC)").map(ISOTime.string) == "2003-07-01T10:52:00Z")
+        #expect(MailDate.parse("yesterday") == nil)
+    }
+
+    @Test func csvHandlesQuotesSemicolonsAndBOM() throws {
+        let parsed = try CSVContacts.parse(Data("\u{FEFF}First Name;Last Name;E-mail\n\"Ana \"\"A\"\"\";Lima;ana@x.test\n".utf8))
+        #expect(parsed.contacts.count == 1)
+        #expect(parsed.contacts.first?.contact.name == "Ana \"A\" Lima")
+        #expect(parsed.contacts.first?.contact.email == "ana@x.test")
+    }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Connector pulls over loopback IMAP, side by side with a plain imapclient script, in one run.
+
+Usage: bench/connector_bench.py --cairn .build/release/cairn [--messages 1000] [--runs 5]
+
+Starts the test servers (Tests/Support/mail_servers.py: Dovecot on 127.0.0.1), delivers N messages into the
+Maildir, then for each run:
+  - cairn: a fresh vault with an IMAP connector; `cairn connector pull mail` (fetch, parse, notes, one commit);
+  - imapclient: log in, SELECT INBOX, UID SEARCH, UID FETCH BODY.PEEK[] for every UID, one message per command
+    (the same round trips cairn makes), writing nothing.
+Also times `cairn connector pull mail` with nothing new (the common case under cron). Prints medians and ratios.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from imapclient import IMAPClient
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "pw-Zq81-test"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cairn", required=True)
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    cairn = os.path.abspath(args.cairn)
+    work = tempfile.mkdtemp(prefix="cairn-connector-bench-")
+    servers = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests/Support/mail_servers.py"), work + "/servers"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        ports = json.loads(servers.stdout.readline())
+        msgs = []
+        for i in range(args.messages):
+            body = ("Line %d of a realistic business mail about quotes, dates and invoices.\r\n" % i) * 30
+            msgs.append(f"From: Client {i} <c{i}@acme.test>\r\nTo: ada@example.com\r\nSubject: Request number {i}\r\n"
+                        f"Date: Mon, 02 Mar 2026 10:{i % 60:02d}:00 +0000\r\nMessage-ID: <m{i}@acme.test>\r\n"
+                        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}")
+        files = []
+        for i, m in enumerate(msgs):
+            f = os.path.join(work, f"m{i}.eml")
+            with open(f, "w") as fh:
+                fh.write(m)
+            files.append(f)
+        subprocess.run([sys.executable, os.path.join(ROOT, "Tests/Support/deliver_mail.py"), work + "/servers/home/op/Maildir", "INBOX"] + files, check=True)
+        env = dict(os.environ, HOME=work, GIT_CONFIG_GLOBAL=work + "/gitconfig", GIT_CONFIG_NOSYSTEM="1",
+                   TEST_MAIL_PASSWORD=PASSWORD, CAIRN_NOW="2026-03-03T09:00:00Z")
+        with open(work + "/gitconfig", "w") as fh:
+            fh.write("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+
+        def imapclient_fetch():
+            c = IMAPClient("127.0.0.1", port=ports["imap"], ssl=False)
+            c.login("op", PASSWORD)
+            c.select_folder("INBOX", readonly=True)
+            uids = c.search(["UID", "1:*"])
+            total = 0
+            for uid in uids:
+                total += len(c.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
+            c.logout()
+            return len(uids)
+
+        cairn_times, py_times, idle_times = [], [], []
+        for run in range(args.runs):
+            vault = os.path.join(work, f"v{run}")
+            subprocess.run([cairn, "init", vault], env=env, check=True, capture_output=True)
+            os.makedirs(vault + "/connectors", exist_ok=True)
+            with open(vault + "/connectors/mail.md", "w") as fh:
+                fh.write(f"---\nkind: imap\nurl: imap://127.0.0.1:{ports['imap']}\nusername: op\npassword_env: TEST_MAIL_PASSWORD\n---\n")
+            subprocess.run([cairn, "snapshot"], cwd=vault, env=env, check=True, capture_output=True)
+            t = time.perf_counter()
+            r = subprocess.run([cairn, "connector", "pull", "mail", "--json"], cwd=vault, env=env, capture_output=True, text=True)
+            cairn_times.append(time.perf_counter() - t)
+            if r.returncode != 0 or len(json.loads(r.stdout)["imported"]) != args.messages:
+                sys.exit(f"cairn pull failed: {r.stderr[:500]}")
+            t = time.perf_counter()
+            n = imapclient_fetch()
+            py_times.append(time.perf_counter() - t)
+            assert n == args.messages
+            for _ in range(3):
+                t = time.perf_counter()
+                r = subprocess.run([cairn, "connector", "pull", "mail"], cwd=vault, env=env, capture_output=True, text=True)
+                idle_times.append(time.perf_counter() - t)
+                assert "Nothing new" in r.stdout, r.stdout + r.stderr
+            shutil.rmtree(vault)
+        c, p, i = statistics.median(cairn_times), statistics.median(py_times), statistics.median(idle_times)
+        print(f"| pull {args.messages} new messages (fetch, notes, one commit) | cairn {c * 1000:.0f} ms | imapclient fetch only {p * 1000:.0f} ms | ratio {c / p:.2f}x |")
+        print(f"| pull with nothing new | cairn {i * 1000:.1f} ms | target <= 100 ms |")
+    finally:
+        servers.stdin.close()
+        servers.terminate()
+        servers.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
