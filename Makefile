@@ -46,6 +46,8 @@ demo: build
 test: deps template
 	@python3 -c 'import yaml' 2>/dev/null || { echo "installing: python3-yaml (tests use it as an independent YAML parser)"; \
 	  python3 -m pip install -q pyyaml 2>/dev/null || $(SUDO) apt-get install -y -qq python3-yaml >/dev/null; }
+	@[ -x /usr/sbin/sshd ] && command -v openssl >/dev/null || { echo "installing: openssh-server openssl (sync tests run sshd and make a CA)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssl >/dev/null; }
 	$(SWIFT) build --build-tests
 	$(call LAUNCHER,debug)
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
