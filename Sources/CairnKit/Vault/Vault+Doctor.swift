@@ -98,6 +98,9 @@ extension Vault {
         }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
+        for path in syncConflicts() {
+            report(path, nil, "in conflict from a stopped sync; edit it, then `cairn sync --continue` (or `cairn sync --abort`)")
+        }
         // Links to notes or files that do not exist, from the search index (derived data in .git/cairn/,
         // brought up to date or rebuilt first). Warnings: a dangling link loses nothing.
         if tree != nil {
