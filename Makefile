@@ -47,6 +47,8 @@ test: deps template
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; }
 	@python3 -c 'import aiosmtpd, radicale, imapclient' 2>/dev/null || { echo "installing: aiosmtpd radicale imapclient (connector tests and bench)"; \
 	  python3 -m pip install -q aiosmtpd radicale imapclient 2>/dev/null || python3 -m pip install -q --break-system-packages aiosmtpd radicale imapclient; }
+	@[ -x /usr/sbin/sshd ] && command -v openssl >/dev/null || { echo "installing: openssh-server openssl (sync tests run sshd and make a CA)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssl >/dev/null; }
 	$(SWIFT) build --build-tests
 	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
 

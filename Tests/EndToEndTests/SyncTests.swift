@@ -209,6 +209,8 @@ import Testing
         #expect(try sb.gitOK(["show", "origin/main:\(note)"], cwd: server).contains("line two LAPTOP"), "the other side is retrievable")
         let status = try sb.cairnOK(["status"], cwd: server)
         #expect(status.stdout.contains("A sync stopped on conflicts in: \(note)"), "\(status)")
+        let doctor = sb.runCairn(["doctor"], cwd: server)
+        #expect(doctor.output.contains("\(note)") && doctor.output.contains("in conflict from a stopped sync"), "\(doctor)")
         let snap = sb.runCairn(["snapshot"], cwd: server)
         #expect(snap.status == 1 && snap.stderr.contains("conflict markers"), "\(snap)")
         let again = sb.runCairn(["sync"], cwd: server)

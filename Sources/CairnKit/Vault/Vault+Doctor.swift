@@ -105,6 +105,9 @@ extension Vault {
         }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
+        for path in syncConflicts() {
+            report(path, nil, "in conflict from a stopped sync; edit it, then `cairn sync --continue` (or `cairn sync --abort`)")
+        }
         // Links, resolved as Obsidian does: a link to a note not written yet is normal (counted); a heading or
         // block that is gone is a warning. A dangling link loses nothing.
         var links: LinkSummary? = nil
