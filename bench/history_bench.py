@@ -23,6 +23,7 @@ Medians of --runs runs after one warm-up run. Python 3 standard library only.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,18 +56,25 @@ def run(argv, cwd, env, check=True):
     return p
 
 
+def cpu_of_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(argv, cwd, env, runs, ok=(0,)):
-    """Median wall seconds of `runs` runs after one warm-up; exits when the command fails."""
-    samples = []
+    """Median wall seconds of `runs` runs after one warm-up, with the samples and the median CPU seconds (user +
+    system: on a shared, loaded machine the fairer comparison); exits when the command fails."""
+    samples, cpu = [], []
     for i in range(runs + 1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_of_children()
         p = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, cpu_of_children() - cpu_start
         if p.returncode not in ok:
             sys.exit(f"failed ({p.returncode}): {' '.join(argv)}\n{p.stderr.decode(errors='replace')[-2000:]}")
         if i > 0:
             samples.append(elapsed)
-    return statistics.median(samples), samples
+            cpu.append(used)
+    return statistics.median(samples), samples, statistics.median(cpu)
 
 
 def adopt(shared, name, cairn, env):
@@ -111,16 +119,18 @@ def main():
     rows = []
 
     def pair(label, cwd, cairn_args, git_args, runs=a.runs):
-        c, cs = timed([cairn] + cairn_args, cwd, env, runs)
-        g, gs = timed(["git"] + git_args, cwd, env, runs)
+        c, cs, ccpu = timed([cairn] + cairn_args, cwd, env, runs)
+        g, gs, gcpu = timed(["git"] + git_args, cwd, env, runs)
         rows.append({"row": label, "cairn": c, "git": g, "ratio": ratio(c, g), "cairn_samples": cs, "git_samples": gs,
+                     "cairn_cpu": ccpu, "git_cpu": gcpu, "cpu_ratio": ratio(ccpu, gcpu),
                      "cairn_cmd": "cairn " + " ".join(cairn_args), "git_cmd": "git " + " ".join(git_args)})
-        print(f"{label:44s} cairn {c * 1000:9.1f} ms   git {g * 1000:9.1f} ms   {ratio(c, g):5.2f}x", flush=True)
+        print(f"{label:44s} cairn {c * 1000:9.1f} ms   git {g * 1000:9.1f} ms   {ratio(c, g):5.2f}x"
+              f"   (CPU {ccpu * 1000:8.1f} / {gcpu * 1000:8.1f} ms, {ratio(ccpu, gcpu):5.2f}x)", flush=True)
 
     def alone(label, cwd, cairn_args, runs, ok=(0,)):
-        c, cs = timed([cairn] + cairn_args, cwd, env, runs, ok=ok)
-        rows.append({"row": label, "cairn": c, "cairn_samples": cs, "cairn_cmd": "cairn " + " ".join(cairn_args)})
-        print(f"{label:44s} cairn {c * 1000:9.1f} ms", flush=True)
+        c, cs, ccpu = timed([cairn] + cairn_args, cwd, env, runs, ok=ok)
+        rows.append({"row": label, "cairn": c, "cairn_samples": cs, "cairn_cpu": ccpu, "cairn_cmd": "cairn " + " ".join(cairn_args)})
+        print(f"{label:44s} cairn {c * 1000:9.1f} ms   (CPU {ccpu * 1000:8.1f} ms)", flush=True)
 
     if a.only in (None, "deep"):
         deep = adopt(a.deep, "deep", cairn, env)
@@ -147,12 +157,13 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
-    print("\n| row | cairn | git | ratio |\n|---|---|---|---|")
+    print("\n| row | cairn | git | ratio | CPU cairn / git | CPU ratio |\n|---|---:|---:|---:|---:|---:|")
     for r in rows:
         if "git" in r:
-            print(f"| {r['row']} | {r['cairn'] * 1000:,.0f} ms | {r['git'] * 1000:,.0f} ms | {r['ratio']:.2f}× |")
+            print(f"| {r['row']} | {r['cairn'] * 1000:,.0f} ms | {r['git'] * 1000:,.0f} ms | {r['ratio']:.2f}× "
+                  f"| {r['cairn_cpu'] * 1000:,.0f} / {r['git_cpu'] * 1000:,.0f} ms | {r['cpu_ratio']:.2f}× |")
         else:
-            print(f"| {r['row']} | {r['cairn'] * 1000:,.0f} ms | — | |")
+            print(f"| {r['row']} | {r['cairn'] * 1000:,.0f} ms | — | | {r['cairn_cpu'] * 1000:,.0f} ms | |")
 
 
 if __name__ == "__main__":

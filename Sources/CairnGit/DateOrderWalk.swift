@@ -11,6 +11,8 @@ public final class DateOrderWalk {
     /// A max-heap on (time, -order): newest first, and among equal times the one queued first.
     private var heap: [(time: Int64, order: Int, oid: OID, links: CommitLinks)] = []
     private var seen = Set<OID>()
+    /// The links of commits queued and not yet returned (the parents of those returned so far).
+    private var pending: [OID: CommitLinks] = [:]
     private var queued = 0
 
     /// Starts at `tips` (each shown once, even when reachable from another).
@@ -22,13 +24,22 @@ public final class DateOrderWalk {
     /// The next commit and its links, or nil at the end.
     public func next() throws -> (oid: OID, links: CommitLinks)? {
         guard let top = pop() else { return nil }
+        pending[top.oid] = nil
         for parent in top.links.parents { try enqueue(parent) }
         return (top.oid, top.links)
+    }
+
+    /// The links of `oid`: from the queue when the walk has already read them (the parents of the commit just
+    /// returned), from the repository otherwise.
+    public func links(of oid: OID) throws -> CommitLinks {
+        if let known = pending[oid] { return known }
+        return try repository.commitLinks(oid)
     }
 
     private func enqueue(_ oid: OID) throws {
         guard seen.insert(oid).inserted else { return }
         let links = try repository.commitLinks(oid)
+        pending[oid] = links
         heap.append((links.time, queued, oid, links))
         queued += 1
         var i = heap.count - 1

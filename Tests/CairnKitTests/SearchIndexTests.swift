@@ -318,7 +318,7 @@ import Testing
     @Test func changingTheLimitReindexes() throws {
         let f = try VaultFixture()
         try f.setMaxFileMiB(1)
-        try f.write("memory/knowledge/big.md", String(repeating: "axolotl ", count: 200_000))
+        try f.write("memory/knowledge/big.md", String(repeating: "lorem ipsum ", count: 140_000) + "axolotl\n")
         try f.snapshot("a big note")
         #expect(try f.vault().search("axolotl").hits.isEmpty)
         try f.setMaxFileMiB(2)

@@ -567,8 +567,10 @@ import Testing
     }
 
     /// kill -9 around the commit of a tick's digest (run for each `tick` point by
-    /// `CrashMatrixTests.killNineAtEveryCrashPoint`): the due start happens once, the next tick brings the digest
-    /// to main and to the working tree, and the operator's edit survives.
+    /// `CrashMatrixTests.killNineAtEveryCrashPoint`): the due start happens once, the operator's edit survives, a
+    /// digest that reached main reaches the working tree with the next snapshot (never reverted by it), and the
+    /// vault stays clean. (Killed before main moved, that tick's digest lines are lost: the start is recorded in
+    /// the run itself, and the next tick has nothing new to write.)
     func aTickKilledAroundItsDigestStartsOnceAndWritesTheDigest(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try vault(sb)
@@ -591,10 +593,13 @@ import Testing
         #expect(list.count == 1, "\(list)")
         #expect(list.first?["status"] as? String == "done", "\(list)")
         let digest = "inbox/digests/tick-2026-03-01.md"
-        #expect(try sb.gitOK(["show", "main:\(digest)"], cwd: v).contains("workflow sched"))
-        #expect(sb.readText(v + "/" + digest)?.trimmingCharacters(in: .newlines) == (try sb.gitOK(["show", "main:\(digest)"], cwd: v)))
         #expect(sb.readText(v + "/inbox/operator.md") == "# Operator\nwork in progress\n")
         #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
+        if point != .tickBeforeRef {
+            #expect(try sb.gitOK(["show", "main:\(digest)"], cwd: v).contains("workflow sched"))
+            #expect(sb.readText(v + "/" + digest)?.trimmingCharacters(in: .newlines) == (try sb.gitOK(["show", "main:\(digest)"], cwd: v)))
+        }
+        #expect(try sb.gitOK(["show", "main:inbox/operator.md"], cwd: v) == "# Operator\nwork in progress")
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
         #expect(sb.runCairn(["audit"], cwd: v).status == 0)
         sb.expectFsckClean(v)

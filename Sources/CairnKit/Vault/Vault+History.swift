@@ -58,7 +58,7 @@ extension Vault {
                     if here == nil { continue }
                 } else {
                     // Changed against any parent (a merge that took the path from one side still counts once).
-                    let differs = try links.parents.contains { try lookup.oid(in: repository.commitLinks($0).tree) != here }
+                    let differs = try links.parents.contains { try lookup.oid(in: walk.links(of: $0).tree) != here }
                     if !differs { continue }
                 }
             }
