@@ -32,8 +32,11 @@ build: deps template
 
 # The release cairn links the Swift runtime and Foundation statically (start-up is ~10 ms shorter than with
 # the shared libraries).
+# The MCP SDK imports FoundationNetworking, whose static library links -lcurl: the runtime libcurl.so.4 stands in
+# for the development symlink (libcurl*-dev need not be installed).
 release: deps template
-	$(SWIFT) build -c release --static-swift-stdlib
+	@mkdir -p .build/curl && ln -sf "$$(/sbin/ldconfig -p | awk '/libcurl\.so\.4 /{print $$NF; exit}')" .build/curl/libcurl.so
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -L$$PWD/.build/curl
 
 demo: build
 	@CAIRN=$(BIN) ./scripts/demo.sh
