@@ -55,7 +55,7 @@ import Testing
     }
 
     /// `--help` after a command that does not exist must not show the parent's help and succeed.
-    @Test(arguments: [["sync", "--help"], ["sync"], ["frobnicate", "-h"], ["agent", "frobnicate", "--help"],
+    @Test(arguments: [["synch", "--help"], ["synch"], ["frobnicate", "-h"], ["agent", "frobnicate", "--help"],
                       ["note", "old", "x"], ["workflow", "nope"]])
     func unknownCommandWithHelpSaysUnknownCommand(_ args: [String]) throws {
         let sb = try Sandbox()
@@ -69,7 +69,7 @@ import Testing
 
     @Test func knownCommandsWithHelpStillShowTheirHelp() throws {
         let sb = try Sandbox()
-        for args in [["help", "status"], ["agent", "run", "--help"], ["policy", "--help"], ["watch", "--help"]] {
+        for args in [["help", "status"], ["agent", "run", "--help"], ["policy", "--help"], ["watch", "--help"], ["sync", "--help"]] {
             let r = sb.runCairn(args)
             #expect(r.status == 0, "\(args): \(r)")
             #expect(r.stdout.contains("USAGE: cairn"), "\(args): \(r)")
