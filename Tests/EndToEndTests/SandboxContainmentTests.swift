@@ -46,6 +46,14 @@ import Glibc
         attempt("shadow", read("/etc/shadow"))
         attempt("tcp", tcp)
         attempt("abstract", abstract)
+        def watcher():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(os.environ["CAIRN_INPUT_WATCHSOCK"])
+            s.close()
+            return "connected"
+        if "CAIRN_INPUT_WATCHSOCK" in os.environ:
+            attempt("watcher", watcher)
         report.append("rootdir: " + " ".join(sorted(os.listdir("/"))))
         report.append("tmp: " + " ".join(sorted(os.listdir("/tmp"))))
         import helper
@@ -132,6 +140,38 @@ import Glibc
         let record = try sb.runRecord(s.vault, rev: "proposals/\(run.id)", id: run.id)
         #expect((record["command"] as? [String: Any])?["sandbox"] as? String == "bubblewrap: work folder only, no network", "\(record)")
         sb.expectFsckClean(s.vault)
+    }
+
+    /// The vault's watcher listens on a socket file in `.git/cairn/watch/`: the operator's processes reach it, a sandboxed
+    /// agent cannot (the vault is not in its file system), so it can neither stop the watcher nor learn what was edited.
+    @Test func aSandboxedAgentCannotReachTheVaultsWatcher() throws {
+        let sb = try Sandbox()
+        let s = try setUp(sb)
+        guard CommandAgentE2ETests.bubblewrapWorks else { return }
+        let started = sb.runCairn(["watch", "start"], cwd: s.vault)
+        #expect(started.status == 0, "\(started)")
+        defer { _ = sb.runCairn(["watch", "stop"], cwd: s.vault) }
+        let socketPath = s.vault + "/.git/cairn/watch/socket"
+        // The operator's own process connects: the denial below is the sandbox's doing.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(socketPath.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(connected == 0, "the test could not reach the watcher itself (errno \(errno))")
+        let run = try sb.runAgent(s.vault, "probe", inputs: s.inputs + ["watchsock=\(socketPath)"])
+        #expect(run.outcome == "proposed", "\(run)")
+        let r = try report(sb, s.vault, run)
+        #expect(r["watcher"]?.hasPrefix("denied") == true, "watcher: \(r["watcher"] ?? "no line")")
+        let status = sb.runCairn(["watch", "status"], cwd: s.vault)
+        #expect(status.status == 0, "the watcher still runs: \(status)")
     }
 
     @Test func networkTrueOpensTheNetworkAndNothingElse() throws {
