@@ -28,23 +28,8 @@ extension Repository {
     /// with its answer: a blob and mode, or nil to leave the path out. Always returns a tree.
     public func mergeTrees(ancestor: OID?, ours: OID, theirs: OID,
                            resolve: (MergeConflict) throws -> MergeSide?) throws -> OID {
-        func lookup(_ oid: OID?) throws -> OpaquePointer? {
-            guard let oid else { return nil }
-            var raw = oid.raw
-            var t: OpaquePointer? = nil
-            try check(git_tree_lookup(&t, pointer, &raw), "git_tree_lookup")
-            return t
-        }
-        let a = try lookup(ancestor); defer { git_tree_free(a) }
-        let o = try lookup(ours); defer { git_tree_free(o) }
-        let t = try lookup(theirs); defer { git_tree_free(t) }
-        var opts = git_merge_options()
-        try check(cairn_git_merge_options_init(&opts), "git_merge_options_init")
-        opts.flags = GIT_MERGE_FIND_RENAMES.rawValue
-        var idx: OpaquePointer? = nil
-        try check(git_merge_trees(&idx, pointer, a, o, t, &opts), "git_merge_trees")
-        guard let idx else { throw GitError(code: -1, message: "no merge index", function: "git_merge_trees") }
-        let index = Index(pointer: idx, repository: self)
+        let index = try mergeIndex(ancestor: ancestor, ours: ours, theirs: theirs)
+        let idx = index.pointer
         guard index.hasConflicts else { return try index.writeTree(to: self) }
 
         var conflicts: [MergeConflict] = []

@@ -29,6 +29,13 @@ extension Repository {
 
     /// Merges trees `ours` and `theirs` against `ancestor` in memory; writes the merged tree only when clean.
     public func mergeTrees(ancestor: OID?, ours: OID, theirs: OID) throws -> TreeMergeResult {
+        let index = try mergeIndex(ancestor: ancestor, ours: ours, theirs: theirs)
+        if index.hasConflicts { return .conflicts(try index.conflictedPaths()) }
+        return .merged(try index.writeTree(to: self))
+    }
+
+    /// The in-memory index of a three-way tree merge (renames found), conflicts included.
+    func mergeIndex(ancestor: OID?, ours: OID, theirs: OID) throws -> Index {
         func lookup(_ oid: OID?) throws -> OpaquePointer? {
             guard let oid else { return nil }
             var raw = oid.raw
@@ -45,8 +52,6 @@ extension Repository {
         var idx: OpaquePointer? = nil
         try check(git_merge_trees(&idx, pointer, a, o, t, &opts), "git_merge_trees")
         guard let idx else { throw GitError(code: -1, message: "no merge index", function: "git_merge_trees") }
-        let index = Index(pointer: idx, repository: self)
-        if index.hasConflicts { return .conflicts(try index.conflictedPaths()) }
-        return .merged(try index.writeTree(to: self))
+        return Index(pointer: idx, repository: self)
     }
 }
