@@ -53,7 +53,9 @@ test: deps template
 	@[ -x /usr/sbin/sshd ] && command -v openssl >/dev/null || { echo "installing: openssh-server openssl (sync tests run sshd and make a CA)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openssh-server openssl >/dev/null; }
 	$(SWIFT) build --build-tests
-	CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build
+	@# The failures are repeated at the end, where a CI log's tail shows them.
+	@set -o pipefail; CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build 2>&1 | tee .build/test.log \
+	  || { echo "--- failures (from .build/test.log) ---"; grep -E -A6 '✘ Test .*(recorded an issue|failed)|: error: ' .build/test.log | grep -v '^--$$' | tail -120; exit 1; }
 
 bench: release
 	python3 bench/bench.py --cairn .build/release/cairn
