@@ -22,7 +22,10 @@ final class ConnectorServers {
         let out = Pipe()
         process.standardInput = stdin
         process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let errors = dir + "/servers.err"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errors)
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = (env["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
         process.environment = env
@@ -36,7 +39,9 @@ final class ConnectorServers {
         guard let ports = try? JSONSerialization.jsonObject(with: line) as? [String: Int],
               let imap = ports["imap"], let smtp = ports["smtp"], let http = ports["http"], let caldav = ports["caldav"] else {
             process.terminate()
-            throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self))")
+            process.waitUntilExit()
+            let why = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self)) \(why.suffix(2000))")
         }
         (self.imap, self.smtp, self.http, self.caldav) = (imap, smtp, http, caldav)
     }

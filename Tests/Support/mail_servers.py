@@ -42,7 +42,7 @@ def free_port():
     return port
 
 
-def wait_port(port, timeout=20):
+def wait_port(port, timeout=90):  # generous: the whole test suite runs in parallel on two cores
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -172,7 +172,7 @@ class Deliver:
         return "250 Message accepted for delivery"
 
 
-smtp = Controller(Deliver(), hostname="127.0.0.1", port=smtp_port)
+smtp = Controller(Deliver(), hostname="127.0.0.1", port=smtp_port, ready_timeout=60)
 smtp.start()
 
 SEEN = set()
