@@ -199,8 +199,10 @@ import Glibc
         }
         print("crash matrix: agent run killed in \(killedRuns), approve in \(killedApprovals) of \(Self.moments.count) attempts each")
         #expect(killedRuns > 0 && killedApprovals > 0, "no attempt was killed mid-way")
-        #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
-        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        let snapshot = sb.runCairn(["snapshot"], cwd: v)
+        #expect(snapshot.status == 0, "\(snapshot)")
+        let left = try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v)
+        #expect(left.isEmpty, "not committed by the snapshot (\(snapshot)): \(left)\n\(sb.git(["diff"], cwd: v).stdout.prefix(3000))")
         for round in Self.moments.indices {
             #expect(try sb.gitOK(["show", "main:inbox/operator-\(round).md"], cwd: v) == "# Operator \(round)")
         }
