@@ -436,3 +436,22 @@ struct CommandAgentExecutorTests {
         #expect(CommandAgentExecutor.resolveArgument("--flag", vaultRoot: f.vaultRoot) == "--flag")
     }
 }
+
+@Suite struct CommandAgentWorkFolderTests {
+    /// A run killed before it could clean up leaves `cairn-run-<id>-…` behind; a later run with the same id (the same
+    /// second under a fixed clock, and the same random tail) still gets a fresh, empty folder.
+    @Test func aRunGetsAFreshFolderWhenAKilledRunOfTheSameIDLeftOne() throws {
+        let fm = FileManager.default
+        let root = NSTemporaryDirectory() + "cairn-workroot-" + UUID().uuidString
+        try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: root) }
+        let id = "20260301-090000-note-1c4d"
+        let killed = try CommandAgentExecutor.makeWorkFolder(in: root, runID: id)
+        try fm.createDirectory(atPath: killed + "/files", withIntermediateDirectories: true)
+        let next = try CommandAgentExecutor.makeWorkFolder(in: root, runID: id)
+        #expect(next != killed)
+        #expect((next as NSString).lastPathComponent.hasPrefix("cairn-run-\(id)-"), "\(next)")
+        #expect(try fm.contentsOfDirectory(atPath: next).isEmpty)
+        #expect(throws: CommandAgentError.self) { try CommandAgentExecutor.makeWorkFolder(in: root + "/missing", runID: id) }
+    }
+}

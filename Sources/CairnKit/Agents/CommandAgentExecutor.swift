@@ -466,6 +466,16 @@ public struct CommandAgentExecutor: Sendable {
         return .success(pid)
     }
 
+    /// A new, empty folder `cairn-run-<id>-XXXXXX` under `root` for one run. The random tail keeps it fresh even when
+    /// a run killed earlier left a folder of the same id behind (two runs in one second under a fixed clock).
+    public static func makeWorkFolder(in root: String, runID: String) throws -> String {
+        var template = Array((root + "/cairn-run-" + runID + "-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw CommandAgentError.workDirectory(path: root, reason: errnoText())
+        }
+        return String(cString: made)
+    }
+
     /// Work folders older than any run can last (the longest timeout is 24 h) belong to runs that were killed
     /// before they could clean up: they hold copies of vault notes, so they are removed. Only this user's
     /// `cairn-run-*` folders are touched; failures are ignored.

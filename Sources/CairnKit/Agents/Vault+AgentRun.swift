@@ -106,7 +106,7 @@ extension Vault {
         case .command:
             let workRoot = options.workRoot ?? NSTemporaryDirectory()
             CommandAgentExecutor.removeAbandonedWorkFolders(in: workRoot)
-            let workDir = workRoot + "/cairn-run-" + runID
+            let workDir = try CommandAgentExecutor.makeWorkFolder(in: workRoot, runID: runID)
             defer { CommandAgentExecutor.removeWorkFolder(workDir) }
             let environment = AgentEnvironment.forCommandAgent(options.environment)
             switch AgentSandbox.resolve(agent.sandbox, path: environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
