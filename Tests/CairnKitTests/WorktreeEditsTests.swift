@@ -82,4 +82,34 @@ import Testing
         let header = try #require(FileManager.default.contents(atPath: cache)).prefix(15)
         #expect(String(decoding: header, as: UTF8.self) == "SQLite format 3", "made again as a database")
     }
+
+    /// A check limited to some folders stats only those, and leaves what it did not look at to the next full
+    /// check: an edit made elsewhere meanwhile, or a file a commit changed elsewhere, is neither lost nor stale.
+    @Test func aScopedCheckStatsOnlyItsFoldersAndTheNextFullCheckSeesTheRest() throws {
+        let f = try VaultFixture()
+        let vault = try f.vault()
+        func tree() throws -> OID? { try vault.head().map { try vault.repository.commit($0).tree } }
+        let full = try WorktreeChanges.check(vault, against: try tree(), useWatcher: false)
+        #expect(full.edits.isEmpty)
+        try f.write("memory/projects/elsewhere.md", "outside\n")
+        try f.write("inbox/README.md", "inside\n")
+        let scoped = try WorktreeChanges.check(vault, against: try tree(), useWatcher: false, scope: ["inbox"])
+        let inbox = try FileManager.default.contentsOfDirectory(atPath: f.root + "/inbox").count
+        #expect(scoped.filesStatted <= inbox + 1, "only inbox/ (and the new name's folder) was looked at")
+        #expect(scoped.filesStatted < full.filesStatted)
+        #expect(scoped.edits[PathKey("inbox/README.md")] != nil)
+        #expect(try edits(f, ["inbox"]) == ["modified inbox/README.md"])
+        // The whole vault: both edits, the one outside the scope included.
+        #expect(try edits(f) == ["modified inbox/README.md", "untracked memory/projects/elsewhere.md"])
+        // A commit of a file outside the scope, then a scoped check, then a full one: nothing stale is left.
+        try f.snapshot()
+        try f.write("memory/projects/elsewhere.md", "outside again\n")
+        _ = try WorktreeChanges.check(vault, against: try tree(), useWatcher: false, scope: ["inbox"])
+        #expect(try edits(f, ["inbox"]).isEmpty)
+        #expect(try edits(f) == ["modified memory/projects/elsewhere.md"])
+        try f.snapshot()
+        #expect(try edits(f, ["inbox"]).isEmpty)
+        #expect(try edits(f).isEmpty)
+        #expect(try f.git("status", "--porcelain", "-uall").isEmpty)
+    }
 }

@@ -109,12 +109,15 @@ extension Vault {
             let workDir = try CommandAgentExecutor.makeWorkFolder(in: workRoot, runID: runID)
             defer { CommandAgentExecutor.removeWorkFolder(workDir) }
             let environment = AgentEnvironment.forCommandAgent(options.environment)
+            // Whether the agent ran where it could reach the vault's working tree (no sandbox).
+            var sawVault = false
             switch AgentSandbox.resolve(agent.sandbox, path: environment["PATH"], probeCache: gitDir + "/cairn/sandbox-probe") {
             case .failure(let unavailable):
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: nil, stdout: "", stderr: "", filesShown: [],
                                                    sandbox: "none: " + unavailable.text)
                 record.failure = "sandbox: required, but " + unavailable.text
             case .success(let sandbox):
+                sawVault = sandbox == nil
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
                                                                              vaultRoot: root, environment: environment)
                 let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
@@ -128,7 +131,8 @@ extension Vault {
             }
             // An agent must work only in its own folder. Anything it wrote into the operator's working tree
             // (within the scope just snapshotted) is moved to quarantine, never left to be committed as an edit.
-            let tampered = try quarantineWorkingTreeChanges(paths: scoped.paths, runID: runID)
+            // A sandboxed agent cannot see the working tree (`AgentSandbox`): its scope is not statted again.
+            let tampered = sawVault ? try quarantineWorkingTreeChanges(paths: scoped.paths, runID: runID) : []
             if !tampered.isEmpty {
                 record.failure = "wrote into the vault's working tree directly (moved to .git/cairn/quarantine/\(runID)/): "
                     + tampered.joined(separator: ", ")

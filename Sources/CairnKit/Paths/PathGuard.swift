@@ -33,13 +33,15 @@ public enum PathGuard {
             let part = String(piece)
             if part == "." { continue }
             if part == ".." { throw fail("'..' is not allowed in paths") }
-            let folded = part.precomposedStringWithCanonicalMapping.lowercased()
+            // NFC leaves ASCII as it is: only other names pay for Foundation's normalization.
+            let nfc = part.utf8.allSatisfy { $0 < 0x80 } ? part : part.precomposedStringWithCanonicalMapping
+            let folded = nfc.lowercased()
             let trimmed = String(folded.reversed().drop(while: { $0 == "." || $0 == " " }).reversed())
             if trimmed == ".git" || folded.hasPrefix(".git/") || trimmed == "git~1" {
                 throw fail("'.git' is not allowed as a path component")
             }
             if part.hasSuffix(".") || part.hasSuffix(" ") { throw fail("path components cannot end with a dot or space") }
-            parts.append(part.precomposedStringWithCanonicalMapping)
+            parts.append(nfc)
         }
         if parts.isEmpty { throw fail("empty path") }
         // Judge the result too: `./~/x` and `./C:/x` must not normalize into what the raw checks refuse.

@@ -13,7 +13,8 @@ struct ValidationProblem {
 extension Vault {
     /// Checks a changed file before it is committed: a name git and every platform can carry, a size git
     /// handles well, and valid front matter / JSON for the files cairn itself reads.
-    func validateForCommit(_ entry: StatusEntry, maxFileBytes: Int) -> ValidationProblem? {
+    /// `templates`: the vault's Obsidian settings, read once by the caller for all its files.
+    func validateForCommit(_ entry: StatusEntry, maxFileBytes: Int, templates: ObsidianSettings) -> ValidationProblem? {
         guard entry.kind != .deleted else { return nil }
         let path = entry.path
         if path.contains("\u{FFFD}") {
@@ -27,11 +28,12 @@ extension Vault {
             let mb = Double(st.st_size) / 1_048_576
             return ValidationProblem(problem: FileProblem(path: path, reason: String(format: "file is too large (%.1f MB, limit %d MB); keep it outside the vault or add it to .gitignore", mb, maxFileBytes / 1_048_576)), isFatal: true)
         }
-        return validateContent(path: path)
+        return validateContent(path: path, templates: templates)
     }
 
-    /// Parses the files cairn reads (notes, agents, workflows, policy, config); nil when fine or not such a file.
-    func validateContent(path: String) -> ValidationProblem? {
+    /// Parses the files cairn reads (notes, agents, workflows, policy, config) and refuses leftover conflict
+    /// markers; nil when fine or not such a file. The file is read once for both checks.
+    func validateContent(path: String, templates: ObsidianSettings) -> ValidationProblem? {
         let full = absolutePath(path)
         if path == Policy.relativePath || path == Vault.configPath {
             guard let data = FileManager.default.contents(atPath: full) else { return nil }
@@ -44,11 +46,18 @@ extension Vault {
             }
             return nil
         }
-        if let markers = conflictMarkerProblem(path: path) { return markers }
+        let isMarkdown = path.lowercased().hasSuffix(".md")
+        var st = stat()
+        guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let markersChecked = st.st_size < Self.conflictMarkerLimit
+        guard markersChecked || isMarkdown, let data = FileManager.default.contents(atPath: full) else { return nil }
+        if markersChecked, data.count < Self.conflictMarkerLimit, ConflictMarkers.present(in: data) {
+            return Self.conflictMarkerProblem(path: path)
+        }
         // Templates (Obsidian's Templates or Templater folder) hold placeholders such as `{{date}}` or `<% … %>`:
         // they are not notes, and are not read as notes.
-        if path.lowercased().hasSuffix(".md"), ObsidianSettings.read(root: root).isTemplate(path) { return nil }
-        return Self.validateNoteContent(path: path, full: full)
+        if isMarkdown, templates.isTemplate(path) { return nil }
+        return Self.validateNoteContent(path: path, data: data)
     }
 
     /// Parses a Markdown file cairn reads (a note, an agent or workflow definition) at `full`; nil when fine, not
@@ -56,6 +65,12 @@ extension Vault {
     static func validateNoteContent(path: String, full: String) -> ValidationProblem? {
         guard path.lowercased().hasSuffix(".md") else { return nil }
         guard let data = FileManager.default.contents(atPath: full) else { return nil }
+        return validateNoteContent(path: path, data: data)
+    }
+
+    /// Parses the bytes `data` of the Markdown file at `path` (see `validateNoteContent(path:full:)`).
+    static func validateNoteContent(path: String, data: Data) -> ValidationProblem? {
+        guard path.lowercased().hasSuffix(".md") else { return nil }
         // Agent and workflow definitions are run by cairn: one that cannot be read is refused like bad JSON.
         // Any other note is the operator's: committed as it is, the problem reported as a warning — unless it is
         // not text at all (NUL bytes, invalid UTF-8), which no editor of notes produces.
@@ -171,13 +186,12 @@ extension Vault {
 }
 
 extension Vault {
+    /// Files at least this large are not searched for conflict markers.
+    static let conflictMarkerLimit = 8 * 1024 * 1024
+
     /// Refuses a text file that still holds conflict markers (a sync's `<<<<<<<`/`=======`/`>>>>>>>`); `--force` commits it.
-    func conflictMarkerProblem(path: String) -> ValidationProblem? {
-        let full = absolutePath(path)
-        var st = stat()
-        guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size < 8 * 1024 * 1024,
-              let data = FileManager.default.contents(atPath: full), ConflictMarkers.present(in: data) else { return nil }
-        return ValidationProblem(problem: FileProblem(path: path, reason: "holds conflict markers (<<<<<<< ======= >>>>>>>) from a sync; "
-                                                     + "edit them away and run `cairn sync --continue`, or commit as is with --force"), isFatal: false)
+    static func conflictMarkerProblem(path: String) -> ValidationProblem {
+        ValidationProblem(problem: FileProblem(path: path, reason: "holds conflict markers (<<<<<<< ======= >>>>>>>) from a sync; "
+                                              + "edit them away and run `cairn sync --continue`, or commit as is with --force"), isFatal: false)
     }
 }

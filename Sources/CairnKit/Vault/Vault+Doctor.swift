@@ -88,35 +88,40 @@ extension Vault {
                 warn(folder, nil, "missing folder (part of the vault layout)")
             }
         }
+        let templates = ObsidianSettings.read(root: root)
         // Config and policy.
         for path in [Vault.configPath, Policy.relativePath] {
             if !fm.fileExists(atPath: absolutePath(path)) {
                 report(path, nil, "missing; `cairn init` writes a default")
-            } else if let p = validateContent(path: path) {
+            } else if let p = validateContent(path: path, templates: templates) {
                 report(p.problem.path, p.problem.line, p.problem.reason)
             }
         }
-        // Every Markdown file in the working tree (tracked or not; ignored files skipped).
-        let templates = ObsidianSettings.read(root: root)
-        let notes = markdownFiles(tree: tree).filter { !templates.isTemplate($0) }
-        let notesChecked = notes.count
-        for p in Self.validateNotes(notes, root: root, progress: progress) {
-            if p.blocksCommit { report(p.problem.path, p.problem.line, p.problem.reason) } else { warn(p.problem.path, p.problem.line, p.problem.reason) }
+        // Every Markdown file in the working tree (tracked or not; ignored files skipped), read once for both its
+        // own check and the links between notes. Links are resolved as Obsidian does: a link to a note not written
+        // yet is normal (counted); a heading or block that is gone is a warning. A dangling link loses nothing.
+        var notesChecked = 0
+        var links: LinkSummary? = nil
+        var checked: NotesRead? = nil
+        do {
+            checked = try readNotes(validating: true, progress: progress)
+        } catch {
+            warn(nil, nil, "notes and links not checked: \(error)")
+        }
+        if let checked {
+            notesChecked = checked.validated
+            for p in checked.problems {
+                if p.blocksCommit { report(p.problem.path, p.problem.line, p.problem.reason) } else { warn(p.problem.path, p.problem.line, p.problem.reason) }
+            }
         }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
         for f in workflowFindings() { findings.append(f) }
         for path in syncConflicts() {
             report(path, nil, "in conflict from a stopped sync; edit it, then `cairn sync --continue` (or `cairn sync --abort`)")
         }
-        // Links, resolved as Obsidian does: a link to a note not written yet is normal (counted); a heading or
-        // block that is gone is a warning. A dangling link loses nothing.
-        var links: LinkSummary? = nil
-        do {
-            let checked = try checkLinks()
-            for problem in checked.brokenAnchors { warn(problem.path, problem.line, problem.reason) }
-            links = LinkSummary(checked)
-        } catch {
-            warn(nil, nil, "links not checked: \(error)")
+        if let checked {
+            for problem in checked.links.brokenAnchors { warn(problem.path, problem.line, problem.reason) }
+            links = LinkSummary(checked.links)
         }
         // Folders named like .git (any case, trailing dots): git and cairn never look inside them, so their files
         // are never committed, and snapshot cannot see them to say so.
@@ -124,29 +129,6 @@ extension Vault {
             warn(folder, nil, "a folder named like .git is never committed (git treats it as a repository's own folder); rename it")
         }
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings, links: links)
-    }
-
-    /// Checks the notes at `paths` (vault-relative) a batch at a time, on every core; problems in path order.
-    static func validateNotes(_ paths: [String], root: String, progress: ProgressHandler?) -> [ValidationProblem] {
-        let batchSize = 1024
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        var reporter = ProgressReporter(progress, task: "checking notes", total: paths.count, every: batchSize)
-        var problems: [ValidationProblem] = []
-        for start in stride(from: 0, to: paths.count, by: batchSize) {
-            let batch = Array(paths[start..<min(paths.count, start + batchSize)])
-            let results = SlotBox<ValidationProblem>(count: batch.count)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < batch.count {
-                    if let problem = validateNoteContent(path: batch[i], full: root + "/" + batch[i]) { results.set(i, problem) }
-                    i += workers
-                }
-            }
-            problems += results.values.compactMap { $0 }
-            reporter.advance(batch.count)
-        }
-        reporter.finish()
-        return problems
     }
 
     /// Vault-relative folders below the root whose name is `.git` in any case (or with trailing dots or spaces).
@@ -176,18 +158,5 @@ extension Vault {
         }
         visit("")
         return out.sorted()
-    }
-
-    /// Markdown files of the branch tree plus untracked ones, present in the working tree.
-    func markdownFiles(tree: OID?) -> [String] {
-        var paths = Set<String>()
-        if let tree, let files = try? repository.files(in: tree) {
-            for f in files where f.path.lowercased().hasSuffix(".md") && f.mode != TreeChange.symlinkMode { paths.insert(f.path) }
-        }
-        if let entries = try? repository.status() {
-            for e in entries where e.kind != .deleted && e.path.lowercased().hasSuffix(".md") { paths.insert(e.path) }
-            for e in entries where e.kind == .deleted { paths.remove(e.path) }
-        }
-        return paths.sorted().filter { FileManager.default.fileExists(atPath: absolutePath($0)) }
     }
 }

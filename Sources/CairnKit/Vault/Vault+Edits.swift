@@ -6,8 +6,9 @@ extension Vault {
     /// `WorktreeChanges` finds them, in path order. A file deleted and the same bytes added elsewhere is
     /// one rename. `paths` limits them to those files and folders (vault-relative, no globs).
     func workingTreeEdits(against tree: OID?, paths: [String] = []) throws -> [StatusEntry] {
-        let report = try WorktreeChanges.check(self, against: tree)
         let specs = paths.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        // Only the folders asked about are statted (the others' edits are not wanted).
+        let report = try WorktreeChanges.check(self, against: tree, scope: specs)
         func wanted(_ path: String) -> Bool {
             specs.isEmpty || specs.contains { $0.isEmpty || path == $0 || path.hasPrefix($0 + "/") }
         }

@@ -51,36 +51,83 @@ extension Vault {
     /// Reads every note of the working tree (committed or not; ignored files, dot-folders and template folders
     /// left out) and resolves each of its links against every file of the vault.
     ///
-    /// Writes nothing. Cost: one read of each note and one index lookup per link.
+    /// Writes nothing but the stat cache of `WorktreeChanges`. Cost: one read of each note and one index lookup per link.
     public func checkLinks() throws -> LinkCheckReport {
+        try readNotes(validating: false).links
+    }
+
+    /// What one read of every note found: the link check, and the problems of the notes named in `validating`.
+    struct NotesRead {
+        var links: LinkCheckReport
+        /// In path order.
+        var problems: [ValidationProblem]
+        /// Notes validated.
+        var validated: Int
+    }
+
+    /// One note as the link check (and `doctor`'s validation) needs it, without its text.
+    private struct NoteFacts {
+        var links: [CheckedLink] = []
+        var names: [String] = []
+        var anchors: NoteAnchors? = nil
+        var isLinkNote = false
+        var problem: ValidationProblem? = nil
+    }
+
+    /// The link check of `checkLinks`, plus (`validating`) the validation `validateNoteContent` does of every
+    /// Markdown note but templates, dot-folders included (those outside the link check's set are read for that alone). Each note is read once, a
+    /// batch at a time on every core; only its links, names and anchors are kept.
+    func readNotes(validating: Bool, progress: ProgressHandler? = nil) throws -> NotesRead {
         let tree = try head().map { try repository.commit($0).tree }
         let settings = ObsidianSettings.read(root: root)
-        let files = vaultFiles(tree: tree)
-        var notes: [(path: String, note: Note)] = []
-        var aliases: [String: [String]] = [:]
-        for path in files where path.lowercased().hasSuffix(".md") && !settings.isTemplate(path) {
-            guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { continue }
-            let note = NoteParser.lenient(path: path, data: data)
-            // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
-            let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
-            if !names.isEmpty { aliases[path] = names }
-            notes.append((path, note))
-        }
-        let resolver = LinkResolver(paths: files, aliases: aliases)
-        let bodies = Dictionary(notes.map { ($0.path, $0.note.body) }, uniquingKeysWith: { a, _ in a })
-        var anchors: [String: NoteAnchors] = [:]
-        func anchorsOf(_ path: String) -> NoteAnchors? {
-            if let known = anchors[path] { return known }
-            guard let body = bodies[path] else { return nil }
-            let found = NoteAnchors.scan(body)
-            anchors[path] = found
-            return found
-        }
+        let all = try workingTreeFiles(tree: tree)
+        let files = all.map(\.path).filter { !$0.hasPrefix(".") && !$0.contains("/.") }
+        let linkNotes = files.filter { $0.lowercased().hasSuffix(".md") && !settings.isTemplate($0) }
+        // What `doctor` validates: every Markdown note, dot-folders included, but not symbolic links of the tree.
+        let validate = validating ? Set(all.filter { !$0.symlink && $0.path.lowercased().hasSuffix(".md") && !settings.isTemplate($0.path) }
+            .map(\.path)) : []
+        let paths = Array(Set(linkNotes).union(validate)).sorted()
+        let linked = Set(linkNotes)
+        let root = self.root
 
+        var facts: [String: NoteFacts] = [:]
+        facts.reserveCapacity(linkNotes.count)
+        var problems: [ValidationProblem] = []
+        let batchSize = 1024
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        var reporter = ProgressReporter(progress, task: "checking notes", total: paths.count, every: batchSize)
+        for start in stride(from: 0, to: paths.count, by: batchSize) {
+            let batch = Array(paths[start..<min(paths.count, start + batchSize)])
+            let results = SlotBox<NoteFacts>(count: batch.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < batch.count {
+                    let path = batch[i]
+                    if let data = FileManager.default.contents(atPath: root + "/" + path) {
+                        results.set(i, Self.noteFacts(path: path, data: data, links: linked.contains(path), validate: validate.contains(path)))
+                    }
+                    i += workers
+                }
+            }
+            for (i, found) in results.values.enumerated() {
+                guard let found else { continue }
+                if let p = found.problem { problems.append(p) }
+                if found.isLinkNote { facts[batch[i]] = found }
+            }
+            reporter.advance(batch.count)
+        }
+        reporter.finish()
+
+        var aliases: [String: [String]] = [:]
+        for (path, note) in facts where !note.names.isEmpty { aliases[path] = note.names }
+        let resolver = LinkResolver(paths: files, aliases: aliases)
         var count = 0, ambiguous = 0
         var unresolved: [LinkProblem] = [], broken: [LinkProblem] = []
-        for (path, note) in notes {
-            for link in Self.links(of: note) {
+        var notes = 0
+        for path in linkNotes {
+            guard let note = facts[path] else { continue }
+            notes += 1
+            for link in note.links {
                 count += 1
                 guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
                     unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil))
@@ -88,7 +135,7 @@ extension Vault {
                 }
                 if found.ambiguous { ambiguous += 1 }
                 guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
-                      let target = anchorsOf(found.path) else { continue }
+                      let target = facts[found.path]?.anchors else { continue }
                 if subpath.hasPrefix("^") {
                     if !target.blocks.contains(subpath.dropFirst().lowercased()) {
                         broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path))
@@ -102,8 +149,29 @@ extension Vault {
                 }
             }
         }
-        return LinkCheckReport(notes: notes.count, files: files.count, links: count, ambiguous: ambiguous,
-                               unresolved: unresolved, brokenAnchors: broken)
+        let report = LinkCheckReport(notes: notes, files: files.count, links: count, ambiguous: ambiguous,
+                                     unresolved: unresolved, brokenAnchors: broken)
+        return NotesRead(links: report, problems: problems, validated: validate.count)
+    }
+
+    /// Parses one note read from disk: once for both the link check (`links`) and validation (`validate`, as
+    /// `validateNoteContent` judges it).
+    private static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
+        var facts = NoteFacts()
+        let parsed = try? NoteParser.parse(path: path, data: data)
+        if validate, parsed == nil || isAgentDefinition(path) {
+            facts.problem = validateNoteContent(path: path, data: data)
+        }
+        if links {
+            // Read as an editor shows it: front matter that does not parse counts as none (`NoteParser.lenient`).
+            let note = parsed ?? Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self))
+            facts.isLinkNote = true
+            facts.links = Self.links(of: note)
+            // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
+            facts.names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
+            facts.anchors = NoteAnchors.scan(note.body)
+        }
+        return facts
     }
 
     /// One link of a note, as the checker needs it.
@@ -145,17 +213,23 @@ extension Vault {
     /// Every file of the branch tree plus untracked ones, present in the working tree, outside dot-folders
     /// (`.obsidian/`, `.cairn/`, `.trash/`: Obsidian does not show them, links cannot reach them).
     func vaultFiles(tree: OID?) -> [String] {
-        var paths = Set<String>()
-        if let tree, let files = try? repository.files(in: tree) {
-            for f in files { paths.insert(f.path) }
+        ((try? workingTreeFiles(tree: tree)) ?? []).map(\.path).filter { !$0.hasPrefix(".") && !$0.contains("/.") }
+    }
+
+    /// Every file of the working tree git would record, in path order: the files of `tree` less those the operator
+    /// deleted, plus the untracked ones (ignored files left out), as `WorktreeChanges` finds them (no file is
+    /// statted twice); `symlink` for a symbolic link of the tree.
+    func workingTreeFiles(tree: OID?) throws -> [(path: String, symlink: Bool)] {
+        var files: [String: Bool] = [:]
+        if let tree {
+            for f in try repository.files(in: tree) { files[f.path] = f.mode == TreeChange.symlinkMode }
         }
-        if let entries = try? repository.status() {
-            for e in entries where e.kind != .deleted && !e.path.hasSuffix("/") { paths.insert(e.path) }
-            for e in entries where e.kind == .deleted { paths.remove(e.path) }
+        for e in try workingTreeEdits(against: tree) {
+            if e.kind == .deleted { files[e.path] = nil; continue }
+            if let old = e.oldPath { files[old] = nil }
+            if files[e.path] == nil { files[e.path] = false }
         }
-        return paths.filter { path in
-            !path.hasPrefix(".") && !path.contains("/.") && FileManager.default.fileExists(atPath: absolutePath(path))
-        }.sorted()
+        return files.map { (path: $0.key, symlink: $0.value) }.sorted { $0.path < $1.path }
     }
 }
 

@@ -124,8 +124,9 @@ extension Vault {
 
         var problems: [FileProblem] = []
         var accepted: [StatusEntry] = []
+        let templates = entries.isEmpty ? ObsidianSettings() : ObsidianSettings.read(root: root)
         for entry in entries {
-            if let problem = validateForCommit(entry, maxFileBytes: options.maxFileBytes) {
+            if let problem = validateForCommit(entry, maxFileBytes: options.maxFileBytes, templates: templates) {
                 if !problem.blocksCommit {
                     warnings.append("\(problem.problem) (committed as it is; read as a note without front matter)")
                 } else if problem.isFatal || !options.force {

@@ -45,9 +45,10 @@ extension Vault {
         let entries = try workingTreeEdits(against: try head().map { try repository.commit($0).tree })
         var changes: [FileChange] = []
         var problems: [FileProblem] = []
+        let templates = entries.isEmpty ? ObsidianSettings() : ObsidianSettings.read(root: root)
         for entry in entries {
             changes.append(FileChange(path: entry.path, oldPath: entry.oldPath, kind: entry.kind == .untracked ? .added : entry.kind))
-            if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes) {
+            if let p = validateForCommit(entry, maxFileBytes: SnapshotOptions().maxFileBytes, templates: templates) {
                 if p.blocksCommit { problems.append(p.problem) } else { warnings.append("\(p.problem) (snapshot commits it as it is)") }
             }
         }

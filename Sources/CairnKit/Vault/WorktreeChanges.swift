@@ -801,7 +801,11 @@ extension WorktreeChanges {
     /// Checks the working tree of `vault` against `tree` (nil: no commit yet). The cache is read and
     /// written in one transaction; when it cannot be written (a read-only `.git`), the check runs
     /// against an empty cache in memory and is simply a full one.
-    static func check(_ vault: Vault, against tree: OID?, useWatcher: Bool = true,
+    ///
+    /// `scope`: when not empty, only these folders and files (vault-relative, no globs) need an answer: without a
+    /// watcher, only they are statted (as if the watcher had reported them; see `runFocused`), and the report's
+    /// edits outside them may be stale. The cache stays right: what was not looked at keeps its old stat.
+    static func check(_ vault: Vault, against tree: OID?, useWatcher: Bool = true, scope: [String] = [],
                       racyMargin: Int64 = defaultRacyMargin) throws -> Report {
         let queue = openCache(gitDir: vault.gitDir)
         do {
@@ -810,7 +814,7 @@ extension WorktreeChanges {
             var report: Report? = nil
             try queue.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    report = try check(db, vault, against: tree, useWatcher: useWatcher, racyMargin: racyMargin)
+                    report = try check(db, vault, against: tree, useWatcher: useWatcher, scope: scope, racyMargin: racyMargin)
                     return .commit
                 }
             }
@@ -820,7 +824,7 @@ extension WorktreeChanges {
             try? FileManager.default.removeItem(atPath: databasePath(gitDir: vault.gitDir))
             let memory = try DatabaseQueue()
             try memory.write { try createSchema($0) }
-            return try memory.write { db in try check(db, vault, against: tree, useWatcher: false, racyMargin: racyMargin) }
+            return try memory.write { db in try check(db, vault, against: tree, useWatcher: false, scope: [], racyMargin: racyMargin) }
         }
     }
 
@@ -869,7 +873,7 @@ extension WorktreeChanges {
             """)
     }
 
-    private static func check(_ db: Database, _ vault: Vault, against tree: OID?, useWatcher: Bool,
+    private static func check(_ db: Database, _ vault: Vault, against tree: OID?, useWatcher: Bool, scope: [String],
                               racyMargin: Int64) throws -> Report {
         let head = tree?.hex ?? ""
         let lastTree = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'tree'")
@@ -900,7 +904,9 @@ extension WorktreeChanges {
         case nil:
             // The stored token stays valid: the watcher that handed it out (if it still runs) recorded
             // every change since, and a watcher started later has another epoch.
-            found = try scan.run(db, committed: committed)
+            // With a scope, only its folders are looked at, the way reported paths are (`runFocused`).
+            found = scope.isEmpty || scope.contains("") ? try scan.run(db, committed: committed)
+                : try scan.runFocused(db, committed: committed, changed: scope)
         }
 
         var edits: [PathKey: DiskFile?] = [:]
