@@ -59,6 +59,7 @@ extension Vault {
         var filter = RetentionFilter(rules: [])
         var removeFromWorkingTree: [String: String] = [:]
         var referencesToDrop: [(name: String, target: OID)] = []
+        var squashCutoff: Int64? = nil
         let forgotten: [String]
         if !options.forget.isEmpty {
             for path in options.forget { try Self.checkForgetPath(path) }
@@ -104,6 +105,10 @@ extension Vault {
             }
             report.rules.append("decided proposals under refs/cairn/archive/ older than \(retention.keepArchivedProposalsDays) days are dropped")
             report.rules.append("runs under refs/cairn/runs/ older than \(retention.keepRunRecordsDays) days are dropped")
+            if let days = retention.squashAgentCommitsDays {
+                squashCutoff = Int64(now.timeIntervalSince1970) - Int64(days) * 86_400
+                report.rules.append("agent and tick commits on \(branch) older than \(days) days are squashed into one commit per day")
+            }
             forgotten = policyForget
         }
 
@@ -120,8 +125,23 @@ extension Vault {
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         let rewriter = HistoryRewriter(work, filter: filter)
-        let map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
+        var map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
+        }
+        if let squashCutoff {
+            // The squash works on the filtered history; the map then goes from the original ids to the final ones.
+            var squash = HistorySquash(repository: work, cutoff: squashCutoff)
+            if let filteredMain = map[mainTip] ?? .some(mainTip) { _ = try squash.squash(line: filteredMain) }
+            for ref in tips { if let filtered = map[ref.target] ?? .some(ref.target) { _ = try squash.rebuild(filtered) } }
+            if squash.squashed > 0 {
+                if map.isEmpty {
+                    map = squash.map.mapValues { .some($0) }
+                } else {
+                    for (old, new) in map { if let new, let final = squash.map[new] { map[old] = .some(final) } }
+                }
+                report.commitsSquashed = squash.squashed
+                report.dayCommits = squash.days
+            }
         }
         report.commitsWalked = map.count
         var changes: [RewriteRecord.ReferenceChange] = referencesToDrop.map { .init(name: $0.name, old: $0.target, new: nil) }
@@ -136,6 +156,7 @@ extension Vault {
             commitMap[old] = new
             if rewriter.droppedCommits.contains(old) { report.commitsDropped += 1 } else { report.commitsRewritten += 1 }
         }
+        report.commitsRewritten -= report.commitsSquashed
         report.referencesDeleted = changes.filter { $0.new == nil }.map(\.name).sorted()
         report.referencesRewritten = changes.filter { $0.new != nil }.map(\.name).sorted()
         if let newMain = map[mainTip] ?? .some(mainTip) {
