@@ -12,6 +12,9 @@ public struct LeasedPush: Sendable, Hashable {
 }
 
 extension Repository {
+    /// Where a push with leases names the commits it sends, for the push only.
+    public static let pushStagingPrefix = "refs/cairn-push/"
+
     /// Pushes `updates` to remote `name` as forced updates guarded by compare-and-swap (git's
     /// `--force-with-lease`): just before the commands are sent, every reference the remote advertises is checked
     /// against its `expected` value, and if any differs nothing is sent and every update is reported rejected with
@@ -52,7 +55,17 @@ extension Repository {
         let payload = Unmanaged.passRetained(state)
         defer { payload.release() }
         opts.callbacks.payload = payload.toOpaque()
-        let refspecs = updates.map { u in u.new.map { "+\($0.hex):\(u.name)" } ?? ":\(u.name)" }
+        // libgit2 pushes from references only: each new value gets a short-lived one.
+        var refspecs: [String] = []
+        var staged: [(String, OID)] = []
+        defer { for (ref, target) in staged { try? deleteReference(ref, expected: target) } }
+        for (i, u) in updates.enumerated() {
+            guard let new = u.new else { refspecs.append(":\(u.name)"); continue }
+            let ref = Self.pushStagingPrefix + "\(i)"
+            try updateReference(ref, to: new, expected: try referenceTarget(ref), message: "push with lease")
+            staged.append((ref, new))
+            refspecs.append("+\(ref):\(u.name)")
+        }
         let rc = withStrArray(refspecs) { spec -> Int32 in
             var s = spec
             return git_remote_push(remote, &s, &opts)

@@ -70,6 +70,10 @@ public struct PruneReport: Codable, Sendable {
     public var record: String?
     /// Files removed from the working tree (`--include-current`, only those without uncommitted edits).
     public var workingTreeRemoved: [String] = []
+    /// Pending proposals moved onto the rewritten history (run ids), and those with nothing of their change left
+    /// (they only touched what was removed: reject them).
+    public var proposalsRebased: [String] = []
+    public var proposalsEmptied: [String] = []
     /// True when an interrupted prune was finished first.
     public var resumedInterrupted = false
     public var warnings: [String] = []
@@ -89,6 +93,7 @@ public struct PruneReport: Codable, Sendable {
         case record, warnings, seconds
         case workingTreeRemoved = "working_tree_removed"
         case resumedInterrupted = "resumed_interrupted"
+        case proposalsRebased = "proposals_rebased", proposalsEmptied = "proposals_emptied"
     }
 }
 

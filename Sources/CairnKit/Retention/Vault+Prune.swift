@@ -35,6 +35,9 @@ extension Vault {
                             progress: (PruneProgress) -> Void) throws -> PruneReport {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
+        // A rewrite reads every object of the history once: keep the mapped pack windows and the object cache
+        // small (the memory budget is 500 MB for a 100k-commit vault).
+        Libgit2.limitMemory(mappedBytes: 128 << 20, cacheBytes: 64 << 20)
         try prepareForWrite(now: now)
         var report = PruneReport(dryRun: options.dryRun, operation: options.forget.isEmpty ? "prune" : "forget")
         if FileManager.default.fileExists(atPath: PruneJournal.path(gitDir: gitDir)) {
@@ -157,6 +160,21 @@ extension Vault {
             if rewriter.droppedCommits.contains(old) { report.commitsDropped += 1 } else { report.commitsRewritten += 1 }
         }
         report.commitsRewritten -= report.commitsSquashed
+        for change in changes where change.name.hasPrefix(Self.proposalPrefix) {
+            let id = String(change.name.dropFirst(Self.proposalPrefix.count))
+            if change.new == nil || change.old.map({ rewriter.droppedCommits.contains($0) }) == true {
+                report.proposalsEmptied.append(id)
+            } else {
+                report.proposalsRebased.append(id)
+            }
+        }
+        report.proposalsRebased.sort()
+        report.proposalsEmptied.sort()
+        if !report.proposalsEmptied.isEmpty {
+            report.warnings.append("nothing is left of pending proposal\(report.proposalsEmptied.count == 1 ? "" : "s") "
+                                   + "\(report.proposalsEmptied.joined(separator: ", ")) after the rewrite (it only changed what is removed); "
+                                   + "reject \(report.proposalsEmptied.count == 1 ? "it" : "them") with `cairn reject`")
+        }
         report.referencesDeleted = changes.filter { $0.new == nil }.map(\.name).sorted()
         report.referencesRewritten = changes.filter { $0.new != nil }.map(\.name).sorted()
         if let newMain = map[mainTip] ?? .some(mainTip) {
