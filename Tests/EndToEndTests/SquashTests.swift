@@ -75,7 +75,7 @@ import Testing
         let entries = try #require((try JSONSerialization.jsonObject(with: audit.stdoutData) as? [String: Any])?["entries"] as? [[String: Any]])
         #expect(!entries.contains { $0["verdict"] as? String == "unattributed" }, "\(audit)")
         #expect(entries.contains { $0["verdict"] as? String == "approved-agent" })
-        let lines = try #require(sb.readText(v + "/" + Self.note)).split(separator: "\n")
+        let lines = try #require(sb.readText(v + "/" + Self.note)).split(separator: "\n", omittingEmptySubsequences: false)
         let five = try #require(lines.firstIndex { $0 == "- five" }) + 1
         let why = try sb.cairnOK(["why", "\(Self.note):\(five)", "--json"], cwd: v)
         let whyJSON = try #require(try JSONSerialization.jsonObject(with: why.stdoutData) as? [String: Any])

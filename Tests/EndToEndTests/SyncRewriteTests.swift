@@ -48,6 +48,7 @@ import Testing
         try sb.cairnOK(["forget", "notes/key.md", "--reason", "leaked token"], cwd: laptop)
         let oldRemoteMain = try sb.gitOK(["rev-parse", "main"], cwd: remote)
         let push = try sb.cairnOK(["sync"], cwd: laptop)
+        #expect(push.output.contains("pushed 1 history rewrite"), "\(push)")
         // The remote's main was replaced (not merged): it is the laptop's rewritten main, and the old one is not in it.
         let laptopMain = try sb.gitOK(["rev-parse", "main"], cwd: laptop)
         #expect(try sb.gitOK(["rev-parse", "main"], cwd: remote) == laptopMain, "\(push)")

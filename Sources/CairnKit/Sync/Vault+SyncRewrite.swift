@@ -102,6 +102,10 @@ extension Vault {
         }
         let pushed = try pushLeased(updates, remote: remote, options: options)
         if !unknown.isEmpty { try compactObjects() }
+        if pushed {
+            notices.append("pushed \(unpublished.count) history rewrite\(unpublished.count == 1 ? "" : "s"): \(updates.count - 1) "
+                           + "reference\(updates.count == 2 ? "" : "s") on \(remote.name) replaced (compare-and-swap)")
+        }
         return pushed
     }
 
