@@ -78,7 +78,7 @@ def main():
             shutil.copytree(base, d, symlinks=True)
         run(["sync"], work, env)
         # Alternate which tool goes first, so neither always gets the warmer page cache.
-        order = ["cairn", "fr"] if i % 2 else ["fr", "cairn"]
+        order = ["fr", "cairn"] if i % 2 else ["cairn", "fr"]
         for tool in order:
             if tool == "fr":
                 w, m, r = timed(["git", "filter-repo", "--force", "--path-glob", "memory/working/*", "--invert-paths"], fr, env)
