@@ -35,6 +35,13 @@ enum PruneRendering {
         for rule in r.rules { out.line("  rule: \(rule)") }
         out.line("  commits: \(r.commitsWalked) walked, \(r.commitsRewritten) \(r.dryRun ? "to rewrite" : "rewritten") (same message, author, dates), "
                  + "\(r.commitsDropped) \(r.dryRun ? "to drop" : "dropped") (they only touched what is removed)")
+        if !r.proposalsRebased.isEmpty {
+            out.line("  pending proposals \(r.dryRun ? "to move" : "moved") onto the new history: \(r.proposalsRebased.joined(separator: ", "))")
+        }
+        if r.commitsSquashed > 0 {
+            out.line("  squash: \(r.commitsSquashed) agent and tick commits \(r.dryRun ? "to fold" : "folded") into \(r.dayCommits) "
+                     + "commit\(r.dayCommits == 1 ? "" : "s") (one per day)")
+        }
         if !r.referencesDeleted.isEmpty {
             out.line("  references \(r.dryRun ? "to delete" : "deleted"): \(r.referencesDeleted.count)")
             for name in r.referencesDeleted.prefix(10) { out.line("    \(name)") }

@@ -34,6 +34,15 @@ public enum Libgit2 {
         fsyncEnabled = enabled
     }
 
+    /// Caps what libgit2 keeps in memory for the whole process: the pack windows it maps (`mappedBytes`; the
+    /// default lets a 64-bit process map every pack whole, which a rewrite of a large history touches entirely)
+    /// and its cache of parsed objects (`cacheBytes`). A history rewrite and its repack set them.
+    public static func limitMemory(mappedBytes: Int, cacheBytes: Int) {
+        ensureInitialized()
+        _ = cairn_git_set_mwindow_mapped_limit(max(1 << 20, mappedBytes))
+        _ = cairn_git_set_cache_max_size(max(1 << 20, cacheBytes))
+    }
+
     /// Whether objects cairn writes itself (see `Repository.writeStoredLooseObject`) are fsynced, as libgit2's are.
     nonisolated(unsafe) static var fsyncEnabled = true
 

@@ -73,6 +73,9 @@ final class CallbackState {
     var triedToken = false
     var attempts = 0
     var offered: [String] = []
+    /// For a push with leases: what each remote reference must still hold (nil: absent), and the ones that did not.
+    var leases: [String: OID?]?
+    var brokenLeases: [PushUpdate] = []
 
     init(credentials: TransportCredentials, url: String) {
         self.credentials = credentials

@@ -355,11 +355,15 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         /// Globs of paths whose every version leaves all history (`forget`, default none); a path still on
         /// the branch is refused — use `cairn forget --include-current` for that.
         public var forget: [String]
+        /// Days after which agent and tick commits on the branch's first-parent line are squashed into one commit per
+        /// day (`squash_agent_commits_days`, default nil: never); the operator's own commits stay as they are.
+        public var squashAgentCommitsDays: Int?
         /// Days between prunes `cairn tick` runs on its own (`prune_every_days`, default 0: never).
         public var pruneEveryDays: Int
 
         public init(keepArchivedProposalsDays: Int = 90, keepRunRecordsDays: Int = 365, keepWorkingHistoryDays: Int? = nil,
-                    forget: [String] = [], pruneEveryDays: Int = 0) {
+                    forget: [String] = [], pruneEveryDays: Int = 0, squashAgentCommitsDays: Int? = nil) {
+            self.squashAgentCommitsDays = squashAgentCommitsDays
             self.keepArchivedProposalsDays = keepArchivedProposalsDays
             self.keepRunRecordsDays = keepRunRecordsDays
             self.keepWorkingHistoryDays = keepWorkingHistoryDays
@@ -373,6 +377,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
             case keepWorkingHistoryDays = "keep_working_history_days"
             case forget
             case pruneEveryDays = "prune_every_days"
+            case squashAgentCommitsDays = "squash_agent_commits_days"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -384,6 +389,8 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
                 ? c.integer(.keepWorkingHistoryDays, default: 0) : nil
             forget = try c.strings(.forget, default: d.forget)
             pruneEveryDays = try c.integer(.pruneEveryDays, default: d.pruneEveryDays)
+            squashAgentCommitsDays = try c.contains(.squashAgentCommitsDays) && !c.decodeNil(forKey: .squashAgentCommitsDays)
+                ? c.integer(.squashAgentCommitsDays, default: 0) : nil
         }
     }
 
@@ -478,6 +485,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
             if let reason = Self.globProblem(glob) { found.append(("retention.forget[\(index)]", reason)) }
         }
         atLeast(0, retention.pruneEveryDays, "retention.prune_every_days")
+        if let days = retention.squashAgentCommitsDays { atLeast(1, days, "retention.squash_agent_commits_days") }
         atLeast(1, health.staleProposalDays, "health.stale_proposal_days")
         atLeast(1, health.stuckRunHours, "health.stuck_run_hours")
         return found

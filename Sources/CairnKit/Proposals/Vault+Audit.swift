@@ -36,9 +36,11 @@ extension Vault {
     public func audit(limit: Int = .max) throws -> AuditReport {
         guard let tip = try head() else { return AuditReport(checked: 0, entries: []) }
         // Agent commits that a decision on main let in: proposal commit → (run, decision).
+        // Records name the proposal commit as it was when decided; a prune or forget since may have changed its id.
         var approvedProposals: [OID: String] = [:]
+        let rewritten = try rewrittenIDs()
         for r in try approvalRecords() where r.decision != .rejected {
-            if let oid = OID(hex: r.proposal) { approvedProposals[oid] = "\(r.decision.rawValue) in \(ApprovalRecord.path(runID: r.run))" + (r.rule.map { " (rule: \($0))" } ?? "") }
+            if let recorded = OID(hex: r.proposal), let oid = rewritten.current(recorded) { approvedProposals[oid] = "\(r.decision.rawValue) in \(ApprovalRecord.path(runID: r.run))" + (r.rule.map { " (rule: \($0))" } ?? "") }
         }
         // The adoption point: the oldest commit with `Cairn-Operation: init`; older commits are pre-vault.
         var entries: [AuditEntry] = []
@@ -59,6 +61,10 @@ extension Vault {
                 verdict = .operator; reason = "vault created or adopted by cairn init"
             } else if !seenInit {
                 verdict = .preVault; reason = "history from before the vault was adopted"
+            } else if op == "squash" {
+                verdict = .operator
+                reason = "\(c.trailer("Cairn-Squashed") ?? "?") agent and tick commits of \(c.trailer("Cairn-Day") ?? "one day") squashed by retention "
+                    + "(their approval records are in the files)"
             } else if let op, ["snapshot", "workflow-task", "emit", "tick", "connector", "outbox", "sync"].contains(op) {
                 verdict = .operator
                 reason = ["snapshot": "operator snapshot", "workflow-task": "task note for the operator from a workflow run",

@@ -50,9 +50,10 @@ extension Vault {
             commitID = oid
         }
         var commit = try repository.commit(commitID)
-        // A line merged by an approval came from the agent's proposal commit: explain that one.
+        // A line merged by an approval came from the agent's proposal commit: explain that one (by its id after any
+        // history rewrite).
         if ["approve", "auto-merge"].contains(commit.trailer("Cairn-Operation") ?? ""), let p = commit.trailer("Cairn-Proposal"),
-           let proposal = OID(hex: p), let pc = try? repository.commit(proposal),
+           let recorded = OID(hex: p), let proposal = try rewrittenIDs().current(recorded), let pc = try? repository.commit(proposal),
            !path.hasPrefix("approvals/"), try repository.entry(at: path, in: pc.tree) != nil {
             commit = pc
         }

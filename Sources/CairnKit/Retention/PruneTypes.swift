@@ -53,6 +53,9 @@ public struct PruneReport: Codable, Sendable {
     public var commitsRewritten = 0
     /// Commits that leave history (they only touched what was removed).
     public var commitsDropped = 0
+    /// Agent and tick commits folded into one commit per day, and the day commits that replace them.
+    public var commitsSquashed = 0
+    public var dayCommits = 0
     public var referencesRewritten: [String] = []
     public var referencesDeleted: [String] = []
     /// Paths whose versions leave, with counts (largest first).
@@ -67,17 +70,22 @@ public struct PruneReport: Codable, Sendable {
     public var record: String?
     /// Files removed from the working tree (`--include-current`, only those without uncommitted edits).
     public var workingTreeRemoved: [String] = []
+    /// Pending proposals moved onto the rewritten history (run ids), and those with nothing of their change left
+    /// (they only touched what was removed: reject them).
+    public var proposalsRebased: [String] = []
+    public var proposalsEmptied: [String] = []
     /// True when an interrupted prune was finished first.
     public var resumedInterrupted = false
     public var warnings: [String] = []
     public var seconds = 0.0
 
     /// True when there is nothing to remove.
-    public var isEmpty: Bool { commitsRewritten == 0 && commitsDropped == 0 && referencesDeleted.isEmpty }
+    public var isEmpty: Bool { commitsRewritten == 0 && commitsDropped == 0 && commitsSquashed == 0 && referencesDeleted.isEmpty }
 
     enum CodingKeys: String, CodingKey {
         case dryRun = "dry_run", operation, rules
         case commitsWalked = "commits_walked", commitsRewritten = "commits_rewritten", commitsDropped = "commits_dropped"
+        case commitsSquashed = "commits_squashed", dayCommits = "day_commits"
         case referencesRewritten = "references_rewritten", referencesDeleted = "references_deleted"
         case paths
         case fileVersionsRemoved = "file_versions_removed", contentBytesRemoved = "content_bytes_removed"
@@ -85,6 +93,7 @@ public struct PruneReport: Codable, Sendable {
         case record, warnings, seconds
         case workingTreeRemoved = "working_tree_removed"
         case resumedInterrupted = "resumed_interrupted"
+        case proposalsRebased = "proposals_rebased", proposalsEmptied = "proposals_emptied"
     }
 }
 

@@ -12,6 +12,8 @@ public enum RetentionError: Error, CustomStringConvertible, Sendable, Equatable 
     case referencesMoved([String])
     /// A rewrite record on `refs/cairn/rewrites` that cannot be read.
     case malformedRecord(commit: String, reason: String)
+    /// This machine and the remote each rewrote history since they last synced.
+    case concurrentRewrites(remote: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,9 @@ public enum RetentionError: Error, CustomStringConvertible, Sendable, Equatable 
             return "\(names.joined(separator: ", ")) moved while the prune ran; the old objects were kept — run `cairn prune` again"
         case .malformedRecord(let commit, let reason):
             return "rewrite record \(commit) on refs/cairn/rewrites cannot be read: \(reason)"
+        case .concurrentRewrites(let remote):
+            return "this vault and \(remote) each rewrote history (prune or forget) since they last synced; nothing was changed. "
+                + "Keep one: clone \(remote) afresh (`cairn clone`) and prune or forget there again"
         }
     }
 }

@@ -40,7 +40,9 @@ public enum RewriteFollower {
     /// map are not walked. Returns old → new for every commit walked or known; objects are written through
     /// the repository (attach an `InMemoryObjects` to keep them off the disk).
     public static func follow(_ records: [RewriteRecord], tips: [OID], in repository: Repository) throws -> [OID: OID?] {
-        let known = combinedMap(records)
+        var known = combinedMap(records)
+        // The new history is known too: a tip already on it is not walked again.
+        for case let new? in Array(known.values) where known[new] == nil { known[new] = .some(new) }
         let forgotten = records.flatMap(\.receipt.forgottenPaths)
         let filter = RetentionFilter(rules: forgotten.isEmpty ? [] : [.init(globs: RetentionFilter.forgetGlobs(forgotten))])
         return try HistoryRewriter(repository, filter: filter).rewrite(tips: tips, known: known)
@@ -55,10 +57,16 @@ extension Vault {
     /// objects nothing reaches are deleted, exactly as `prune` does (same journal, same crash safety).
     ///
     /// Call it after fetching and before integrating or pushing, so pruned objects are never pushed back.
-    /// Fetched remote-tracking references are left as fetched. Does nothing when every record is known.
+    /// Remote-tracking references still on the old history move too (sync then pushes them, compare-and-swap).
+    /// Does nothing when every record is known.
     public func followRewrites(to recordTip: OID, author: OperatorIdentity, now: Date) throws -> FollowReport {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
+        return try followRewritesLocked(to: recordTip)
+    }
+
+    /// `followRewrites` for a caller that holds the vault lock (sync).
+    func followRewritesLocked(to recordTip: OID) throws -> FollowReport {
         try finishPruneLocked(progress: { _ in })
         var report = FollowReport()
         let local = try repository.referenceTarget(RewriteRecord.reference)
@@ -95,7 +103,6 @@ extension Vault {
         var toFollow: [(name: String, target: OID)] = []
         var otherTips: [OID] = []
         for ref in try repository.references(withPrefix: "refs/") where ref.name != RewriteRecord.reference {
-            if ref.name.hasPrefix("refs/remotes/") { otherTips.append(ref.target); continue }
             if let change = recorded[ref.name], change.old == ref.target {
                 changes.append(.init(name: ref.name, old: ref.target, new: change.new))
             } else if try repository.objectHeader(ref.target)?.kind == .commit {

@@ -35,6 +35,9 @@ extension Vault {
                             progress: (PruneProgress) -> Void) throws -> PruneReport {
         let lock = try VaultLock(gitDir: gitDir)
         defer { withExtendedLifetime(lock) {} }
+        // A rewrite reads every object of the history once: keep the mapped pack windows and the object cache
+        // small (the memory budget is 500 MB for a 100k-commit vault).
+        Libgit2.limitMemory(mappedBytes: 128 << 20, cacheBytes: 64 << 20)
         try prepareForWrite(now: now)
         var report = PruneReport(dryRun: options.dryRun, operation: options.forget.isEmpty ? "prune" : "forget")
         if FileManager.default.fileExists(atPath: PruneJournal.path(gitDir: gitDir)) {
@@ -59,6 +62,7 @@ extension Vault {
         var filter = RetentionFilter(rules: [])
         var removeFromWorkingTree: [String: String] = [:]
         var referencesToDrop: [(name: String, target: OID)] = []
+        var squashCutoff: Int64? = nil
         let forgotten: [String]
         if !options.forget.isEmpty {
             for path in options.forget { try Self.checkForgetPath(path) }
@@ -104,6 +108,10 @@ extension Vault {
             }
             report.rules.append("decided proposals under refs/cairn/archive/ older than \(retention.keepArchivedProposalsDays) days are dropped")
             report.rules.append("runs under refs/cairn/runs/ older than \(retention.keepRunRecordsDays) days are dropped")
+            if let days = retention.squashAgentCommitsDays {
+                squashCutoff = Int64(now.timeIntervalSince1970) - Int64(days) * 86_400
+                report.rules.append("agent and tick commits on \(branch) older than \(days) days are squashed into one commit per day")
+            }
             forgotten = policyForget
         }
 
@@ -120,8 +128,23 @@ extension Vault {
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         let rewriter = HistoryRewriter(work, filter: filter)
-        let map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
+        var map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
+        }
+        if let squashCutoff {
+            // The squash works on the filtered history; the map then goes from the original ids to the final ones.
+            var squash = HistorySquash(repository: work, cutoff: squashCutoff)
+            if let filteredMain = map[mainTip] ?? .some(mainTip) { _ = try squash.squash(line: filteredMain) }
+            for ref in tips { if let filtered = map[ref.target] ?? .some(ref.target) { _ = try squash.rebuild(filtered) } }
+            if squash.squashed > 0 {
+                if map.isEmpty {
+                    map = squash.map.mapValues { .some($0) }
+                } else {
+                    for (old, new) in map { if let new, let final = squash.map[new] { map[old] = .some(final) } }
+                }
+                report.commitsSquashed = squash.squashed
+                report.dayCommits = squash.days
+            }
         }
         report.commitsWalked = map.count
         var changes: [RewriteRecord.ReferenceChange] = referencesToDrop.map { .init(name: $0.name, old: $0.target, new: nil) }
@@ -135,6 +158,22 @@ extension Vault {
         for (old, new) in map where new != old {
             commitMap[old] = new
             if rewriter.droppedCommits.contains(old) { report.commitsDropped += 1 } else { report.commitsRewritten += 1 }
+        }
+        report.commitsRewritten -= report.commitsSquashed
+        for change in changes where change.name.hasPrefix(Self.proposalPrefix) {
+            let id = String(change.name.dropFirst(Self.proposalPrefix.count))
+            if change.new == nil || change.old.map({ rewriter.droppedCommits.contains($0) }) == true {
+                report.proposalsEmptied.append(id)
+            } else {
+                report.proposalsRebased.append(id)
+            }
+        }
+        report.proposalsRebased.sort()
+        report.proposalsEmptied.sort()
+        if !report.proposalsEmptied.isEmpty {
+            report.warnings.append("nothing is left of pending proposal\(report.proposalsEmptied.count == 1 ? "" : "s") "
+                                   + "\(report.proposalsEmptied.joined(separator: ", ")) after the rewrite (it only changed what is removed); "
+                                   + "reject \(report.proposalsEmptied.count == 1 ? "it" : "them") with `cairn reject`")
         }
         report.referencesDeleted = changes.filter { $0.new == nil }.map(\.name).sorted()
         report.referencesRewritten = changes.filter { $0.new != nil }.map(\.name).sorted()

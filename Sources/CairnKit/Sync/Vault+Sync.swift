@@ -85,6 +85,7 @@ extension Vault {
         var received: [String] = []
         var integration = initialIntegration
         for attempt in 1...max(1, options.maxAttempts) {
+            try syncRewrites(remote: remote, options: options, notices: &notices)
             let advertised = try fetchRemote(remote, options: options)
             let step = try integrateMain(remote: remote, theirs: advertised[branchRef], author: options.author, now: now, notices: &notices)
             if case .conflicts(var pending) = step {

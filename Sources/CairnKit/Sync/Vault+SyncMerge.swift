@@ -171,15 +171,20 @@ extension Vault {
         return nil
     }
 
-    /// The seam for history rewritten by retention on another machine (issue: retention).
-    ///
-    /// Retention records its old→new commit map under `refs/cairn/`; when local main and the remote's main share
-    /// no history, this is where sync should recognise the rewrite, move local-only commits onto the new history
-    /// and never push the old objects back. Until that map exists this returns nil, and sync refuses to merge
-    /// unrelated histories (`SyncError.unrelatedHistories`) — it never merges the old history back in.
+    /// History rewritten by retention on another machine is followed before each round's fetch
+    /// (`syncRewrites`), so when local main and the remote's main still share no history they are unrelated:
+    /// nil, and sync refuses to merge them (`SyncError.unrelatedHistories`) — the old history is never merged back.
     func followRewrite(remote: RemoteInfo, ours: OID, theirs: OID) throws -> OID? { nil }
 
-    /// Refs under `refs/cairn/` that retention dropped on this machine and that sync must not take back from a
-    /// remote that still has them (the same seam; empty until retention records them).
-    func refsDroppedByRetention() throws -> Set<String> { [] }
+    /// References a rewrite on this machine deleted (old decided proposals, old runs) and that are still absent
+    /// here: sync does not take them back from a remote that still has them.
+    func refsDroppedByRetention() throws -> Set<String> {
+        var dropped: Set<String> = []
+        for record in try RewriteRecord.load(from: repository) {
+            for change in record.references {
+                if change.new == nil { dropped.insert(change.name) } else { dropped.remove(change.name) }
+            }
+        }
+        return try dropped.filter { try repository.referenceTarget($0) == nil }
+    }
 }

@@ -152,6 +152,8 @@ extension Vault {
 
     private func changesSince(_ seen: OID, head: OID, index: TriggerIndex, catalog: () -> WorkflowCatalog,
                               now: Date, options: WorkflowOptions, existing: inout Set<String>?) throws -> [TickAction] {
+        // A prune or forget since may have changed the id of the commit last seen.
+        let seen = (try? rewrittenIDs().current(seen)).flatMap { $0 } ?? seen
         guard let oldTree = try? repository.commit(seen).tree else { return [] }  // history rewritten: start over
         let newTree = try repository.commit(head).tree
         var diffOptions = DiffOptions()

@@ -328,7 +328,7 @@ struct WorkflowEngine {
                         guard let s = run.steps.first(where: { $0.id == id }) else { return "" }
                         switch field {
                         case "run": return s.run ?? ""
-                        case "commit": return s.commit ?? ""
+                        case "commit": return s.commit.map { (try? vault.rewrittenIDs())?.current(hex: $0) ?? $0 } ?? ""
                         case "outcome": return s.outcome ?? s.status.rawValue
                         case "summary": return s.summary ?? ""
                         case "files": return s.files.joined(separator: " ")
