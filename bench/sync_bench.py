@@ -13,6 +13,8 @@ Rows:
                         vs `git add -A && git commit -q -m x && git pull -q --rebase && git push -q` in B
                         (cairn sync commits the edit itself, so git's side commits too)
   nothing to do         `cairn sync` in A (clean, in step) vs `git fetch -q` in B
+  (both sync rows run twice: without and with `cairn watch` running in A; cairn sync always checks the working
+  tree for edits first, which the watcher makes cheap; git fetch never looks at the working tree)
   clone                 `cairn clone URL DIR` vs `git clone -q URL DIR` (DIR removed between runs, untimed)
 
 Transport: `file` uses file:// URLs (libgit2's local transport against git's upload-pack/receive-pack over a pipe);
@@ -99,6 +101,7 @@ def main():
     ap.add_argument("--clone-runs", type=int, default=3)
     ap.add_argument("--transport", choices=["file", "daemon"], default="file")
     ap.add_argument("--skip-clone", action="store_true")
+    ap.add_argument("--skip-watcher", action="store_true")
     a = ap.parse_args()
     cairn = os.path.abspath(a.cairn)
     env = hermetic_env(os.path.join(OUT, "home"))
@@ -175,33 +178,45 @@ def main():
             run(["git", "status", "--porcelain"], m, env)  # a fresh stat cache on both
         files = run(["git", "ls-files", "memory/knowledge"], A, env).stdout.decode().split()
         note = sorted(f for f in files if f.endswith(".md"))[len(files) // 2]
-        print(f"-- push one new commit ({a.transport}); the edited note is {note}", flush=True)
         git_push = ["sh", "-c", "git add -A && git commit -q -m x && git pull -q --rebase && git push -q"]
-        cs, cc, gs, gc = [], [], [], []
-        for i in range(a.runs + 1):
-            for who in (["cairn", "git"] if i % 2 == 0 else ["git", "cairn"]):
-                m = A if who == "cairn" else B
-                with open(os.path.join(m, note), "a") as f:
-                    f.write(f"\nBench edit {i}.\n")
-                w, c = once([cairn, "sync"] if who == "cairn" else git_push, m, env)
-                if i > 0:
-                    (cs if who == "cairn" else gs).append(w)
-                    (cc if who == "cairn" else gc).append(c)
-        record("push one new commit", "cairn sync", "git add -A && git commit && git pull --rebase && git push", cs, cc, gs, gc)
-        ra = run(["git", "rev-list", "--count", "main"], os.path.join(remotes, "RA.git"), env).stdout.decode().strip()
-        rb = run(["git", "rev-list", "--count", "main"], os.path.join(remotes, "RB.git"), env).stdout.decode().strip()
-        if ra != rb:
-            sys.exit(f"the remotes differ in commits on main: RA {ra}, RB {rb}")
 
-        print(f"-- nothing to do ({a.transport})", flush=True)
-        cs, cc, gs, gc = [], [], [], []
-        for i in range(a.runs + 1):
-            for who in (["cairn", "git"] if i % 2 == 0 else ["git", "cairn"]):
-                w, c = once([cairn, "sync"] if who == "cairn" else ["git", "fetch", "-q"], A if who == "cairn" else B, env)
-                if i > 0:
-                    (cs if who == "cairn" else gs).append(w)
-                    (cc if who == "cairn" else gc).append(c)
-        record("nothing to do", "cairn sync", "git fetch -q", cs, cc, gs, gc)
+        def push_rows(mode):
+            print(f"-- push one new commit ({a.transport}, {mode}); the edited note is {note}", flush=True)
+            cs, cc, gs, gc = [], [], [], []
+            for i in range(a.runs + 1):
+                for who in (["cairn", "git"] if i % 2 == 0 else ["git", "cairn"]):
+                    m = A if who == "cairn" else B
+                    with open(os.path.join(m, note), "a") as f:
+                        f.write(f"\nBench edit {mode} {i}.\n")
+                    w, c = once([cairn, "sync"] if who == "cairn" else git_push, m, env)
+                    if i > 0:
+                        (cs if who == "cairn" else gs).append(w)
+                        (cc if who == "cairn" else gc).append(c)
+            record(f"push one new commit, {mode}", "cairn sync", "git add -A && git commit && git pull --rebase && git push",
+                   cs, cc, gs, gc)
+            ra = run(["git", "rev-list", "--count", "main"], os.path.join(remotes, "RA.git"), env).stdout.decode().strip()
+            rb = run(["git", "rev-list", "--count", "main"], os.path.join(remotes, "RB.git"), env).stdout.decode().strip()
+            if ra != rb:
+                sys.exit(f"the remotes differ in commits on main: RA {ra}, RB {rb}")
+
+            print(f"-- nothing to do ({a.transport}, {mode})", flush=True)
+            cs, cc, gs, gc = [], [], [], []
+            for i in range(a.runs + 1):
+                for who in (["cairn", "git"] if i % 2 == 0 else ["git", "cairn"]):
+                    w, c = once([cairn, "sync"] if who == "cairn" else ["git", "fetch", "-q"], A if who == "cairn" else B, env)
+                    if i > 0:
+                        (cs if who == "cairn" else gs).append(w)
+                        (cc if who == "cairn" else gc).append(c)
+            record(f"nothing to do, {mode}", "cairn sync", "git fetch -q", cs, cc, gs, gc)
+
+        push_rows("no watcher")
+        if not a.skip_watcher:
+            run([cairn, "watch", "start"], A, env)
+            try:
+                time.sleep(1)
+                push_rows("watcher")
+            finally:
+                run([cairn, "watch", "stop"], A, env, check=False)
     finally:
         if daemon:
             daemon.kill()

@@ -233,7 +233,8 @@ final class CallbackState {
             if e.code == GIT_EAUTH.rawValue || lower.contains("authentication") || lower.contains("401") {
                 throw TransportError.authenticationFailed(url: url, tried: offered.isEmpty ? "nothing offered" : offered.joined(separator: ", "))
             }
-            if lower.contains("could not find repository") || lower.contains("not found") || lower.contains("does not appear") {
+            if lower.contains("could not find repository") || lower.contains("not found") || lower.contains("does not appear")
+                || lower.contains("failed to resolve path") || lower.contains("no such file") {
                 throw TransportError.unreachable(url: url, reason: e.message)
             }
             throw e
