@@ -30,15 +30,17 @@ cut_count = 0
 
 
 def reset(sock):
-    """Close with RST, not FIN: what a killed server looks like on the wire."""
+    """Drop the connection as a killed server's kernel does. shutdown() first: it wakes the other pump thread's
+    recv() on the same socket (a bare close() from another thread would leave the connection open until then)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
         pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+    for op in (lambda: sock.shutdown(socket.SHUT_RDWR), sock.close):
+        try:
+            op()
+        except OSError:
+            pass
 
 
 def serve(client):
