@@ -82,6 +82,7 @@ import Testing
             """)
         try sb.cairnOK(["sync"], cwd: laptop, env: ["CAIRN_NOW": "2026-03-01T10:01:00Z"])
         try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:01:10Z"])
+        try sb.cairnOK(["tick"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:01:20Z"])  // the server ticks from cron
         let started = try jsonObject(try sb.cairnOK(["workflow", "run", "gated", "--json"], cwd: server,
                                                     env: ["CAIRN_NOW": "2026-03-01T10:02:00Z"]).stdoutData)
         let id = try #require(started["id"] as? String)
@@ -94,7 +95,9 @@ import Testing
         func status(_ v: String) throws -> [String: Any] { try jsonObject(try sb.cairnOK(["runs", id, "--json"], cwd: v).stdoutData) }
         #expect(try status(laptop)["status"] as? String == "waiting-approval", "no step ran on the laptop")
         try sb.cairnOK(["sync"], cwd: laptop, env: ["CAIRN_NOW": "2026-03-01T10:03:10Z"])
-        try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:03:20Z"])
+        let ssync = try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:03:20Z"])
+        let serverRefs = try sb.gitLines(["for-each-ref", "--format=%(refname)"], cwd: server)
+        #expect(!serverRefs.contains { $0.hasPrefix("refs/heads/proposals/") }, "the server archived the decided proposal: \(ssync) \(serverRefs)")
         let tick = try sb.cairnOK(["tick", "--json"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:04:00Z"])
         let done = try status(server)
         #expect(done["status"] as? String == "done", "\(done) \(tick)")
