@@ -74,6 +74,16 @@ def once(argv, cwd, env):
     return elapsed, used
 
 
+def discard(path):
+    """Removes `path` in the background (deleting a 100k-file clone takes minutes on this disk; not part of a row)."""
+    if not os.path.exists(path):
+        return
+    trash = f"{path}.trash-{os.getpid()}-{time.monotonic_ns()}"
+    os.rename(path, trash)
+    subprocess.Popen(["rm", "-rf", trash], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -102,18 +112,21 @@ def main():
     ap.add_argument("--transport", choices=["file", "daemon"], default="file")
     ap.add_argument("--skip-clone", action="store_true")
     ap.add_argument("--skip-watcher", action="store_true")
+    ap.add_argument("--out", default=OUT, help="working folder (default bench/out/sync)")
+    ap.add_argument("--seed", help="an adopted copy of the vault to reuse (default: OUT/seed, made on first use)")
     a = ap.parse_args()
     cairn = os.path.abspath(a.cairn)
-    env = hermetic_env(os.path.join(OUT, "home"))
-    os.makedirs(OUT, exist_ok=True)
+    out = os.path.abspath(a.out)
+    env = hermetic_env(os.path.join(out, "home"))
+    os.makedirs(out, exist_ok=True)
 
-    seed = os.path.join(OUT, "seed")
+    seed = a.seed or os.path.join(out, "seed")
     if not os.path.exists(os.path.join(seed, ".cairn", "config.json")):
         shutil.rmtree(seed, ignore_errors=True)
         print(f"-- copying and adopting {a.vault}", flush=True)
         run(["cp", "-a", a.vault, seed], None, env)
         run([cairn, "init", "."], seed, env)
-    remotes = os.path.join(OUT, "remotes")
+    remotes = os.path.join(out, "remotes")
     shutil.rmtree(remotes, ignore_errors=True)
     os.makedirs(remotes)
     for name in ("RA.git", "RB.git"):
@@ -134,7 +147,7 @@ def main():
 
     rows = []
     try:
-        machines = os.path.join(OUT, "machines")
+        machines = os.path.join(out, "machines")
         shutil.rmtree(machines, ignore_errors=True)
         os.makedirs(machines)
 
@@ -144,7 +157,7 @@ def main():
                 order = ["cairn", "git"] if i % 2 == 0 else ["git", "cairn"]
                 for who in order:
                     target = os.path.join(machines, f"clone-{who}")
-                    shutil.rmtree(target, ignore_errors=True)
+                    discard(target)
                     argv = [cairn, "clone", url["A"], target] if who == "cairn" else ["git", "clone", "-q", url["B"], target]
                     w, c = once(argv, machines, env)
                     if i > 0:
@@ -222,7 +235,7 @@ def main():
             daemon.kill()
             daemon.wait()
 
-    with open(os.path.join(OUT, f"results-{a.transport}.json"), "w") as f:
+    with open(os.path.join(out, f"results-{a.transport}.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print("\n| row | transport | cairn | git | ratio | CPU cairn / git | CPU ratio | load |\n|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
