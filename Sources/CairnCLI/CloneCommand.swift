@@ -13,14 +13,18 @@ extension Cairn {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            Environment.surviveBrokenConnections()
             let env = Environment.current
             let remoteURL = Environment.remoteURL(url, cwd: env.cwd)
             var name = (remoteURL as NSString).lastPathComponent
             if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
             let target = env.absolute(directory ?? (name.isEmpty ? "vault" : name))
             let credentials = try env.transportCredentials(tokenEnv: "CAIRN_SYNC_TOKEN")
+            let progress = TransferProgressLine.onTerminal(env, json: output.json)
+            defer { progress?.finish() }
             let (_, report) = try Vault.clone(url: remoteURL, into: target, credentials: credentials, hostName: Environment.hostName,
-                                              now: env.now, progress: env.progressReporter())
+                                              now: env.now, progress: progress?.handler)
+            progress?.finish()
             let out = Output(env)
             if output.json { return try out.json(report) }
             out.line("Cloned \(report.remote.url) into \(report.root): \(report.files) files, main at \(report.main.prefix(10)), "

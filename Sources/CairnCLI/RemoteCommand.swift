@@ -2,6 +2,9 @@ import ArgumentParser
 import CairnGit
 import CairnKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Cairn {
     struct RemoteCommand: ParsableCommand {
@@ -67,6 +70,10 @@ extension Environment {
         return (URL(fileURLWithPath: cwd).appendingPathComponent(url).standardizedFileURL.path)
     }
 
+    /// A server that drops the connection while cairn writes to it (mid-push) must become an error that names the
+    /// remote and says what to do, not a silent death by SIGPIPE.
+    static func surviveBrokenConnections() { signal(SIGPIPE, SIG_IGN) }
+
     /// What transports may use, read from the environment: the token from the variable the vault names, the
     /// usual ssh key files and known_hosts under $HOME, ssh-agent when it runs. Nothing here is ever printed.
     func transportCredentials(tokenEnv: String) throws -> TransportCredentials {
@@ -81,16 +88,5 @@ extension Environment {
         // https needs libgit2's certificate set-up; a test's or a company's own CA comes from SSL_CERT_FILE.
         if let ca = variables["SSL_CERT_FILE"], !ca.isEmpty { try Libgit2.setCALocations(file: ca) } else { try Libgit2.enableTLS() }
         return c
-    }
-
-    /// Draws transfer progress on stderr when it is a terminal.
-    func progressReporter() -> (@Sendable (TransferProgress) -> Void)? {
-        guard isatty(STDERR_FILENO) == 1 else { return nil }
-        return { p in
-            guard p.totalObjects > 0 else { return }
-            let line = "\rReceiving objects: \(p.receivedObjects * 100 / max(1, p.totalObjects))% (\(p.receivedObjects)/\(p.totalObjects)), \(p.receivedBytes / 1024) KiB"
-            FileHandle.standardError.write(Data(line.utf8))
-            if p.receivedObjects == p.totalObjects { FileHandle.standardError.write(Data("\n".utf8)) }
-        }
     }
 }

@@ -26,18 +26,22 @@ extension Cairn {
         }
 
         func run() throws {
+            Environment.surviveBrokenConnections()
             let env = Environment.current
             let vault = try vaultOptions.open(env)
             let report: SyncReport
+            let progress = TransferProgressLine.onTerminal(env, json: output.json)
+            defer { progress?.finish() }
             if abort {
                 report = try vault.abortSync(now: env.now)
             } else {
                 var options = SyncOptions(author: try env.identity(for: vault),
                                           credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv))
-                options.progress = env.progressReporter()
+                options.progress = progress?.handler
                 report = continueSync ? try vault.continueSync(options: options, now: env.now)
                                       : try vault.sync(remote: remote, options: options, now: env.now)
             }
+            progress?.finish()
             Self.render(report, env: env, json: output.json)
             if report.outcome == .conflicts { throw CLIFailure(message: "", status: 1) }
         }

@@ -5,6 +5,7 @@ import Foundation
 enum TickSync {
     /// Syncs with `remote`; a failure is reported on stderr and never stops the tick (the next tick tries again).
     static func run(_ vault: Vault, remote: String, env: Environment, when: String) {
+        Environment.surviveBrokenConnections()
         do {
             let options = SyncOptions(author: try env.identity(for: vault),
                                       credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv))

@@ -170,6 +170,7 @@ enum WorkflowCLI {
             out.line("Workflow run \(r.id) goes on:")
             render(r, out, detailed: false)
         }
+        if let elsewhere = outcome.goesOnElsewhere, !quiet { out.line("The \(elsewhere).") }
         if let problem = outcome.workflowProblem {
             ErrorReporting.printError("cairn: the workflow waiting on \(outcome.result.id) could not go on: \(problem); `cairn resume` it")
         }

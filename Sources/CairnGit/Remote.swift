@@ -22,10 +22,28 @@ public struct PushUpdate: Sendable, Hashable {
 }
 
 /// Bytes and objects a transfer moved, for progress displays.
-public struct TransferProgress: Sendable {
+public struct TransferProgress: Sendable, Equatable {
+    /// Which way the objects go: `receiving` (fetch, clone; deltas resolved afterwards) or `sending` (push).
+    public enum Direction: String, Sendable { case receiving, sending }
+    public let direction: Direction
+    /// Objects received (or sent) so far, of `totalObjects`.
     public let receivedObjects: Int
     public let totalObjects: Int
+    /// Bytes received (or sent) so far.
     public let receivedBytes: Int
+    /// Deltas resolved after receiving, of `totalDeltas` (0 when sending).
+    public let indexedDeltas: Int
+    public let totalDeltas: Int
+
+    public init(direction: Direction = .receiving, receivedObjects: Int, totalObjects: Int, receivedBytes: Int,
+                indexedDeltas: Int = 0, totalDeltas: Int = 0) {
+        self.direction = direction
+        self.receivedObjects = receivedObjects
+        self.totalObjects = totalObjects
+        self.receivedBytes = receivedBytes
+        self.indexedDeltas = indexedDeltas
+        self.totalDeltas = totalDeltas
+    }
 }
 
 extension Repository {

@@ -37,8 +37,10 @@ public enum TransportError: Error, CustomStringConvertible, Sendable, Equatable 
     case authenticationFailed(url: String, tried: String)
     /// The https certificate did not verify.
     case certificateRejected(host: String)
-    /// The remote could not be reached or the connection broke.
+    /// The remote could not be reached.
     case unreachable(url: String, reason: String)
+    /// The connection broke in the middle of a transfer (the server died, the line was cut).
+    case connectionLost(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -57,6 +59,9 @@ public enum TransportError: Error, CustomStringConvertible, Sendable, Equatable 
                 + "certificate; cairn never skips verification)"
         case .unreachable(let url, let reason):
             return "could not reach \(url): \(reason); check the URL and the network, then run the command again"
+        case .connectionLost(let url, let reason):
+            return "the connection to \(url) broke during the transfer (\(reason)); nothing was lost on either side: "
+                + "what arrived in part was thrown away — run the command again"
         }
     }
 }
@@ -102,8 +107,15 @@ final class CallbackState {
         }
         callbacks.transfer_progress = { stats, payload in
             guard let stats, let state = CallbackState.from(payload), let progress = state.progress else { return 0 }
-            progress(TransferProgress(receivedObjects: Int(stats.pointee.received_objects),
-                                      totalObjects: Int(stats.pointee.total_objects), receivedBytes: Int(stats.pointee.received_bytes)))
+            let s = stats.pointee
+            progress(TransferProgress(receivedObjects: Int(s.received_objects), totalObjects: Int(s.total_objects),
+                                      receivedBytes: Int(s.received_bytes), indexedDeltas: Int(s.indexed_deltas),
+                                      totalDeltas: Int(s.total_deltas)))
+            return 0
+        }
+        callbacks.push_transfer_progress = { current, total, bytes, payload in
+            guard let state = CallbackState.from(payload), let progress = state.progress else { return 0 }
+            progress(TransferProgress(direction: .sending, receivedObjects: Int(current), totalObjects: Int(total), receivedBytes: Int(bytes)))
             return 0
         }
     }
@@ -194,6 +206,12 @@ final class CallbackState {
         return u.port
     }
 
+    /// True for libgit2's words for a connection that was up and then went away.
+    static func brokeMidway(_ lowercasedMessage: String) -> Bool {
+        ["early eof", "unexpected eof", "connection reset", "broken pipe", "hung up", "short read", "incomplete",
+         "could not write to remote", "could not read from remote"].contains { lowercasedMessage.contains($0) }
+    }
+
     /// Turns a failed call into the most useful error: the problem a callback recorded, else an unreachable remote,
     /// else libgit2's own error.
     func rethrow(_ rc: Int32, _ function: String) throws {
@@ -211,12 +229,15 @@ final class CallbackState {
                 if e.code == GIT_EAUTH.rawValue || lower.contains("authentication") {
                     throw TransportError.authenticationFailed(url: url, tried: offered.isEmpty ? "nothing offered" : offered.joined(separator: ", "))
                 }
+                if Self.brokeMidway(lower) { throw TransportError.connectionLost(url: url, reason: e.message) }
                 throw TransportError.unreachable(url: url, reason: e.message)
             }
+            if Self.brokeMidway(lower) { throw TransportError.connectionLost(url: url, reason: e.message) }
             if e.code == GIT_EAUTH.rawValue || lower.contains("authentication") || lower.contains("401") {
                 throw TransportError.authenticationFailed(url: url, tried: offered.isEmpty ? "nothing offered" : offered.joined(separator: ", "))
             }
-            if lower.contains("could not find repository") || lower.contains("not found") || lower.contains("does not appear") {
+            if lower.contains("could not find repository") || lower.contains("not found") || lower.contains("does not appear")
+                || lower.contains("failed to resolve path") || lower.contains("no such file") {
                 throw TransportError.unreachable(url: url, reason: e.message)
             }
             throw e

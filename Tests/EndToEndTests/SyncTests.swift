@@ -281,6 +281,29 @@ import Testing
         #expect(try sb.tree(laptop)["memory/working/offline.md"] != nil, "the edit was committed locally before the fetch")
     }
 
+    @Test func quotasCountRunsFromBothMachinesAfterASync() throws {
+        let sb = try Sandbox()
+        let (laptop, server, _, _) = try twoMachines(sb)
+        var policy = try jsonObject(sb.read(laptop + "/policy.json"))
+        var quotas = policy["quotas"] as? [String: Any] ?? [:]
+        quotas["agents"] = ["note": ["runs_per_day": 2]]
+        policy["quotas"] = quotas
+        try sb.write(laptop + "/policy.json", try JSONSerialization.data(withJSONObject: policy, options: [.prettyPrinted, .sortedKeys]))
+        try sb.cairnOK(["sync"], cwd: laptop, env: ["CAIRN_NOW": "2026-03-01T09:55:00Z"])
+        try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T09:56:00Z"])
+        _ = try sb.runAgent(laptop, "note", inputs: ["line=on the laptop"], env: ["CAIRN_NOW": "2026-03-01T10:00:00Z"])
+        _ = try sb.runAgent(server, "note", inputs: ["line=on the server"], env: ["CAIRN_NOW": "2026-03-01T10:01:00Z"])
+        try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:02:00Z"])
+        try sb.cairnOK(["sync"], cwd: laptop, env: ["CAIRN_NOW": "2026-03-01T10:03:00Z"])
+        try sb.cairnOK(["sync"], cwd: server, env: ["CAIRN_NOW": "2026-03-01T10:04:00Z"])
+        for v in [laptop, server] {
+            let blocked = sb.runCairn(["agent", "run", "note", "--input", "line=third"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T11:00:00Z"])
+            #expect(blocked.status == 1 && blocked.stderr.contains("2 runs used of 2 today"), "runs from both machines count: \(blocked)")
+            let shown = sb.runCairn(["policy"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T11:00:00Z"])
+            #expect(shown.stdout.contains("agent note: 2/2 runs"), "\(shown)")
+        }
+    }
+
     /// kill -9 at each step of a sync; running sync again finishes the job.
     /// Killed at each sync crash point by `CrashMatrixTests.killNineAtEveryCrashPoint`.
     func killedSyncFinishesOnRerun(point: CrashPoint) throws {

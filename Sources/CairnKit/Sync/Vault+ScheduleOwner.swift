@@ -20,4 +20,11 @@ extension Vault {
         }
         return nil
     }
+
+    /// The machine `sync.schedules_on` names when it is not this one, else nil. A decision made here then leaves
+    /// the workflow runs waiting on it to that machine (`decide`), so no step runs on two machines.
+    func workflowOwnerElsewhere() -> String? {
+        let owner = config.sync.schedulesOn.trimmingCharacters(in: .whitespaces)
+        return owner.isEmpty || owner == machine ? nil : owner
+    }
 }

@@ -13,6 +13,9 @@ public struct DecisionOutcome: Sendable {
     /// Set when a workflow waiting on the proposal could not go on; the decision stands and `cairn resume`
     /// continues the run.
     public let workflowProblem: String?
+    /// Set when workflow runs wait on this proposal but another machine runs this vault's workflows
+    /// (`sync.schedules_on`): they go on there after both machines sync, never here as well.
+    public var goesOnElsewhere: String? = nil
 }
 
 extension Vault {
@@ -27,6 +30,13 @@ extension Vault {
         switch decision {
         case .approve: result = try approve(id, note: note, author: options.author, now: now)
         case .reject: result = try reject(id, note: note, author: options.author, now: now)
+        }
+        if let owner = workflowOwnerElsewhere(),
+           let waiting = try? workflowRuns().filter({ $0.status == .waitingApproval && $0.currentStep?.run == result.id }), !waiting.isEmpty {
+            var outcome = DecisionOutcome(result: result, advanced: [], workflowProblem: nil)
+            outcome.goesOnElsewhere = "workflow run \(waiting.map(\.id).joined(separator: ", ")) goes on on machine \(owner), which runs this "
+                + "vault's workflows (sync.schedules_on), once this decision reaches it: run `cairn sync` here, then it syncs"
+            return outcome
         }
         do {
             let advanced = try advanceWorkflows(waitingOn: result.id, now: now, options: options)
