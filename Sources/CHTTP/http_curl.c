@@ -289,9 +289,9 @@ int cairn_curl_connect_only(cairn_curl_session *s, const char *url, cairn_http_r
 
 /* Waits until the session's socket is readable (or writable) for at most `timeout_ms`; 0 when it timed out. */
 static int wait_socket(cairn_curl_session *s, short events, long timeout_ms) {
-    long socket = -1;
+    int socket = -1;  /* curl_socket_t */
     if (curl.easy_getinfo(s->handle, CURLINFO_ACTIVESOCKET, &socket) != 0 || socket < 0) return -1;
-    struct pollfd p = {(int)socket, events, 0};
+    struct pollfd p = {socket, events, 0};
     return poll(&p, 1, (int)timeout_ms);
 }
 

@@ -188,6 +188,9 @@ LOCK = threading.Lock()
 
 
 class Deliver:
+    def __init__(self, implicit_tls=False):
+        self.implicit_tls = implicit_tls  # an SMTPS server: every session is encrypted from the first byte
+
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
@@ -199,7 +202,7 @@ class Deliver:
             own_mail(maildir)
             with open(os.path.join(DIR, "smtp.log"), "a") as log:
                 log.write(json.dumps({"message_id": msg.get("Message-ID"), "from": envelope.mail_from,
-                                      "to": envelope.rcpt_tos, "tls": session.ssl is not None}) + "\n")
+                                      "to": envelope.rcpt_tos, "tls": self.implicit_tls or session.ssl is not None}) + "\n")
         return "250 Message accepted for delivery"
 
 
@@ -207,7 +210,7 @@ server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 server_tls.load_cert_chain(f"{tls}/server.pem", f"{tls}/server.key")
 smtp = Controller(Deliver(), hostname="127.0.0.1", port=smtp_port, tls_context=server_tls)
 smtp.start()
-smtps = Controller(Deliver(), hostname="127.0.0.1", port=smtps_port, ssl_context=server_tls)
+smtps = Controller(Deliver(implicit_tls=True), hostname="127.0.0.1", port=smtps_port, ssl_context=server_tls)
 smtps.start()
 
 SEEN = set()

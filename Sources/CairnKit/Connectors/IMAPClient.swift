@@ -102,11 +102,12 @@ final class IMAPClient {
                 start = lf + 1
                 return line
             }
-            scanned = buffer.count
-            if buffer.count - start > 1 << 20 {
+            let scannedPastStart = buffer.count - start
+            if scannedPastStart > 1 << 20 {
                 throw .transport(connector: connector, item: item, reason: "the server sent a line of over 1 MiB")
             }
-            try fill(item: item)
+            try fill(item: item)  // may move what is left to the front of the buffer
+            scanned = start + scannedPastStart
         }
     }
 
