@@ -61,17 +61,17 @@ extension Vault {
         do {
             updates = try repository.push(remote: remote, refspecs: ["\(ref):\(ref)"], credentials: environment.transport ?? TransportCredentials())
         } catch where isNonFastForward(error) {
-            return try lostClaim(id, remote: remote, environment: environment)
+            return try lostClaim(id, remote: remote, machine: machine, environment: environment)
         } catch {
             // Offline: no machine can be sure the other has not claimed it, so nothing is sent until the claim is pushed.
             return "could not claim it on remote \(remote) (\(error)); waits for the next run"
         }
-        if updates.contains(where: { $0.rejection != nil }) { return try lostClaim(id, remote: remote, environment: environment) }
+        if updates.contains(where: { $0.rejection != nil }) { return try lostClaim(id, remote: remote, machine: machine, environment: environment) }
         return nil
     }
 
     /// Another machine's claim reached the remote first: take it here too, so this machine leaves the item alone.
-    private func lostClaim(_ id: String, remote: String, environment: ConnectorEnvironment) throws -> String {
+    private func lostClaim(_ id: String, remote: String, machine: String, environment: ConnectorEnvironment) throws -> String {
         let ref = Self.outboxClaimRef(id)
         let tracking = Self.cairnTrackingPrefix(remote) + ref.dropFirst("refs/cairn/".count)
         let refs = try? repository.fetch(remote: remote, refspecs: ["+\(ref):\(tracking)"], credentials: environment.transport ?? TransportCredentials())
@@ -82,7 +82,8 @@ extension Vault {
             let mine = try repository.referenceTarget(ref)
             // This machine's claim is kept aside (sync would do the same), the remote's stands.
             if let mine, mine != theirs {
-                try? repository.updateReference(Self.overruledPrefix + "outbox/" + id, to: mine, expected: nil, message: "cairn outbox: claim lost")
+                let kept = Self.overruledPrefix + machine + "/" + ref.dropFirst("refs/".count)
+                try? repository.updateReference(kept, to: mine, expected: nil, message: "cairn outbox: claim lost")
                 try repository.updateReference(ref, to: theirs, expected: mine, message: "cairn outbox: the remote's claim stands")
             }
         }
