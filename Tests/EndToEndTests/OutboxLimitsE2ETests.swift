@@ -111,6 +111,21 @@ struct OutboxLimitsE2ETests {
         #expect(servers.webhookLog().compactMap { $0["key"] as? String } == ["cairn-outbox-one", "cairn-outbox-two"])
     }
 
+    @Test func theRateLimitCountsSendsOfTheLastMinuteAcrossRuns() throws {
+        let sb = try Sandbox()
+        let (v, servers) = try setUp(sb, policy: ["hooks": ["rate_per_minute": 1]])
+        try webhook(v, "one", 1)
+        try webhook(v, "two", 2)
+        #expect(sb.runCairn(["snapshot", "-m", "Approve"], cwd: v).status == 0)
+        let first = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T10:00:00Z"))
+        #expect(first.stdout.contains("one: sent") && first.stdout.contains("two: approved — rate limit: connector hooks sent 1 items in the last minute"), "\(first)")
+        let soon = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T10:00:40Z"))
+        #expect(soon.stdout.contains("two: approved — rate limit"), "\(soon)")
+        let later = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T10:01:01Z"))
+        #expect(later.stdout.contains("two: sent"), "\(later)")
+        #expect(servers.webhookLog().compactMap { $0["key"] as? String } == ["cairn-outbox-one", "cairn-outbox-two"])
+    }
+
     @Test func twoSyncedMachinesNeverBothSendAnItem() throws {
         let sb = try Sandbox()
         let (laptop, servers) = try setUp(sb)
