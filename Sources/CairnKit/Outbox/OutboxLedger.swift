@@ -94,27 +94,4 @@ extension Vault {
         }
         return nil
     }
-
-    /// Each connector's breaker, and its sends today against its quota (for `cairn outbox status`).
-    public func outboxLimits(now: Date) throws -> [OutboxConnectorStatus] {
-        guard let main = try head() else { return [] }
-        let tree = try repository.commit(main).tree
-        let ledger = try OutboxLedger(vault: self, tree: tree)
-        let policyData = try repository.entry(at: "policy.json", in: tree).map { try repository.blob($0.oid) }
-        let start = ISOTime.date(from: Self.utcDay(now) + "T00:00:00Z") ?? now
-        let (definitions, _) = try connectorDefinitions()
-        return definitions.filter { $0.kind == .smtp || $0.kind == .webhook }.map { d in
-            let limits = ConnectorLimits.load(policyJSON: policyData, connector: d.name)
-            return OutboxConnectorStatus(connector: d.name, sentToday: ledger.sent(connector: d.name, since: start).count,
-                                         sendsPerDay: limits.sendsPerDay, breaker: outboxBreaker(d.name, ledger: ledger, limits: limits, now: now))
-        }
-    }
-}
-
-/// A sending connector's day so far: sends against its quota, and its breaker.
-public struct OutboxConnectorStatus: Sendable, Codable {
-    public let connector: String
-    public let sentToday: Int
-    public let sendsPerDay: Int?
-    public let breaker: OutboxBreaker
 }
