@@ -1,6 +1,7 @@
 #include "CHTTP.h"
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +41,10 @@
 #define CURLOPT_PASSWORD (OPT_POINT + 174)
 #define CURLOPT_MAIL_FROM (OPT_POINT + 186)
 #define CURLOPT_MAIL_RCPT (OPT_POINT + 187)
+#define CURLOPT_CONNECT_ONLY (OPT_LONG + 141)
 #define CURLUSESSL_ALL 3
+#define CURLINFO_ACTIVESOCKET (0x500000 + 44)
+#define CURLE_AGAIN 81
 #define CURLINFO_RESPONSE_CODE (0x200000 + 2)
 #define CURL_GLOBAL_DEFAULT 3
 #define CURL_ERROR_SIZE 256
@@ -59,6 +63,8 @@ static struct {
     const char *(*easy_strerror)(int);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
+    int (*easy_send)(CURL *, const void *, size_t, size_t *);
+    int (*easy_recv)(CURL *, void *, size_t, size_t *);
     const char *problem;
 } curl;
 
@@ -79,6 +85,8 @@ static void load_curl(void) {
     LOAD(easy_strerror, "curl_easy_strerror")
     LOAD(slist_append, "curl_slist_append")
     LOAD(slist_free_all, "curl_slist_free_all")
+    LOAD(easy_send, "curl_easy_send")
+    LOAD(easy_recv, "curl_easy_recv")
 #undef LOAD
     if (curl.global_init(CURL_GLOBAL_DEFAULT) != 0) curl.problem = "libcurl failed to initialize";
 }
@@ -120,6 +128,28 @@ static size_t on_header(char *data, size_t size, size_t count, void *context) {
     return n;
 }
 
+/* Runs the transfer set up on `h`, collecting the body (and Retry-After) into `out`, and describes a failure. */
+static int perform(CURL *h, cairn_http_response *out) {
+    char error[CURL_ERROR_SIZE] = {0};
+    buffer received = {0};
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
+    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
+    curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, (write_cb)on_header);
+    curl.easy_setopt(h, CURLOPT_HEADERDATA, out);
+    int rc = curl.easy_perform(h);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    long status = 0;
+    curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    out->status = status;
+    out->transport_error = rc;
+    if (rc != 0) snprintf(out->message, sizeof out->message, "%s", error[0] ? error : curl.easy_strerror(rc));
+    else if (received.failed) { out->transport_error = -1; snprintf(out->message, sizeof out->message, "out of memory reading the response"); }
+    out->body = received.data;
+    out->body_length = received.length;
+    return out->transport_error;
+}
+
 int cairn_http_post(const char *url, const char *const *headers, size_t header_count,
                     const char *body, size_t body_length, long timeout_ms, cairn_http_response *out) {
     memset(out, 0, sizeof *out);
@@ -137,8 +167,6 @@ int cairn_http_post(const char *url, const char *const *headers, size_t header_c
     }
     struct curl_slist *list = NULL;
     for (size_t i = 0; i < header_count; i++) list = curl.slist_append(list, headers[i]);
-    char error[CURL_ERROR_SIZE] = {0};
-    buffer received = {0};
     curl.easy_setopt(h, CURLOPT_URL, url);
     curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(h, CURLOPT_POST, 1L);
@@ -146,23 +174,10 @@ int cairn_http_post(const char *url, const char *const *headers, size_t header_c
     curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (int64_t)body_length);
     curl.easy_setopt(h, CURLOPT_HTTPHEADER, list);
     curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
-    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
-    curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, (write_cb)on_header);
-    curl.easy_setopt(h, CURLOPT_HEADERDATA, out);
-    int rc = curl.easy_perform(h);
-    long status = 0;
-    curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    out->status = status;
-    out->transport_error = rc;
-    if (rc != 0) snprintf(out->message, sizeof out->message, "%s", error[0] ? error : curl.easy_strerror(rc));
-    else if (received.failed) { out->transport_error = -1; snprintf(out->message, sizeof out->message, "out of memory reading the response"); }
-    out->body = received.data;
-    out->body_length = received.length;
+    int rc = perform(h, out);
     curl.slist_free_all(list);
     curl.easy_cleanup(h);
-    return out->transport_error;
+    return rc;
 }
 
 void cairn_http_response_free(cairn_http_response *response) {
@@ -205,25 +220,11 @@ void cairn_curl_close(cairn_curl_session *s) {
     free(s);
 }
 
-static int finish(cairn_curl_session *s, int rc, const char *error, buffer *received, cairn_http_response *out) {
-    long status = 0;
-    curl.easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
-    out->status = status;
-    out->transport_error = rc;
-    if (rc != 0) snprintf(out->message, sizeof out->message, "%s", error[0] ? error : curl.easy_strerror(rc));
-    else if (received->failed) { out->transport_error = -1; snprintf(out->message, sizeof out->message, "out of memory reading the response"); }
-    out->body = received->data;
-    out->body_length = received->length;
-    return out->transport_error;
-}
-
 int cairn_curl_request(cairn_curl_session *s, const char *url, const char *custom_request,
                        const char *const *headers, size_t header_count,
                        const char *body, size_t body_length, cairn_http_response *out) {
     memset(out, 0, sizeof *out);
     CURL *h = s->handle;
-    char error[CURL_ERROR_SIZE] = {0};
-    buffer received = {0};
     curl.slist_free_all(s->headers);
     s->headers = NULL;
     for (size_t i = 0; i < header_count; i++) s->headers = curl.slist_append(s->headers, headers[i]);
@@ -237,14 +238,7 @@ int cairn_curl_request(cairn_curl_session *s, const char *url, const char *custo
     }
     curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom_request);
     curl.easy_setopt(h, CURLOPT_HTTPHEADER, s->headers);
-    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
-    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
-    curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, (write_cb)on_header);
-    curl.easy_setopt(h, CURLOPT_HEADERDATA, out);
-    int rc = curl.easy_perform(h);
-    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    return finish(s, rc, error, &received, out);
+    return perform(h, out);
 }
 
 typedef struct { const char *data; size_t length, offset; } source;
@@ -263,8 +257,6 @@ int cairn_curl_smtp_send(cairn_curl_session *s, const char *url, const char *fro
                          const char *message, size_t message_length, cairn_http_response *out) {
     memset(out, 0, sizeof *out);
     CURL *h = s->handle;
-    char error[CURL_ERROR_SIZE] = {0};
-    buffer received = {0};
     struct curl_slist *rcpt = NULL;
     for (size_t i = 0; i < recipient_count; i++) rcpt = curl.slist_append(rcpt, recipients[i]);
     source src = {message, message_length, 0};
@@ -276,13 +268,56 @@ int cairn_curl_smtp_send(cairn_curl_session *s, const char *url, const char *fro
     curl.easy_setopt(h, CURLOPT_READFUNCTION, (write_cb)on_read);
     curl.easy_setopt(h, CURLOPT_READDATA, &src);
     curl.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (int64_t)message_length);
-    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, (write_cb)on_body);
-    curl.easy_setopt(h, CURLOPT_WRITEDATA, &received);
-    int rc = curl.easy_perform(h);
-    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    int rc = perform(h, out);
     curl.easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
     curl.easy_setopt(h, CURLOPT_UPLOAD, 0L);
     curl.slist_free_all(rcpt);
-    return finish(s, rc, error, &received, out);
+    return rc;
+}
+
+
+/* A raw channel: libcurl connects (TLS, STARTTLS, greeting and login included) and then leaves the protocol to the
+   caller. IMAP uses it for commands whose replies carry literals (UID FETCH BODY.PEEK[]), which libcurl's own
+   request forms cannot express. */
+
+int cairn_curl_connect_only(cairn_curl_session *s, const char *url, cairn_http_response *out) {
+    memset(out, 0, sizeof *out);
+    curl.easy_setopt(s->handle, CURLOPT_URL, url);
+    curl.easy_setopt(s->handle, CURLOPT_CONNECT_ONLY, 1L);
+    return perform(s->handle, out);
+}
+
+/* Waits until the session's socket is readable (or writable) for at most `timeout_ms`; 0 when it timed out. */
+static int wait_socket(cairn_curl_session *s, short events, long timeout_ms) {
+    int socket = -1;  /* curl_socket_t */
+    if (curl.easy_getinfo(s->handle, CURLINFO_ACTIVESOCKET, &socket) != 0 || socket < 0) return -1;
+    struct pollfd p = {socket, events, 0};
+    return poll(&p, 1, (int)timeout_ms);
+}
+
+int cairn_curl_send_all(cairn_curl_session *s, const char *data, size_t length, long timeout_ms, char message[512]) {
+    size_t done = 0;
+    while (done < length) {
+        size_t n = 0;
+        int rc = curl.easy_send(s->handle, data + done, length - done, &n);
+        if (rc == CURLE_AGAIN) {
+            if (wait_socket(s, POLLOUT, timeout_ms) <= 0) { snprintf(message, 512, "timed out sending to the server"); return -1; }
+            continue;
+        }
+        if (rc != 0) { snprintf(message, 512, "%s", curl.easy_strerror(rc)); return rc; }
+        done += n;
+    }
+    return 0;
+}
+
+long cairn_curl_receive(cairn_curl_session *s, char *into, size_t capacity, long timeout_ms, char message[512]) {
+    for (;;) {
+        size_t n = 0;
+        int rc = curl.easy_recv(s->handle, into, capacity, &n);
+        if (rc == 0) return (long)n;
+        if (rc != CURLE_AGAIN) { snprintf(message, 512, "%s", curl.easy_strerror(rc)); return -1; }
+        int ready = wait_socket(s, POLLIN, timeout_ms);
+        if (ready == 0) { snprintf(message, 512, "the server did not answer within %ld ms", timeout_ms); return -1; }
+        if (ready < 0) { snprintf(message, 512, "the connection is gone"); return -1; }
+    }
 }

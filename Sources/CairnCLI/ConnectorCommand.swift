@@ -51,20 +51,14 @@ extension Cairn {
 }
 
 enum ConnectorCLI {
-    /// What `cairn tick` does with connectors: pulls the due ones and sends the outbox; returns lines to show.
-    static func tick(_ vault: Vault, _ env: Environment, out: Output) throws -> [String] {
+    /// The lines `cairn tick` shows for its pulls and sends.
+    static func lines(_ report: ConnectorTickReport, out: Output) -> [String] {
         var lines: [String] = []
-        let author = try env.identity(for: vault)
-        for (name, result) in try vault.pullDueConnectors(now: env.now, author: author, environment: env.connectorEnvironment) {
-            switch result {
-            case .success(let r) where r.commit != nil: lines.append("pulled \(name): \(r.imported.count) new, \(r.updated.count) updated")
-            case .success: break
-            case .failure(let e): lines.append(out.paint("failed ", .red) + "pull \(name): \(e)")
-            }
+        for p in report.pulls {
+            if let error = p.error { lines.append(out.paint("failed ", .red) + "pull \(p.connector): \(error)") }
+            else if let r = p.result, r.commit != nil { lines.append("pulled \(p.connector): \(r.imported.count) new, \(r.updated.count) updated") }
         }
-        for a in try vault.sendOutbox(now: env.now, author: author, environment: env.connectorEnvironment) {
-            lines.append("outbox \(a.id): \(a.state)" + (a.detail.isEmpty ? "" : " — \(a.detail)"))
-        }
+        for a in report.sends { lines.append("outbox \(a.id): \(a.state)" + (a.detail.isEmpty ? "" : " — \(a.detail)")) }
         return lines
     }
 
@@ -89,5 +83,12 @@ extension Environment {
         ConnectorEnvironment(variables: variables, home: variables["HOME"],
                              backoffScale: variables["CAIRN_BACKOFF_SCALE"].flatMap(Double.init) ?? 1,
                              machine: variables["CAIRN_MACHINE"] ?? ProcessInfo.processInfo.hostName)
+    }
+
+    /// The connector environment for sending: with the credentials that push an outbox claim to the vault's remote.
+    func connectorEnvironment(sending vault: Vault) -> ConnectorEnvironment {
+        var e = connectorEnvironment
+        e.transport = try? transportCredentials(tokenEnv: vault.config.sync.tokenEnv)
+        return e
     }
 }

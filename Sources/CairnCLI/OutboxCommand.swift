@@ -40,7 +40,7 @@ extension Cairn {
             func run() throws {
                 let env = Environment.current
                 let vault = try vaultOptions.open(env)
-                let actions = try vault.sendOutbox(now: env.now, author: try env.identity(for: vault), environment: env.connectorEnvironment, only: id)
+                let actions = try vault.sendOutbox(now: env.now, author: try env.identity(for: vault), environment: env.connectorEnvironment(sending: vault), only: id)
                 let out = Output(env)
                 if output.json { return try out.json(actions) }
                 if actions.isEmpty { out.line("Nothing to send.") }

@@ -143,6 +143,10 @@ extension Cairn {
             if let a = w.approval {
                 out.line("Decided \(a.decision.rawValue) by \(a.decidedBy) at \(a.decidedAt)" + (a.note.map { ": \($0)" } ?? "") + (a.rule.map { " [\($0)]" } ?? ""))
             }
+            if let o = w.outbox {
+                out.line("Outbox  \(o.state.rawValue), key \(o.key), \(o.attempts) attempt\(o.attempts == 1 ? "" : "s")")
+                for c in o.history { out.line("        \(c.at) \(c.state.rawValue)" + (c.detail.map { ": \($0)" } ?? "")) }
+            }
         }
     }
 

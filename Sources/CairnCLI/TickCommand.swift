@@ -12,19 +12,25 @@ extension Cairn {
 
         func run() throws {
             let env = Environment.current
-            var vault = try vaultOptions.open(env)
+            let vault = try vaultOptions.open(env)
+            let author = try env.identity(for: vault)
+            var sync: SyncOptions? = nil
             let tickRemote = vault.config.sync.tickRemote
             if !tickRemote.isEmpty {
-                TickSync.run(vault, remote: tickRemote, env: env, when: "before")
-                vault = try vaultOptions.open(env)  // the sync may have brought new settings and workflows
+                Environment.surviveBrokenConnections()
+                do {
+                    sync = SyncOptions(author: author, credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv))
+                } catch {
+                    ErrorReporting.printError("cairn: tick: sync with \(tickRemote) is skipped: \(error)")
+                }
             }
+            let cycle = try vault.tickCycle(now: env.now, author: author, options: TickCycleOptions(
+                sync: sync, connectors: env.connectorEnvironment(sending: vault), workflowOptions: { try WorkflowCLI.options($0, env) }))
+            for m in cycle.syncMessages { ErrorReporting.printError("cairn: tick: " + m) }
+            let report = cycle.workflows
             let out = Output(env)
-            // Connectors first, so new mail is on main when the tick looks for path triggers; then the outbox.
-            let connectorLines = try ConnectorCLI.tick(vault, env, out: out)
-            let report = try vault.tick(now: env.now, options: try WorkflowCLI.options(vault, env))
-            if !tickRemote.isEmpty && !report.skipped { TickSync.run(vault, remote: tickRemote, env: env, when: "after") }
-            if !output.json { connectorLines.forEach { out.line($0) } }
             if output.json { return try out.json(report) }
+            ConnectorCLI.lines(cycle.connectors, out: out).forEach { out.line($0) }
             if report.skipped { out.line("Another tick is running; nothing to do."); return }
             if let elsewhere = report.leftToAnotherMachine { out.line("Workflows not run here: " + elsewhere + "."); return }
             if report.since == nil { out.line("First tick: watching schedules, paths and events from now on.") }

@@ -6,6 +6,8 @@ import Testing
 final class ConnectorServers {
     let dir: String
     let imap: Int, smtp: Int, http: Int, caldav: Int
+    /// Implicit-TLS ports (the plain ports offer STARTTLS), and the throwaway CA that signed the servers' certificate.
+    let imaps: Int, smtps: Int, caFile: String
     private let process: Process
     private let stdin: Pipe
 
@@ -36,14 +38,17 @@ final class ConnectorServers {
             if byte.isEmpty || byte == Data([0x0A]) { break }
             line.append(byte)
         }
-        guard let ports = try? JSONSerialization.jsonObject(with: line) as? [String: Int],
-              let imap = ports["imap"], let smtp = ports["smtp"], let http = ports["http"], let caldav = ports["caldav"] else {
+        guard let ports = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+              let imap = ports["imap"] as? Int, let smtp = ports["smtp"] as? Int, let http = ports["http"] as? Int,
+              let caldav = ports["caldav"] as? Int, let imaps = ports["imaps"] as? Int, let smtps = ports["smtps"] as? Int,
+              let ca = ports["ca"] as? String else {
             process.terminate()
             process.waitUntilExit()
             let why = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
             throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self)) \(why.suffix(2000))")
         }
         (self.imap, self.smtp, self.http, self.caldav) = (imap, smtp, http, caldav)
+        (self.imaps, self.smtps, self.caFile) = (imaps, smtps, ca)
     }
 
     deinit {
@@ -123,5 +128,33 @@ final class ConnectorServers {
     static func message(id: String, subject: String, body: String = "Hello.", date: String = "Mon, 02 Mar 2026 10:00:00 +0000",
                         from: String = "Ana <ana@acme.test>") -> String {
         "From: \(from)\r\nTo: ada@example.com\r\nSubject: \(subject)\r\nDate: \(date)\r\nMessage-ID: <\(id)>\r\n\r\n\(body)\r\n"
+    }
+}
+
+extension ConnectorServers {
+    /// Message-IDs of INBOX messages Dovecot reports as \Seen (asked with Python's imaplib, read-only).
+    func imapSeen() throws -> [String] {
+        let script = """
+        import imaplib, sys
+        c = imaplib.IMAP4("127.0.0.1", \(imap))
+        c.login("op", "\(Self.password)")
+        c.select("INBOX", readonly=True)
+        typ, data = c.uid("SEARCH", None, "SEEN")
+        ids = []
+        for uid in (data[0] or b"").split():
+            typ, d = c.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            ids.append(d[0][1].decode().split(":", 1)[1].strip())
+        print("\\n".join(sorted(ids)))
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        if p.terminationStatus != 0 { throw HarnessError(description: "imaplib could not read the flags") }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

@@ -33,7 +33,7 @@ import Glibc
             try SyncTests().killedSyncFinishesOnRerun(point: point)
         case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout:
             try ConnectorE2ETests().pullSurvivesKill9(point: point)
-        case .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:
+        case .outboxBeforeClaimPush, .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:
             try OutboxE2ETests().aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: point)
         case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
             // Reached only inside a workflow: killed at each step above.

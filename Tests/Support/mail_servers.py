@@ -13,14 +13,19 @@ Starts, each on a free port:
     and treats a repeated Idempotency-Key as the same delivery (answers 200, records duplicate: true);
   - Radicale (CalDAV) with no authentication, storing under DIR/radicale.
 
-Prints one JSON line {"imap": port, "smtp": port, "http": port, "caldav": port} when all answer, then runs
-until stdin closes or SIGTERM arrives, and stops them all.
+TLS: a throwaway CA (DIR/tls/ca.pem) signs a certificate for 127.0.0.1 and localhost. Dovecot offers STARTTLS on
+its IMAP port and implicit TLS on an IMAPS port; a second SMTP server speaks implicit TLS (SMTPS) and the first
+offers STARTTLS. Plain connections on the plain ports keep working.
+
+Prints one JSON line {"imap", "imaps", "smtp", "smtps", "http", "caldav": port, "ca": path} when all answer,
+then runs until stdin closes or SIGTERM arrives, and stops them all.
 """
 import json
 import mailbox
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -54,6 +59,28 @@ def wait_port(port, timeout=90):  # generous: the whole test suite runs in paral
 
 
 imap_port, smtp_port, http_port, caldav_port = free_port(), free_port(), free_port(), free_port()
+imaps_port, smtps_port = free_port(), free_port()
+
+# A throwaway CA and a server certificate it signs, for 127.0.0.1 and localhost.
+tls = os.path.join(DIR, "tls")
+os.makedirs(tls, exist_ok=True)
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+        "-subj", "/CN=cairn test CA", "-keyout", f"{tls}/ca.key", "-out", f"{tls}/ca.pem",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", f"{tls}/server.key", "-out", f"{tls}/server.csr")
+with open(f"{tls}/ext.cnf", "w") as f:
+    f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+openssl("x509", "-req", "-in", f"{tls}/server.csr", "-CA", f"{tls}/ca.pem", "-CAkey", f"{tls}/ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", f"{tls}/ext.cnf", "-out", f"{tls}/server.pem")
+for name in os.listdir(tls):
+    os.chmod(os.path.join(tls, name), 0o644)  # Dovecot reads them as its own user
 maildir = os.path.join(DIR, "home", "op", "Maildir")
 for sub in ("cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"):
     os.makedirs(os.path.join(maildir, sub), exist_ok=True)
@@ -104,7 +131,9 @@ state_dir = {DIR}/state
 log_path = {DIR}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{tls}/server.pem
+ssl_key = <{tls}/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -132,7 +161,9 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
   }}
   chroot =
 }}
@@ -157,6 +188,9 @@ LOCK = threading.Lock()
 
 
 class Deliver:
+    def __init__(self, implicit_tls=False):
+        self.implicit_tls = implicit_tls  # an SMTPS server: every session is encrypted from the first byte
+
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
@@ -168,12 +202,16 @@ class Deliver:
             own_mail(maildir)
             with open(os.path.join(DIR, "smtp.log"), "a") as log:
                 log.write(json.dumps({"message_id": msg.get("Message-ID"), "from": envelope.mail_from,
-                                      "to": envelope.rcpt_tos}) + "\n")
+                                      "to": envelope.rcpt_tos, "tls": self.implicit_tls or session.ssl is not None}) + "\n")
         return "250 Message accepted for delivery"
 
 
-smtp = Controller(Deliver(), hostname="127.0.0.1", port=smtp_port, ready_timeout=60)
+server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+server_tls.load_cert_chain(f"{tls}/server.pem", f"{tls}/server.key")
+smtp = Controller(Deliver(), hostname="127.0.0.1", port=smtp_port, tls_context=server_tls, ready_timeout=60)
 smtp.start()
+smtps = Controller(Deliver(implicit_tls=True), hostname="127.0.0.1", port=smtps_port, ssl_context=server_tls, ready_timeout=60)
+smtps.start()
 
 SEEN = set()
 
@@ -217,18 +255,20 @@ def stop(*_):
         except Exception:
             p.kill()
     smtp.stop()
+    smtps.stop()
     http.shutdown()
     os._exit(0)
 
 
 signal.signal(signal.SIGTERM, stop)
 try:
-    for port in (imap_port, smtp_port, http_port, caldav_port):
+    for port in (imap_port, imaps_port, smtp_port, smtps_port, http_port, caldav_port):
         wait_port(port)
 except SystemExit as e:
     print(str(e), file=sys.stderr)
     stop()
-print(json.dumps({"imap": imap_port, "smtp": smtp_port, "http": http_port, "caldav": caldav_port}), flush=True)
+print(json.dumps({"imap": imap_port, "imaps": imaps_port, "smtp": smtp_port, "smtps": smtps_port, "http": http_port,
+                  "caldav": caldav_port, "ca": f"{tls}/ca.pem"}), flush=True)
 try:
     sys.stdin.read()
 finally:

@@ -59,6 +59,17 @@ int cairn_curl_smtp_send(cairn_curl_session *session, const char *url, const cha
                          const char *const *recipients, size_t recipient_count,
                          const char *message, size_t message_length, cairn_http_response *out);
 
+/// Connects and logs in (for imap:// and imaps://: greeting, STARTTLS when required, LOGIN) and then stops, leaving
+/// the connection to cairn_curl_send_all and cairn_curl_receive. Fills `out` like a request; returns its transport_error.
+int cairn_curl_connect_only(cairn_curl_session *session, const char *url, cairn_http_response *out);
+
+/// Sends all of `data` on a connect-only session (through TLS when the session uses it); 0 on success.
+int cairn_curl_send_all(cairn_curl_session *session, const char *data, size_t length, long timeout_ms, char message[512]);
+
+/// Receives up to `capacity` bytes, waiting at most `timeout_ms`: the count (0 when the server closed the
+/// connection), or -1 with `message` filled.
+long cairn_curl_receive(cairn_curl_session *session, char *into, size_t capacity, long timeout_ms, char message[512]);
+
 /// libcurl's result codes cairn tells apart.
 enum {
     CAIRN_CURLE_UNSUPPORTED_PROTOCOL = 1,

@@ -1,3 +1,4 @@
+import CairnGit
 import Foundation
 
 /// What the embedding program hands the connector layer: the process environment (for `password_env`) and the
@@ -9,7 +10,11 @@ public struct ConnectorEnvironment: Sendable {
     public var backoffScale: Double
     /// This machine's name, recorded with an outbox claim so that a synced machine leaves another's claim alone.
     public var machine: String
-    public init(variables: [String: String], home: String?, backoffScale: Double = 1, machine: String = "local") {
+    /// How to reach the vault's remote, where an outbox claim goes before a send (nil: no credentials).
+    public var transport: TransportCredentials?
+    public init(variables: [String: String], home: String?, backoffScale: Double = 1, machine: String = "local",
+                transport: TransportCredentials? = nil) {
+        self.transport = transport
         self.variables = variables
         self.home = home
         self.backoffScale = backoffScale

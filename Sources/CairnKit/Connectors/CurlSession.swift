@@ -12,6 +12,7 @@ final class CurlSession {
     }
 
     private let pointer: OpaquePointer
+    let timeoutMilliseconds: Int
 
     init(connector: String, credentials: Credentials, caFile: String?, requireTLS: Bool, timeoutSeconds: Int) throws(ConnectorError) {
         var message = [CChar](repeating: 0, count: 512)
@@ -26,6 +27,7 @@ final class CurlSession {
                 }
             }
         }
+        timeoutMilliseconds = max(timeoutSeconds, 1) * 1000
         guard let made else { throw .transport(connector: connector, item: "connecting", reason: String(cString: message)) }
         pointer = made
     }
@@ -60,6 +62,34 @@ final class CurlSession {
         }
         return finish(&out, rc)
     }
+
+    /// Connects and logs in, then leaves the connection to `send` and `receive` (IMAP commands whose replies hold
+    /// literals).
+    func connectOnly(_ url: String) -> Response {
+        var out = cairn_http_response()
+        let rc = cairn_curl_connect_only(pointer, url, &out)
+        return finish(&out, rc)
+    }
+
+    /// Sends `data` on a connect-only session; the reason when it could not.
+    func send(_ data: Data) -> String? {
+        var message = [CChar](repeating: 0, count: 512)
+        let rc = data.withUnsafeBytes { raw in
+            cairn_curl_send_all(pointer, raw.bindMemory(to: CChar.self).baseAddress, data.count, timeoutMilliseconds, &message)
+        }
+        return rc == 0 ? nil : String(cString: message)
+    }
+
+    /// Up to `capacity` bytes from a connect-only session: empty when the server closed the connection.
+    func receive(into buffer: inout [UInt8]) -> Result<Int, TransportFailure> {
+        var message = [CChar](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { raw in
+            cairn_curl_receive(pointer, raw.bindMemory(to: CChar.self).baseAddress, raw.count, timeoutMilliseconds, &message)
+        }
+        return n < 0 ? .failure(TransportFailure(reason: String(cString: message))) : .success(n)
+    }
+
+    struct TransportFailure: Error { let reason: String }
 
     private func finish(_ out: inout cairn_http_response, _ rc: Int32) -> Response {
         defer { cairn_http_response_free(&out) }

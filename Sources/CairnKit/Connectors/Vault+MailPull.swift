@@ -2,6 +2,9 @@ import CairnGit
 import Foundation
 
 extension Vault {
+    /// Messages fetched per IMAP command.
+    static let mailFetchBatch = 50
+
     /// Fetches the messages of each folder above the cursor (a changed UIDVALIDITY starts the folder over; the
     /// note paths, derived from each Message-ID, keep that from importing anything twice).
     func pullMail(_ definition: ConnectorDefinition, state: ConnectorState, tree: OID, now: Date,
@@ -24,21 +27,30 @@ extension Vault {
                 continue
             }
             let uids = try client.search(folder, after: cursor.lastUID, since: definition.since)
-            for uid in uids {
-                let raw = try client.fetch(folder, uid: uid)
-                let note = MailNote.make(raw: raw, folder: folder, uid: uid, connector: definition.name,
-                                         maxAttachmentBytes: definition.maxAttachmentBytes)
-                batch.warnings += note.warnings
-                let present = try repository.entry(at: note.path, in: tree) != nil
-                if seen.contains(note.path) || present {
-                    batch.skipped += 1
-                } else {
-                    seen.insert(note.path)
-                    batch.files += note.files
-                    batch.imported.append(note.path)
-                    batch.mustBeNew.insert(note.path)
+            // A few messages per FETCH: fewer round trips, while a folder of large mails never sits in memory at once.
+            for start in stride(from: 0, to: uids.count, by: Self.mailFetchBatch) {
+                let group = Array(uids[start..<min(start + Self.mailFetchBatch, uids.count)])
+                let messages = try client.fetch(folder, uids: group)
+                for uid in group {
+                    guard let raw = messages[uid] else {
+                        batch.warnings.append("\(folder) UID \(uid): gone from the server before it was fetched; skipped")
+                        cursor.lastUID = max(cursor.lastUID, uid)
+                        continue
+                    }
+                    let note = MailNote.make(raw: raw, folder: folder, uid: uid, connector: definition.name,
+                                             maxAttachmentBytes: definition.maxAttachmentBytes)
+                    batch.warnings += note.warnings
+                    let present = try repository.entry(at: note.path, in: tree) != nil
+                    if seen.contains(note.path) || present {
+                        batch.skipped += 1
+                    } else {
+                        seen.insert(note.path)
+                        batch.files += note.files
+                        batch.imported.append(note.path)
+                        batch.mustBeNew.insert(note.path)
+                    }
+                    cursor.lastUID = max(cursor.lastUID, uid)
                 }
-                cursor.lastUID = max(cursor.lastUID, uid)
             }
             folders[folder] = cursor
         }

@@ -26,6 +26,21 @@ extension Vault {
                                        state: record?.state.rawValue ?? "approved", detail: record?.history.last?.detail,
                                        updated: record?.history.last?.at))
         }
+        // Items still in a pending proposal: proposed, waiting for the operator (or autonomy) to approve them.
+        let onMain = Set(entries.map(\.id))
+        for proposal in try proposals() {
+            guard let commit = OID(hex: proposal.commit) else { continue }
+            let proposalTree = try repository.commit(commit).tree
+            for change in proposal.changes where change.kind != .deleted && change.path.hasPrefix(OutboxItem.folder + "/")
+                && change.path.hasSuffix(".md") && !change.path.hasSuffix("README.md") {
+                let id = String(change.path.dropFirst(OutboxItem.folder.count + 1).dropLast(3))
+                guard !onMain.contains(id), !id.contains("/"), let e = try repository.entry(at: change.path, in: proposalTree) else { continue }
+                let item = try? OutboxItem.parse(path: change.path, data: try repository.blob(e.oid))
+                entries.append(OutboxEntry(id: id, kind: item?.kind.rawValue ?? "?", connector: item?.connector ?? "?", state: "proposed",
+                                           detail: "in proposal \(proposal.id) by \(proposal.agent); sent only after it is approved",
+                                           updated: ISOTime.string(proposal.createdAt)))
+            }
+        }
         return entries.sorted { $0.id < $1.id }
     }
 
@@ -45,7 +60,8 @@ extension Vault {
         let tree = try repository.commit(main).tree
         let policyData = try repository.entry(at: "policy.json", in: tree).map { try repository.blob($0.oid) }
         var actions: [OutboxSendAction] = []
-        var consecutiveFailures: [String: Int] = [:]
+        var ledger = try OutboxLedger(vault: self, tree: tree)
+        var trial: Set<String> = []
         for entry in try outbox() where only == nil || entry.id == only {
             guard entry.state == "approved" || entry.state == "sending" else { continue }
             let path = OutboxItem.folder + "/" + entry.id + ".md"
@@ -58,33 +74,30 @@ extension Vault {
                 continue
             }
             let limits = ConnectorLimits.load(policyJSON: policyData, connector: item.connector)
-            if consecutiveFailures[item.connector, default: 0] >= limits.breakerFailures {
-                actions.append(OutboxSendAction(id: item.id, state: entry.state, detail: "circuit breaker open for connector \(item.connector) after \(limits.breakerFailures) failures in a row; waits for the next run"))
+            let breaker = outboxBreaker(item.connector, ledger: ledger, limits: limits, now: now)
+            switch breaker.state {
+            case .open:
+                actions.append(OutboxSendAction(id: item.id, state: entry.state, detail: "circuit breaker open for connector \(item.connector) after \(breaker.failedItems.count) failed items in a row (\(breaker.failedItems.prefix(5).joined(separator: ", "))); retried after \(breaker.retryAt ?? "?")"))
                 continue
+            case .halfOpen where trial.contains(item.connector):
+                actions.append(OutboxSendAction(id: item.id, state: entry.state, detail: "circuit breaker half-open for connector \(item.connector): one item is tried first; waits for the next run"))
+                continue
+            case .halfOpen:
+                trial.insert(item.connector)
+            case .closed:
+                break
             }
-            if try sentInLastMinute(connector: item.connector, now: now) >= limits.ratePerMinute {
-                actions.append(OutboxSendAction(id: item.id, state: entry.state, detail: "rate limit: connector \(item.connector) sent \(limits.ratePerMinute) items in the last minute; waits for the next run"))
+            if let refusal = outboxLimitRefusal(item.connector, ledger: ledger, limits: limits, now: now) {
+                actions.append(OutboxSendAction(id: item.id, state: entry.state, detail: refusal))
                 continue
             }
             let action = try sendOne(item, wasSending: entry.state == "sending", limits: limits, now: now, author: author, environment: environment)
-            consecutiveFailures[item.connector] = action.state == "failed" ? consecutiveFailures[item.connector, default: 0] + 1 : 0
+            if let state = OutboxRecord.State(rawValue: action.state), state == .sent || state == .failed {
+                ledger.record(id: item.id, connector: item.connector, state: state, at: now)
+            }
             actions.append(action)
         }
         return actions
-    }
-
-    private func sentInLastMinute(connector: String, now: Date) throws -> Int {
-        guard let main = try head() else { return 0 }
-        let tree = try repository.commit(main).tree
-        var count = 0
-        for file in try repository.files(in: tree, under: ".cairn/outbox/") where file.path.hasSuffix(".json") {
-            guard let r = try? JSONDecoder().decode(OutboxRecord.self, from: try repository.blob(file.oid)), r.state == .sent,
-                  let at = r.history.last.flatMap({ ISOTime.date(from: $0.at) }), now.timeIntervalSince(at) < 60 else { continue }
-            let id = String(file.path.dropFirst(".cairn/outbox/".count).dropLast(5))
-            if let e = try repository.entry(at: OutboxItem.folder + "/" + id + ".md", in: tree),
-               let item = try? OutboxItem.parse(path: id, data: try repository.blob(e.oid)), item.connector == connector { count += 1 }
-        }
-        return count
     }
 
     private func sendOne(_ item: OutboxItem, wasSending: Bool, limits: ConnectorLimits, now: Date, author: OperatorIdentity,
@@ -115,15 +128,12 @@ extension Vault {
                 note = "reconciled after an interrupted send: sent again with the same Idempotency-Key \(key), which the receiver deduplicates"
             }
         } else {
-            // Another machine's claim (pushed by sync) wins: this one leaves the item alone.
-            if try repository.referenceTarget(Self.outboxClaimRef(item.id)) != nil {
-                return OutboxSendAction(id: item.id, state: "approved", detail: "claimed by another machine (\(Self.outboxClaimRef(item.id))); not sent here")
+            // The claim ref first (and on the remote, when there is one): another machine's claim wins, and this one
+            // leaves the item alone. Then `sending` is committed before anything goes on the wire.
+            if let refused = try claimOutboxItem(item.id, machine: environment.machine, now: now, author: author, environment: environment) {
+                return OutboxSendAction(id: item.id, state: "approved", detail: refused)
             }
-            // The claim: committed as `sending` before anything goes on the wire, and the claim ref created (never moved).
             _ = try recordOutbox(item.id, key: key, state: .sending, detail: "claimed by \(environment.machine)", now: now, author: author)
-            if let claimed = try head() {
-                try repository.updateReference(Self.outboxClaimRef(item.id), to: claimed, expected: nil, message: "cairn outbox claim \(item.id)")
-            }
         }
         CrashPoints.hit(.outboxBeforeSend)
         var lastError = ""

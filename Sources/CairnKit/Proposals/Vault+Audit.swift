@@ -65,6 +65,10 @@ extension Vault {
                 verdict = .operator
                 reason = "\(c.trailer("Cairn-Squashed") ?? "?") agent and tick commits of \(c.trailer("Cairn-Day") ?? "one day") squashed by retention "
                     + "(their approval records are in the files)"
+            } else if op == "outbox", let id = c.trailer("Cairn-Outbox"),
+                      try repository.entry(at: OutboxItem.folder + "/" + id + ".md", in: c.tree) == nil {
+                // A send is accounted for only by its item on main, which got there through an approval or a snapshot.
+                verdict = .unattributed; reason = "outbox \(id) \(c.trailer("Cairn-Outbox-State") ?? "") for an item that is not on \(branch) (never approved)"
             } else if let op, ["snapshot", "workflow-task", "emit", "tick", "connector", "outbox", "sync"].contains(op) {
                 verdict = .operator
                 reason = ["snapshot": "operator snapshot", "workflow-task": "task note for the operator from a workflow run",

@@ -18,6 +18,8 @@ public struct WhyResult: Sendable, Codable {
     public let retrieval: [ContextItem]?
     public let model: String?
     public let approval: ApprovalRecord?
+    /// For an outbox item (`outbox/<id>.md` or its record): every state it went through, with what was sent and when.
+    public var outbox: OutboxRecord? = nil
 }
 
 extension Vault {
@@ -61,9 +63,20 @@ extension Vault {
         let run = commit.trailer("Cairn-Run")
         let record = try run.flatMap { try runRecord(id: $0, in: commit.tree) }
         let approval = try run.flatMap { try decision(on: $0, mainTree: mainTree) ?? nil }
-        return WhyResult(path: path, line: line, text: text, commit: commit.oid.hex, summary: commit.summary, date: commit.author.time,
+        var result = WhyResult(path: path, line: line, text: text, commit: commit.oid.hex, summary: commit.summary, date: commit.author.time,
                          actorKind: entryInfo.actorKind, actor: entryInfo.actor, run: run, agent: commit.trailer("Cairn-Agent"),
                          workflow: commit.trailer("Cairn-Workflow"), input: record?.input, retrieval: record?.retrieval,
                          model: record?.model?.model, approval: approval)
+        if let id = Self.outboxID(path: path) { result.outbox = try outboxRecord(id, tree: mainTree) }
+        return result
+    }
+
+    /// The outbox item id of `outbox/<id>.md` or `.cairn/outbox/<id>.json`.
+    static func outboxID(path: String) -> String? {
+        for (prefix, suffix) in [(OutboxItem.folder + "/", ".md"), (".cairn/outbox/", ".json")] where path.hasPrefix(prefix) && path.hasSuffix(suffix) {
+            let id = String(path.dropFirst(prefix.count).dropLast(suffix.count))
+            if !id.isEmpty && !id.contains("/") { return id }
+        }
+        return nil
     }
 }

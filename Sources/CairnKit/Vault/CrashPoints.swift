@@ -34,6 +34,7 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     case connectorBeforeRef = "connector.before-ref", connectorAfterRef = "connector.after-ref"
     case connectorAfterCheckout = "connector.after-checkout"
     case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
+    case outboxBeforeClaimPush = "outbox.before-claim-push"
     case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"
 
     public var description: String { rawValue }
