@@ -35,6 +35,8 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     case connectorAfterCheckout = "connector.after-checkout"
     case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
     case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"
+    // cairn mv: around moving main to the commit with the moved files and updated links.
+    case moveBeforeRef = "move.before-ref", moveAfterRef = "move.after-ref", moveAfterCheckout = "move.after-checkout"
 
     public var description: String { rawValue }
 
@@ -53,7 +55,7 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
 
 /// The writers that move `main` through `Vault.moveMain`, each with its three crash points.
 enum MainMove: String, Sendable {
-    case approve, reject, emit, tick, sync, connector, outbox
+    case approve, reject, emit, tick, sync, connector, outbox, move
     case workflowTask = "workflow-task"
 
     var beforeRef: CrashPoint {
@@ -65,6 +67,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncBeforeRef
         case .connector: .connectorBeforeRef
         case .outbox: .outboxBeforeRef
+        case .move: .moveBeforeRef
         case .workflowTask: .workflowTaskBeforeRef
         }
     }
@@ -78,6 +81,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncAfterRef
         case .connector: .connectorAfterRef
         case .outbox: .outboxAfterRef
+        case .move: .moveAfterRef
         case .workflowTask: .workflowTaskAfterRef
         }
     }
@@ -91,6 +95,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncAfterCheckout
         case .connector: .connectorAfterCheckout
         case .outbox: .outboxAfterCheckout
+        case .move: .moveAfterCheckout
         case .workflowTask: .workflowTaskAfterCheckout
         }
     }

@@ -96,11 +96,15 @@ extension Vault {
                 report(p.problem.path, p.problem.line, p.problem.reason)
             }
         }
-        // Every Markdown file in the working tree (tracked or not; ignored files skipped).
+        // Every Markdown file in the working tree (tracked or not; ignored files skipped), read once: checked, and
+        // its links kept for the link check below.
         let templates = ObsidianSettings.read(root: root)
-        let notes = markdownFiles(tree: tree).filter { !templates.isTemplate($0) }
+        let listing = doctorFiles(tree: tree)
+        let notes = listing.markdown.filter { !templates.isTemplate($0) }
         let notesChecked = notes.count
-        for p in Self.validateNotes(notes, root: root, progress: progress) {
+        let linkable = Set(listing.linkable)
+        let read = Self.readNotes(notes, root: root, linkChecked: { linkable.contains($0) }, progress: progress)
+        for p in read.problems {
             if p.blocksCommit { report(p.problem.path, p.problem.line, p.problem.reason) } else { warn(p.problem.path, p.problem.line, p.problem.reason) }
         }
         // Workflows: definitions (agents, references, cycles, cron) and runs that stopped.
@@ -110,14 +114,9 @@ extension Vault {
         }
         // Links, resolved as Obsidian does: a link to a note not written yet is normal (counted); a heading or
         // block that is gone is a warning. A dangling link loses nothing.
-        var links: LinkSummary? = nil
-        do {
-            let checked = try checkLinks()
-            for problem in checked.brokenAnchors { warn(problem.path, problem.line, problem.reason) }
-            links = LinkSummary(checked)
-        } catch {
-            warn(nil, nil, "links not checked: \(error)")
-        }
+        let checked = checkLinks(notes: read.linked, files: listing.linkable)
+        for problem in checked.brokenAnchors { warn(problem.path, problem.line, problem.reason) }
+        let links: LinkSummary? = LinkSummary(checked)
         // Folders named like .git (any case, trailing dots): git and cairn never look inside them, so their files
         // are never committed, and snapshot cannot see them to say so.
         for folder in gitLookalikeFolders() {
@@ -126,27 +125,66 @@ extension Vault {
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings, links: links)
     }
 
-    /// Checks the notes at `paths` (vault-relative) a batch at a time, on every core; problems in path order.
-    static func validateNotes(_ paths: [String], root: String, progress: ProgressHandler?) -> [ValidationProblem] {
+    /// Reads the notes at `paths` (vault-relative) a batch at a time, on every core: each is checked as
+    /// `validateNoteContent` checks it, and read (leniently) for the link check when `linkChecked` says so. Each file
+    /// is read and parsed once. Problems in path order.
+    static func readNotes(_ paths: [String], root: String, linkChecked: (String) -> Bool,
+                          progress: ProgressHandler?) -> (problems: [ValidationProblem], linked: [LinkedNote]) {
         let batchSize = 1024
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         var reporter = ProgressReporter(progress, task: "checking notes", total: paths.count, every: batchSize)
         var problems: [ValidationProblem] = []
+        var linked: [LinkedNote] = []
+        linked.reserveCapacity(paths.count)
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let batch = Array(paths[start..<min(paths.count, start + batchSize)])
-            let results = SlotBox<ValidationProblem>(count: batch.count)
+            let wanted = batch.map(linkChecked)
+            let results = SlotBox<(problem: ValidationProblem?, note: LinkedNote?)>(count: batch.count)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 var i = worker
                 while i < batch.count {
-                    if let problem = validateNoteContent(path: batch[i], full: root + "/" + batch[i]) { results.set(i, problem) }
+                    if let data = FileManager.default.contents(atPath: root + "/" + batch[i]) {
+                        let checked = checkNote(path: batch[i], data: data)
+                        results.set(i, (checked.problem, wanted[i] ? LinkedNote(checked.note) : nil))
+                    }
                     i += workers
                 }
             }
-            problems += results.values.compactMap { $0 }
+            for result in results.values {
+                if let problem = result?.problem { problems.append(problem) }
+                if let note = result?.note { linked.append(note) }
+            }
             reporter.advance(batch.count)
         }
         reporter.finish()
-        return problems
+        return (problems, linked)
+    }
+
+    /// A note file's bytes parsed once: the problem `validateNoteContent` reports for them (same rules: agent and
+    /// workflow definitions and non-text block a commit, the operator's notes only warn), and the note as an editor
+    /// shows it (front matter that does not parse counts as none).
+    static func checkNote(path: String, data: Data) -> (problem: ValidationProblem?, note: Note) {
+        func problem(line: Int?, reason: String) -> ValidationProblem {
+            let isText = !data.contains(0) && String(data: data, encoding: .utf8) != nil
+            let isDefinition = !isText || isAgentDefinition(path) || isWorkflowDefinition(path)
+            return ValidationProblem(problem: FileProblem(path: path, line: line, reason: reason), isFatal: false, blocksCommit: isDefinition)
+        }
+        let note: Note
+        do {
+            note = try NoteParser.parse(path: path, data: data)
+        } catch {
+            return (problem(line: error.line, reason: error.reason), Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self)))
+        }
+        if isAgentDefinition(path) {
+            do {
+                _ = try AgentDefinition.parse(path: path, data: data)
+            } catch let error as NoteError {
+                return (problem(line: error.line, reason: error.reason), note)
+            } catch {
+                return (problem(line: nil, reason: "\(error)"), note)
+            }
+        }
+        return (nil, note)
     }
 
     /// Vault-relative folders below the root whose name is `.git` in any case (or with trailing dots or spaces).
@@ -178,16 +216,25 @@ extension Vault {
         return out.sorted()
     }
 
-    /// Markdown files of the branch tree plus untracked ones, present in the working tree.
-    func markdownFiles(tree: OID?) -> [String] {
+    /// The files of the branch tree plus untracked ones, present in the working tree, listed once: the Markdown
+    /// files to check (symbolic links left out) and the files a link may point at (dot-folders left out, as
+    /// `vaultFiles`).
+    func doctorFiles(tree: OID?) -> (markdown: [String], linkable: [String]) {
         var paths = Set<String>()
+        var symlinks = Set<String>()
         if let tree, let files = try? repository.files(in: tree) {
-            for f in files where f.path.lowercased().hasSuffix(".md") && f.mode != TreeChange.symlinkMode { paths.insert(f.path) }
+            for f in files {
+                paths.insert(f.path)
+                if f.mode == TreeChange.symlinkMode { symlinks.insert(f.path) }
+            }
         }
         if let entries = try? repository.status() {
-            for e in entries where e.kind != .deleted && e.path.lowercased().hasSuffix(".md") { paths.insert(e.path) }
+            for e in entries where e.kind != .deleted && !e.path.hasSuffix("/") { paths.insert(e.path) }
             for e in entries where e.kind == .deleted { paths.remove(e.path) }
         }
-        return paths.sorted().filter { FileManager.default.fileExists(atPath: absolutePath($0)) }
+        let present = paths.sorted().filter { FileManager.default.fileExists(atPath: absolutePath($0)) }
+        let markdown = present.filter { $0.lowercased().hasSuffix(".md") && !symlinks.contains($0) }
+        let linkable = present.filter { !$0.hasPrefix(".") && !$0.contains("/.") }
+        return (markdown, linkable)
     }
 }

@@ -56,18 +56,37 @@ extension Vault {
         let tree = try head().map { try repository.commit($0).tree }
         let settings = ObsidianSettings.read(root: root)
         let files = vaultFiles(tree: tree)
-        var notes: [(path: String, note: Note)] = []
-        var aliases: [String: [String]] = [:]
+        var notes: [LinkedNote] = []
         for path in files where path.lowercased().hasSuffix(".md") && !settings.isTemplate(path) {
             guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { continue }
-            let note = NoteParser.lenient(path: path, data: data)
-            // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
-            let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
-            if !names.isEmpty { aliases[path] = names }
-            notes.append((path, note))
+            notes.append(LinkedNote(NoteParser.lenient(path: path, data: data)))
         }
+        return checkLinks(notes: notes, files: files)
+    }
+
+    /// What the link check keeps of a note: its links, the names it can be linked by, and its body (for
+    /// headings and blocks, scanned only when a link asks for one).
+    struct LinkedNote: Sendable {
+        let path: String
+        let names: [String]
+        let links: [CheckedLink]
+        let body: String
+
+        init(_ note: Note) {
+            path = note.path
+            // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
+            names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
+            links = Vault.links(of: note)
+            body = note.body
+        }
+    }
+
+    /// The link check over notes already read (`files`: every file a link may point at).
+    func checkLinks(notes: [LinkedNote], files: [String]) -> LinkCheckReport {
+        var aliases: [String: [String]] = [:]
+        for note in notes where !note.names.isEmpty { aliases[note.path] = note.names }
         let resolver = LinkResolver(paths: files, aliases: aliases)
-        let bodies = Dictionary(notes.map { ($0.path, $0.note.body) }, uniquingKeysWith: { a, _ in a })
+        let bodies = Dictionary(notes.map { ($0.path, $0.body) }, uniquingKeysWith: { a, _ in a })
         var anchors: [String: NoteAnchors] = [:]
         func anchorsOf(_ path: String) -> NoteAnchors? {
             if let known = anchors[path] { return known }
@@ -79,8 +98,9 @@ extension Vault {
 
         var count = 0, ambiguous = 0
         var unresolved: [LinkProblem] = [], broken: [LinkProblem] = []
-        for (path, note) in notes {
-            for link in Self.links(of: note) {
+        for note in notes {
+            let path = note.path
+            for link in note.links {
                 count += 1
                 guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
                     unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil))
@@ -107,7 +127,7 @@ extension Vault {
     }
 
     /// One link of a note, as the checker needs it.
-    struct CheckedLink {
+    struct CheckedLink: Sendable {
         /// The path part (before `#`).
         let target: String
         /// After `#`: heading(s) or `^block`.
