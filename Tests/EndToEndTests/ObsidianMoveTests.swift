@@ -60,7 +60,7 @@ import Testing
         #expect(try sb.gitOK(["rev-list", "--count", "\(head)..HEAD"], cwd: v) == "1")
         #expect(try sb.gitOK(["log", "-1", "--format=%an <%ae>%n%B"], cwd: v).contains("Ada Operator <ada@example.com>\nMove 10 Projects/Café Relaunch/Menü-Entwurf.md to 10 Projects/Café Relaunch/Speisekarte 2026.md"))
         #expect(try sb.gitOK(["log", "-1", "--format=%(trailers:key=Cairn-Operation,valueonly)"], cwd: v) == "move")
-        let changed = try sb.gitLines(["diff", "--name-status", "-M", "HEAD~1", "HEAD"], cwd: v)
+        let changed = try sb.gitLines(["-c", "core.quotePath=false", "diff", "--name-status", "-M", "HEAD~1", "HEAD"], cwd: v)
         #expect(changed.contains("R100\t10 Projects/Café Relaunch/Menü-Entwurf.md\t10 Projects/Café Relaunch/Speisekarte 2026.md"), "\(changed)")
         // The canvas names the note by its path.
         #expect(read(v, "10 Projects/Café Relaunch/Budget.canvas").contains(#"{"id":"a1","type":"file","file":"10 Projects/Café Relaunch/Speisekarte 2026.md","x":0"#))
