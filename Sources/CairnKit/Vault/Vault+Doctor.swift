@@ -37,7 +37,8 @@ extension Vault {
     /// Checks the repository, the layout, every note's front matter, policy.json, config and links between notes.
     ///
     /// Writes nothing to the vault or its history; only the derived search index under `.git/cairn/` may be updated.
-    /// Notes are read and checked a batch at a time on every core, never held together; `progress` hears how the
+    /// Each note is read and parsed once, a batch at a time on every core; what the link check needs of it (its links,
+    /// names and body) is kept until the links are checked. `progress` hears how the
     /// notes (and a first build of the search index) are getting on.
     public func doctor(now: Date, progress: ProgressHandler? = nil) -> DoctorReport {
         var findings: [DoctorFinding] = []

@@ -51,17 +51,13 @@ extension Vault {
     /// Reads every note of the working tree (committed or not; ignored files, dot-folders and template folders
     /// left out) and resolves each of its links against every file of the vault.
     ///
-    /// Writes nothing. Cost: one read of each note and one index lookup per link.
+    /// Writes nothing. Cost: one read of each note (on every core) and one index lookup per link.
     public func checkLinks() throws -> LinkCheckReport {
         let tree = try head().map { try repository.commit($0).tree }
         let settings = ObsidianSettings.read(root: root)
         let files = vaultFiles(tree: tree)
-        var notes: [LinkedNote] = []
-        for path in files where path.lowercased().hasSuffix(".md") && !settings.isTemplate(path) {
-            guard let data = FileManager.default.contents(atPath: absolutePath(path)) else { continue }
-            notes.append(LinkedNote(NoteParser.lenient(path: path, data: data)))
-        }
-        return checkLinks(notes: notes, files: files)
+        let paths = files.filter { $0.lowercased().hasSuffix(".md") && !settings.isTemplate($0) }
+        return checkLinks(notes: Self.readNotes(paths, root: root, linkChecked: { _ in true }, progress: nil).linked, files: files)
     }
 
     /// What the link check keeps of a note: its links, the names it can be linked by, and its body (for
