@@ -190,6 +190,18 @@ import Testing
         let backup = try #require(entries.first { ($0["summary"] as? String ?? "").hasPrefix("vault backup: 2026-03-01") })
         #expect(backup["verdict"] as? String == "operator", "\(backup)")
         #expect((backup["reason"] as? String ?? "").contains("obsidian-git"), "\(backup)")
+        // A pull the plugin merges (another device's backup commit, git's merge message) is the operator's too.
+        let device = sb.work + "/device"
+        try sb.gitOK(["clone", "-q", v, device], cwd: sb.work)
+        try sb.write(device + "/20 Areas/Health/Sleep log.md", "#health\nslept well\n")
+        try sb.commitAll(device, "vault backup: 2026-03-01 09:12:00")
+        try sb.write(v + "/Home.md", read(v, "Home.md") + "\nmore\n")
+        try sb.commitAll(v, "vault backup: 2026-03-01 09:13:00")
+        try sb.gitOK(["pull", "-q", "--no-rebase", "--no-edit", device, "main"], cwd: v)
+        #expect(try sb.gitOK(["log", "-1", "--format=%P"], cwd: v).split(separator: " ").count == 2)
+        audit = sb.runCairn(["audit", "--all"], cwd: v)
+        #expect(audit.status == 0, "\(audit)")
+        #expect(audit.stdout.contains("merge of a pull by Obsidian's git plugin"), "\(audit)")
         // The plugin's message under another author, or a hand commit with another message, is not the operator's.
         try sb.write(v + "/Home.md", "# Home\n")
         try sb.gitOK(["add", "-A"], cwd: v)

@@ -9,7 +9,9 @@ import Foundation
 /// message template (`commitMessage` or `autoCommitMessage` in the plugin's `data.json`, default
 /// `vault backup: {{date}}`, each `{{…}}` placeholder standing for any text); and its author's e-mail is one that
 /// made an operator commit through cairn (the `init` that adopted the vault, a snapshot, a decision). A commit made by
-/// hand with git, or by anyone else under the plugin's message, stays unattributed.
+/// hand with git, or by anyone else under the plugin's message, stays unattributed. The merge a pull makes (git's
+/// `Merge branch '…' of …`, two parents) under the operator's identity counts too; the commits it brings in are
+/// audited one by one like any other.
 struct ObsidianGitCommits {
     static let pluginFolder = ".obsidian/plugins/obsidian-git"
     static let defaultTemplate = "vault backup: {{date}}"
@@ -46,11 +48,19 @@ struct ObsidianGitCommits {
         return try? NSRegularExpression(pattern: regex, options: [.dotMatchesLineSeparators])
     }
 
-    func matches(_ commit: Commit) -> Bool {
-        guard installedInWorkingTree, commit.parents.count == 1, !commit.trailers.contains(where: { $0.key.hasPrefix("Cairn-") }),
-              operatorEmails.contains(commit.author.email.lowercased()) else { return false }
+    /// What the plugin made `commit` as: a backup commit, the merge of a pull (its "merge" sync method, git's own
+    /// `Merge branch '…' of …` message), or nil when it is not the plugin's.
+    func kind(of commit: Commit) -> Kind? {
+        guard installedInWorkingTree, !commit.trailers.contains(where: { $0.key.hasPrefix("Cairn-") }),
+              operatorEmails.contains(commit.author.email.lowercased()) else { return nil }
         let message = commit.message.trimmingCharacters(in: .whitespacesAndNewlines)
+        if commit.parents.count == 2 {
+            return message.hasPrefix("Merge branch '") || message.hasPrefix("Merge remote-tracking branch '") ? .pullMerge : nil
+        }
+        guard commit.parents.count == 1 else { return nil }
         let range = NSRange(message.startIndex..., in: message)
-        return templates.contains { $0.firstMatch(in: message, range: range) != nil }
+        return templates.contains { $0.firstMatch(in: message, range: range) != nil } ? .backup : nil
     }
+
+    enum Kind { case backup, pullMerge }
 }

@@ -78,8 +78,10 @@ extension Vault {
                 } else {
                     verdict = .operator; reason = op == "auto-merge" ? "merged by policy, recorded in \(recordPath ?? "")" : "operator decision, recorded in \(recordPath ?? "")"
                 }
-            } else if op == nil, run == nil, obsidianGit.matches(c) {
-                verdict = .operator; reason = "automatic commit by Obsidian's git plugin (obsidian-git), authored by the operator"
+            } else if op == nil, run == nil, let kind = obsidianGit.kind(of: c) {
+                verdict = .operator
+                reason = kind == .backup ? "backup commit by Obsidian's git plugin (obsidian-git), authored by the operator"
+                    : "merge of a pull by Obsidian's git plugin (obsidian-git), authored by the operator"
             } else if run != nil, let why = approvedProposals[c.oid] {
                 verdict = .approvedAgent; reason = "agent run \(run ?? ""), \(why)"
             } else if run != nil {
