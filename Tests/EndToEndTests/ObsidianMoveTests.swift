@@ -129,6 +129,8 @@ import Testing
         #expect(read(v, "Home.md").contains("- [[20 Areas/Health/Logs/2026/Sleep log]]"), "\(read(v, "Home.md"))")
         #expect(read(v, "Journal/Daily/2026/03/2026-03-01.md").contains("Slept badly: [[20 Areas/Health/Logs/2026/Sleep log]]."))
         #expect(read(v, "10 Projects/Café Relaunch/Café Relaunch.md").contains("  - \"[[20 Areas/Health/Logs/2026/Sleep log]]\"\n"))
+        // Obsidian updates the links of templates too.
+        #expect(read(v, "Templates/Project.md").hasSuffix("Log sleep in [[20 Areas/Health/Logs/2026/Sleep log]].\n"), "\(read(v, "Templates/Project.md"))")
         let links = try doctorLinks(sb, v)
         #expect(links["unresolved"] as? Int == 1, "\(links)")
     }

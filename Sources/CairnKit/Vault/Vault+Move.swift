@@ -38,7 +38,7 @@ extension Vault {
     /// longer lead to the same file (its target moved, or a relative link's note moved, or a moved file now takes
     /// its name). The new link path follows the vault's "New link format" (`.obsidian/app.json`); only the path part
     /// changes — `#heading`, `|display text`, the `!` of embeds, every other byte of the note stay as they were.
-    /// Unresolved links and template folders are left alone.
+    /// Unresolved links are left alone; links in templates are updated too, as Obsidian does.
     ///
     /// The operator's pending edits are committed first (`snapshot`), so nothing in the working tree is lost; the
     /// move is one operator commit (`Cairn-Operation: move`) made from trees, and main moves by compare-and-swap.
@@ -173,11 +173,13 @@ extension Vault {
         var notes: [(file: TreeFile, data: Data, note: Note)] = []
         var aliasesAfter: [String: [String]] = [:]
         var aliasesBefore: [String: [String]] = [:]
-        for file in files where file.path.lowercased().hasSuffix(".md") && file.mode != TreeChange.symlinkMode && !settings.isTemplate(file.path) {
+        // Templates are not memory, but Obsidian updates their links like any note's: they are read (their
+        // placeholders never resolve, so are never rewritten), and their aliases do not count.
+        for file in files where file.path.lowercased().hasSuffix(".md") && file.mode != TreeChange.symlinkMode {
             let data = try repository.blob(file.oid)
             let note = NoteParser.lenient(path: file.path, data: data)
             let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
-            if !names.isEmpty {
+            if !names.isEmpty && !settings.isTemplate(file.path) {
                 aliasesAfter[file.path] = names
                 aliasesBefore[back[file.path] ?? file.path] = names
             }
