@@ -82,7 +82,12 @@ def main():
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--baseline", help="another cairn binary whose doctor runs on the same vaults, in the same run")
+    ap.add_argument("--marker", default="LINKS", help="the RESULTS.md section to write (<!-- BEGIN MARKER -->)")
+    ap.add_argument("--title", default="Links (issue 15: Obsidian link resolution)")
     a = ap.parse_args()
+    global BEGIN, END
+    BEGIN, END = f"<!-- BEGIN {a.marker} -->", f"<!-- END {a.marker} -->"
     cairn = os.path.abspath(a.cairn)
     env = env_for(os.path.join(HERE, "out", "links-home"))
     rows = []
@@ -95,26 +100,32 @@ def main():
         graph, graph_cpu, out = timed([cairn, "links", "--unresolved", "--json"], work, env, a.runs)
         report = json.loads(out)
         doctor, doctor_cpu, _ = timed([cairn, "doctor"], work, env, a.runs)
+        base, base_cpu = (timed([os.path.abspath(a.baseline), "doctor"], work, env, a.runs)[:2] if a.baseline else (None, None))
         rg, rg_cpu, _ = timed(["rg", "-c", r"\[\[|\]\(", "--glob", "*.md", "."], work, env, a.runs)
         fsck, fsck_cpu, _ = timed(["git", "fsck", "--connectivity-only", "--no-progress"], work, env, a.runs)
         rows.append({"notes": notes, "attachments": attachments, "files": report["files"], "links": report["links"],
                      "unresolved": len(report["unresolved"]), "anchors": len(report["brokenAnchors"]), "graph": graph,
                      "graph_cpu": graph_cpu, "doctor": doctor, "doctor_cpu": doctor_cpu, "rg": rg, "rg_cpu": rg_cpu,
-                     "fsck": fsck, "fsck_cpu": fsck_cpu})
+                     "fsck": fsck, "fsck_cpu": fsck_cpu, "base": base, "base_cpu": base_cpu})
         print(json.dumps(rows[-1]))
-    lines = [BEGIN, "## Links (issue 15: Obsidian link resolution)", "",
-             f"- Command: `python3 bench/links_bench.py --cairn {a.cairn} --sizes {a.sizes} --runs {a.runs}`"
+    command = f"python3 bench/links_bench.py --cairn {a.cairn} --sizes {a.sizes} --runs {a.runs}"
+    if a.baseline:
+        command += f" --baseline {a.baseline} --marker '{a.marker}' --title '{a.title}'"
+    lines = [BEGIN, f"## {a.title}", "",
+             f"- Command: `{command}`"
              f" ({dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, load average {os.getloadavg()[0]:.1f} on a shared 2-core machine).",
              "- Data: gen_vault.py --commits 10, plus one 200-byte attachment per 2 notes and six Obsidian links per note "
              "(embed by name, path suffix, heading, block, %20 Markdown link, a note not written yet); adopted with `cairn init`.",
              "- Medians after one warm-up, as wall / CPU (user + system) seconds: on a machine shared by several builds "
              "the wall time is mostly waiting for a core, the CPU time is what the work costs. Baselines: `rg -c` reading "
              "every link of every note, `git fsck --connectivity-only` (doctor also walks every reachable object).", "",
-             "| notes | attachments | links | unresolved | `cairn links --unresolved` | CPU per note | `cairn doctor` | rg | git fsck |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| notes | attachments | links | unresolved | `cairn links --unresolved` | CPU per note | `cairn doctor` | "
+             + ("baseline doctor | " if a.baseline else "") + "rg | git fsck |",
+             "|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if a.baseline else "") + "---:|---:|"]
     for r in rows:
+        base = f"{r['base']:.2f} / {r['base_cpu']:.2f} s | " if a.baseline else ""
         lines.append(f"| {r['notes']} | {r['attachments']} | {r['links']} | {r['unresolved']} | {r['graph']:.2f} / {r['graph_cpu']:.2f} s | "
-                     f"{r['graph_cpu'] / r['notes'] * 1e6:.0f} µs | {r['doctor']:.2f} / {r['doctor_cpu']:.2f} s | "
+                     f"{r['graph_cpu'] / r['notes'] * 1e6:.0f} µs | {r['doctor']:.2f} / {r['doctor_cpu']:.2f} s | {base}"
                      f"{r['rg']:.2f} / {r['rg_cpu']:.2f} s | {r['fsck']:.2f} / {r['fsck_cpu']:.2f} s |")
     lines += ["", END]
     if a.no_write:

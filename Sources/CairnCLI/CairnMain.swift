@@ -65,7 +65,7 @@ struct Cairn: ParsableCommand {
         NoteCommand.self, AgentCommand.self, Proposals.self, Review.self, Approve.self, Reject.self, Why.self,
         PolicyCommand.self, Audit.self, Doctor.self, Search.self, IndexCommand.self, Links.self,
         WorkflowCommand.self, Runs.self, Resume.self, Cancel.self, Emit.self, Tick.self, Watch.self,
-        Prune.self, Forget.self, MCPCommand.self,
+        Prune.self, Forget.self, MCPCommand.self, Move.self,
         RemoteCommand.self, Clone.self, Sync.self, ConnectorCommand.self, OutboxCommand.self]
 }
 

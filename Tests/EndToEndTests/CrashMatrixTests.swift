@@ -33,6 +33,7 @@ import Glibc
             try SyncTests().killedSyncFinishesOnRerun(point: point)
         case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout:
             try ConnectorE2ETests().pullSurvivesKill9(point: point)
+        case .moveBeforeRef, .moveAfterRef, .moveAfterCheckout: try ObsidianMoveTests().aKilledMoveIsAllOrNothing(point)
         case .outboxBeforeClaimPush, .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:
             try OutboxE2ETests().aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: point)
         case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:

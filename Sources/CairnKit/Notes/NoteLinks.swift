@@ -13,6 +13,17 @@ public struct WikiLink: Sendable, Hashable, CustomStringConvertible {
     public let isEmbed: Bool
     /// The 1-based line the link is on (a file line when scanned with the body's first line).
     public let line: Int
+    /// Where the target is written on its line, in Unicode scalars from the line's start (what a link update
+    /// replaces). Not part of equality: two links are the same link wherever they are written.
+    public var columns: Range<Int>? = nil
+
+    public static func == (a: WikiLink, b: WikiLink) -> Bool {
+        a.target == b.target && a.heading == b.heading && a.alias == b.alias && a.isEmbed == b.isEmbed && a.line == b.line
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(target); hasher.combine(heading); hasher.combine(alias); hasher.combine(isEmbed); hasher.combine(line)
+    }
 
     public var description: String {
         var text = target
@@ -34,6 +45,19 @@ public struct MarkdownLink: Sendable, Hashable {
     public let line: Int
     /// What follows `#` in the destination, percent-decoded (a heading or `^block`), if any.
     public var fragment: String? = nil
+    /// Where the destination's path (before `#` or `?`, as written) is on its line, in Unicode scalars from the
+    /// line's start; not part of equality.
+    public var columns: Range<Int>? = nil
+    /// The destination is written in angle brackets (`[x](<a b.md>)`), where spaces need no encoding.
+    public var angleBrackets = false
+
+    public static func == (a: MarkdownLink, b: MarkdownLink) -> Bool {
+        a.text == b.text && a.target == b.target && a.isImage == b.isImage && a.line == b.line && a.fragment == b.fragment
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text); hasher.combine(target); hasher.combine(isImage); hasher.combine(line); hasher.combine(fragment)
+    }
 }
 
 /// What a note body refers to: its first `# Heading`, inline `#tags`, wikilinks and relative
@@ -183,7 +207,7 @@ private struct BodyScanner {
             if line[index] == "]" {
                 guard line[index + 1] == "]" else { return nil }
                 let content = Self.string(line[(open + 2)..<index])
-                appendWikiLink(content, embed: embed, number: number)
+                appendWikiLink(content, embed: embed, number: number, columns: Self.targetColumns(line, from: open + 2, to: index))
                 return index + 2
             }
             index += 1
@@ -191,7 +215,22 @@ private struct BodyScanner {
         return nil
     }
 
-    private mutating func appendWikiLink(_ content: String, embed: Bool, number: Int) {
+    /// The scalars of a wikilink's target within `line[from..<to]` (its content): before the first `|` (less a
+    /// `\` escaping it) and `#`, spaces trimmed — the same cut `appendWikiLink` makes.
+    static func targetColumns(_ line: [Unicode.Scalar], from: Int, to: Int) -> Range<Int> {
+        var end = to
+        if let bar = line[from..<to].firstIndex(of: "|") {
+            end = bar
+            if end > from, line[end - 1] == "\\" { end -= 1 }
+        }
+        if let hash = line[from..<end].firstIndex(of: "#") { end = hash }
+        var start = from
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        return start..<end
+    }
+
+    private mutating func appendWikiLink(_ content: String, embed: Bool, number: Int, columns: Range<Int>) {
         var targetPart = Substring(content)
         var alias: String?
         if let bar = content.firstIndex(of: "|") {
@@ -208,7 +247,7 @@ private struct BodyScanner {
         }
         let target = NoteText.trimmed(targetPart)
         guard !target.isEmpty else { return }
-        wikiLinks.append(WikiLink(target: target, heading: heading, alias: alias, isEmbed: embed, line: number))
+        wikiLinks.append(WikiLink(target: target, heading: heading, alias: alias, isEmbed: embed, line: number, columns: columns))
     }
 
     /// Parses `[text](destination "title")` starting at `open`; returns the index after `)`.
@@ -223,8 +262,11 @@ private struct BodyScanner {
         index += 2
         while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
         var destination: [Unicode.Scalar] = []
-        if index < limit, line[index] == "<" {
+        var destinationStart = index
+        let angle = index < limit && line[index] == "<"
+        if angle {
             index += 1
+            destinationStart = index
             while index < limit, line[index] != ">" {
                 if line[index] == "<" { return nil }
                 destination.append(line[index])
@@ -233,6 +275,7 @@ private struct BodyScanner {
             guard index < limit else { return nil }
             index += 1
         } else {
+            destinationStart = index
             var parens = 0
             while index < limit {
                 let scalar = line[index]
@@ -254,6 +297,7 @@ private struct BodyScanner {
                 index += 1
             }
         }
+        let destinationEnd = angle ? index - 1 : index
         while index < limit, line[index] == " " || line[index] == "\t" { index += 1 }
         if index < limit, let closer = Self.titleCloser(line[index]) {
             index += 1
@@ -273,8 +317,10 @@ private struct BodyScanner {
         guard index < limit, line[index] == ")" else { return nil }
         let written = Self.string(destination[...])
         if let target = Self.relativeTarget(written) {
+            let pathEnd = line[destinationStart..<destinationEnd].firstIndex { $0 == "#" || $0 == "?" } ?? destinationEnd
             markdownLinks.append(MarkdownLink(text: text, target: target, isImage: image, line: number,
-                                              fragment: Self.fragment(written)))
+                                              fragment: Self.fragment(written), columns: destinationStart..<pathEnd,
+                                              angleBrackets: angle))
         }
         return index + 1
     }

@@ -49,6 +49,7 @@ extension Vault {
         var seenInit = false
         var commits: [Commit] = []
         while let oid = try walk.next(), commits.count < limit { commits.append(try repository.commit(oid)) }
+        let obsidianGit = ObsidianGitCommits(root: root, commits: commits)
         // Walk oldest first so we know whether the vault existed yet.
         for c in commits.reversed() {
             let op = c.trailer("Cairn-Operation")
@@ -69,13 +70,14 @@ extension Vault {
                       try repository.entry(at: OutboxItem.folder + "/" + id + ".md", in: c.tree) == nil {
                 // A send is accounted for only by its item on main, which got there through an approval or a snapshot.
                 verdict = .unattributed; reason = "outbox \(id) \(c.trailer("Cairn-Outbox-State") ?? "") for an item that is not on \(branch) (never approved)"
-            } else if let op, ["snapshot", "workflow-task", "emit", "tick", "connector", "outbox", "sync"].contains(op) {
+            } else if let op, ["snapshot", "workflow-task", "emit", "tick", "connector", "outbox", "sync", "move"].contains(op) {
                 verdict = .operator
                 reason = ["snapshot": "operator snapshot", "workflow-task": "task note for the operator from a workflow run",
                           "emit": "event recorded by cairn emit", "tick": "digest written by cairn tick",
                           "connector": "items pulled by connector \(c.trailer("Cairn-Connector") ?? "?")",
                           "outbox": "outbox \(c.trailer("Cairn-Outbox") ?? "?") \(c.trailer("Cairn-Outbox-State") ?? "")",
-                          "sync": "merge of another machine's history by cairn sync"][op] ?? op
+                          "sync": "merge of another machine's history by cairn sync",
+                          "move": "file moved by the operator with cairn mv, links updated"][op] ?? op
             } else if let op, ["approve", "auto-merge", "reject"].contains(op) {
                 let recordPath = run.map { ApprovalRecord.path(runID: $0) }
                 let hasRecord = try recordPath.map { try repository.entry(at: $0, in: c.tree) != nil } ?? false
@@ -86,6 +88,10 @@ extension Vault {
                 } else {
                     verdict = .operator; reason = op == "auto-merge" ? "merged by policy, recorded in \(recordPath ?? "")" : "operator decision, recorded in \(recordPath ?? "")"
                 }
+            } else if op == nil, run == nil, let kind = obsidianGit.kind(of: c) {
+                verdict = .operator
+                reason = kind == .backup ? "backup commit by Obsidian's git plugin (obsidian-git), authored by the operator"
+                    : "merge of a pull by Obsidian's git plugin (obsidian-git), authored by the operator"
             } else if run != nil, let why = approvedProposals[c.oid] {
                 verdict = .approvedAgent; reason = "agent run \(run ?? ""), \(why)"
             } else if run != nil {

@@ -36,6 +36,8 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
     case outboxBeforeClaimPush = "outbox.before-claim-push"
     case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"
+    // cairn mv: around moving main to the commit with the moved files and updated links.
+    case moveBeforeRef = "move.before-ref", moveAfterRef = "move.after-ref", moveAfterCheckout = "move.after-checkout"
 
     public var description: String { rawValue }
 
@@ -54,7 +56,7 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
 
 /// The writers that move `main` through `Vault.moveMain`, each with its three crash points.
 enum MainMove: String, Sendable {
-    case approve, reject, emit, tick, sync, connector, outbox
+    case approve, reject, emit, tick, sync, connector, outbox, move
     case workflowTask = "workflow-task"
 
     var beforeRef: CrashPoint {
@@ -66,6 +68,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncBeforeRef
         case .connector: .connectorBeforeRef
         case .outbox: .outboxBeforeRef
+        case .move: .moveBeforeRef
         case .workflowTask: .workflowTaskBeforeRef
         }
     }
@@ -79,6 +82,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncAfterRef
         case .connector: .connectorAfterRef
         case .outbox: .outboxAfterRef
+        case .move: .moveAfterRef
         case .workflowTask: .workflowTaskAfterRef
         }
     }
@@ -92,6 +96,7 @@ enum MainMove: String, Sendable {
         case .sync: .syncAfterCheckout
         case .connector: .connectorAfterCheckout
         case .outbox: .outboxAfterCheckout
+        case .move: .moveAfterCheckout
         case .workflowTask: .workflowTaskAfterCheckout
         }
     }

@@ -5,11 +5,12 @@ import Glibc
 #endif
 
 extension Vault {
-    /// Creates a note with front matter in the tier's folder and returns its vault-relative path.
+    /// Creates a note with front matter in the tier's folder (or in `folder`, vault-relative, when given) and
+    /// returns its vault-relative path.
     ///
     /// The file name is the title's slug; an existing file is never overwritten (a `-2`, `-3`… suffix is added).
     /// Writes only the new file (whole or not at all); committing it is the operator's next `snapshot`.
-    public func newNote(title: String, tier: Tier, tags: [String], now: Date) throws -> String {
+    public func newNote(title: String, tier: Tier, tags: [String], now: Date, folder chosen: String? = nil) throws -> String {
         let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw VaultError.invalidArgument("a note needs a title") }
         guard !trimmed.contains("\0"), !trimmed.contains("\n") else {
@@ -18,7 +19,8 @@ extension Vault {
         for tag in tags where tag.isEmpty || tag.contains(where: { $0.isWhitespace || $0 == "," || $0 == "#" }) {
             throw VaultError.invalidArgument("invalid tag '\(tag)': tags are single words (letters, digits, -, _, /)")
         }
-        let folder = absolutePath(tier.folder)
+        let relativeFolder = try chosen.map { try Self.movePath($0, role: "folder") } ?? tier.folder
+        let folder = absolutePath(relativeFolder)
         let scratch = gitDir + "cairn/tmp"
         for dir in [folder, scratch] {
             do {
@@ -47,12 +49,12 @@ extension Vault {
             // link(2) never replaces an existing file: a name taken since it was chosen is retried.
             if link(temp, folder + "/" + name) != 0 {
                 if errno == EEXIST { continue }
-                throw VaultError.cannotWrite(path: tier.folder + "/" + name, reason: String(cString: strerror(errno)))
+                throw VaultError.cannotWrite(path: relativeFolder + "/" + name, reason: String(cString: strerror(errno)))
             }
             CrashPoints.hit(.noteAfterLink)
-            return tier.folder + "/" + name
+            return relativeFolder + "/" + name
         }
-        throw VaultError.noteExists(path: tier.folder + "/" + Slug.make(trimmed) + ".md")
+        throw VaultError.noteExists(path: relativeFolder + "/" + Slug.make(trimmed) + ".md")
     }
 
     /// The system's words for a Foundation file error (its POSIX code), e.g. "Read-only file system".

@@ -1,0 +1,263 @@
+import CairnGit
+import Foundation
+
+/// A link whose text a move changed.
+public struct LinkUpdate: Sendable, Codable, Hashable, CustomStringConvertible {
+    /// The note holding the link (its path after the move).
+    public let path: String
+    public let line: Int
+    /// The link's path as it was written, and as it is now.
+    public let old: String
+    public let new: String
+
+    public var description: String { "\(path):\(line): \(old) -> \(new)" }
+}
+
+/// What `cairn mv` did (or, with `dryRun`, would do).
+public struct MoveResult: Sendable, Codable {
+    public struct Moved: Sendable, Codable, Hashable {
+        public let from: String
+        public let to: String
+    }
+    /// The commit on main; nil for a dry run.
+    public let commit: String?
+    /// The operator's pending edits committed first (nil when there were none, or for a dry run).
+    public let snapshot: String?
+    public let moved: [Moved]
+    public let links: [LinkUpdate]
+    /// Files the move left alone in the working tree because the operator edited them meanwhile.
+    public let kept: [String]
+}
+
+extension Vault {
+    /// Moves or renames a file or folder of the vault and updates, in the same commit, every link whose target
+    /// moved — as Obsidian does with "Automatically update internal links" — then updates the working tree.
+    ///
+    /// Every link of every note (body wikilinks, embeds, Markdown links, wikilinks in properties) is resolved as
+    /// Obsidian would before the move (`LinkResolver`); a link is rewritten only when, after the move, it would no
+    /// longer lead to the same file (its target moved, or a relative link's note moved, or a moved file now takes
+    /// its name). The new link path follows the vault's "New link format" (`.obsidian/app.json`); only the path part
+    /// changes — `#heading`, `|display text`, the `!` of embeds, every other byte of the note stay as they were.
+    /// Unresolved links are left alone; links in templates are updated too, as Obsidian does.
+    ///
+    /// The operator's pending edits are committed first (`snapshot`), so nothing in the working tree is lost; the
+    /// move is one operator commit (`Cairn-Operation: move`) made from trees, and main moves by compare-and-swap.
+    /// Bad arguments (no such file, a destination that exists, a path out of the vault) write nothing.
+    public func move(_ from: String, to: String, author: OperatorIdentity, now: Date, dryRun: Bool = false) throws -> MoveResult {
+        let source = try Self.movePath(from, role: "source")
+        let destination = try Self.movePath(to, role: "destination")
+        guard !dryRun else {
+            guard let main = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
+            let plan = try planMove(source, to: destination, tree: try repository.commit(main).tree)
+            return MoveResult(commit: nil, snapshot: nil, moved: plan.moved, links: plan.links, kept: [])
+        }
+        let lock = try VaultLock(gitDir: gitDir)
+        defer { withExtendedLifetime(lock) {} }
+        try prepareForWrite(now: now)
+        try precheckMove(source, to: destination)
+        let snapshot = try snapshotLocked(SnapshotOptions(message: "Snapshot before moving \(source)"), author: author, now: now)
+        for _ in 0..<5 {
+            guard let main = try head() else { throw VaultError.invalidArgument("\(branch) has no commit yet; run `cairn snapshot` first") }
+            let mainCommit = try repository.commit(main)
+            let plan = try planMove(source, to: destination, tree: mainCommit.tree)
+            let sig = Signature(name: author.name, email: author.email, time: now)
+            let subject = plan.moved.count == 1 ? "Move \(plan.moved[0].from) to \(plan.moved[0].to)" : "Move \(source) to \(destination)"
+            var body = ""
+            if !plan.links.isEmpty {
+                let notes = Set(plan.links.map(\.path)).count
+                body = "Links updated: \(plan.links.count) in \(notes) note\(notes == 1 ? "" : "s")."
+            }
+            let message = Trailer.message(subject: subject, body: body, trailers: [Trailer("Cairn-Operation", "move")])
+            let commit = try repository.createCommit(tree: plan.tree, parents: [main], author: sig, committer: sig, message: message)
+            do {
+                let result = try moveMain(from: mainCommit, to: commit, newTree: plan.tree, message: "cairn mv \(source) \(destination)", as: .move)
+                if plan.moved.count > 1 || plan.moved.first?.from != source { removeEmptyFolders(under: source) }
+                return MoveResult(commit: commit.hex, snapshot: snapshot.commit, moved: plan.moved, links: plan.links, kept: result.kept)
+            } catch VaultError.concurrentUpdate {
+                continue
+            }
+        }
+        throw VaultError.concurrentUpdate(ref: branchRef)
+    }
+
+    /// A path given to `cairn mv`, normalized; refuses paths out of the vault and into dot-folders.
+    static func movePath(_ raw: String, role: String) throws -> String {
+        let path: String
+        do {
+            path = try PathGuard.normalize(raw.hasSuffix("/") ? String(raw.dropLast()) : raw)
+        } catch {
+            throw VaultError.invalidArgument("\(role) '\(raw)': \(error.reason)")
+        }
+        if path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+            throw VaultError.invalidArgument("\(role) '\(raw)': cairn mv does not move files in or into dot-folders (.obsidian, .cairn…)")
+        }
+        return path
+    }
+
+    /// Refuses, before anything is committed, a move whose source is neither in the working tree nor on the branch,
+    /// or whose destination is taken (an existing folder is fine: the source goes inside it).
+    func precheckMove(_ source: String, to destination: String) throws {
+        let fm = FileManager.default
+        let tree = try head().map { try repository.commit($0).tree }
+        let inTree = try tree.flatMap { try repository.entry(at: source, in: $0) } != nil
+        var isDir: ObjCBool = false
+        guard inTree || fm.fileExists(atPath: absolutePath(source)) else {
+            throw VaultError.invalidArgument("no file or folder '\(source)' in \(branch)")
+        }
+        if fm.fileExists(atPath: absolutePath(destination), isDirectory: &isDir) {
+            let sourceIsDir = (try? fm.attributesOfItem(atPath: absolutePath(source))[.type] as? FileAttributeType) == .typeDirectory
+            if !isDir.boolValue || fm.fileExists(atPath: absolutePath(destination) + "/" + LinkResolver.fileName(source)) || (sourceIsDir && destination == source) {
+                throw VaultError.invalidArgument("'\(destination)' already exists; choose another name or move it first")
+            }
+        }
+    }
+
+    struct MovePlan {
+        let tree: OID
+        let moved: [MoveResult.Moved]
+        let links: [LinkUpdate]
+    }
+
+    /// The tree with `source` (a file or a folder of `tree`) at `destination` and the links that lead to what moved
+    /// rewritten. An existing folder as destination receives `source` inside it, as `mv` does.
+    func planMove(_ source: String, to destination: String, tree: OID) throws -> MovePlan {
+        var target = destination
+        if let entry = try repository.entry(at: destination, in: tree), entry.kind == .tree {
+            target = destination + "/" + LinkResolver.fileName(source)
+        }
+        let files = try repository.files(in: tree)
+        var moves: [String: String] = [:]
+        if let file = files.first(where: { $0.path == source }) {
+            moves[file.path] = target
+        } else {
+            for file in files where file.path.hasPrefix(source + "/") {
+                moves[file.path] = target + file.path.dropFirst(source.count)
+            }
+        }
+        guard !moves.isEmpty else { throw VaultError.invalidArgument("no file or folder '\(source)' in \(branch)") }
+        guard target != source else { throw VaultError.invalidArgument("'\(source)' is already there") }
+        if target.hasPrefix(source + "/") { throw VaultError.invalidArgument("cannot move '\(source)' into itself ('\(target)')") }
+        let staying = Set(files.map(\.path)).subtracting(moves.keys)
+        for new in moves.values.sorted() {
+            // A file, or a folder, already at the new path (or a file where the new path needs a folder).
+            let parts = new.split(separator: "/")
+            let clash = staying.contains(new) || staying.contains { $0.hasPrefix(new + "/") }
+                || parts.indices.dropLast().contains { staying.contains(parts[...$0].joined(separator: "/")) }
+            if clash || (!moves.keys.contains(new) && FileManager.default.fileExists(atPath: absolutePath(new))) {
+                throw VaultError.invalidArgument("'\(new)' already exists; choose another name or move it first")
+            }
+        }
+        let byPath = Dictionary(files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        var changes: [TreeChange] = []
+        for (old, new) in moves {
+            let file = byPath[old]!
+            changes.append(.remove(path: old))
+            changes.append(.upsert(path: new, oid: file.oid, mode: file.mode))
+        }
+        let moved = try repository.updateTree(base: tree, changes: changes)
+        let update = try updateLinks(before: tree, after: moved, moves: moves)
+        return MovePlan(tree: update.tree, moved: moves.map { MoveResult.Moved(from: $0.key, to: $0.value) }.sorted { $0.from < $1.from },
+                        links: update.links)
+    }
+
+    /// `after` (a tree where the files of `moves`, old path → new path, have moved from where they are in
+    /// `before`) with each link rewritten that no longer leads where it led in `before`.
+    ///
+    /// Notes are read from `after` (so an edit made with the move is kept); the vault's settings come from the
+    /// working tree. Cost: one read of each note and a resolver lookup per link, twice.
+    func updateLinks(before: OID, after: OID, moves: [String: String]) throws -> (tree: OID, links: [LinkUpdate]) {
+        guard !moves.isEmpty else { return (after, []) }
+        let settings = ObsidianSettings.read(root: root)
+        let back = Dictionary(moves.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let files = try repository.files(in: after).filter { !$0.path.hasPrefix(".") && !$0.path.contains("/.") }
+        var notes: [(file: TreeFile, data: Data, note: Note)] = []
+        var aliasesAfter: [String: [String]] = [:]
+        var aliasesBefore: [String: [String]] = [:]
+        // Templates are not memory, but Obsidian updates their links like any note's: they are read (their
+        // placeholders never resolve, so are never rewritten), and their aliases do not count.
+        for file in files where file.path.lowercased().hasSuffix(".md") && file.mode != TreeChange.symlinkMode {
+            let data = try repository.blob(file.oid)
+            let note = NoteParser.lenient(path: file.path, data: data)
+            let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
+            if !names.isEmpty && !settings.isTemplate(file.path) {
+                aliasesAfter[file.path] = names
+                aliasesBefore[back[file.path] ?? file.path] = names
+            }
+            notes.append((file, data, note))
+        }
+        let oldResolver = LinkResolver(paths: files.map { back[$0.path] ?? $0.path }, aliases: aliasesBefore)
+        let newResolver = LinkResolver(paths: files.map(\.path), aliases: aliasesAfter)
+        var changes: [TreeChange] = []
+        var updates: [LinkUpdate] = []
+        for (file, data, note) in notes {
+            let newSource = file.path
+            let oldSource = back[newSource] ?? newSource
+            var edits: [LinkText.Edit] = []
+            func check(_ target: String, markdown: Bool, line: Int, columns: Range<Int>?, angle: Bool) {
+                guard let columns, let was = oldResolver.resolve(target, from: oldSource, markdown: markdown) else { return }
+                // A link to the note itself (`[[#Heading]]`) follows it wherever it goes.
+                if target.isEmpty { return }
+                let expected = moves[was.path] ?? was.path
+                if newResolver.resolve(target, from: newSource, markdown: markdown)?.path == expected { return }
+                let text = LinkText.path(to: expected, from: newSource, markdown: markdown, format: settings.newLinkFormat,
+                                         resolver: newResolver, angleBrackets: angle)
+                edits.append(LinkText.Edit(line: line, columns: columns, text: text))
+                updates.append(LinkUpdate(path: newSource, line: line, old: target, new: text))
+            }
+            if let block = note.frontMatter?.block, block.utf8.contains(0x5B) {
+                for w in NoteLinks.scan(block, firstLine: note.frontMatter?.lines.lowerBound ?? 1).wikiLinks {
+                    check(w.target, markdown: false, line: w.line, columns: w.columns, angle: false)
+                }
+            }
+            for w in note.links.wikiLinks { check(w.target, markdown: false, line: w.line, columns: w.columns, angle: false) }
+            for m in note.links.markdownLinks { check(m.target, markdown: true, line: m.line, columns: m.columns, angle: m.angleBrackets) }
+            guard !edits.isEmpty else { continue }
+            let blob = try repository.writeBlob(LinkText.apply(edits, to: data))
+            changes.append(.upsert(path: newSource, oid: blob, mode: file.mode))
+        }
+        // Canvas files name the notes on the board by their path from the root (`"file":"Folder/Note.md"`).
+        for file in files where file.path.lowercased().hasSuffix(".canvas") && file.mode != TreeChange.symlinkMode {
+            let data = try repository.blob(file.oid)
+            let rewritten = Self.canvasWithMovedFiles(data, moves: moves)
+            guard rewritten.links > 0 else { continue }
+            changes.append(.upsert(path: file.path, oid: try repository.writeBlob(rewritten.data), mode: file.mode))
+            for (line, old, new) in rewritten.updates { updates.append(LinkUpdate(path: file.path, line: line, old: old, new: new)) }
+        }
+        let tree = changes.isEmpty ? after : try repository.updateTree(base: after, changes: changes)
+        return (tree, updates.sorted { ($0.path, $0.line) < ($1.path, $1.line) })
+    }
+
+    /// A JSON Canvas file with each `"file": "path"` whose path moved given its new path; every other byte kept.
+    static func canvasWithMovedFiles(_ data: Data, moves: [String: String]) -> (data: Data, links: Int, updates: [(Int, String, String)]) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard let regex = try? NSRegularExpression(pattern: #""file"\s*:\s*("(?:[^"\\]|\\.)*")"#) else { return (data, 0, []) }
+        var out = text
+        var updates: [(Int, String, String)] = []
+        for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            guard let range = Range(match.range(at: 1), in: text),
+                  let old = try? JSONDecoder().decode(String.self, from: Data(text[range].utf8)), let new = moves[old],
+                  let encoded = try? JSONEncoder().encode(new) else { continue }
+            var literal = String(decoding: encoded, as: UTF8.self)
+            literal = literal.replacingOccurrences(of: "\\/", with: "/")
+            guard let target = Range(match.range(at: 1), in: out) else { continue }
+            out.replaceSubrange(target, with: literal)
+            let line = text[..<range.lowerBound].utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            updates.append((line, old, new))
+        }
+        return (Data(out.utf8), updates.count, updates)
+    }
+
+    /// Removes the moved folder `folder` and the folders inside it that the move left empty (rmdir never removes
+    /// a folder with anything in it, such as a file git ignores).
+    func removeEmptyFolders(under folder: String) {
+        func visit(_ path: String) {
+            let full = absolutePath(path)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: full)) ?? [] {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full + "/" + name, isDirectory: &isDir), isDir.boolValue { visit(path + "/" + name) }
+            }
+            rmdir(full)
+        }
+        visit(folder)
+    }
+}
