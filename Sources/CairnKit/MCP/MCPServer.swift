@@ -16,6 +16,7 @@ public enum CairnMCPServer {
     /// open vault; nothing a client sends can stop the server other than closing its input.
     public static func serve(root: String, options: MCPServerOptions, input: Int32, output: Int32) async throws {
         let service = try MCPService(root: root, options: options)
+        await service.startWatching()
         let server = Server(name: "cairn", version: options.version, title: "Cairn vault memory", instructions: instructions,
                             capabilities: .init(resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: MCPTools.all) }
@@ -44,5 +45,6 @@ public enum CairnMCPServer {
         await server.waitUntilCompleted()
         // The client closed its input: let the call under way (the actor runs one at a time) finish its commit.
         await service.idle()
+        await service.stopWatching()
     }
 }
