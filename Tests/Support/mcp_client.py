@@ -11,9 +11,11 @@ printing a JSON list of results on stdout:
         {"op": "call", "tool": T, "args": A} -> {"is_error", "text", "structured"} or {"protocol_error": {...}}
         {"op": "resources"} / {"op": "templates"} / {"op": "resource", "uri": U}
         {"op": "write", "path": P, "content": C}   (an editor saving a file in the vault meanwhile)
+        {"op": "cairn", "args": [...]}       -> {"status", "stdout"} of the CLI run in the vault meanwhile
   raw --cairn BIN --vault PATH
       Bytes straight to the server's stdin, bypassing the SDK (malformed JSON-RPC, oversized lines):
         {"send": "text"}                     a line as given
+        {"send_hex": "…"}                    a line of raw bytes (hex), e.g. invalid UTF-8
         {"send_huge": N, "id": I}            a tools/call request of about N bytes with id I
         {"expect": K}                        wait (10 s at most) until K more messages have arrived
       Prints {"received": [...], "alive": bool, "exit": code}.
@@ -98,6 +100,10 @@ async def session(args, steps):
                         with open(path, "w", encoding="utf-8") as f:
                             f.write(step["content"])
                         results.append({"written": step["path"]})
+                    elif op == "cairn":
+                        r = subprocess.run([args.cairn] + step["args"], cwd=args.vault, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, env=dict(os.environ), timeout=60)
+                        results.append({"status": r.returncode, "stdout": r.stdout.decode("utf-8", "replace")})
                     else:
                         results.append({"harness_error": f"unknown op {op}"})
                 except McpError as e:
@@ -137,6 +143,9 @@ def raw(args, steps):
         for step in steps:
             if "send" in step:
                 proc.stdin.write(step["send"].encode("utf-8") + b"\n")
+                proc.stdin.flush()
+            elif "send_hex" in step:
+                proc.stdin.write(bytes.fromhex(step["send_hex"]) + b"\n")
                 proc.stdin.flush()
             elif "send_huge" in step:
                 filler = "A" * step["send_huge"]
