@@ -258,7 +258,9 @@ import Glibc
         #expect(second["status"] as? String == "merged", "\(second)")
         #expect(try sb.gitOK(["show", "main:memory/working/note-2.md"], cwd: v) == "# Note 2\n\nWritten by the client.")
         let secondID = try #require(second["proposal"] as? String)
-        #expect(try sb.gitOK(["log", "-1", "--format=%B", "main"], cwd: v).contains(secondID))
+        #expect(try sb.gitOK(["log", "--format=%B", "main"], cwd: v).contains("Cairn-Run: \(secondID)"), "its run is on main")
+        #expect(FileManager.default.fileExists(atPath: v + "/approvals") && (try sb.gitOK(["ls-tree", "-r", "--name-only", "main", "approvals"], cwd: v))
+                    .split(separator: "\n").contains { $0.contains(secondID) }, "with its approval record")
         // The third run of the day is the last allowed; the fourth is refused by the quota and writes nothing.
         #expect((r[1]["structured"] as? [String: Any])?["status"] as? String == "merged", "\(r[1])")
         #expect(r[2]["is_error"] as? Bool == true, "\(r[2])")
@@ -439,13 +441,22 @@ import Glibc
         #expect(received[3]["id"] as? Int == 1 && received[3]["result"] != nil, "\(received[3])")
         #expect(received[4]["id"] as? Int == 2 && ((received[4]["result"] as? [String: Any])?["tools"] as? [Any])?.count == 9, "\(received[4])")
         #expect(received[5]["id"] as? Int == 3 && error(received[5]).code == -32601, "\(received[5])")
-        for (i, id) in [(6, nil), (7, nil), (8, nil), (9, 21), (10, 22), (11, 23), (12, nil)] as [(Int, Int?)] {
-            let e = error(received[i])
-            #expect(e.code != nil && !e.message.isEmpty && received[i]["result"] == nil, "case \(i): \(received[i])")
-            if let id {
-                #expect(received[i]["id"] as? Int == id, "case \(i) answers request \(id): \(received[i])")
-            } else if let other = received[i]["id"] as? Int {
-                Issue.record("case \(i) carries id \(other) it was not given: \(received[i])")
+        let expected: [(index: Int, id: Int?, code: Int, message: String)] = [
+            (6, nil, -32600, "a JSON-RPC message is an object"),
+            (7, nil, -32600, "a JSON-RPC message is an object"),
+            (8, nil, -32600, "at most 64 are accepted"),
+            (9, 21, -32602, "name must be a string"),
+            (10, 22, -32602, "arguments must be an object"),
+            (11, 23, -32600, "at most 64 are accepted"),
+            (12, nil, -32700, "not valid JSON"),
+        ]
+        for c in expected {
+            let e = error(received[c.index])
+            #expect(e.code == c.code && e.message.contains(c.message) && received[c.index]["result"] == nil, "case \(c.index): \(received[c.index])")
+            if let id = c.id {
+                #expect(received[c.index]["id"] as? Int == id, "case \(c.index) answers request \(id): \(received[c.index])")
+            } else {
+                #expect(received[c.index]["id"] is NSNull, "case \(c.index) has no id to answer: \(received[c.index])")
             }
         }
         #expect(rawResult["alive"] as? Bool == true && rawResult["exit"] as? Int == 0, "exits when its input closes: \(rawResult)")

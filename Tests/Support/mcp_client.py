@@ -155,7 +155,7 @@ def raw(args, steps):
                 proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
                 proc.stdin.flush()
             elif "expect" in step:
-                pump(step["expect"], 10)
+                pump(step["expect"], float(os.environ.get("EXPECT_TIMEOUT", "10")))
         alive = proc.poll() is None
     finally:
         proc.stdin.close()
