@@ -198,7 +198,7 @@ def write_results(r, a):
     lines = [BEGIN, "## MCP server (bench/mcp_bench.py)", "",
              f"- Date: {dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs (load average {r['load'][0][0]:.1f} at the start, "
              f"{r['load'][1][0]:.1f} at the end); took {r['elapsed'] / 60:.1f} min",
-             f"- Command: `python3 bench/mcp_bench.py --cairn {a.cairn} --notes {a.notes} --calls {a.calls} --proposals {a.proposals}"
+             f"- Command: `python3 bench/mcp_bench.py --cairn {a.cairn} --notes {a.notes} --calls {a.calls} --proposals {a.proposals} --cli-runs {a.cli_runs}"
              + (f" --source {a.source}" if a.source else "") + "`",
              (f"- Data: {a.source}, adopted with `cairn init`, indexed once." if a.source else
               f"- Data: gen_vault.py vault, {a.notes:,} notes, {a.commits} history commits, adopted with `cairn init`, indexed once."),
