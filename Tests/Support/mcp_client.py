@@ -17,7 +17,7 @@ printing a JSON list of results on stdout:
         {"send": "text"}                     a line as given
         {"send_hex": "…"}                    a line of raw bytes (hex), e.g. invalid UTF-8
         {"send_huge": N, "id": I}            a tools/call request of about N bytes with id I
-        {"expect": K}                        wait (10 s at most) until K more messages have arrived
+        {"expect": K}                        wait (10 s at most, or $EXPECT_TIMEOUT) until K more messages have arrived
       Prints {"received": [...], "alive": bool, "exit": code}.
 """
 import argparse
