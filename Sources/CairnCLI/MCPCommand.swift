@@ -10,11 +10,16 @@ extension Cairn {
             Started by the client (Claude Desktop, Claude Code, Cursor…), which talks to it on stdin and stdout. \
             The client can search and read notes, list notes, recent changes and proposals, explain lines, run \
             agents and start workflows; every change it makes is a proposal of the agent mcp:<client> that you \
-            review with `cairn proposals` and `cairn review`. The server runs until the client closes its input.
+            review with `cairn proposals` and `cairn review`. The server runs until the client closes its input; \
+            while it runs it watches the working tree (unless `cairn watch` already does), so edits saved in an \
+            editor are seen by the next call without statting every note.
             """
         )
 
         @OptionGroup var vaultOptions: VaultOptions
+        @Flag(name: .customLong("no-watch"),
+              help: "Do not watch the working tree while serving (each search then checks every note for edits).")
+        var noWatch = false
 
         func run() throws {
             let env = Environment.current
@@ -23,6 +28,7 @@ extension Cairn {
             options.agentEnvironment = env.variables.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"].contains($0.key) }
             if !vault.config.model.apiKeyEnv.isEmpty { options.apiKey = env.variables[vault.config.model.apiKeyEnv] }
             options.version = CairnVersion.string
+            options.watchWorkingTree = !noWatch
             let root = vault.root
             let done = DispatchSemaphore(value: 0)
             nonisolated(unsafe) var failure: (any Error)? = nil

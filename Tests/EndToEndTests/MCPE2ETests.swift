@@ -182,6 +182,159 @@ import Glibc
         #expect(paths(r[5]).isEmpty, "the second save replaced the word: \(r[5])")
     }
 
+    @Test func filtersLineRangesDeletesAndNoteResources() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let pricing = "memory/knowledge/pricing.md"
+        let pricingBlob = try blob(sb, v, pricing)
+        let this = "memory/working/this-week.md"
+        let r = try session(sb, v, [
+            call("search_memory", ["query": "", "tag": "pricing"]),
+            call("search_memory", ["query": "", "path": "memory/core/**"]),
+            call("search_memory", ["query": "milestone*", "tier": "knowledge"]),
+            ["op": "templates"],
+            ["op": "resource", "uri": "cairn://note/" + Self.bluebird],
+            ["op": "resource", "uri": "cairn://note/memory/core/business.md"],
+            call("read_note", ["path": this, "start_line": 2, "end_line": 3]),
+            call("propose_edit", ["summary": "Tidy up", "edits": [
+                ["path": pricing, "action": "delete", "expected_blob": pricingBlob],
+                ["path": this, "action": "replace", "start_line": 2, "end_line": 3, "content": "title: Next week\ntier: working\n"],
+            ]]),
+            call("propose_edit", ["summary": "Delete a note changed meanwhile", "edits": [
+                ["path": this, "action": "delete", "expected_blob": String(repeating: "0", count: 40)]]]),
+        ])
+        func paths(_ result: [String: Any]) -> [String] {
+            ((result["structured"] as? [String: Any])?["results"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+        }
+        #expect(paths(r[0]) == [pricing], "the tag filter: \(r[0])")
+        #expect(Set(paths(r[1])) == ["memory/core/business.md", "memory/core/operating-principles.md"], "the path filter: \(r[1])")
+        #expect(paths(r[2]) == [pricing], "the tier filter (the word is in three tiers): \(r[2])")
+        #expect(r[3]["templates"] as? [String] == ["cairn://note/{+path}"], "\(r[3])")
+        #expect(r[4]["text"] as? String == sb.readText(v + "/" + Self.bluebird), "a note resource is the file as it is")
+        #expect(r[5]["text"] as? String == sb.readText(v + "/memory/core/business.md"))
+        let lines = try #require(r[6]["structured"] as? [String: Any], "\(r[6])")
+        #expect(lines["lines"] as? String == "2-3" && (lines["content"] as? String)?.hasPrefix("title: ") == true, "\(lines)")
+
+        let proposed = try #require(r[7]["structured"] as? [String: Any], "\(r[7])")
+        #expect(proposed["status"] as? String == "pending", "\(proposed)")
+        let id = try #require(proposed["proposal"] as? String)
+        #expect(sb.git(["cat-file", "-e", "proposals/\(id):" + pricing], cwd: v).status != 0, "deleted in the proposal")
+        let edited = try sb.gitOK(["show", "proposals/\(id):" + this], cwd: v)
+        let original = try sb.gitOK(["show", "main:" + this], cwd: v).split(separator: "\n", omittingEmptySubsequences: false)
+        var expected = original
+        expected.replaceSubrange(1...2, with: ["title: Next week", "tier: working"])
+        #expect(edited == expected.joined(separator: "\n"), "only lines 2-3 replaced")
+        #expect(FileManager.default.fileExists(atPath: v + "/" + pricing), "the working tree is untouched")
+        // A blob id that main never had for the file is refused, not guessed at.
+        #expect(r[8]["is_error"] as? Bool == true && (r[8]["text"] as? String ?? "").contains("is not one that main has had"), "\(r[8])")
+        #expect(try jsonArray(sb.runCairn(["proposals", "--json"], cwd: v).stdoutData).count == 1)
+        try sb.gitOK(["fsck", "--strict"], cwd: v)
+    }
+
+    @Test func quotasAndEarnedAutonomyApplyToTheClientLikeToAnyAgent() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        // The operator lets agents earn autonomy after one approval, and allows this client three runs a day.
+        let policyPath = v + "/policy.json"
+        var policy = try jsonObject(try #require(sb.read(policyPath)))
+        policy["autonomy"] = ["default": "auto", "promote_after_approvals": 1]
+        var quotas = policy["quotas"] as? [String: Any] ?? [:]
+        quotas["agents"] = ["mcp:pytest-client": ["runs_per_day": 3]]
+        policy["quotas"] = quotas
+        try sb.write(policyPath, try JSONSerialization.data(withJSONObject: policy, options: [.prettyPrinted, .sortedKeys]))
+        try #require(sb.runCairn(["snapshot", "-m", "policy: autonomy after one approval, 3 client runs a day"], cwd: v).status == 0)
+        func note(_ n: Int) -> [String: Any] {
+            call("propose_edit", ["summary": "Note \(n)", "edits": [
+                ["path": "memory/working/note-\(n).md", "action": "create", "content": "# Note \(n)\n\nWritten by the client.\n"]]])
+        }
+        let first = try session(sb, v, [note(1)])
+        let firstID = try #require((first[0]["structured"] as? [String: Any])?["proposal"] as? String, "\(first[0])")
+        #expect((first[0]["structured"] as? [String: Any])?["status"] as? String == "pending", "advisory until approved: \(first[0])")
+        #expect(sb.runCairn(["approve", firstID], cwd: v).status == 0)
+
+        let r = try session(sb, v, [note(2), note(3), note(4)])
+        // Earned: one approval in a row, so a low-risk proposal merges on its own, with its approval record.
+        let second = try #require(r[0]["structured"] as? [String: Any], "\(r[0])")
+        #expect(second["status"] as? String == "merged", "\(second)")
+        #expect(try sb.gitOK(["show", "main:memory/working/note-2.md"], cwd: v) == "# Note 2\n\nWritten by the client.")
+        let secondID = try #require(second["proposal"] as? String)
+        #expect(try sb.gitOK(["log", "--format=%B", "main"], cwd: v).contains("Cairn-Run: \(secondID)"), "its run is on main")
+        let approvals = try sb.gitOK(["ls-tree", "-r", "--name-only", "main", "approvals"], cwd: v).split(separator: "\n")
+        #expect(approvals.contains { $0.contains(secondID) }, "with its approval record: \(approvals)")
+        // The third run of the day is the last allowed; the fourth is refused by the quota and writes nothing.
+        #expect((r[1]["structured"] as? [String: Any])?["status"] as? String == "merged", "\(r[1])")
+        #expect(r[2]["is_error"] as? Bool == true, "\(r[2])")
+        #expect((r[2]["text"] as? String ?? "").contains("quotas.agents.mcp:pytest-client"), "\(r[2])")
+        #expect(sb.git(["cat-file", "-e", "main:memory/working/note-4.md"], cwd: v).status != 0)
+        #expect(!FileManager.default.fileExists(atPath: v + "/memory/working/note-4.md"))
+        let refsAfter = try sb.gitLines(["for-each-ref", "--format=%(refname)"], cwd: v)
+        #expect(refsAfter.filter { $0.contains("note-4") || $0.hasPrefix("refs/heads/proposals/") }.isEmpty, "\(refsAfter)")
+        try sb.gitOK(["fsck", "--strict"], cwd: v)
+    }
+
+    @Test func runAgentAndStartWorkflowRunTheVaultsOwnAgentsUnderPolicy() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        let r = try session(sb, v, [
+            call("run_agent", ["name": "digest"]),
+            call("start_workflow", ["name": "weekly-review"]),
+            call("run_agent", ["name": "digest", "input": ["x": ["nested": true]]]),
+        ])
+        let run = try #require(r[0]["structured"] as? [String: Any], "\(r[0])")
+        #expect(run["agent"] as? String == "digest" && run["outcome"] as? String == "proposed", "earning autonomy: reviewed first: \(run)")
+        let id = try #require(run["run"] as? String)
+        let queue = try jsonArray(sb.runCairn(["proposals", "--json"], cwd: v).stdoutData)
+        #expect(queue.contains { $0["id"] as? String == id && $0["agent"] as? String == "digest" }, "\(queue)")
+        let message = try sb.gitOK(["log", "-1", "--format=%B", "proposals/" + id], cwd: v)
+        #expect(message.contains("Cairn-Agent: digest") && message.contains("Cairn-Run: \(id)"), "\(message)")
+
+        let workflow = try #require(r[1]["structured"] as? [String: Any], "\(r[1])")
+        #expect(workflow["workflow"] as? String == "weekly-review", "\(workflow)")
+        #expect(workflow["trigger"] as? String == "mcp:pytest-client", "who started it is recorded: \(workflow)")
+        #expect((workflow["steps"] as? [Any])?.count == 2, "\(workflow)")
+        let runID = try #require(workflow["id"] as? String)
+        #expect(try sb.gitLines(["for-each-ref", "--format=%(refname)", "refs/cairn/workflows/"], cwd: v).contains { $0.contains(runID) })
+        #expect(r[2]["is_error"] as? Bool == true && (r[2]["text"] as? String ?? "").contains("input values must be strings"), "\(r[2])")
+        try sb.gitOK(["fsck", "--strict"], cwd: v)
+    }
+
+    @Test func theServerWatchesTheWorkingTreeWhileItRuns() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        func running() throws -> Bool? { try jsonObject(sb.runCairn(["watch", "status", "--json"], cwd: v).stdoutData)["running"] as? Bool }
+        #expect(try running() == false)
+        let r = try session(sb, v, [
+            call("search_memory", ["query": "kumquat"]),
+            ["op": "cairn", "args": ["watch", "status", "--json"]],
+            ["op": "write", "path": "memory/working/fruit.md", "content": "# Fruit\n\nKumquat season.\n"],
+            call("search_memory", ["query": "kumquat"]),
+            ["op": "cairn", "args": ["watch", "stop"]],
+            ["op": "write", "path": "memory/working/fruit.md", "content": "# Fruit\n\nKumquat and lime season.\n"],
+            call("search_memory", ["query": "lime"]),
+            ["op": "cairn", "args": ["watch", "status", "--json"]],
+        ])
+        let status = try jsonObject(Data((r[1]["stdout"] as? String ?? "").utf8))
+        #expect(status["running"] as? Bool == true, "a watcher answers while the server runs: \(r[1])")
+        #expect(((r[3]["structured"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["path"] as? String
+                == "memory/working/fruit.md", "\(r[3])")
+        // Stopped from outside, it is started again by the next call, which sees the edit made meanwhile.
+        #expect(r[4]["status"] as? Int == 0, "\(r[4])")
+        #expect(((r[6]["structured"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["path"] as? String
+                == "memory/working/fruit.md", "\(r[6])")
+        #expect(try jsonObject(Data((r[7]["stdout"] as? String ?? "").utf8))["running"] as? Bool == true, "\(r[7])")
+        // It stops with the server, leaving no watcher behind.
+        #expect(try running() == false)
+        // With `cairn watch` running, the server uses that one and leaves it running.
+        #expect(sb.runCairn(["watch", "start"], cwd: v).status == 0)
+        defer { _ = sb.runCairn(["watch", "stop"], cwd: v) }
+        let before = try jsonObject(sb.runCairn(["watch", "status", "--json"], cwd: v).stdoutData)
+        let again = try session(sb, v, [call("search_memory", ["query": "kumquat"])])
+        #expect(((again[0]["structured"] as? [String: Any])?["results"] as? [[String: Any]])?.count == 1, "\(again[0])")
+        let after = try jsonObject(sb.runCairn(["watch", "status", "--json"], cwd: v).stdoutData)
+        #expect((after["watcher"] as? [String: Any])?["pid"] as? Int == (before["watcher"] as? [String: Any])?["pid"] as? Int
+                && after["running"] as? Bool == true, "\(before) \(after)")
+    }
+
     @Test func hostileArgumentsAreRefusedWithClearErrorsAndNothingIsWritten() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
@@ -258,13 +411,25 @@ import Glibc
             ["send": "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"],
             ["send": "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}"], ["expect": 1],
             ["send": "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"no/such/method\"}"], ["expect": 1],
+            // JSON, but not JSON-RPC a server can act on: each gets an error, and the ones with an id carry it.
+            ["send": "[]"], ["expect": 1],
+            ["send": "42"], ["expect": 1],
+            ["send": String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)], ["expect": 1],
+            ["send": "{\"jsonrpc\":\"2.0\",\"id\":21,\"method\":\"tools/call\",\"params\":{\"name\":5}}"], ["expect": 1],
+            ["send": "{\"jsonrpc\":\"2.0\",\"id\":22,\"method\":\"tools/call\",\"params\":{\"name\":\"read_note\",\"arguments\":[1]}}"],
+            ["expect": 1],
+            ["send": "{\"jsonrpc\":\"2.0\",\"id\":23,\"method\":\"tools/call\",\"params\":{\"name\":\"read_note\",\"arguments\":{\"path\":"
+                + String(repeating: "[", count: 400) + String(repeating: "]", count: 400) + "}}}"], ["expect": 1],
+            ["send_hex": Data("{\"jsonrpc\":\"2.0\",\"id\":24,\"method\":\"tools/call\",\"params\":{\"name\":\"read_note\",\"arguments\":{\"path\":\"memory/".utf8)
+                .map { String(format: "%02x", $0) }.joined() + "fffe" + Data(".md\"}}}".utf8).map { String(format: "%02x", $0) }.joined()],
+            ["expect": 1],
         ]
         let raw = sb.run("/usr/bin/env", ["python3", Self.client, "raw", "--cairn", Binaries.cairn ?? "cairn", "--vault", v],
                          cwd: sb.work, stdin: try JSONSerialization.data(withJSONObject: rawSteps), env: sb.environment(), timeout: 120)
         try #require(raw.status == 0, "\(raw)")
         let rawResult = try jsonObject(raw.stdoutData)
         let received = try #require(rawResult["received"] as? [[String: Any]], "\(raw)")
-        try #require(received.count == 6, "\(received)")
+        try #require(received.count == 13, "\(received)")
         func error(_ m: [String: Any]) -> (code: Int?, message: String) {
             let e = m["error"] as? [String: Any]
             return (e?["code"] as? Int, e?["message"] as? String ?? "")
@@ -276,6 +441,24 @@ import Glibc
         #expect(received[3]["id"] as? Int == 1 && received[3]["result"] != nil, "\(received[3])")
         #expect(received[4]["id"] as? Int == 2 && ((received[4]["result"] as? [String: Any])?["tools"] as? [Any])?.count == 9, "\(received[4])")
         #expect(received[5]["id"] as? Int == 3 && error(received[5]).code == -32601, "\(received[5])")
+        let expected: [(index: Int, id: Int?, code: Int, message: String)] = [
+            (6, nil, -32600, "a JSON-RPC message is an object"),
+            (7, nil, -32600, "a JSON-RPC message is an object"),
+            (8, nil, -32600, "at most 64 are accepted"),
+            (9, 21, -32602, "name must be a string"),
+            (10, 22, -32602, "arguments must be an object"),
+            (11, 23, -32600, "at most 64 are accepted"),
+            (12, nil, -32700, "not valid JSON"),
+        ]
+        for c in expected {
+            let e = error(received[c.index])
+            #expect(e.code == c.code && e.message.contains(c.message) && received[c.index]["result"] == nil, "case \(c.index): \(received[c.index])")
+            if let id = c.id {
+                #expect(received[c.index]["id"] as? Int == id, "case \(c.index) answers request \(id): \(received[c.index])")
+            } else {
+                #expect(received[c.index]["id"] is NSNull, "case \(c.index) has no id to answer: \(received[c.index])")
+            }
+        }
         #expect(rawResult["alive"] as? Bool == true && rawResult["exit"] as? Int == 0, "exits when its input closes: \(rawResult)")
 
         // Nothing was written: no ref moved or appeared, the notes are as they were, the repository is sound.

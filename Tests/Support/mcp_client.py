@@ -11,11 +11,13 @@ printing a JSON list of results on stdout:
         {"op": "call", "tool": T, "args": A} -> {"is_error", "text", "structured"} or {"protocol_error": {...}}
         {"op": "resources"} / {"op": "templates"} / {"op": "resource", "uri": U}
         {"op": "write", "path": P, "content": C}   (an editor saving a file in the vault meanwhile)
+        {"op": "cairn", "args": [...]}       -> {"status", "stdout"} of the CLI run in the vault meanwhile
   raw --cairn BIN --vault PATH
       Bytes straight to the server's stdin, bypassing the SDK (malformed JSON-RPC, oversized lines):
         {"send": "text"}                     a line as given
+        {"send_hex": "…"}                    a line of raw bytes (hex), e.g. invalid UTF-8
         {"send_huge": N, "id": I}            a tools/call request of about N bytes with id I
-        {"expect": K}                        wait (10 s at most) until K more messages have arrived
+        {"expect": K}                        wait (10 s at most, or $EXPECT_TIMEOUT) until K more messages have arrived
       Prints {"received": [...], "alive": bool, "exit": code}.
 """
 import argparse
@@ -98,6 +100,10 @@ async def session(args, steps):
                         with open(path, "w", encoding="utf-8") as f:
                             f.write(step["content"])
                         results.append({"written": step["path"]})
+                    elif op == "cairn":
+                        r = subprocess.run([args.cairn] + step["args"], cwd=args.vault, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, env=dict(os.environ), timeout=60)
+                        results.append({"status": r.returncode, "stdout": r.stdout.decode("utf-8", "replace")})
                     else:
                         results.append({"harness_error": f"unknown op {op}"})
                 except McpError as e:
@@ -138,6 +144,9 @@ def raw(args, steps):
             if "send" in step:
                 proc.stdin.write(step["send"].encode("utf-8") + b"\n")
                 proc.stdin.flush()
+            elif "send_hex" in step:
+                proc.stdin.write(bytes.fromhex(step["send_hex"]) + b"\n")
+                proc.stdin.flush()
             elif "send_huge" in step:
                 filler = "A" * step["send_huge"]
                 message = {"jsonrpc": "2.0", "id": step["id"], "method": "tools/call",
@@ -146,7 +155,7 @@ def raw(args, steps):
                 proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
                 proc.stdin.flush()
             elif "expect" in step:
-                pump(step["expect"], 10)
+                pump(step["expect"], float(os.environ.get("EXPECT_TIMEOUT", "10")))
         alive = proc.poll() is None
     finally:
         proc.stdin.close()

@@ -100,13 +100,47 @@ public actor LineTransport: Transport {
                 let line = pending
                 pending = Data()
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                if (try? JSONSerialization.jsonObject(with: line, options: [.fragmentsAllowed])) == nil {
+                if let depth = nestingBeyond(maxNesting, in: line) {
+                    refuse(errorResponse(id: requestID(in: line.prefix(512)), code: -32600,
+                                         message: "invalid request: nested \(depth) levels deep or more; at most \(maxNesting) are accepted"))
+                    continue
+                }
+                guard let message = try? JSONSerialization.jsonObject(with: line, options: [.fragmentsAllowed]) else {
                     refuse(errorResponse(id: nil, code: -32700, message: "parse error: the message is not valid JSON"))
+                    continue
+                }
+                if !(message is [String: Any]) && !((message as? [Any]).map { !$0.isEmpty && $0.allSatisfy { $0 is [String: Any] } } ?? false) {
+                    refuse(errorResponse(id: nil, code: -32600,
+                                         message: "invalid request: a JSON-RPC message is an object (or a non-empty array of them)"))
                     continue
                 }
                 deliver(line)
             }
         }
+    }
+
+    /// The deepest nesting of arrays and objects a message may have. MCP messages need a handful of levels; a
+    /// bound keeps recursive decoders far from the end of their stack.
+    static let maxNesting = 64
+
+    /// The nesting depth reached when it exceeds `limit` (nil when it does not), counting brackets outside strings.
+    static func nestingBeyond(_ limit: Int, in line: Data) -> Int? {
+        var depth = 0, inString = false, escaped = false
+        for byte in line {
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x5B, 0x7B:
+                depth += 1
+                if depth > limit { return depth }
+            case 0x5D, 0x7D: depth -= 1
+            default: break
+            }
+        }
+        return nil
     }
 
     /// The `"id"` of a request whose text starts with `head`, as JSON text (a number or a string), when it can be

@@ -17,6 +17,9 @@ public struct MCPServerOptions: Sendable {
     public var apiKey: String?
     /// The version reported to clients.
     public var version = "0"
+    /// Whether the server watches the working tree while it runs (when no `cairn watch` does), so that a search
+    /// checks only what changed since the last call instead of statting every note.
+    public var watchWorkingTree = true
 
     public init(author: OperatorIdentity, clock: @escaping @Sendable () -> Date) {
         self.author = author
@@ -48,6 +51,34 @@ public actor MCPService {
         self.options = options
     }
 
+    /// The change feed this server runs for itself (nil: `cairn watch` runs, or watching is off or failed).
+    private var watcher: VaultWatcher.InProcess?
+
+    /// Starts watching the working tree for the server's lifetime (see `MCPServerOptions.watchWorkingTree`), unless
+    /// a watcher already answers for the vault. Called before every call too: when the watcher this server relied on
+    /// went away (another server's that exited, a `cairn watch` that was stopped, its own), this server starts its
+    /// own again; while another one's socket file is there, that check is one `access` call. A watcher that cannot
+    /// start (the kernel's inotify limit) is not tried again: searches then check every note.
+    func startWatching() {
+        guard options.watchWorkingTree, !watchFailed else { return }
+        if let running = watcher {
+            if running.failure == nil { return }
+            watcher = nil
+        } else if watchTried && access(WatchClient.socketPath(gitDir: vault.gitDir), F_OK) == 0 {
+            return
+        }
+        watchTried = true
+        do { watcher = try VaultWatcher.startInProcess(vault: vault) } catch { watchFailed = true }
+    }
+    private var watchTried = false
+    private var watchFailed = false
+
+    /// Stops the watcher `startWatching` started, if any.
+    func stopWatching() {
+        watcher?.stop()
+        watcher = nil
+    }
+
     /// Names the agent identity after the client (`mcp:claude-code`), from the name it gave at initialization.
     func setClient(_ name: String) {
         let slug = String(Slug.make(name).prefix(40))
@@ -66,6 +97,7 @@ public actor MCPService {
             throw MCPError.invalidParams("unknown tool '\(PolicyGate.display(String(name.prefix(100))))'; tools: "
                                          + MCPTools.all.map(\.name).joined(separator: ", "))
         }
+        startWatching()
         do {
             let args = Arguments(tool: name, values: arguments)
             try args.only(Set((tool.inputSchema.objectValue?["properties"]?.objectValue ?? [:]).keys))

@@ -51,6 +51,12 @@ public final class VaultWatcher {
     static let folderMask: UInt32 = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE
         | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF) | UInt32(IN_DONT_FOLLOW) | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK)
 
+    /// Whether `run` leaves the process's working directory alone. A watcher of its own process (`cairn watch run`)
+    /// moves out of the vault, since a working directory inside it would keep the root alive after an `rm -r` and
+    /// the kernel reports a deletion only once the last reference goes; one running inside a longer-lived process
+    /// (`cairn mcp`) must not change that process's directory, and notices a deleted vault by its two-second check.
+    public var keepsWorkingDirectory = false
+
     /// A watcher for the vault (not started: see `run`).
     public init(vault: Vault) {
         root = WatchClient.normalizedRoot(vault.root)
@@ -63,9 +69,7 @@ public final class VaultWatcher {
     /// cannot be watched (for example the kernel's limit on inotify watches is reached).
     /// `ready` is called once every folder is watched and requests are being answered.
     public func run(ready: () -> Void = {}) throws {
-        // A working directory inside the vault would keep its root alive after an `rm -r`, and the kernel
-        // reports a deletion only once the last reference goes: the watcher would never see it.
-        if FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
+        if !keepsWorkingDirectory && FileManager.default.currentDirectoryPath.hasPrefix(root) { _ = chdir("/") }
         inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotify >= 0 else { throw Failure(description: "cannot start inotify: \(String(cString: strerror(errno)))") }
         defer { close(inotify) }
