@@ -55,7 +55,7 @@ test: deps template
 	$(SWIFT) build --build-tests
 	@# The failures are repeated at the end, where a CI log's tail shows them.
 	@set -o pipefail; CAIRN_BIN=$$PWD/.build/debug/cairn $(SWIFT) test --skip-build 2>&1 | tee .build/test.log \
-	  || { echo "--- failures (from .build/test.log) ---"; grep -E -A6 '✘ Test .*(recorded an issue|failed)|: error: ' .build/test.log | grep -v '^--$$' | tail -120; exit 1; }
+	  || { echo "--- failures (from .build/test.log) ---"; grep -E -A4 '✘ Test .*(recorded an issue|failed)|: error: ' .build/test.log | grep -v -E '^(--|◇|✔)' | tail -80; exit 1; }
 
 bench: release
 	python3 bench/bench.py --cairn .build/release/cairn
