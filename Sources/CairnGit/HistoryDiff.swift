@@ -36,6 +36,14 @@ extension Repository {
             var i = 0, j = 0
             while i < ta.entries.count || j < tb.entries.count {
                 let ea = i < ta.entries.count ? ta.entries[i] : nil, eb = j < tb.entries.count ? tb.entries[j] : nil
+                // The same entry (mode, name and id) on both sides: nothing under it changed. Most entries are;
+                // their bytes are compared in place and nothing is built for them.
+                if let ea, let eb, ea.end - ea.start == eb.end - eb.start,
+                   ta.bytes.withUnsafeBufferPointer({ pa in tb.bytes.withUnsafeBufferPointer { pb in
+                       memcmp(pa.baseAddress! + ea.start, pb.baseAddress! + eb.start, ea.end - ea.start) == 0 } }) {
+                    i += 1; j += 1
+                    continue
+                }
                 let order: Int
                 if let ea, let eb { order = RawTree.compare(ta.name(ea), ea.isTree, tb.name(eb), eb.isTree) } else { order = ea == nil ? 1 : -1 }
                 let nameBytes = order <= 0 ? ta.name(ea!) : tb.name(eb!)
