@@ -102,8 +102,10 @@ public final class PathLookup {
     /// For each component: tree id → what that tree holds under the component's name.
     private var found: [[OID: Found?]]
     private var remembered = 0
-    /// Answers kept before the caches start again (about 100 bytes each).
-    static let maxRemembered = 1 << 20
+    /// Answers kept before the caches start again (about 100 bytes each). Small: the answers worth keeping are
+    /// those for folders that did not change, asked again commit after commit and read again once after a clear;
+    /// a large cache mostly holds root trees never asked again, and growing and freeing it cost a tenth of a walk.
+    static let maxRemembered = 1 << 14
 
     /// The path, vault-relative, without leading or trailing slashes; "" is the root tree itself.
     public let path: String
