@@ -82,11 +82,11 @@ extension Repository {
     }
 }
 
-/// Finds one path in many trees of the same history, reading each tree on the way at most once.
+/// Finds one path in many trees of the same history, reading only the folders on the way that changed.
 ///
 /// A history walk asks for the same path in the tree of every commit and of its parents. Consecutive commits
 /// share most folders, so the answer for each folder is remembered by the folder's tree id: only the folders that
-/// changed are read, and each of those once, however many commits and parents hold them. Folders are scanned as
+/// changed are read, each once (until the cache starts again), however many commits and parents hold them. Folders are scanned as
 /// raw tree bytes for the one name (no object per entry).
 public final class PathLookup {
     /// An entry found at the path: its id and mode.
