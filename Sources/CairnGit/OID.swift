@@ -34,9 +34,15 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, Comparable {
     var raw: git_oid {
         var oid = git_oid()
         withUnsafeMutableBytes(of: &oid.id) { dst in
-            for (i, b) in bytes.enumerated() where i < dst.count { dst[i] = b }
+            bytes.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(dst.count))) }
         }
         return oid
+    }
+
+    /// The bytes in one call: the synthesized conformance combines them one at a time, a tenth of the time of a
+    /// history walk that keeps commits and trees in sets and dictionaries.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
     /// Lower-case hex.

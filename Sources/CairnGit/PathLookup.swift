@@ -10,30 +10,83 @@ public struct CommitLinks: Hashable, Sendable {
 }
 
 extension Repository {
-    /// The tree and parents of commit `oid` (libgit2 keeps parsed commits in its object cache).
+    /// The tree, parents and committer time of commit `oid`, read from the commit's header alone.
+    ///
+    /// A history walk reads tens of thousands of commits for these three fields; `git_commit_lookup` would also
+    /// copy out the message and both signatures and keep a parsed object in the cache for each.
     public func commitLinks(_ oid: OID) throws -> CommitLinks {
         var raw = oid.raw
-        var commit: OpaquePointer? = nil
-        try check(git_commit_lookup(&commit, pointer, &raw), "git_commit_lookup")
-        defer { git_commit_free(commit) }
-        guard let commit, let tree = git_commit_tree_id(commit) else {
-            throw GitError(code: -1, message: "commit \(oid) has no tree", function: "git_commit_tree_id")
+        return try withObjectDatabase { odb -> CommitLinks in
+            var object: OpaquePointer? = nil
+            try check(git_odb_read(&object, odb, &raw), "git_odb_read")
+            defer { git_odb_object_free(object) }
+            func malformed() -> GitError {
+                GitError(code: GIT_EINVALIDSPEC.rawValue, message: "object \(oid) is not a well-formed commit", function: "git_odb_read")
+            }
+            guard git_odb_object_type(object) == GIT_OBJECT_COMMIT, let data = git_odb_object_data(object) else { throw malformed() }
+            let buf = UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: git_odb_object_size(object))
+            var tree: OID? = nil, parents: [OID] = [], time: Int64? = nil
+            var i = 0
+            // Header lines up to the blank line before the message: "tree <hex>", "parent <hex>"…, "committer … <time> <zone>".
+            while i < buf.count, buf[i] != 0x0A {
+                var end = i
+                while end < buf.count, buf[end] != 0x0A { end += 1 }
+                let line = UnsafeBufferPointer(rebasing: buf[i..<end])
+                if Self.hasPrefix(line, "tree ") {
+                    guard tree == nil, let id = Self.oid(hex: UnsafeBufferPointer(rebasing: line[5...])) else { throw malformed() }
+                    tree = id
+                } else if Self.hasPrefix(line, "parent ") {
+                    guard let id = Self.oid(hex: UnsafeBufferPointer(rebasing: line[7...])) else { throw malformed() }
+                    parents.append(id)
+                } else if Self.hasPrefix(line, "committer "), time == nil {
+                    // The seconds follow the last '>' (the end of the e-mail address).
+                    guard var j = line.lastIndex(of: 0x3E) else { throw malformed() }
+                    j += 1
+                    while j < line.count, line[j] == 0x20 { j += 1 }
+                    var seconds: Int64 = 0, digits = 0
+                    while j < line.count, line[j] >= 0x30, line[j] <= 0x39, digits < 18 {
+                        seconds = seconds * 10 + Int64(line[j] - 0x30); j += 1; digits += 1
+                    }
+                    time = seconds
+                }
+                i = end + 1
+            }
+            guard let tree else { throw malformed() }
+            return CommitLinks(tree: tree, parents: parents, time: time ?? 0)
         }
-        let count = git_commit_parentcount(commit)
-        var parents: [OID] = []
-        parents.reserveCapacity(Int(count))
-        for i in 0..<count {
-            if let p = git_commit_parent_id(commit, i) { parents.append(OID(p.pointee)) }
+    }
+
+    private static func hasPrefix(_ line: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        prefix.utf8Start.withMemoryRebound(to: UInt8.self, capacity: prefix.utf8CodeUnitCount) { p in
+            line.count >= prefix.utf8CodeUnitCount && memcmp(line.baseAddress!, p, prefix.utf8CodeUnitCount) == 0
         }
-        return CommitLinks(tree: OID(tree.pointee), parents: parents, time: Int64(git_commit_time(commit)))
+    }
+
+    /// 40 hex digits (and nothing else) as an id.
+    private static func oid(hex: UnsafeBufferPointer<UInt8>) -> OID? {
+        guard hex.count == 40 else { return nil }
+        var out = [UInt8](repeating: 0, count: 20)
+        for k in 0..<20 {
+            func value(_ c: UInt8) -> UInt8? {
+                switch c {
+                case 0x30...0x39: return c - 0x30
+                case 0x61...0x66: return c - 0x57
+                case 0x41...0x46: return c - 0x37
+                default: return nil
+                }
+            }
+            guard let h = value(hex[2 * k]), let l = value(hex[2 * k + 1]) else { return nil }
+            out[k] = h << 4 | l
+        }
+        return OID(bytes: out)
     }
 }
 
-/// Finds one path in many trees of the same history, reading each tree on the way at most once.
+/// Finds one path in many trees of the same history, reading only the folders on the way that changed.
 ///
 /// A history walk asks for the same path in the tree of every commit and of its parents. Consecutive commits
 /// share most folders, so the answer for each folder is remembered by the folder's tree id: only the folders that
-/// changed are read, and each of those once, however many commits and parents hold them. Folders are scanned as
+/// changed are read, each once (until the cache starts again), however many commits and parents hold them. Folders are scanned as
 /// raw tree bytes for the one name (no object per entry).
 public final class PathLookup {
     /// An entry found at the path: its id and mode.
@@ -49,8 +102,10 @@ public final class PathLookup {
     /// For each component: tree id → what that tree holds under the component's name.
     private var found: [[OID: Found?]]
     private var remembered = 0
-    /// Answers kept before the caches start again (about 100 bytes each).
-    static let maxRemembered = 1 << 20
+    /// Answers kept before the caches start again (about 100 bytes each). Small: the answers worth keeping are
+    /// those for folders that did not change, asked again commit after commit and read again once after a clear;
+    /// a large cache mostly holds root trees never asked again, and growing and freeing it cost a tenth of a walk.
+    static let maxRemembered = 1 << 14
 
     /// The path, vault-relative, without leading or trailing slashes; "" is the root tree itself.
     public let path: String

@@ -66,4 +66,48 @@ import Testing
         }
         #expect(try PathLookup(t.repo, path: "").oid(in: t.repo.commit(commits[0]).tree) == t.repo.commit(commits[0]).tree)
     }
+
+    /// `changedFiles` as a path list gives libgit2's diff exactly the deltas of the full diff, with or without a
+    /// path filter, through edits, a rename, a mode change, a file that became a folder and an empty commit; and
+    /// where no file changed type its list is `git diff-tree -r`'s.
+    @Test func changedFilesNarrowTheDiffWithoutChangingIt() throws {
+        let t = try TestRepo()
+        try t.write("memory/a.md", "a\n"); try t.write("memory/deep/b.md", "b\n"); try t.write("inbox/x.md", "x\nsome lines\n")
+        try t.write("notes", "a file for now\n"); try t.write("run.sh", "echo\n")
+        var commits = [try t.commitAllWithCLI("one")]
+        try t.write("memory/a.md", "a2\n")
+        commits.append(try t.commitAllWithCLI("edit"))
+        try t.git("mv", "inbox/x.md", "inbox/y.md")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: t.path + "/run.sh")
+        commits.append(try t.commitAllWithCLI("rename and mode"))
+        try t.delete("notes"); try t.write("notes/inner.md", "now a folder\n"); try t.delete("memory/deep/b.md")
+        commits.append(try t.commitAllWithCLI("file to folder"))
+        commits.append(try t.commitAllWithCLI("empty"))
+        func deltas(_ diff: Diff) -> [String] {
+            diff.deltas(checkingBinary: false).map { "\($0.kind) \($0.oldPath) \($0.newPath) \($0.oldOID) \($0.newOID)" }
+        }
+        var listed = 0
+        for (i, commit) in commits.enumerated() {
+            let old = try i == 0 ? nil : t.repo.commit(commits[i - 1]).tree, new = try t.repo.commit(commit).tree
+            for path in ["", "memory", "memory/a.md", "inbox", "notes", "run.sh", "missing"] {
+                var full = DiffOptions()
+                full.paths = path.isEmpty ? [] : [path]
+                let expected = deltas(try t.repo.diff(from: old, to: new, options: full))
+                let changed = try #require(try t.repo.changedFiles(from: old, to: new, under: path))
+                listed += changed.count
+                if changed.isEmpty {
+                    #expect(expected.isEmpty, "commit \(i), \(path)")
+                    continue
+                }
+                var narrow = DiffOptions()
+                narrow.paths = changed
+                #expect(deltas(try t.repo.diff(from: old, to: new, options: narrow)) == expected, "commit \(i), \(path)")
+                if i != 3 {
+                    let git = try t.gitRaw(["diff-tree", "-r", "--no-renames", "--name-only", "--root", commit.hex, "--"] + (path.isEmpty ? [] : [path]))
+                    #expect(changed == git.lines.filter { !$0.isEmpty && $0 != commit.hex }, "commit \(i), \(path)")
+                }
+            }
+        }
+        #expect(listed > 10)
+    }
 }

@@ -38,4 +38,36 @@ import Testing
         #expect(entries[1].stats.filesChanged == Vault.maxFilesForLineCounts + 1)
         #expect(entries[1].changes.count == Vault.maxFilesForLineCounts + 1)
     }
+
+    /// Each entry's files and line counts are `git log --numstat`'s, through an edit, an added and a deleted note,
+    /// a moved note and a commit that changed nothing; with a path, only that path's share.
+    @Test func changesAndLineCountsMatchGitNumstat() throws {
+        let f = try VaultFixture()
+        try f.write("memory/projects/acme/plan.md", "# Plan\n\none\ntwo\nthree\nfour\nfive\n")
+        try f.write("inbox/a.md", "# A\n\nfrom a customer\n")
+        try f.snapshot("start")
+        try f.write("memory/projects/acme/plan.md", "# Plan\n\none\n2\nthree\nfour\nfive\nsix\n")
+        try f.write("inbox/b.md", "# B\n")
+        try FileManager.default.removeItem(atPath: f.root + "/inbox/a.md")
+        try f.snapshot("edit, add, delete")
+        try FileManager.default.moveItem(atPath: f.root + "/inbox/b.md", toPath: f.root + "/memory/b.md")
+        try f.snapshot("move")
+        try f.git("commit", "-q", "--allow-empty", "-m", "nothing")
+        let vault = try f.vault()
+        for path: String? in [nil, "memory", "inbox/b.md"] {
+            let entries = try vault.log(path: path, limit: 4)
+            #expect(!entries.isEmpty)
+            for e in entries {
+                let numstat = try f.gitStatus(["show", "--format=", "--numstat", "-M", e.commit] + (path.map { ["--", $0] } ?? [])).out
+                let rows = numstat.split(separator: "\n").map { $0.split(separator: "\t", maxSplits: 2) }
+                let insertions = rows.reduce(0) { $0 + (Int($1[0]) ?? 0) }, deletions = rows.reduce(0) { $0 + (Int($1[1]) ?? 0) }
+                #expect(e.stats == DiffStats(filesChanged: rows.count, insertions: insertions, deletions: deletions), "\(e.summary) \(path ?? "")")
+                #expect(e.changes.count == rows.count, "\(e.summary) \(path ?? "")")
+            }
+        }
+        let nothing = try #require(try vault.log(limit: 1).first)
+        #expect(nothing.summary == "nothing" && nothing.changes.isEmpty && nothing.stats.filesChanged == 0)
+        let moved = try #require(try vault.log(limit: 2).last)
+        #expect(moved.changes.map(\.kind) == [.renamed])
+    }
 }

@@ -50,6 +50,7 @@ extension Vault {
         let walk = try DateOrderWalk(repository, from: [tip])
         let filter = path.map { Self.normalizeRelative($0) }
         let lookup = filter.map { PathLookup(repository, path: $0) }
+        let reader = try repository.withoutIndex()
         var out: [LogEntry] = []
         while out.count < limit, let (oid, links) = try walk.next() {
             if let lookup {
@@ -62,7 +63,7 @@ extension Vault {
                     if !differs { continue }
                 }
             }
-            out.append(try entry(for: repository.commit(oid), paths: filter.map { [$0] } ?? []))
+            out.append(try entry(for: repository.commit(oid), paths: filter.map { [$0] } ?? [], reader: reader))
         }
         return out
     }
@@ -91,17 +92,31 @@ extension Vault {
         do { return try repository.resolveCommit(rev) } catch { throw VaultError.unknownRevision(rev) }
     }
 
-    func entry(for commit: Commit, paths: [String] = []) throws -> LogEntry {
+    /// `commit` against its first parent; `paths` (at most one file or folder) limits the changes.
+    ///
+    /// The files that changed are found first by comparing folder ids (`Repository.changedFiles`), and libgit2 diffs
+    /// only those (renames and line counts as before): its own tree diff would iterate every file of both trees.
+    /// `reader` makes the diff (see `Repository.withoutIndex`).
+    func entry(for commit: Commit, paths: [String] = [], reader: Repository? = nil) throws -> LogEntry {
         var options = DiffOptions()
         options.paths = paths
         let parentTree = try commit.parents.first.map { try repository.commit($0).tree }
-        let diff = try repository.diff(from: parentTree, to: commit.tree, options: options)
+        if paths.count <= 1, let changed = try repository.changedFiles(from: parentTree, to: commit.tree, under: paths.first ?? "") {
+            if changed.isEmpty { return entry(for: commit, changes: [], stats: DiffStats(filesChanged: 0, insertions: 0, deletions: 0)) }
+            options.paths = changed
+        }
+        let diff = try (reader ?? repository).diff(from: parentTree, to: commit.tree, options: options)
         return try entry(for: commit, diff: diff)
     }
 
     func entry(for commit: Commit, diff: Diff) throws -> LogEntry {
         let changes = Self.changes(of: diff, checkingBinary: false)
         let linesCounted = changes.count <= Self.maxFilesForLineCounts
+        let stats = linesCounted ? try diff.stats() : DiffStats(filesChanged: changes.count, insertions: 0, deletions: 0)
+        return entry(for: commit, changes: changes, stats: stats, linesCounted: linesCounted)
+    }
+
+    private func entry(for commit: Commit, changes: [FileChange], stats: DiffStats, linesCounted: Bool = true) -> LogEntry {
         let trailers = commit.trailers.filter { $0.key.hasPrefix("Cairn-") }
         var map: [String: String] = [:]
         for t in trailers where map[t.key] == nil { map[t.key] = t.value }
@@ -126,8 +141,7 @@ extension Vault {
         return LogEntry(commit: commit.oid.hex, parents: commit.parents.map(\.hex), summary: commit.summary,
                         body: Self.stripTrailers(commit.body), authorName: commit.author.name, authorEmail: commit.author.email,
                         date: commit.author.time, actorKind: kind, actor: actor, trailers: map,
-                        changes: changes, stats: linesCounted ? try diff.stats() : DiffStats(filesChanged: changes.count, insertions: 0, deletions: 0),
-                        linesCounted: linesCounted)
+                        changes: changes, stats: stats, linesCounted: linesCounted)
     }
 
     /// Commits changing more files than this are shown without line counts (see `LogEntry.linesCounted`).
