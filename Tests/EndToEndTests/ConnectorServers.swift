@@ -42,8 +42,7 @@ final class ConnectorServers {
               let imap = ports["imap"] as? Int, let smtp = ports["smtp"] as? Int, let http = ports["http"] as? Int,
               let caldav = ports["caldav"] as? Int, let imaps = ports["imaps"] as? Int, let smtps = ports["smtps"] as? Int,
               let ca = ports["ca"] as? String else {
-            process.terminate()
-            process.waitUntilExit()
+            Self.stop(process)
             let why = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
             throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self)) \(why.suffix(2000))")
         }
@@ -53,7 +52,15 @@ final class ConnectorServers {
 
     deinit {
         try? stdin.fileHandleForWriting.close()
+        Self.stop(process)
+    }
+
+    /// SIGTERM, then SIGKILL when the script has not stopped within 15 s: a wedged server fails a test, never hangs it.
+    private static func stop(_ process: Process) {
         process.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
