@@ -16,11 +16,33 @@ final class ConnectorServers {
     }
 
     init(_ sb: Sandbox) throws {
-        dir = sb.root + "/servers"
-        process = Process()
+        // The script picks free ports and then binds them: another test's servers may take one in between. A start
+        // that fails is tried again, in a new folder, with new ports.
+        var attempt = 1
+        var started: Started
+        while true {
+            do {
+                started = try Self.start(dir: sb.root + (attempt == 1 ? "/servers" : "/servers-\(attempt)"))
+                break
+            } catch let error as HarnessError where attempt < 3 && error.description.contains("address already in use") {
+                attempt += 1
+            }
+        }
+        (dir, process, stdin) = (started.dir, started.process, started.stdin)
+        let ports = started.ports
+        (imap, smtp, http, caldav) = (ports.imap, ports.smtp, ports.http, ports.caldav)
+        (imaps, smtps, caFile) = (ports.imaps, ports.smtps, ports.ca)
+    }
+
+    private struct Ports { let imap: Int, smtp: Int, http: Int, caldav: Int, imaps: Int, smtps: Int, ca: String }
+    private struct Started { let dir: String, process: Process, stdin: Pipe, ports: Ports }
+
+    /// Runs mail_servers.py in `dir` and reads the ports from its first line.
+    private static func start(dir: String) throws -> Started {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Binaries.packageRoot + "/Tests/Support/mail_servers.py", dir]
-        stdin = Pipe()
+        let stdin = Pipe()
         let out = Pipe()
         process.standardInput = stdin
         process.standardOutput = out
@@ -42,12 +64,12 @@ final class ConnectorServers {
               let imap = ports["imap"] as? Int, let smtp = ports["smtp"] as? Int, let http = ports["http"] as? Int,
               let caldav = ports["caldav"] as? Int, let imaps = ports["imaps"] as? Int, let smtps = ports["smtps"] as? Int,
               let ca = ports["ca"] as? String else {
-            Self.stop(process)
+            stop(process)
             let why = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
             throw HarnessError(description: "the test mail servers did not start: \(String(decoding: line, as: UTF8.self)) \(why.suffix(2000))")
         }
-        (self.imap, self.smtp, self.http, self.caldav) = (imap, smtp, http, caldav)
-        (self.imaps, self.smtps, self.caFile) = (imaps, smtps, ca)
+        return Started(dir: dir, process: process, stdin: stdin,
+                       ports: Ports(imap: imap, smtp: smtp, http: http, caldav: caldav, imaps: imaps, smtps: smtps, ca: ca))
     }
 
     deinit {
