@@ -79,6 +79,23 @@ enum JSONSyntaxCheck {
         var lastValueEnd = (line: 1, column: 1)
         var state = State.value
 
+        /// At a container's first slot or after a comma: closes the container and returns true when `close` comes
+        /// next; throws at the end of the file, or on a comma right before `close`.
+        func closes(open: Character, close: Character, comma: (line: Int, column: Int)?) throws -> Bool {
+            guard let c = cursor.peek else {
+                throw cursor.failure("unexpected end of file; the '\(open)' on line \(stack[stack.count - 1].openLine) is never closed")
+            }
+            guard c == close.asciiValue else { return false }
+            if let comma {
+                throw Failure(line: comma.line, column: comma.column, message: "trailing comma before '\(close)'")
+            }
+            stack.removeLast()
+            cursor.advance()
+            lastValueEnd = cursor.position
+            state = .afterValue
+            return true
+        }
+
         while true {
             try cursor.skipWhitespace()
             switch state {
@@ -161,20 +178,8 @@ enum JSONSyntaxCheck {
                 }
 
             case .memberOrEnd(let comma):
-                guard let c = cursor.peek else {
-                    throw cursor.failure("unexpected end of file; the '{' on line \(stack[stack.count - 1].openLine) is never closed")
-                }
-                if c == UInt8(ascii: "}") {
-                    if let comma {
-                        throw Failure(line: comma.line, column: comma.column, message: "trailing comma before '}'")
-                    }
-                    stack.removeLast()
-                    cursor.advance()
-                    lastValueEnd = cursor.position
-                    state = .afterValue
-                    continue
-                }
-                guard c == UInt8(ascii: "\"") else {
+                if try closes(open: "{", close: "}", comma: comma) { continue }
+                guard cursor.peek == UInt8(ascii: "\"") else {
                     throw cursor.failure("expected a key in double quotes but found \(cursor.describeCurrent())")
                 }
                 let keyStart = cursor.position
@@ -197,19 +202,7 @@ enum JSONSyntaxCheck {
                 state = .value
 
             case .elementOrEnd(let comma):
-                guard let c = cursor.peek else {
-                    throw cursor.failure("unexpected end of file; the '[' on line \(stack[stack.count - 1].openLine) is never closed")
-                }
-                if c == UInt8(ascii: "]") {
-                    if let comma {
-                        throw Failure(line: comma.line, column: comma.column, message: "trailing comma before ']'")
-                    }
-                    stack.removeLast()
-                    cursor.advance()
-                    lastValueEnd = cursor.position
-                    state = .afterValue
-                    continue
-                }
+                if try closes(open: "[", close: "]", comma: comma) { continue }
                 let index = stack[stack.count - 1].count
                 stack[stack.count - 1].count += 1
                 path = "\(stack[stack.count - 1].path)[\(index)]"
