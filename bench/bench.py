@@ -53,6 +53,7 @@ class BenchError(Exception):
 
 def hermetic_env(home):
     """A minimal, reproducible environment: no user or system git config, fixed dates."""
+    os.makedirs(home, exist_ok=True)
     gitconfig = os.path.join(home, "gitconfig")
     with open(gitconfig, "w") as f:
         f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n"

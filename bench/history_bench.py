@@ -32,21 +32,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out", "history")
-FIXED_DATE = "2026-06-01T00:00:00Z"
+sys.path.insert(0, HERE)
+import bench as B  # noqa: E402
+
 
 
 def hermetic_env(home):
-    os.makedirs(home, exist_ok=True)
-    gitconfig = os.path.join(home, "gitconfig")
-    with open(gitconfig, "w") as f:
-        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n")
-    shutil.copy(gitconfig, os.path.join(home, ".gitconfig"))
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "GIT_CONFIG_GLOBAL": gitconfig,
-        "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_DATE": FIXED_DATE, "GIT_COMMITTER_DATE": FIXED_DATE,
-        "CAIRN_NOW": FIXED_DATE, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC", "NO_COLOR": "1",
-        "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "CAIRN_PAGER": "",
-    }
+    """bench.py's environment, with no pager."""
+    return dict(B.hermetic_env(home), **{"GIT_PAGER": "cat", "CAIRN_PAGER": ""})
 
 
 def run(argv, cwd, env, check=True):
