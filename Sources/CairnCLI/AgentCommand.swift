@@ -88,11 +88,13 @@ extension Cairn {
                     if r.alreadyPending { out.line("Already pending from an identical run (same agent, base and input):") }
                     out.line("Run \(r.run): \(r.agent) proposes \(r.summary)")
                     for c in r.changes { out.line(out.changeLine(c)) }
+                    out.linkUpdates(r.links)
                     for f in r.needsReview { out.line(out.paint("needs review: ", .yellow) + f.description) }
                     out.line("Review with `cairn review \(r.run)`, then `cairn approve \(r.run)` or `cairn reject \(r.run)`.")
                 case .autoMerged:
                     out.line("Run \(r.run): \(r.agent) changed \(r.summary); merged by policy (\(r.autoMerge?.commit.prefix(10) ?? "")).")
                     for c in r.changes { out.line(out.changeLine(c)) }
+                    out.linkUpdates(r.links)
                 case .noChanges:
                     out.line("Run \(r.run): \(r.agent) proposes no changes (\(r.summary)).")
                 case .failed, .blocked:

@@ -45,6 +45,15 @@ struct Output {
         }.joined(separator: "\n")
     }
 
+    /// "Links updated: N in M notes" and one line per link (the first 50), for a proposal that renamed or moved files.
+    func linkUpdates(_ links: [LinkUpdate]) {
+        guard !links.isEmpty else { return }
+        let notes = Set(links.map(\.path)).count
+        line(paint("links updated:", .yellow) + " \(links.count) in \(notes) note\(notes == 1 ? "" : "s")")
+        for l in links.prefix(50) { line("  " + paint("\(l.path):\(l.line)", .magenta) + "  \(l.old) -> \(l.new)") }
+        if links.count > 50 { line("  … and \(links.count - 50) more (`cairn review` lists them)") }
+    }
+
     func changeLine(_ c: FileChange) -> String {
         let (mark, style): (String, Style)
         switch c.kind {

@@ -57,6 +57,12 @@ extension Cairn {
             for n in p.needsReview { text += out.paint("Needs review: ", .yellow) + n + "\n" }
             text += "\n    \(p.subject)\n\n"
             text += " \(p.stats.filesChanged) file\(p.stats.filesChanged == 1 ? "" : "s") changed, \(p.stats.insertions) insertions(+), \(p.stats.deletions) deletions(-)\n\n"
+            if let links = r.record?.links, !links.isEmpty {
+                let notes = Set(links.map(\.path)).count
+                text += out.paint("Links updated:", .yellow) + " \(links.count) in \(notes) note\(notes == 1 ? "" : "s") (the proposal renamed or moved what they lead to; policy links.update_on_rename)\n"
+                for l in links { text += "  " + out.paint("\(l.path):\(l.line)", .magenta) + "  \(l.old) -> \(l.new)\n" }
+                text += "\n"
+            }
             text += out.colorPatch(r.patch)
             text += "\nApprove with `cairn approve \(p.id)` or reject with `cairn reject \(p.id)`.\n"
             out.page(text, env: env)

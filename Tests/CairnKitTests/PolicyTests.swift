@@ -47,6 +47,7 @@ struct PolicyTests {
         #expect(policy.circuitBreaker.consecutiveFailures == 3)
         #expect(policy.secretScan == Policy.SecretScan(enabled: true, allowPaths: []))
         #expect(policy.retention == Policy.Retention(keepArchivedProposalsDays: 90, keepRunRecordsDays: 365))
+        #expect(policy.links == Policy.Links(updateOnRename: true))
     }
 
     @Test func templateDocumentsEveryKey() throws {
@@ -57,7 +58,7 @@ struct PolicyTests {
             "quotas", "runs_per_day", "tokens_per_day", "cost_usd_per_day", "circuit_breaker",
             "consecutive_failures", "secret_scan", "enabled", "allow_paths", "retention",
             "keep_archived_proposals_days", "keep_run_records_days", "agents", "workflows", "health",
-            "stale_proposal_days", "stuck_run_hours",
+            "stale_proposal_days", "stuck_run_hours", "links", "update_on_rename",
         ]
         for key in keys {
             #expect(doc.contains("`\(key)`"), "policy.md does not document \(key)")

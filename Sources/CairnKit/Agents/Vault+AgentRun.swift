@@ -40,6 +40,8 @@ public struct AgentRunResult: Sendable, Codable {
     /// Set when policy merged the proposal on its own.
     public let autoMerge: DecisionResult?
     public let durationMs: Int
+    /// Links rewritten in the same commit because the proposal renamed or moved what they lead to.
+    public var links: [LinkUpdate] = []
     /// True when an identical run (same agent, base and input) was already pending and was returned instead.
     public var alreadyPending = false
 }
@@ -207,6 +209,20 @@ extension Vault {
                 }
                 record.edits.append(RunRecord.Edit(path: e.path, action: "delete", bytes: 0, blob: nil))
             }
+            // What the proposal renamed or moved: the links to it follow in the same commit, as `cairn mv` does.
+            if edits.contains(where: { $0.action == .delete }) && edits.contains(where: { $0.action == .write }) {
+                let edited = try repository.updateTree(base: base.tree, changes: changes)
+                let links = try proposalLinkUpdates(base: base.tree, edited: edited, policy: policy)
+                let rewritten = Set(links.rewrites.map(\.path))
+                changes.removeAll { rewritten.contains($0.path) }
+                changes += links.rewrites.map { .upsert(path: $0.path, oid: $0.blob, mode: $0.mode) }
+                if !links.rewrites.isEmpty { record.links = links.rewrites.flatMap(\.links) }
+                if !links.findings.isEmpty, var v = verdict {
+                    v.needsReview += links.findings
+                    verdict = v
+                    record.policy = v
+                }
+            }
         }
         let trust = record.outcome == .proposed && agent.effectiveAutonomy(policy) == .auto ? try self.trust(for: agent, policy: policy) : nil
         let autoMerge = trust?.mayAutoMerge == true && (verdict?.needsReview.isEmpty ?? false)
@@ -233,7 +249,7 @@ extension Vault {
         case .noChanges: subject = "Run \(agent.name): no changes"
         case .failed, .blocked: subject = "Run \(agent.name): \(record.outcome.rawValue)"
         }
-        let body = [rationale, record.failure ?? ""].filter { !$0.isEmpty }.joined(separator: "\n\n")
+        let body = [rationale, record.failure ?? "", Self.linkUpdatesParagraph(record.links ?? [])].filter { !$0.isEmpty }.joined(separator: "\n\n")
         let agentSig = Signature(name: "\(agent.name) (cairn agent)", email: "\(Slug.make(agent.name))@agents.cairn.invalid", time: finished)
         let opSig = Signature(name: author.name, email: author.email, time: finished)
         let commit = try repository.createCommit(tree: tree, parents: [baseCommit], author: agentSig, committer: opSig,
@@ -251,7 +267,8 @@ extension Vault {
         let fileChanges = edits.map { FileChange(path: $0.path, oldPath: nil, kind: $0.action == .delete ? .deleted : (base.entry($0.path) == nil ? .added : .modified)) }
         return AgentRunResult(run: runID, agent: agent.name, outcome: record.outcome, summary: summary, ref: ref, commit: commit.hex,
                               failure: record.failure, blocked: verdict?.blocked ?? [], needsReview: verdict?.needsReview ?? [],
-                              changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs)
+                              changes: proposed ? fileChanges : [], record: recordPath, autoMerge: decision, durationMs: record.durationMs,
+                              links: proposed ? record.links ?? [] : [])
     }
 
     /// Moves working-tree changes under `paths` (which the pre-run snapshot left clean) to

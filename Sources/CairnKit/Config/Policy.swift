@@ -41,6 +41,8 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
     public var health: Health
     /// How long decided proposals and run records are kept.
     public var retention: Retention
+    /// What happens to links when a proposal renames or moves a file.
+    public var links: Links
 
     /// Creates a policy; every argument defaults to the template's value.
     public init(
@@ -56,7 +58,8 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         circuitBreaker: CircuitBreaker = CircuitBreaker(),
         secretScan: SecretScan = SecretScan(),
         retention: Retention = Retention(),
-        health: Health = Health()
+        health: Health = Health(),
+        links: Links = Links()
     ) {
         self.version = version
         self.protectedPaths = protectedPaths
@@ -68,6 +71,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         self.secretScan = secretScan
         self.retention = retention
         self.health = health
+        self.links = links
     }
 
     /// The built-in protected paths followed by the policy's own, without repeats.
@@ -394,6 +398,28 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         }
     }
 
+    /// `links`: what happens to the links to a file that a proposal renames or moves.
+    public struct Links: Codable, Sendable, Equatable {
+        /// When a proposal renames or moves a file, rewrite every link to it in the same commit, as Obsidian does with
+        /// "Automatically update internal links" (`update_on_rename`, default true). Only the path part of each link
+        /// changes; those rewrites may fall outside the agent's `writes:` (they are listed apart in the proposal) but
+        /// never touch protected paths.
+        public var updateOnRename: Bool
+
+        public init(updateOnRename: Bool = true) {
+            self.updateOnRename = updateOnRename
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case updateOnRename = "update_on_rename"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            updateOnRename = try c.boolean(.updateOnRename, default: Links().updateOnRename)
+        }
+    }
+
     // MARK: Decoding
 
     enum CodingKeys: String, CodingKey {
@@ -402,7 +428,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         case review, memory, autonomy, quotas
         case circuitBreaker = "circuit_breaker"
         case secretScan = "secret_scan"
-        case retention, health
+        case retention, health, links
     }
 
     public init(from decoder: any Decoder) throws {
@@ -418,6 +444,7 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
         secretScan = try c.section(.secretScan, default: d.secretScan)
         retention = try c.section(.retention, default: d.retention)
         health = try c.section(.health, default: d.health)
+        links = try c.section(.links, default: d.links)
     }
 
     // MARK: Loading and validation

@@ -47,6 +47,9 @@ public struct PolicyFinding: Sendable, Hashable, Codable, CustomStringConvertibl
         public static let executable = "executable"
         /// The base commit could not be read. Blocks.
         public static let base = "base"
+        /// A rename's links left in a protected note, or rewritten in more notes than `review.max_files`
+        /// (`links.update_on_rename`). Needs review.
+        public static let links = "links"
     }
 }
 

@@ -54,6 +54,9 @@ public struct RunRecord: Codable, Sendable {
     public var summary: String
     public var policy: PolicyVerdict?
     public var edits: [Edit]
+    /// Links cairn rewrote because the proposal renamed or moved the files they lead to (`links.update_on_rename`);
+    /// nil when there were none (and in records written before).
+    public var links: [LinkUpdate]? = nil
     /// `refs/heads/proposals/<run>` or `refs/cairn/failed/<run>`.
     public var ref: String?
     /// The machine the run happened on (absent in records written before sync existed).

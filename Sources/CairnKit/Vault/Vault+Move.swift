@@ -162,11 +162,29 @@ extension Vault {
 
     /// `after` (a tree where the files of `moves`, old path → new path, have moved from where they are in
     /// `before`) with each link rewritten that no longer leads where it led in `before`.
+    func updateLinks(before: OID, after: OID, moves: [String: String]) throws -> (tree: OID, links: [LinkUpdate]) {
+        let rewrites = try linkRewrites(before: before, after: after, moves: moves)
+        guard !rewrites.isEmpty else { return (after, []) }
+        let tree = try repository.updateTree(base: after, changes: rewrites.map { .upsert(path: $0.path, oid: $0.blob, mode: $0.mode) })
+        return (tree, rewrites.flatMap(\.links))
+    }
+
+    /// One file whose links a move rewrote: its new blob and the links that changed.
+    struct LinkRewrite {
+        let path: String
+        let blob: OID
+        let mode: UInt32
+        let links: [LinkUpdate]
+    }
+
+    /// The files of `after` (a tree where the files of `moves`, old path → new path, have moved from where they are
+    /// in `before`) whose links no longer lead where they led in `before`, each with its links rewritten (blobs are
+    /// written, no tree is), in path order. The one rewrite `cairn mv` and a proposal's renames share.
     ///
     /// Notes are read from `after` (so an edit made with the move is kept); the vault's settings come from the
     /// working tree. Cost: one read of each note and a resolver lookup per link, twice.
-    func updateLinks(before: OID, after: OID, moves: [String: String]) throws -> (tree: OID, links: [LinkUpdate]) {
-        guard !moves.isEmpty else { return (after, []) }
+    func linkRewrites(before: OID, after: OID, moves: [String: String]) throws -> [LinkRewrite] {
+        guard !moves.isEmpty else { return [] }
         let settings = ObsidianSettings.read(root: root)
         let back = Dictionary(moves.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         let files = try repository.files(in: after).filter { !$0.path.hasPrefix(".") && !$0.path.contains("/.") }
@@ -187,12 +205,12 @@ extension Vault {
         }
         let oldResolver = LinkResolver(paths: files.map { back[$0.path] ?? $0.path }, aliases: aliasesBefore)
         let newResolver = LinkResolver(paths: files.map(\.path), aliases: aliasesAfter)
-        var changes: [TreeChange] = []
-        var updates: [LinkUpdate] = []
+        var rewrites: [LinkRewrite] = []
         for (file, data, note) in notes {
             let newSource = file.path
             let oldSource = back[newSource] ?? newSource
             var edits: [LinkText.Edit] = []
+            var updates: [LinkUpdate] = []
             func check(_ target: String, markdown: Bool, line: Int, columns: Range<Int>?, angle: Bool) {
                 guard let columns, let was = oldResolver.resolve(target, from: oldSource, markdown: markdown) else { return }
                 // A link to the note itself (`[[#Heading]]`) follows it wherever it goes.
@@ -213,18 +231,18 @@ extension Vault {
             for m in note.links.markdownLinks { check(m.target, markdown: true, line: m.line, columns: m.columns, angle: m.angleBrackets) }
             guard !edits.isEmpty else { continue }
             let blob = try repository.writeBlob(LinkText.apply(edits, to: data))
-            changes.append(.upsert(path: newSource, oid: blob, mode: file.mode))
+            rewrites.append(LinkRewrite(path: newSource, blob: blob, mode: file.mode, links: updates.sorted { $0.line < $1.line }))
         }
         // Canvas files name the notes on the board by their path from the root (`"file":"Folder/Note.md"`).
         for file in files where file.path.lowercased().hasSuffix(".canvas") && file.mode != TreeChange.symlinkMode {
             let data = try repository.blob(file.oid)
             let rewritten = Self.canvasWithMovedFiles(data, moves: moves)
             guard rewritten.links > 0 else { continue }
-            changes.append(.upsert(path: file.path, oid: try repository.writeBlob(rewritten.data), mode: file.mode))
-            for (line, old, new) in rewritten.updates { updates.append(LinkUpdate(path: file.path, line: line, old: old, new: new)) }
+            rewrites.append(LinkRewrite(path: file.path, blob: try repository.writeBlob(rewritten.data), mode: file.mode,
+                                        links: rewritten.updates.map { LinkUpdate(path: file.path, line: $0.0, old: $0.1, new: $0.2) }
+                                            .sorted { $0.line < $1.line }))
         }
-        let tree = changes.isEmpty ? after : try repository.updateTree(base: after, changes: changes)
-        return (tree, updates.sorted { ($0.path, $0.line) < ($1.path, $1.line) })
+        return rewrites.sorted { $0.path < $1.path }
     }
 
     /// A JSON Canvas file with each `"file": "path"` whose path moved given its new path; every other byte kept.
