@@ -269,4 +269,39 @@ import Testing
         #expect(try json(r)["path"] as? String == "memory/working/2026-03-01.md")
         #expect(read(v, "memory/working/2026-03-01.md").contains("tier: working"))
     }
+
+    /// Canvas text cards hold Markdown: their links are rewritten on a move like a note's, resolved from the canvas
+    /// file, and the changed card string is written as Obsidian writes JSON; file cards and every other byte stay.
+    @Test func canvasTextCardsHaveTheirLinksRewritten() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeGitRepo("cards")
+        try sb.write(v + "/Plan.md", "# Plan\n\n## Goals\n- ship\n")
+        try sb.write(v + "/Other.md", "# Other\n")
+        let canvas = #"""
+            {
+            	"nodes":[
+            		{"id":"f1","type":"file","file":"Plan.md","x":0,"y":0,"width":400,"height":400},
+            		{"id":"t1","type":"text","text":"Next: [[Plan]] and ![[Plan#Goals|goals]]\n\"quoted\" — [plan](Plan.md), [[Other]]","x":500,"y":0,"width":250,"height":60},
+            		{"id":"t2","type":"text","text":"Nothing to change: [[Other]] / [[Someday]]","x":500,"y":100,"width":250,"height":60}
+            	],
+            	"edges":[]
+            }
+            """#
+        try sb.write(v + "/Boards/Board.canvas", canvas)
+        try sb.commitAll(v, "vault backup: 2026-02-28 21:14:03")
+        #expect(sb.runCairn(["init", v]).status == 0)
+        let r = sb.runCairn(["mv", "Plan.md", "Projects/Road Map.md", "--json"], cwd: v)
+        #expect(r.status == 0, "\(r)")
+        let expected = canvas
+            .replacingOccurrences(of: #""file":"Plan.md""#, with: #""file":"Projects/Road Map.md""#)
+            .replacingOccurrences(of: #"Next: [[Plan]] and ![[Plan#Goals|goals]]\n\"quoted\" — [plan](Plan.md), [[Other]]"#,
+                                  with: #"Next: [[Road Map]] and ![[Road Map#Goals|goals]]\n\"quoted\" — [plan](Road%20Map.md), [[Other]]"#)
+        #expect(expected != canvas)
+        #expect(read(v, "Boards/Board.canvas") == expected, "\(read(v, "Boards/Board.canvas"))")
+        let links = (try json(r)["links"] as? [[String: Any]] ?? []).map { "\($0["path"] ?? ""):\($0["line"] ?? "") \($0["old"] ?? "") -> \($0["new"] ?? "")" }
+        #expect(links == ["Boards/Board.canvas:3 Plan.md -> Projects/Road Map.md", "Boards/Board.canvas:4 Plan -> Road Map",
+                          "Boards/Board.canvas:4 Plan -> Road Map", "Boards/Board.canvas:4 Plan.md -> Road%20Map.md"], "\(links)")
+        #expect(try sb.gitOK(["status", "--porcelain"], cwd: v).isEmpty)
+        #expect(sb.git(["fsck", "--strict"], cwd: v).status == 0)
+    }
 }

@@ -205,38 +205,59 @@ extension Vault {
         }
         let oldResolver = LinkResolver(paths: files.map { back[$0.path] ?? $0.path }, aliases: aliasesBefore)
         let newResolver = LinkResolver(paths: files.map(\.path), aliases: aliasesAfter)
+        /// The new path text of link `target` in the file now at `newSource` (at `oldSource` before), or nil when the
+        /// link is unresolved or still leads where it led.
+        func replacement(_ target: String, markdown: Bool, oldSource: String, newSource: String, angle: Bool) -> String? {
+            // A link to the note itself (`[[#Heading]]`) follows it wherever it goes.
+            guard !target.isEmpty, let was = oldResolver.resolve(target, from: oldSource, markdown: markdown) else { return nil }
+            let expected = moves[was.path] ?? was.path
+            if newResolver.resolve(target, from: newSource, markdown: markdown)?.path == expected { return nil }
+            return LinkText.path(to: expected, from: newSource, markdown: markdown, format: settings.newLinkFormat,
+                                 resolver: newResolver, angleBrackets: angle)
+        }
+        /// The link edits of `links` (scanned from a note, a property block or a canvas card).
+        func edits(_ links: NoteLinks, oldSource: String, newSource: String, markdown: Bool = true) -> [(edit: LinkText.Edit, old: String)] {
+            var out: [(edit: LinkText.Edit, old: String)] = []
+            for w in links.wikiLinks {
+                guard let columns = w.columns,
+                      let text = replacement(w.target, markdown: false, oldSource: oldSource, newSource: newSource, angle: false) else { continue }
+                out.append((LinkText.Edit(line: w.line, columns: columns, text: text), w.target))
+            }
+            for m in links.markdownLinks where markdown {
+                guard let columns = m.columns,
+                      let text = replacement(m.target, markdown: true, oldSource: oldSource, newSource: newSource, angle: m.angleBrackets) else { continue }
+                out.append((LinkText.Edit(line: m.line, columns: columns, text: text), m.target))
+            }
+            return out
+        }
         var rewrites: [LinkRewrite] = []
         for (file, data, note) in notes {
             let newSource = file.path
             let oldSource = back[newSource] ?? newSource
-            var edits: [LinkText.Edit] = []
-            var updates: [LinkUpdate] = []
-            func check(_ target: String, markdown: Bool, line: Int, columns: Range<Int>?, angle: Bool) {
-                guard let columns, let was = oldResolver.resolve(target, from: oldSource, markdown: markdown) else { return }
-                // A link to the note itself (`[[#Heading]]`) follows it wherever it goes.
-                if target.isEmpty { return }
-                let expected = moves[was.path] ?? was.path
-                if newResolver.resolve(target, from: newSource, markdown: markdown)?.path == expected { return }
-                let text = LinkText.path(to: expected, from: newSource, markdown: markdown, format: settings.newLinkFormat,
-                                         resolver: newResolver, angleBrackets: angle)
-                edits.append(LinkText.Edit(line: line, columns: columns, text: text))
-                updates.append(LinkUpdate(path: newSource, line: line, old: target, new: text))
-            }
+            var found: [(edit: LinkText.Edit, old: String)] = []
             if let block = note.frontMatter?.block, block.utf8.contains(0x5B) {
-                for w in NoteLinks.scan(block, firstLine: note.frontMatter?.lines.lowerBound ?? 1).wikiLinks {
-                    check(w.target, markdown: false, line: w.line, columns: w.columns, angle: false)
-                }
+                // Only wikilinks count in properties, as in Obsidian.
+                found += edits(NoteLinks.scan(block, firstLine: note.frontMatter?.lines.lowerBound ?? 1),
+                               oldSource: oldSource, newSource: newSource, markdown: false)
             }
-            for w in note.links.wikiLinks { check(w.target, markdown: false, line: w.line, columns: w.columns, angle: false) }
-            for m in note.links.markdownLinks { check(m.target, markdown: true, line: m.line, columns: m.columns, angle: m.angleBrackets) }
-            guard !edits.isEmpty else { continue }
-            let blob = try repository.writeBlob(LinkText.apply(edits, to: data))
+            found += edits(note.links, oldSource: oldSource, newSource: newSource)
+            guard !found.isEmpty else { continue }
+            let blob = try repository.writeBlob(LinkText.apply(found.map(\.edit), to: data))
+            let updates = found.map { LinkUpdate(path: newSource, line: $0.edit.line, old: $0.old, new: $0.edit.text) }
             rewrites.append(LinkRewrite(path: newSource, blob: blob, mode: file.mode, links: updates.sorted { $0.line < $1.line }))
         }
-        // Canvas files name the notes on the board by their path from the root (`"file":"Folder/Note.md"`).
+        // Canvas files name the notes on the board by their path from the root (`"file":"Folder/Note.md"`), and their
+        // text cards hold Markdown whose links resolve from the canvas file, as a note's do.
         for file in files where file.path.lowercased().hasSuffix(".canvas") && file.mode != TreeChange.symlinkMode {
             let data = try repository.blob(file.oid)
-            let rewritten = Self.canvasWithMovedFiles(data, moves: moves)
+            let oldSource = back[file.path] ?? file.path
+            let rewritten = Self.canvasWithMovedFiles(data, moves: moves) { card in
+                let found = edits(NoteLinks.scan(card), oldSource: oldSource, newSource: file.path)
+                guard !found.isEmpty else { return nil }
+                return (String(decoding: LinkText.apply(found.map(\.edit), to: Data(card.utf8)), as: UTF8.self),
+                        found.sorted { ($0.edit.line, $0.edit.columns.lowerBound) < ($1.edit.line, $1.edit.columns.lowerBound) }
+                            .map { ($0.old, $0.edit.text) })
+            }
             guard rewritten.links > 0 else { continue }
             rewrites.append(LinkRewrite(path: file.path, blob: try repository.writeBlob(rewritten.data), mode: file.mode,
                                         links: rewritten.updates.map { LinkUpdate(path: file.path, line: $0.0, old: $0.1, new: $0.2) }
@@ -245,24 +266,39 @@ extension Vault {
         return rewrites.sorted { $0.path < $1.path }
     }
 
-    /// A JSON Canvas file with each `"file": "path"` whose path moved given its new path; every other byte kept.
-    static func canvasWithMovedFiles(_ data: Data, moves: [String: String]) -> (data: Data, links: Int, updates: [(Int, String, String)]) {
+    /// A JSON Canvas file with each `"file": "path"` whose path moved given its new path, and each text card's
+    /// `"text"` rewritten by `textLinks` (the card's Markdown → its new Markdown and the links changed, old and new
+    /// path text; nil when none). A changed string is written as Obsidian writes JSON (`JSON.stringify`: `/` and
+    /// non-ASCII unescaped); every other byte is kept.
+    static func canvasWithMovedFiles(_ data: Data, moves: [String: String],
+                                     textLinks: (String) -> (text: String, links: [(old: String, new: String)])? = { _ in nil })
+        -> (data: Data, links: Int, updates: [(Int, String, String)]) {
         let text = String(decoding: data, as: UTF8.self)
-        guard let regex = try? NSRegularExpression(pattern: #""file"\s*:\s*("(?:[^"\\]|\\.)*")"#) else { return (data, 0, []) }
+        guard let regex = try? NSRegularExpression(pattern: #""(file|text)"\s*:\s*("(?:[^"\\]|\\.)*")"#) else { return (data, 0, []) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         var out = text
         var updates: [(Int, String, String)] = []
         for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
-            guard let range = Range(match.range(at: 1), in: text),
-                  let old = try? JSONDecoder().decode(String.self, from: Data(text[range].utf8)), let new = moves[old],
-                  let encoded = try? JSONEncoder().encode(new) else { continue }
-            var literal = String(decoding: encoded, as: UTF8.self)
-            literal = literal.replacingOccurrences(of: "\\/", with: "/")
-            guard let target = Range(match.range(at: 1), in: out) else { continue }
-            out.replaceSubrange(target, with: literal)
+            guard let key = Range(match.range(at: 1), in: text), let range = Range(match.range(at: 2), in: text),
+                  let old = try? JSONDecoder().decode(String.self, from: Data(text[range].utf8)) else { continue }
             let line = text[..<range.lowerBound].utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
-            updates.append((line, old, new))
+            let new: String
+            var changed: [(Int, String, String)] = []
+            if text[key] == "file" {
+                guard let moved = moves[old] else { continue }
+                new = moved
+                changed = [(line, old, moved)]
+            } else {
+                guard let card = textLinks(old) else { continue }
+                new = card.text
+                changed = card.links.map { (line, $0.old, $0.new) }
+            }
+            guard let encoded = try? encoder.encode(new), let target = Range(match.range(at: 2), in: out) else { continue }
+            out.replaceSubrange(target, with: String(decoding: encoded, as: UTF8.self))
+            updates += changed.reversed()
         }
-        return (Data(out.utf8), updates.count, updates)
+        return (Data(out.utf8), updates.count, updates.reversed())
     }
 
     /// Removes the moved folder `folder` and the folders inside it that the move left empty (rmdir never removes
