@@ -7,8 +7,9 @@ extension Cairn {
         static let configuration = CommandConfiguration(commandName: "links", 
             abstract: "Show a note's outgoing links and the notes that link to it.",
             discussion: """
-            Links are [[wikilinks]] (resolved by file name, alias or title, case-insensitively) and \
-            Markdown links to relative paths. Broken links are marked; `cairn doctor` lists them all.
+            Links resolve as Obsidian resolves them, the same way `cairn doctor` does: wikilinks, embeds, Markdown \
+            links and links in properties, to notes or attachments, by name, path suffix, alias or title, \
+            case-insensitively. Unresolved links are marked; `cairn links --unresolved` lists them all.
             """
         )
 

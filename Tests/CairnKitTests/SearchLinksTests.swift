@@ -64,6 +64,37 @@ import Testing
         #expect(try vault.links(note: "memory/knowledge/ratesheet.md").backlinks.map(\.source) == ["inbox/new.md"])
     }
 
+    /// Backlinks resolve with the resolver `cairn doctor` uses: path suffixes, `%20` Markdown links, embeds with a
+    /// heading, links in properties, and links to attachments — every link doctor counts as leading to the file.
+    @Test func backlinksResolveAsDoctorDoes() throws {
+        let f = try VaultFixture()
+        try f.write("Projects/Web Clipper/Vorlagen.md", "# Vorlagen\n\n## Intro\nSee [[#Intro]] and ![[Banner.png]].\n")
+        try f.write("Projects/Web Clipper/Banner.png", "not really a png\n")
+        try f.write("Notes/suffix.md", "Templates: [[Web Clipper/Vorlagen]]\n")
+        try f.write("Notes/encoded.md", "Templates: [v](../Projects/Web%20Clipper/Vorlagen.md)\n")
+        try f.write("Notes/property.md", "---\nrelated: \"[[vorlagen]]\"\n---\nNothing in the body.\n")
+        try f.write("Notes/embed.md", "Intro: ![[Vorlagen#Intro|intro]] and [[Banner.png]]\n")
+        try f.write("Notes/elsewhere.md", "Not it: [[Other/Vorlagen]] and [[Vorlagen.png]]\n")
+        _ = try f.snapshot()
+        let vault = try f.vault()
+        let report = try vault.links(note: "Vorlagen")
+        #expect(report.path == "Projects/Web Clipper/Vorlagen.md")
+        #expect(report.backlinks.map { "\($0.source):\($0.line) \($0.target)" } == [
+            "Notes/embed.md:1 Vorlagen",
+            "Notes/encoded.md:1 ../Projects/Web Clipper/Vorlagen.md",
+            "Notes/property.md:2 vorlagen",
+            "Notes/suffix.md:1 Web Clipper/Vorlagen",
+        ], "\(report.backlinks)")
+        // `[[#Intro]]` is the note itself, not a link out.
+        #expect(report.outgoing.map { "\($0.target) -> \($0.resolved ?? "BROKEN")" } == ["Banner.png -> Projects/Web Clipper/Banner.png"])
+        // An attachment has backlinks too (and no links of its own).
+        let image = try vault.links(note: "Projects/Web Clipper/Banner.png")
+        #expect(image.backlinks.map(\.source) == ["Notes/embed.md", "Projects/Web Clipper/Vorlagen.md"])
+        #expect(image.outgoing.isEmpty)
+        // The same links doctor resolves: the two links elsewhere lead to files that do not exist.
+        #expect(try vault.checkLinks().unresolved.filter { $0.path.hasPrefix("Notes/") }.map(\.link) == ["[[Other/Vorlagen]]", "[[Vorlagen.png]]"])
+    }
+
     @Test func brokenLinksNameTheFileLineAndTarget() throws {
         let f = try linkedVault()
         let vault = try f.vault()

@@ -3,35 +3,11 @@ import Foundation
 import GRDB
 
 extension SearchIndex {
-    /// The outgoing links of a note and the links that point to it.
-    ///
-    /// `note` is a vault-relative path or a note name (file name without `.md`, title or alias,
-    /// case-insensitive). A wikilink resolves by path, file name, alias, then title; a Markdown
-    /// link resolves relative to the note that holds it.
-    public func links(note: String) throws -> NoteLinkReport {
-        try withUpToDateIndex { db -> NoteLinkReport in
-            let (id, path, title) = try Self.findNote(note, in: db)
-            let outgoing = try Row.fetchAll(db, sql: "SELECT kind, target, key, line FROM links WHERE doc_id = ? ORDER BY line, rowid",
-                                            arguments: [id]).map { row -> LinkEntry in
-                let kind = LinkEntry.Kind(rawValue: row["kind"]) ?? .wiki
-                return LinkEntry(source: path, target: row["target"], resolved: try resolve(kind: kind, key: row["key"], in: db),
-                                 kind: kind, line: row["line"])
-            }
-            // Candidates: Markdown links to this path, wikilinks through any of this note's names;
-            // kept when they really resolve here (another note may win a shared name).
-            let candidates = try Row.fetchAll(db, sql: """
-                SELECT d.path AS source, l.kind, l.target, l.key, l.line FROM links l JOIN docs d ON d.id = l.doc_id
-                WHERE (l.kind = 'markdown' AND l.key = ?)
-                   OR (l.kind = 'wiki' AND l.key IN (SELECT key FROM names WHERE doc_id = ?))
-                ORDER BY d.path, l.line
-                """, arguments: [path, id])
-            var backlinks: [LinkEntry] = []
-            for row in candidates {
-                let kind = LinkEntry.Kind(rawValue: row["kind"]) ?? .wiki
-                guard try resolve(kind: kind, key: row["key"], in: db) == path else { continue }
-                backlinks.append(LinkEntry(source: row["source"], target: row["target"], resolved: path, kind: kind, line: row["line"]))
-            }
-            return NoteLinkReport(path: path, title: title, outgoing: outgoing, backlinks: backlinks)
+    /// The note `note` names (a path, or a name, title or alias, the best rank winning), and its title.
+    public func findNote(_ note: String) throws -> (path: String, title: String) {
+        try withUpToDateIndex { db in
+            let found = try Self.findNote(note, in: db)
+            return (found.path, found.title)
         }.0
     }
 
@@ -56,19 +32,6 @@ extension SearchIndex {
                 if let tree, try vault.repository.entry(at: link.key, in: tree) != nil { return nil }
             }
             return BrokenLink(path: link.source, line: link.line, target: link.target, kind: link.kind)
-        }
-    }
-
-    /// The path a link resolves to, `nil` when no note (or, for Markdown links, no file) matches.
-    private func resolve(kind: LinkEntry.Kind, key: String, in db: Database) throws -> String? {
-        switch kind {
-        case .markdown:
-            if try String.fetchOne(db, sql: "SELECT path FROM docs WHERE path = ?", arguments: [key]) != nil { return key }
-            return FileManager.default.fileExists(atPath: vault.absolutePath(key)) ? key : nil
-        case .wiki:
-            return try String.fetchOne(db.cachedStatement(sql: """
-                SELECT d.path FROM names n JOIN docs d ON d.id = n.doc_id WHERE n.key = ? ORDER BY n.rank, d.path LIMIT 1
-                """), arguments: [key])
         }
     }
 

@@ -44,9 +44,6 @@ extension Vault {
     @discardableResult
     public func updateIndex() throws -> IndexUpdate { try searchIndex.update() }
 
-    /// Outgoing links and backlinks of a note (a path or a note name).
-    public func links(note: String) throws -> NoteLinkReport { try resolvedAsObsidian(searchIndex.links(note: note)) }
-
     /// Links to notes or files that do not exist (for `cairn doctor`).
     public func brokenLinks() throws -> [BrokenLink] { try searchIndex.brokenLinks() }
 }

@@ -66,7 +66,7 @@ extension Vault {
     }
 
     /// One note as the link check (and `doctor`'s validation) needs it, without its text.
-    private struct NoteFacts {
+    struct NoteFacts {
         var links: [CheckedLink] = []
         var names: [String] = []
         var anchors: NoteAnchors? = nil
@@ -74,10 +74,30 @@ extension Vault {
         var problem: ValidationProblem? = nil
     }
 
+    /// Every note's links and the resolver they resolve with: what the link check, `cairn links NOTE` and doctor
+    /// share, so that a link resolves one way everywhere.
+    struct LinkGraph {
+        /// Every file a link may lead to (notes and attachments, outside dot-folders), in path order.
+        var files: [String]
+        /// The notes whose links count (Markdown, not templates), in path order.
+        var linkNotes: [String]
+        /// What was read of each note of `linkNotes` (and of each note validated).
+        var facts: [String: NoteFacts]
+        var resolver: LinkResolver
+        var problems: [ValidationProblem]
+        var validated: Int
+    }
+
     /// The link check of `checkLinks`, plus (`validating`) the validation `validateNoteContent` does of every
-    /// Markdown note but templates, dot-folders included (those outside the link check's set are read for that alone). Each note is read once, a
-    /// batch at a time on every core; only its links, names and anchors are kept.
+    /// Markdown note but templates, dot-folders included (those outside the link check's set are read for that alone).
     func readNotes(validating: Bool, progress: ProgressHandler? = nil) throws -> NotesRead {
+        let graph = try readLinkGraph(validating: validating, progress: progress)
+        return NotesRead(links: graph.check(), problems: graph.problems, validated: graph.validated)
+    }
+
+    /// Reads every note of the working tree once, a batch at a time on every core, keeping only its links, names
+    /// and anchors, and indexes every file of the vault for `LinkResolver` (aliases and titles included).
+    func readLinkGraph(validating: Bool, progress: ProgressHandler? = nil) throws -> LinkGraph {
         let tree = try head().map { try repository.commit($0).tree }
         let settings = ObsidianSettings.read(root: root)
         let all = try workingTreeFiles(tree: tree)
@@ -119,40 +139,11 @@ extension Vault {
         reporter.finish()
 
         var aliases: [String: [String]] = [:]
-        for (path, note) in facts where !note.names.isEmpty { aliases[path] = note.names }
-        let resolver = LinkResolver(paths: files, aliases: aliases)
-        var count = 0, ambiguous = 0
-        var unresolved: [LinkProblem] = [], broken: [LinkProblem] = []
-        var notes = 0
-        for path in linkNotes {
-            guard let note = facts[path] else { continue }
-            notes += 1
-            for link in note.links {
-                count += 1
-                guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
-                    unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil))
-                    continue
-                }
-                if found.ambiguous { ambiguous += 1 }
-                guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
-                      let target = facts[found.path]?.anchors else { continue }
-                if subpath.hasPrefix("^") {
-                    if !target.blocks.contains(subpath.dropFirst().lowercased()) {
-                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path))
-                    }
-                } else {
-                    let missing = subpath.split(separator: "#").map { NoteAnchors.normalizeHeading($0) }
-                        .contains { !$0.isEmpty && !target.headings.contains($0) }
-                    if missing {
-                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingHeading, resolved: found.path))
-                    }
-                }
-            }
-        }
-        let report = LinkCheckReport(notes: notes, files: files.count, links: count, ambiguous: ambiguous,
-                                     unresolved: unresolved, brokenAnchors: broken)
-        return NotesRead(links: report, problems: problems, validated: validate.count)
+        for (path, note) in facts where !note.names.isEmpty && linked.contains(path) { aliases[path] = note.names }
+        return LinkGraph(files: files, linkNotes: linkNotes, facts: facts, resolver: LinkResolver(paths: files, aliases: aliases),
+                         problems: problems, validated: validate.count)
     }
+
 
     /// Parses one note read from disk: once for both the link check (`links`) and validation (`validate`, as
     /// `validateNoteContent` judges it).
@@ -250,17 +241,79 @@ public struct LinkSummary: Sendable, Codable, Hashable {
     }
 }
 
-extension Vault {
-    /// `report` with each outgoing link resolved by `LinkResolver` against every file of the vault (attachments,
-    /// path suffixes…), so `cairn links NOTE` agrees with `cairn doctor`. A link the resolver cannot place keeps
-    /// what the search index found (a title, for instance).
-    func resolvedAsObsidian(_ report: NoteLinkReport) throws -> NoteLinkReport {
-        let tree = try head().map { try repository.commit($0).tree }
-        let resolver = LinkResolver(paths: vaultFiles(tree: tree))
-        let outgoing = report.outgoing.map { link in
-            let found = resolver.resolve(link.target, from: link.source, markdown: link.kind == .markdown)?.path
-            return LinkEntry(source: link.source, target: link.target, resolved: found ?? link.resolved, kind: link.kind, line: link.line)
+extension Vault.LinkGraph {
+    /// Every link of every note resolved: the counts, the unresolved links, and the links to a heading or block that
+    /// the note they lead to does not have.
+    func check() -> LinkCheckReport {
+        var count = 0, ambiguous = 0
+        var unresolved: [LinkProblem] = [], broken: [LinkProblem] = []
+        var notes = 0
+        for path in linkNotes {
+            guard let note = facts[path] else { continue }
+            notes += 1
+            for link in note.links {
+                count += 1
+                guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
+                    unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil))
+                    continue
+                }
+                if found.ambiguous { ambiguous += 1 }
+                guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
+                      let target = facts[found.path]?.anchors else { continue }
+                if subpath.hasPrefix("^") {
+                    if !target.blocks.contains(subpath.dropFirst().lowercased()) {
+                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path))
+                    }
+                } else {
+                    let missing = subpath.split(separator: "#").map { NoteAnchors.normalizeHeading($0) }
+                        .contains { !$0.isEmpty && !target.headings.contains($0) }
+                    if missing {
+                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingHeading, resolved: found.path))
+                    }
+                }
+            }
         }
-        return NoteLinkReport(path: report.path, title: report.title, outgoing: outgoing, backlinks: report.backlinks)
+        let report = LinkCheckReport(notes: notes, files: files.count, links: count, ambiguous: ambiguous,
+                                     unresolved: unresolved, brokenAnchors: broken)
+        return report
+    }
+}
+
+extension Vault {
+    /// A note's (or any file's) outgoing links and the links that lead to it, resolved by the resolver `cairn doctor`
+    /// uses over every note of the working tree (property links included; templates and dot-folders are not notes).
+    ///
+    /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it. Cost: one read of
+    /// every note, as `checkLinks`.
+    public func links(note: String) throws -> NoteLinkReport {
+        let graph = try readLinkGraph(validating: false)
+        var trimmed = note.trimmingCharacters(in: .whitespaces)
+        while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
+        let path: String, title: String
+        do {
+            (path, title) = try searchIndex.findNote(note)
+        } catch SearchError.noteNotFound(let name) {
+            // An attachment or any other file a link can lead to.
+            guard graph.resolver.resolve(trimmed, from: "")?.path == trimmed else { throw SearchError.noteNotFound(name) }
+            (path, title) = (trimmed, LinkResolver.fileName(trimmed))
+        }
+        func entry(_ link: CheckedLink, from source: String, to resolved: String?) -> LinkEntry {
+            LinkEntry(source: source, target: link.target, resolved: resolved, kind: link.markdown ? .markdown : .wiki, line: link.line)
+        }
+        let outgoing = (graph.facts[path]?.links ?? []).enumerated()
+            .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+            .map { entry($0.element, from: path, to: graph.resolver.resolve($0.element.target, from: path, markdown: $0.element.markdown)?.path) }
+        var backlinks: [LinkEntry] = []
+        for source in graph.linkNotes {
+            guard let facts = graph.facts[source] else { continue }
+            for link in facts.links.enumerated().sorted(by: { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }).map(\.element) {
+                // `[[#Heading]]` is the note itself, not a link to it.
+                if link.target.isEmpty { continue }
+                if graph.resolver.resolve(link.target, from: source, markdown: link.markdown)?.path == path {
+                    backlinks.append(entry(link, from: source, to: path))
+                }
+            }
+        }
+        return NoteLinkReport(path: path, title: title, outgoing: outgoing, backlinks: backlinks)
     }
 }
