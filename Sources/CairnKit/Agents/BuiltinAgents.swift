@@ -11,14 +11,15 @@ public struct BuiltinOutcome: Sendable {
 /// Agents that need no model, so the loop works offline: `gc` and `digest`.
 public enum BuiltinAgents {
     /// Runs built-in `name` against `base`; `reads` and `writes` are the agent definition's globs
-    /// (empty: the built-in's defaults).
+    /// (empty: the built-in's defaults). The links they write follow `settings` (the vault's `.obsidian/app.json`).
     public static func run(_ name: String, base: BaseSnapshot, policy: Policy, now: Date,
-                           reads: [String] = [], writes: [String] = [], progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+                           reads: [String] = [], writes: [String] = [], settings: ObsidianSettings = ObsidianSettings(),
+                           progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         switch name {
         case "gc":
             return try garbageCollect(base: base, policy: policy, now: now, reads: reads.isEmpty ? gcDefaultReads : reads,
-                                      writes: writes.isEmpty ? gcDefaultWrites : writes, progress: progress)
-        case "digest": return try digest(base: base, now: now, progress: progress)
+                                      writes: writes.isEmpty ? gcDefaultWrites : writes, settings: settings, progress: progress)
+        case "digest": return try digest(base: base, now: now, settings: settings, progress: progress)
         default: throw VaultError.invalidArgument("unknown builtin agent '\(name)'; available: \(AgentDefinition.builtins.joined(separator: ", "))")
         }
     }
@@ -41,7 +42,8 @@ public enum BuiltinAgents {
     /// Only Markdown notes matching `reads` are considered, never the archive or earlier review notes.
     /// Pinned notes are never archived. The same base and clock always give the same proposal.
     static func garbageCollect(base: BaseSnapshot, policy: Policy, now: Date, reads: [String] = gcDefaultReads,
-                               writes: [String] = gcDefaultWrites, progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+                               writes: [String] = gcDefaultWrites, settings: ObsidianSettings = ObsidianSettings(),
+                               progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         var edits: [ProposedEdit] = []
         var details: [String] = []
         let today = FrontMatter.dayString(now)
@@ -104,7 +106,15 @@ public enum BuiltinAgents {
         progress?(AgentProgress(step: "reading notes", done: files.count, total: files.count))
 
         var targets = Set<String>()
-        func archive(_ item: Scanned, appending pointer: String?) throws -> String {
+        var resolver: LinkResolver? = nil
+        /// Every file of the base, for links written the shortest way that still leads to their file.
+        func vaultResolver() throws -> LinkResolver {
+            if let resolver { return resolver }
+            let made = LinkResolver(paths: try base.files(matching: [Glob("**")]).map(\.path))
+            resolver = made
+            return made
+        }
+        func archive(_ item: Scanned, appending pointer: ((String) throws -> String)? = nil) throws -> String {
             let name = (item.path as NSString).lastPathComponent
             var target = archivePrefix + "\(year)/\(name)"
             var n = 2
@@ -116,7 +126,7 @@ public enum BuiltinAgents {
             var data = try base.repository.blob(item.oid)
             if let pointer {
                 if data.last != UInt8(ascii: "\n") { data.append(UInt8(ascii: "\n")) }
-                data.append(Data(("\n" + pointer + "\n").utf8))
+                data.append(Data(("\n" + (try pointer(target)) + "\n").utf8))
             }
             edits.append(.delete(item.path))
             edits.append(.write(target, data))
@@ -181,14 +191,15 @@ public enum BuiltinAgents {
         for members in groups.values.sorted(by: { $0.min()! < $1.min()! }) {
             let sorted = members.sorted()
             guard let keep = sorted.max(by: { (byPath[$0]?.size ?? 0, $1) < (byPath[$1]?.size ?? 0, $0) }) else { continue }
-            let keepName = ((keep as NSString).lastPathComponent as NSString).deletingPathExtension
             for path in sorted where path != keep {
                 guard let item = byPath[path] else { continue }
                 let alike = similarityText(path, keep)
                 let movable = !item.pinned && !path.hasPrefix("memory/core/") && writable.anyMatches(path)
                 if movable {
-                    let pointer = "> Archived by gc on \(today) as a near-duplicate of [[\(keepName)]] (`\(keep)`, \(alike))."
-                    let target = try archive(item, appending: pointer)
+                    let target = try archive(item) { target in
+                        "> Archived by gc on \(today) as a near-duplicate of \(settings.newLink(to: keep, from: target, resolver: try vaultResolver()))"
+                            + " (`\(keep)`, \(alike))."
+                    }
                     mergedCount += 1
                     details.append("\(path) → \(target): near-duplicate of \(keep) (\(alike)); \(keep) is kept")
                 } else if !openTasks.contains(path) {
@@ -232,7 +243,8 @@ public enum BuiltinAgents {
     }
 
     /// Writes `memory/working/digests/YYYY-MM-DD.md`: what changed on main since the last digest.
-    static func digest(base: BaseSnapshot, now: Date, progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+    static func digest(base: BaseSnapshot, now: Date, settings: ObsidianSettings = ObsidianSettings(),
+                       progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
         let repo = base.repository
         // The last digest records the commit it covered up to.
         var since: OID? = nil
@@ -265,12 +277,17 @@ public enum BuiltinAgents {
         let expires = FrontMatter.dayString(now.addingTimeInterval(14 * 86_400))
         var text = "---\ntitle: \"Digest \(day)\"\ntier: working\ntags: [digest]\ncreated: \(day)\nexpires: \(expires)\nthrough: \(base.commit.hex)\n---\n\n"
         text += "# Digest \(day)\n\n## Commits\n\n" + lines.joined(separator: "\n") + "\n\n## Files changed\n\n"
-        text += files.sorted().prefix(100).map { "- [[\(($0 as NSString).lastPathComponent.replacingOccurrences(of: ".md", with: ""))]] (`\($0)`)" }.joined(separator: "\n")
-        if files.count > 100 { text += "\n- … and \(files.count - 100) more" }
-        text += "\n"
         var path = "memory/working/digests/\(day).md"
         var n = 2
         while base.entry(path) != nil { path = "memory/working/digests/\(day)-\(n).md"; n += 1 }
+        // Links as the vault writes new ones (`.obsidian/app.json`); a file deleted since is named by its path.
+        let resolver = LinkResolver(paths: try base.files(matching: [Glob("**")]).map(\.path))
+        text += files.sorted().prefix(100).map { file in
+            guard resolver.resolve(file, from: path)?.path == file else { return "- deleted (`\(file)`)" }
+            return "- \(settings.newLink(to: file, from: path, resolver: resolver)) (`\(file)`)"
+        }.joined(separator: "\n")
+        if files.count > 100 { text += "\n- … and \(files.count - 100) more" }
+        text += "\n"
         return BuiltinOutcome(edits: [.write(path, text)], summary: "digest of \(lines.count) change\(lines.count == 1 ? "" : "s") since \(since.map { $0.short() } ?? "the beginning")",
                               details: [path])
     }

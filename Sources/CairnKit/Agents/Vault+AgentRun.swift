@@ -152,7 +152,8 @@ extension Vault {
             rationale = outcome.rationale ?? ""
         case .builtin:
             let outcome = try BuiltinAgents.run(agent.builtin ?? agent.name, base: base, policy: policy, now: started,
-                                                reads: agent.reads, writes: agent.writes, progress: options.progress)
+                                                reads: agent.reads, writes: agent.writes, settings: ObsidianSettings.read(root: root),
+                                                progress: options.progress)
             edits = outcome.edits
             summary = outcome.summary
             rationale = outcome.details.joined(separator: "\n")

@@ -1,7 +1,10 @@
 import CairnGit
 import Foundation
 
-/// A fetched message as a note `inbox/mail/[<folder>/]YYYY/MM/<id>.md` and its attachments in `<id>/` beside it.
+/// A fetched message as a note `inbox/mail/[<folder>/]YYYY/MM/<id>.md` and its attachments in `<id>/` beside it — or,
+/// when the vault sets Obsidian's "Default location for new attachments" (`attachmentFolderPath` in
+/// `.obsidian/app.json`), where Obsidian would put them, named as Obsidian names a file whose name is taken
+/// (`invoice 1.pdf`), and listed in the note's `attachments:` property as links in the vault's link format.
 struct MailNote {
     let path: String
     let files: [(path: String, data: Data)]
@@ -12,7 +15,15 @@ struct MailNote {
         folder.uppercased() == "INBOX" ? "inbox/mail" : "inbox/mail/" + Slug.make(folder)
     }
 
-    static func make(raw: Data, folder: String, uid: UInt64, connector: String, maxAttachmentBytes: Int) -> MailNote {
+    /// Where attachments go when the vault says: its settings, and every file of the vault so far (this pull's
+    /// attachments are added as they are placed).
+    struct AttachmentPlacement {
+        let settings: ObsidianSettings
+        var files: LinkResolver
+    }
+
+    static func make(raw: Data, folder: String, uid: UInt64, connector: String, maxAttachmentBytes: Int,
+                     placement: inout AttachmentPlacement?) -> MailNote {
         let item = "\(folder) UID \(uid)"
         let message = MIMEMessage(raw)
         var warnings = message.problems.map { "\(item): \($0)" }
@@ -37,9 +48,10 @@ struct MailNote {
             id = slug + "-" + hash
         }
         let path = dir + "/" + id + ".md"
-        // Attachments: safe names, under the size limit, beside the note.
+        // Attachments: safe names, under the size limit, beside the note (or where the vault puts attachments).
         var files: [(path: String, data: Data)] = []
         var kept: [String] = []
+        var placed: [String] = []
         var skipped: [String] = []
         var used = Set<String>()
         for (n, a) in message.attachments.enumerated() {
@@ -58,7 +70,22 @@ struct MailNote {
                 continue
             }
             kept.append(name)
-            files.append((dir + "/" + id + "/" + name, a.data))
+            if var where_ = placement {
+                let folder = where_.settings.attachmentFolder(forNote: path)
+                let stem = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
+                var file = (folder.isEmpty ? "" : folder + "/") + name
+                var k = 1
+                while where_.files.contains(file) {
+                    file = (folder.isEmpty ? "" : folder + "/") + stem + " \(k)" + (ext.isEmpty ? "" : "." + ext)
+                    k += 1
+                }
+                where_.files.insert(file)
+                placement = where_
+                placed.append(file)
+                files.append((file, a.data))
+            } else {
+                files.append((dir + "/" + id + "/" + name, a.data))
+            }
         }
         var fm: [(String, String)] = [
             ("title", subject.isEmpty ? "(no subject)" : subject),
@@ -74,7 +101,14 @@ struct MailNote {
         fm.append(("source", "imap:\(connector)"))
         var text = "---\n"
         for (k, v) in fm { text += "\(k): \(FrontMatter.yamlScalar(v))\n" }
-        if !kept.isEmpty { text += "attachments:\n" + kept.map { "  - \(FrontMatter.yamlScalar(id + "/" + $0))\n" }.joined() }
+        if let placement, !placed.isEmpty {
+            // Properties hold wikilinks only (Obsidian reads no Markdown links there).
+            text += "attachments:\n" + placed.map {
+                "  - \(FrontMatter.yamlScalar(placement.settings.newLink(to: $0, from: path, wikilink: true, resolver: placement.files)))\n"
+            }.joined()
+        } else if !kept.isEmpty {
+            text += "attachments:\n" + kept.map { "  - \(FrontMatter.yamlScalar(id + "/" + $0))\n" }.joined()
+        }
         if !skipped.isEmpty { text += "attachments_skipped:\n" + skipped.map { "  - \(FrontMatter.yamlScalar($0))\n" }.joined() }
         if message.textFromHTML { text += "body: converted from HTML\n" }
         text += "---\n\n"

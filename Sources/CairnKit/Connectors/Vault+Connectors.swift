@@ -157,6 +157,8 @@ struct ImportBatch {
     /// Paths that must still be absent from main when the commit is made (new notes), so a concurrent pull of
     /// the same connector never writes an item twice.
     var mustBeNew: Set<String> = []
+    /// Attachments written away from their note (the vault's attachment folder), by note path.
+    var attachmentsOf: [String: [String]] = [:]
 }
 
 extension Vault {
@@ -176,7 +178,8 @@ extension Vault {
         var dropped = Set<String>()
         for path in b.mustBeNew where try repository.entry(at: path, in: mainCommit.tree) != nil { dropped.insert(path) }
         if !dropped.isEmpty {
-            b.files.removeAll { f in dropped.contains { f.path == $0 || f.path.hasPrefix(String($0.dropLast(3)) + "/") } }
+            let theirs = Set(dropped.flatMap { b.attachmentsOf[$0] ?? [] })
+            b.files.removeAll { f in theirs.contains(f.path) || dropped.contains { f.path == $0 || f.path.hasPrefix(String($0.dropLast(3)) + "/") } }
             b.imported.removeAll { dropped.contains($0) }
             b.skipped += dropped.count
         }
@@ -186,6 +189,12 @@ extension Vault {
             if (old.folders ?? [:]) == (b.state.folders ?? [:]) {
                 return result(nil, b)
             }
+        }
+        // An attachment name chosen as free that a file took meanwhile: nothing is written (the cursor stays), so the
+        // next pull names it again.
+        let placed = Set(b.attachmentsOf.filter { !dropped.contains($0.key) }.flatMap(\.value))
+        for path in placed.sorted() where try repository.entry(at: path, in: mainCommit.tree) != nil {
+            throw VaultError.invalidArgument("\(definition.name): the attachment path \(path) was taken while pulling; nothing was written, pull again")
         }
         var changes: [TreeChange] = []
         for f in b.files {

@@ -14,6 +14,10 @@ extension Vault {
         var batch = ImportBatch(state: state)
         var folders = state.folders ?? [:]
         var seen = Set<String>()
+        // Attachments go where the vault's Obsidian settings put new ones, when it says (else beside each note).
+        let settings = ObsidianSettings.read(root: root)
+        var placement: MailNote.AttachmentPlacement? = settings.attachmentFolderIsSet
+            ? MailNote.AttachmentPlacement(settings: settings, files: LinkResolver(paths: try repository.files(in: tree).map(\.path))) : nil
         for folder in definition.folders {
             let status = try client.status(folder)
             var cursor = folders[folder] ?? ConnectorState.Folder(uidValidity: status.uidValidity, lastUID: 0)
@@ -37,17 +41,20 @@ extension Vault {
                         cursor.lastUID = max(cursor.lastUID, uid)
                         continue
                     }
+                    let before = placement
                     let note = MailNote.make(raw: raw, folder: folder, uid: uid, connector: definition.name,
-                                             maxAttachmentBytes: definition.maxAttachmentBytes)
+                                             maxAttachmentBytes: definition.maxAttachmentBytes, placement: &placement)
                     batch.warnings += note.warnings
                     let present = try repository.entry(at: note.path, in: tree) != nil
                     if seen.contains(note.path) || present {
                         batch.skipped += 1
+                        placement = before  // its attachments were not written: their names are free again
                     } else {
                         seen.insert(note.path)
                         batch.files += note.files
                         batch.imported.append(note.path)
                         batch.mustBeNew.insert(note.path)
+                        if placement != nil { batch.attachmentsOf[note.path] = note.files.dropFirst().map(\.path) }
                     }
                     cursor.lastUID = max(cursor.lastUID, uid)
                 }

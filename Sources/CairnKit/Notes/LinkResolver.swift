@@ -59,6 +59,17 @@ public struct LinkResolver: Sendable {
         for key in byAlias.keys { byAlias[key]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
     }
 
+    /// Adds a file (one written after the index was made: a new attachment), so links to it resolve.
+    public mutating func insert(_ path: String) {
+        let lower = path.lowercased()
+        byPath[lower, default: []].append(path)
+        byName[Self.fileName(lower), default: []].append(path)
+        byName[Self.fileName(lower)]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// True when a file has exactly this path, ignoring case (as a case-insensitive file system would see it).
+    public func contains(_ path: String) -> Bool { byPath[path.lowercased()] != nil }
+
     /// How a link was found, for reports.
     public enum Match: String, Sendable, Codable {
         case path, name, alias

@@ -26,6 +26,9 @@ public struct ObsidianSettings: Sendable, Hashable {
     /// Where new attachments go (`app.json`, `attachmentFolderPath`): `/` the vault root (Obsidian's default),
     /// `./` the note's own folder, `./sub` a folder below the note's, anything else a folder of the vault.
     public var attachmentFolderPath = "/"
+    /// True when `app.json` sets `attachmentFolderPath` (else Obsidian's default, the vault root, is assumed, and cairn
+    /// keeps the files it imports beside their note).
+    public var attachmentFolderIsSet = false
     /// The folder new notes go to (`app.json`: `newFileLocation` `folder` with `newFileFolderPath`); nil when
     /// Obsidian puts them at the root or beside the current note, which leaves cairn's own choice.
     public var newFileFolder: String? = nil
@@ -70,7 +73,10 @@ public struct ObsidianSettings: Sendable, Hashable {
         ].compactMap { $0 })
         if let format = string("app.json", "newLinkFormat").flatMap(LinkFormat.init(rawValue:)) { settings.newLinkFormat = format }
         if let markdown = json("app.json")?["useMarkdownLinks"] as? Bool { settings.useMarkdownLinks = markdown }
-        if let folder = string("app.json", "attachmentFolderPath"), !folder.isEmpty { settings.attachmentFolderPath = folder }
+        if let folder = string("app.json", "attachmentFolderPath"), !folder.isEmpty {
+            settings.attachmentFolderPath = folder
+            settings.attachmentFolderIsSet = true
+        }
         if string("app.json", "newFileLocation") == "folder" {
             settings.newFileFolder = string("app.json", "newFileFolderPath").flatMap(Self.folder)
         }
@@ -94,6 +100,23 @@ public struct ObsidianSettings: Sendable, Hashable {
             return [noteFolder, below].filter { !$0.isEmpty }.joined(separator: "/")
         }
         return Self.folder(value) ?? ""
+    }
+
+    /// A new link from the note at `source` to the file `target` (vault-relative), as Obsidian writes one with these
+    /// settings: `[[Note]]` / `[[Note|display]]`, or with `useMarkdownLinks` `[display](Note.md)` (display text: the
+    /// file's name, without `.md` for a note); the path in the "New link format" (`LinkText.path`), checked to lead
+    /// back to `target` under `resolver`. `embed` adds the `!`. `wikilink` forces a wikilink (properties, where
+    /// Obsidian reads no Markdown links).
+    public func newLink(to target: String, from source: String, display: String? = nil, embed: Bool = false,
+                        wikilink: Bool = false, resolver: LinkResolver) -> String {
+        let markdown = useMarkdownLinks && !wikilink
+        let path = LinkText.path(to: target, from: source, markdown: markdown, format: newLinkFormat, resolver: resolver)
+        if markdown {
+            let name = LinkResolver.fileName(target)
+            let text = display ?? (name.lowercased().hasSuffix(".md") ? String(name.dropLast(3)) : name)
+            return (embed ? "!" : "") + "[" + text + "](" + path + ")"
+        }
+        return (embed ? "![[" : "[[") + path + (display.map { "|" + $0 } ?? "") + "]]"
     }
 
     /// `true` when `path` (vault-relative) is inside one of the template folders.
