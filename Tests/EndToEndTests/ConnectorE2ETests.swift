@@ -93,6 +93,41 @@ struct ConnectorE2ETests {
         sb.expectFsckClean(v)
     }
 
+    /// A vault that sets Obsidian's "Default location for new attachments" gets mail attachments there, named as
+    /// Obsidian names a taken name, and linked from the note's `attachments:` property so that the links resolve.
+    @Test func mailAttachmentsGoWhereTheVaultPutsAttachments() throws {
+        let sb = try Sandbox()
+        let (v, servers) = try setUp(sb)
+        try sb.write(v + "/.obsidian/app.json", #"{"attachmentFolderPath": "Attachments", "newLinkFormat": "shortest"}"#)
+        try sb.write(v + "/Attachments/invoice.pdf", "the operator's own invoice\n")
+        #expect(sb.runCairn(["snapshot", "-m", "Obsidian settings"], cwd: v).status == 0)
+        func message(_ n: Int) -> String {
+            "From: Bob <bob@x.test>\r\nTo: ada@example.com\r\nSubject: Invoice \(n)\r\nDate: Mon, 02 Mar 2026 1\(n):00:00 +0000\r\n"
+                + "Message-ID: <inv\(n)@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
+                + "--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--XX\r\nContent-Type: application/pdf\r\n"
+                + "Content-Disposition: attachment; filename=\"invoice.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0\(n)\r\n--XX--\r\n"
+        }
+        try servers.deliver([message(1), message(2)])
+        let r = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env)
+        #expect(r.status == 0, "\(r)")
+        let files = try sb.gitLines(["-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", "main"], cwd: v)
+        #expect(files.filter { $0.hasPrefix("Attachments/") } == ["Attachments/invoice 1.pdf", "Attachments/invoice 2.pdf", "Attachments/invoice.pdf"], "\(files)")
+        #expect(!files.contains { $0.hasPrefix("inbox/mail/") && $0.hasSuffix(".pdf") }, "\(files)")
+        #expect(try sb.gitOK(["show", "main:Attachments/invoice.pdf"], cwd: v) == "the operator's own invoice")
+        let notes = files.filter { $0.hasPrefix("inbox/mail/") && $0.hasSuffix(".md") }.sorted()
+        #expect(notes.count == 2, "\(files)")
+        let first = try sb.gitOK(["show", "main:" + notes[0]], cwd: v)
+        #expect(first.contains("attachments:\n  - \"[[invoice 1.pdf]]\"\n"), "\(first)")
+        #expect(try sb.gitOK(["show", "main:" + notes[1]], cwd: v).contains("  - \"[[invoice 2.pdf]]\"\n"))
+        // The property links resolve (doctor's resolver), and lead back from the attachment.
+        let unresolved = sb.runCairn(["links", "--unresolved"], cwd: v)
+        #expect(!unresolved.stdout.contains("inbox/mail/"), "\(unresolved)")
+        let back = sb.runCairn(["links", "Attachments/invoice 1.pdf", "--json"], cwd: v)
+        let report = try #require(try JSONSerialization.jsonObject(with: back.stdoutData) as? [String: Any], "\(back)")
+        #expect((report["backlinks"] as? [[String: Any]])?.compactMap { $0["source"] as? String } == [notes[0]], "\(report)")
+        sb.expectFsckClean(v)
+    }
+
     @Test func hostileAndMalformedMailIsImportedSafelyWithWarnings() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb, mailExtra: "max_attachment_bytes: 1000")
