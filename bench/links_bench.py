@@ -73,7 +73,7 @@ def make_vault(path, notes, env):
                     f" [[{name}#^b1]] [enc](/{other.replace(' ', '%20')}) [[Not written {n % 97}]]\n")
     subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True)
     subprocess.run(["git", "commit", "-qm", "Obsidian links and attachments"], cwd=path, env=env, check=True)
-    return len(md), attachments
+    return md, attachments
 
 
 def main():
@@ -93,19 +93,22 @@ def main():
     rows = []
     for size in [int(s) for s in a.sizes.split(",")]:
         work = os.path.join(HERE, "out", f"links-n{size}")
-        notes, attachments = make_vault(work, size, env)
+        md, attachments = make_vault(work, size, env)
+        notes = len(md)
         subprocess.run([cairn, "init", "--name", "Bench Operator", "--email", "bench@example.com", work], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=work, env=env)
         graph, graph_cpu, out = timed([cairn, "links", "--unresolved", "--json"], work, env, a.runs)
         report = json.loads(out)
         doctor, doctor_cpu, _ = timed([cairn, "doctor"], work, env, a.runs)
+        # One note's outgoing links and backlinks: the same read of every note and the same resolver as doctor.
+        note, note_cpu, _ = timed([cairn, "links", md[len(md) // 2], "--json"], work, env, a.runs)
         base, base_cpu = (timed([os.path.abspath(a.baseline), "doctor"], work, env, a.runs)[:2] if a.baseline else (None, None))
         rg, rg_cpu, _ = timed(["rg", "-c", r"\[\[|\]\(", "--glob", "*.md", "."], work, env, a.runs)
         fsck, fsck_cpu, _ = timed(["git", "fsck", "--connectivity-only", "--no-progress"], work, env, a.runs)
         rows.append({"notes": notes, "attachments": attachments, "files": report["files"], "links": report["links"],
                      "unresolved": len(report["unresolved"]), "anchors": len(report["brokenAnchors"]), "graph": graph,
-                     "graph_cpu": graph_cpu, "doctor": doctor, "doctor_cpu": doctor_cpu, "rg": rg, "rg_cpu": rg_cpu,
+                     "graph_cpu": graph_cpu, "note": note, "note_cpu": note_cpu, "doctor": doctor, "doctor_cpu": doctor_cpu, "rg": rg, "rg_cpu": rg_cpu,
                      "fsck": fsck, "fsck_cpu": fsck_cpu, "base": base, "base_cpu": base_cpu})
         print(json.dumps(rows[-1]))
     command = f"python3 bench/links_bench.py --cairn {a.cairn} --sizes {a.sizes} --runs {a.runs}"
@@ -119,13 +122,13 @@ def main():
              "- Medians after one warm-up, as wall / CPU (user + system) seconds: on a machine shared by several builds "
              "the wall time is mostly waiting for a core, the CPU time is what the work costs. Baselines: `rg -c` reading "
              "every link of every note, `git fsck --connectivity-only` (doctor also walks every reachable object).", "",
-             "| notes | attachments | links | unresolved | `cairn links --unresolved` | CPU per note | `cairn doctor` | "
+             "| notes | attachments | links | unresolved | `cairn links --unresolved` | CPU per note | `cairn links NOTE` | `cairn doctor` | "
              + ("baseline doctor | " if a.baseline else "") + "rg | git fsck |",
-             "|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if a.baseline else "") + "---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if a.baseline else "") + "---:|---:|"]
     for r in rows:
         base = f"{r['base']:.2f} / {r['base_cpu']:.2f} s | " if a.baseline else ""
         lines.append(f"| {r['notes']} | {r['attachments']} | {r['links']} | {r['unresolved']} | {r['graph']:.2f} / {r['graph_cpu']:.2f} s | "
-                     f"{r['graph_cpu'] / r['notes'] * 1e6:.0f} µs | {r['doctor']:.2f} / {r['doctor_cpu']:.2f} s | {base}"
+                     f"{r['graph_cpu'] / r['notes'] * 1e6:.0f} µs | {r['note']:.2f} / {r['note_cpu']:.2f} s | {r['doctor']:.2f} / {r['doctor_cpu']:.2f} s | {base}"
                      f"{r['rg']:.2f} / {r['rg_cpu']:.2f} s | {r['fsck']:.2f} / {r['fsck_cpu']:.2f} s |")
     lines += ["", END]
     if a.no_write:
