@@ -20,13 +20,13 @@ Rows:
 Transport: `file` uses file:// URLs (libgit2's local transport against git's upload-pack/receive-pack over a pipe);
 `daemon` serves both remotes with `git daemon --enable=receive-pack` on 127.0.0.1 (git:// smart protocol on both
 sides). Medians of --runs timed runs after one warm-up, the order of cairn and git alternating each run; wall time
-and CPU time (user + system of the command and its children) are both reported, with the load average.
+and CPU time (user + system of the command and its children, from wait4() on that one process) are both reported,
+with the load average.
 Python 3 standard library only.
 """
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import statistics
@@ -53,28 +53,32 @@ def run(argv, cwd, env, check=True):
     return p
 
 
-def cpu_of_children():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def once(argv, cwd, env):
-    start, cpu_start = time.perf_counter(), cpu_of_children()
-    p = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed, used = time.perf_counter() - start, cpu_of_children() - cpu_start
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(argv)}\n{p.stderr.decode(errors='replace')[-2000:]}")
-    return elapsed, used
+    """Runs `argv`; returns its wall time and its CPU time (user + system of it and the children it waited for).
+
+    The CPU time comes from wait4() on this one process. RUSAGE_CHILDREN deltas (what this script used before) also
+    count any earlier child the interpreter happens to reap meanwhile; a background `rm -rf` of a 100k-file clone
+    reaped during a timed run added seconds to that run's row."""
+    with open(os.path.join(OUT_STDERR[0], "stderr.txt"), "w+b") as err:
+        start = time.perf_counter()
+        p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.perf_counter() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            err.seek(0)
+            sys.exit(f"failed ({p.returncode}): {' '.join(argv)}\n{err.read().decode(errors='replace')[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+OUT_STDERR = [OUT]
 
 
 def discard(path):
-    """Removes `path` in the background (deleting a 100k-file clone takes minutes on this disk; not part of a row)."""
-    if not os.path.exists(path):
-        return
-    trash = f"{path}.trash-{os.getpid()}-{time.monotonic_ns()}"
-    os.rename(path, trash)
-    subprocess.Popen(["rm", "-rf", trash], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+    """Removes `path` before a timed run, untimed and not in the background (a background removal of a 100k-file
+    clone competes with the timed run for the disk and the two cores)."""
+    if os.path.exists(path):
+        subprocess.run(["rm", "-rf", path], check=True)
 
 
 def free_port():
@@ -105,6 +109,7 @@ def main():
     ap.add_argument("--transport", choices=["file", "daemon"], default="file")
     ap.add_argument("--skip-clone", action="store_true")
     ap.add_argument("--skip-watcher", action="store_true")
+    ap.add_argument("--skip-sync", action="store_true", help="the clone row only")
     ap.add_argument("--out", default=OUT, help="working folder (default bench/out/sync)")
     ap.add_argument("--seed", help="an adopted copy of the vault to reuse (default: OUT/seed, made on first use)")
     a = ap.parse_args()
@@ -112,6 +117,7 @@ def main():
     out = os.path.abspath(a.out)
     env = hermetic_env(os.path.join(out, "home"))
     os.makedirs(out, exist_ok=True)
+    OUT_STDERR[0] = out
 
     seed = a.seed or os.path.join(out, "seed")
     if not os.path.exists(os.path.join(seed, ".cairn", "config.json")):
@@ -162,7 +168,7 @@ def main():
             load = os.getloadavg()[0]
             row = {"row": label, "cairn": statistics.median(cs), "git": statistics.median(gs),
                    "cairn_cpu": statistics.median(cc), "git_cpu": statistics.median(gc),
-                   "cairn_samples": cs, "git_samples": gs, "load": load, "cairn_cmd": cairn_cmd, "git_cmd": git_cmd,
+                   "cairn_samples": cs, "git_samples": gs, "cairn_cpu_samples": cc, "git_cpu_samples": gc, "load": load, "cairn_cmd": cairn_cmd, "git_cmd": git_cmd,
                    "transport": a.transport}
             row["ratio"] = row["cairn"] / row["git"]
             row["cpu_ratio"] = row["cairn_cpu"] / row["git_cpu"] if row["git_cpu"] else float("nan")
@@ -176,6 +182,8 @@ def main():
             cs, cc, gs, gc = clone_pair(a.clone_runs)
             record("clone, 100k notes", "cairn clone URL DIR", "git clone -q URL DIR", cs, cc, gs, gc)
 
+        if a.skip_sync:
+            return finish(rows, out, a)
         A, B = os.path.join(machines, "A"), os.path.join(machines, "B")
         run([cairn, "clone", url["A"], A], machines, env)
         run(["git", "config", "cairn.machine", "bench-a"], A, env)
@@ -228,6 +236,10 @@ def main():
             daemon.kill()
             daemon.wait()
 
+    finish(rows, out, a)
+
+
+def finish(rows, out, a):
     with open(os.path.join(out, f"results-{a.transport}.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print("\n| row | transport | cairn | git | ratio | CPU cairn / git | CPU ratio | load |\n|---|---|---:|---:|---:|---:|---:|---:|")

@@ -88,7 +88,7 @@ extension Environment {
     /// The connector environment for sending: with the credentials that push an outbox claim to the vault's remote.
     func connectorEnvironment(sending vault: Vault) -> ConnectorEnvironment {
         var e = connectorEnvironment
-        e.transport = try? transportCredentials(tokenEnv: vault.config.sync.tokenEnv)
+        e.transport = try? transportCredentials(tokenEnv: vault.config.sync.tokenEnv, timeoutSeconds: vault.config.sync.timeoutSeconds)
         return e
     }
 }

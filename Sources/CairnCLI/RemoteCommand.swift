@@ -76,8 +76,10 @@ extension Environment {
 
     /// What transports may use, read from the environment: the token from the variable the vault names, the
     /// usual ssh key files and known_hosts under $HOME, ssh-agent when it runs. Nothing here is ever printed.
-    func transportCredentials(tokenEnv: String) throws -> TransportCredentials {
+    /// `timeoutSeconds`: how long a connection may wait for the remote (the vault's `sync.timeout_seconds`).
+    func transportCredentials(tokenEnv: String, timeoutSeconds: Int = TransportCredentials.defaultTimeoutSeconds) throws -> TransportCredentials {
         var c = TransportCredentials()
+        c.timeoutSeconds = timeoutSeconds
         if !tokenEnv.isEmpty, let token = variables[tokenEnv], !token.isEmpty { c.token = token }
         if let home = variables["HOME"], !home.isEmpty {
             c.knownHostsFile = home + "/.ssh/known_hosts"

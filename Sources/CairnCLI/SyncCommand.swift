@@ -36,7 +36,7 @@ extension Cairn {
                 report = try vault.abortSync(now: env.now)
             } else {
                 var options = SyncOptions(author: try env.identity(for: vault),
-                                          credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv))
+                                          credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv, timeoutSeconds: vault.config.sync.timeoutSeconds))
                 options.progress = progress?.handler
                 report = continueSync ? try vault.continueSync(options: options, now: env.now)
                                       : try vault.sync(remote: remote, options: options, now: env.now)

@@ -19,7 +19,7 @@ extension Cairn {
             if !tickRemote.isEmpty {
                 Environment.surviveBrokenConnections()
                 do {
-                    sync = SyncOptions(author: author, credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv))
+                    sync = SyncOptions(author: author, credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv, timeoutSeconds: vault.config.sync.timeoutSeconds))
                 } catch {
                     ErrorReporting.printError("cairn: tick: sync with \(tickRemote) is skipped: \(error)")
                 }

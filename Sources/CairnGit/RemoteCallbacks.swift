@@ -16,6 +16,10 @@ public struct TransportCredentials: Sendable {
     public var sshKeyFiles: [String] = []
     /// The `known_hosts` file ssh host keys are checked against; nil refuses every ssh host.
     public var knownHostsFile: String?
+    /// Seconds a connection may wait for the other side (to connect, to send a byte, to take one) before the
+    /// transfer is given up (`sync.timeout_seconds`); 0 waits forever.
+    public var timeoutSeconds = TransportCredentials.defaultTimeoutSeconds
+    public static let defaultTimeoutSeconds = 60
 
     public init(token: String? = nil, sshUser: String? = nil, useSSHAgent: Bool = true, sshKeyFiles: [String] = [],
                 knownHostsFile: String? = nil) {
@@ -41,6 +45,8 @@ public enum TransportError: Error, CustomStringConvertible, Sendable, Equatable 
     case unreachable(url: String, reason: String)
     /// The connection broke in the middle of a transfer (the server died, the line was cut).
     case connectionLost(url: String, reason: String)
+    /// The other side stopped answering: nothing came or went for `seconds`.
+    case timedOut(url: String, seconds: Int)
 
     public var description: String {
         switch self {
@@ -62,6 +68,10 @@ public enum TransportError: Error, CustomStringConvertible, Sendable, Equatable 
         case .connectionLost(let url, let reason):
             return "the connection to \(url) broke during the transfer (\(reason)); nothing was lost on either side: "
                 + "what arrived in part was thrown away — run the command again"
+        case .timedOut(let url, let seconds):
+            return "\(url) stopped answering: nothing came or went for \(seconds) s, so the connection was given up; "
+                + "nothing was lost on either side (what arrived in part was thrown away) — run the command again "
+                + "(a slow line may need a longer sync.timeout_seconds in .cairn/config.json)"
         }
     }
 }
@@ -92,6 +102,8 @@ final class CallbackState {
     }
 
     func install(_ callbacks: inout git_remote_callbacks) throws {
+        // Every TCP connection of this transfer gives up when the peer stops answering (see timeout_stream.c).
+        try check(cairn_transport_begin(Int32(clamping: max(0, credentials.timeoutSeconds))), "git_stream_register")
         callbacks.credentials = { out, _, userFromURL, allowed, payload in
             guard let out, let state = CallbackState.from(payload) else { return -1 }
             return state.credential(out, userFromURL: userFromURL.map { String(cString: $0) }, allowed: allowed)
@@ -217,6 +229,12 @@ final class CallbackState {
     func rethrow(_ rc: Int32, _ function: String) throws {
         guard rc < 0 else { return }
         if let problem { git_error_clear(); throw problem }
+        // libssh2's own words when its time limit (set from the same setting) ran out during a read or write.
+        let last = (git_error_last()?.pointee.message.map { String(cString: $0) } ?? "").lowercased()
+        if cairn_transport_timeouts() > 0 || last.contains("timed out waiting on socket") || last.contains("api timeout expired") {
+            git_error_clear()
+            throw TransportError.timedOut(url: url, seconds: credentials.timeoutSeconds)
+        }
         do {
             try check(rc, function)
         } catch let e as GitError {

@@ -35,4 +35,14 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]);
 /// zlib's Adler-32 of `data` (the checksum that ends a zlib stream).
 unsigned int cairn_adler32(const void *data, size_t length);
 
+/// Makes libgit2 open its TCP connections (git://, and the socket under https and ssh) through cairn's stream,
+/// whose connect, read and write give up when the peer sends or takes nothing for `seconds` (0: wait forever),
+/// and clears this thread's count of timeouts. Call before each fetch, push or ls-remote. Returns 0 or the
+/// libgit2 error code of the registration.
+int cairn_transport_begin(int seconds);
+
+/// How many waits timed out on this thread since the last cairn_transport_begin (a transfer that failed
+/// because the peer stopped answering, rather than for another reason).
+int cairn_transport_timeouts(void);
+
 #endif
