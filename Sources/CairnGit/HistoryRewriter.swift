@@ -242,6 +242,17 @@ public final class HistoryRewriter {
         return result
     }
 
+    /// Frees what the rewriter remembers to go faster (decisions by tree, path and file); the results
+    /// (`droppedCommits`, `droppedFileVersions`, `droppedFolders`) stay. Call after `droppedFiles()`, before a
+    /// step that needs the memory.
+    public func releaseMemos() {
+        treeMemo = [:]
+        fileMemo = [:]
+        lastInspected = [:]
+        droppedFolderSeen = []
+        droppedFolderOrder = [:]
+    }
+
     private var droppedFolderSeen: Set<TreeKey> = []
     /// Folders dropped whole, by path, in the order they were first dropped.
     private var droppedFolderOrder: [String: [OID]] = [:]

@@ -168,7 +168,7 @@ extension Repository {
         }
         // Bounded: a process that walks many trees keeps only the most recent few megabytes.
         rawTreeCacheBytes += bytes.count
-        if rawTreeCacheBytes > 64 << 20 { rawTreeCache.removeAll(); rawTreeCacheBytes = bytes.count }
+        if rawTreeCacheBytes > rawTreeCacheLimit { rawTreeCache.removeAll(); rawTreeCacheBytes = bytes.count }
         rawTreeCache[oid] = tree
         return tree
     }

@@ -39,7 +39,7 @@ extension Vault {
         // small (the memory budget is 500 MB for a 100k-commit vault).
         // Windows of 32 MB, so that the mapped limit can let go of parts of a large pack; no object cache (the
         // rewrite and the pack walk read each object about once).
-        Libgit2.limitMemory(mappedBytes: 128 << 20, cacheBytes: 64 << 20, windowBytes: 32 << 20)
+        Libgit2.limitMemory(mappedBytes: 64 << 20, cacheBytes: 64 << 20, windowBytes: 16 << 20)
         Libgit2.setObjectCaching(false)
         defer { Libgit2.setObjectCaching(true) }
         try prepareForWrite(now: now)
@@ -129,6 +129,7 @@ extension Vault {
         // A handle of its own: the in-memory store stays attached to it for its lifetime (libgit2 cannot detach
         // one), and nothing written after the prune through `repository` may land in memory.
         let work = try Repository(at: gitDir)
+        work.rawTreeCacheLimit = 4 << 20
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         let rewriter = HistoryRewriter(work, filter: filter)
@@ -188,6 +189,7 @@ extension Vault {
             }
         }
         let files = try rewriter.droppedFiles()
+        rewriter.releaseMemos()
         var versions = 0, bytes = 0
         var paths: [PrunedPath] = []
         for (path, blobs) in files {
