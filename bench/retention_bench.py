@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--cairn", required=True)
     ap.add_argument("--source", default=DEFAULT_SOURCE)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--work", default=None, help="where the copies go (default: next to the source)")
+    ap.add_argument("--work", default=None, help="where the adopted base and the copies go (default: next to the source)")
     a = ap.parse_args()
     cairn = os.path.abspath(a.cairn)
     work = a.work or os.path.dirname(os.path.abspath(a.source))
@@ -53,7 +53,9 @@ def main():
     env = dict(os.environ, HOME=home, GIT_CONFIG_GLOBAL=os.path.join(home, "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
                CAIRN_NOW="2026-03-01T09:00:00Z", NO_COLOR="1", LANG="C.UTF-8", TZ="UTC")
 
-    base = os.path.abspath(a.source) + "-cairn-base"
+    # The adopted copy goes next to the source, or into --work when given (the source's folder may be read-only).
+    base = (os.path.join(os.path.abspath(a.work), os.path.basename(os.path.abspath(a.source)) + "-cairn-base") if a.work
+            else os.path.abspath(a.source) + "-cairn-base")
     if not os.path.isdir(base):
         tmp = base + ".tmp-" + str(os.getpid())
         shutil.copytree(a.source, tmp, symlinks=True)

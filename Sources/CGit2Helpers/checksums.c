@@ -35,3 +35,59 @@ unsigned int cairn_adler32(const void *data, size_t length) {
     }
     return (unsigned int)sum;
 }
+
+/* Streaming SHA-1 through libcrypto's SHA1_Init/Update/Final (for pack files cairn writes itself). */
+typedef int (*sha1_init_fn)(void *);
+typedef int (*sha1_update_fn)(void *, const void *, size_t);
+typedef int (*sha1_final_fn)(unsigned char *, void *);
+static sha1_init_fn sha1_init;
+static sha1_update_fn sha1_update;
+static sha1_final_fn sha1_final;
+static pthread_once_t sha1_stream_once = PTHREAD_ONCE_INIT;
+
+static void load_sha1_stream(void) {
+    void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (!lib) lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    *(void **)(&sha1_init) = dlsym(lib, "SHA1_Init");
+    *(void **)(&sha1_update) = dlsym(lib, "SHA1_Update");
+    *(void **)(&sha1_final) = dlsym(lib, "SHA1_Final");
+}
+
+int cairn_sha1_stream_available(void) {
+    pthread_once(&sha1_stream_once, load_sha1_stream);
+    return sha1_init && sha1_update && sha1_final;
+}
+
+int cairn_sha1_stream_init(cairn_sha1_ctx *ctx) {
+    if (!cairn_sha1_stream_available()) return -1;
+    return sha1_init(ctx->opaque) == 1 ? 0 : -1;
+}
+
+int cairn_sha1_stream_update(cairn_sha1_ctx *ctx, const void *data, size_t length) {
+    return sha1_update(ctx->opaque, data, length) == 1 ? 0 : -1;
+}
+
+int cairn_sha1_stream_final(cairn_sha1_ctx *ctx, unsigned char out[20]) {
+    return sha1_final(out, ctx->opaque) == 1 ? 0 : -1;
+}
+
+unsigned int cairn_crc32(unsigned int crc, const void *data, size_t length) {
+    uLong sum = crc;
+    const unsigned char *p = data;
+    while (length > 0) {
+        uInt n = length > (1u << 30) ? (1u << 30) : (uInt)length;
+        sum = crc32(sum, p, n);
+        p += n;
+        length -= n;
+    }
+    return (unsigned int)sum;
+}
+
+size_t cairn_deflate_bound(size_t length) { return (size_t)compressBound((uLong)length); }
+
+long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level) {
+    uLongf size = (uLongf)capacity;
+    if (compress2(out, &size, data, (uLong)length, level) != Z_OK) return -1;
+    return (long)size;
+}

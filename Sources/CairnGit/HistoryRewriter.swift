@@ -128,17 +128,43 @@ public final class HistoryRewriter {
         return map
     }
 
+    /// What became of one entry of an inspected folder.
+    private enum EntryOutcome {
+        case copied
+        case dropped
+        case replaced(OID)
+    }
+
+    private struct PathRules: Hashable {
+        let path: Int
+        let rules: UInt64
+    }
+
+    /// The last version of each inspected folder (per path and rules): its entries, what became of each, and
+    /// the folder's new id. The next version is decided from it plus the entries that differ.
+    private var lastInspected: [PathRules: (raw: RawTree, outcome: [EntryOutcome], result: OID?)] = [:]
+
     /// The new id of tree `oid` at `path` under `rules`, nil when nothing of it is left.
+    ///
+    /// A folder changes little from one version to the next (a commit touches a few files), so a version is
+    /// decided from the previous version of the same folder: entries identical byte for byte (mode, name, id)
+    /// keep the previous outcome, only the others are decided, and when none of them changes what is kept, the
+    /// new folder is the previous new folder (nothing serialized, nothing hashed).
     func rewriteTree(_ oid: OID, path: String, rules: UInt64) throws -> OID? {
         let pathID: Int
         if let id = pathIDs[path] { pathID = id } else { pathID = pathIDs.count; pathIDs[path] = pathID }
         let key = TreeKey(oid: oid, path: pathID, rules: rules)
         if let known = treeMemo[key] { return known }
         let raw = try repository.rawTree(oid)
-        var out: [UInt8] = []
-        out.reserveCapacity(raw.bytes.count)
-        var changed = false
-        for e in raw.entries {
+        let slot = PathRules(path: pathID, rules: rules)
+        let base = lastInspected[slot]
+        var outcome: [EntryOutcome] = []
+        outcome.reserveCapacity(raw.entries.count)
+        // Whether the kept entries may differ from the base version's kept entries.
+        var keptChanged = base == nil
+        var thrown: Error? = nil
+
+        func decide(_ e: RawTree.Entry) throws -> EntryOutcome {
             var child: String {
                 let name = String(decoding: raw.name(e), as: UTF8.self)
                 return path.isEmpty ? name : path + "/" + name
@@ -147,85 +173,143 @@ public final class HistoryRewriter {
                 let child = child
                 switch filter.folder(child, rules: rules) {
                 case .keep:
-                    out += raw.bytes[e.start..<e.end]
+                    return .copied
                 case .drop:
-                    changed = true
-                    droppedFolders[child, default: []].insert(raw.oid(e))
+                    noteDroppedFolder(child, raw.oid(e))
+                    return .dropped
                 case .inspect:
                     let old = raw.oid(e)
-                    guard let new = try rewriteTree(old, path: child, rules: rules) else { changed = true; continue }
-                    if new == old {
-                        out += raw.bytes[e.start..<e.end]
-                    } else {
-                        changed = true
-                        out += raw.bytes[e.start...e.nameEnd]
-                        out += new.bytes
-                    }
-                }
-            } else {
-                // Consecutive versions of a folder share most files: remember each (folder, name, blob) decision.
-                let fileKey = raw.bytes.withUnsafeBufferPointer { buf -> FileKey in
-                    var h = Hasher()
-                    h.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[e.nameStart..<e.nameEnd])))
-                    return FileKey(blob: RawID(buf, at: e.nameEnd + 1), folder: pathID, name: h.finalize(), rules: rules)
-                }
-                if fileMemo[fileKey] == true {
-                    out += raw.bytes[e.start..<e.end]
-                    continue
-                }
-                let blob = raw.oid(e)
-                let keep = filter.keepFile(child, blob: blob, rules: rules)
-                fileMemo[fileKey] = keep
-                if keep {
-                    out += raw.bytes[e.start..<e.end]
-                } else {
-                    changed = true
-                    droppedFileVersions[child, default: []].insert(blob)
+                    guard let new = try rewriteTree(old, path: child, rules: rules) else { return .dropped }
+                    return new == old ? .copied : .replaced(new)
                 }
             }
+            // Versions of different folders share files: remember each (folder, name, blob) decision.
+            let fileKey = raw.bytes.withUnsafeBufferPointer { buf -> FileKey in
+                var h = Hasher()
+                h.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[e.nameStart..<e.nameEnd])))
+                return FileKey(blob: RawID(buf, at: e.nameEnd + 1), folder: pathID, name: h.finalize(), rules: rules)
+            }
+            if fileMemo[fileKey] == true { return .copied }
+            let blob = raw.oid(e)
+            let keep = filter.keepFile(child, blob: blob, rules: rules)
+            fileMemo[fileKey] = keep
+            if keep { return .copied }
+            droppedFileVersions[child, default: []].insert(blob)
+            return .dropped
         }
+
+        if let base {
+            raw.match(against: base.raw, { i, matched in
+                guard thrown == nil else { return }
+                if let matched {
+                    outcome.append(base.outcome[matched])
+                    return
+                }
+                do {
+                    let o = try decide(raw.entries[i])
+                    if case .dropped = o {} else { keptChanged = true }
+                    outcome.append(o)
+                } catch { thrown = error; outcome.append(.copied) }
+            }, unmatchedBase: { j in
+                if case .dropped = base.outcome[j] {} else { keptChanged = true }
+            })
+            if let thrown { throw thrown }
+        } else {
+            for e in raw.entries { outcome.append(try decide(e)) }
+        }
+
         let result: OID?
-        if !changed { result = oid } else if out.isEmpty { result = nil } else { result = try repository.writeRawObject(.tree, out) }
+        if !outcome.contains(where: { if case .copied = $0 { return false } else { return true } }) {
+            result = oid
+        } else if let base, !keptChanged {
+            result = base.result
+        } else {
+            var out: [UInt8] = []
+            out.reserveCapacity(raw.bytes.count)
+            for (e, o) in zip(raw.entries, outcome) {
+                switch o {
+                case .copied: out += raw.bytes[e.start..<e.end]
+                case .dropped: continue
+                case .replaced(let new):
+                    out += raw.bytes[e.start...e.nameEnd]
+                    out += new.bytes
+                }
+            }
+            result = out.isEmpty ? nil : try repository.writeRawObject(.tree, out)
+        }
+        lastInspected[slot] = (raw, outcome, result)
         treeMemo[key] = .some(result)
         return result
+    }
+
+    /// Frees what the rewriter remembers to go faster (decisions by tree, path and file); the results
+    /// (`droppedCommits`, `droppedFileVersions`, `droppedFolders`) stay. Call after `droppedFiles()`, before a
+    /// step that needs the memory.
+    public func releaseMemos() {
+        treeMemo = [:]
+        fileMemo = [:]
+        lastInspected = [:]
+        droppedFolderSeen = []
+        droppedFolderOrder = [:]
+    }
+
+    private var droppedFolderSeen: Set<TreeKey> = []
+    /// Folders dropped whole, by path, in the order they were first dropped.
+    private var droppedFolderOrder: [String: [OID]] = [:]
+
+    private func noteDroppedFolder(_ path: String, _ tree: OID) {
+        let pathID: Int
+        if let id = pathIDs[path] { pathID = id } else { pathID = pathIDs.count; pathIDs[path] = pathID }
+        guard droppedFolderSeen.insert(TreeKey(oid: tree, path: pathID, rules: 0)).inserted else { return }
+        droppedFolderOrder[path, default: []].append(tree)
+        droppedFolders[path, default: []].insert(tree)
     }
 
     /// Every file version that left: path → blob ids, the files of dropped folders included.
     ///
     /// Each distinct dropped tree is read once and each blob counted once, at the first path it was seen under
-    /// (a blob that left at one path may still be kept at another). Consecutive versions of a folder share most
-    /// entries, so entries are first checked against the blobs already seen by their raw bytes, without
-    /// allocating.
+    /// (a blob that left at one path may still be kept at another). Versions of a folder are read in the order
+    /// they left history, each against the previous version of the same path: only entries that differ from it
+    /// are looked at (the others were counted with it).
     public func droppedFiles() throws -> [String: Set<OID>] {
         var result = droppedFileVersions
         var seenTrees = Set<RawID>()
         var seenBlobs = Set<RawID>()
+        var previous: [String: RawTree] = [:]
         for blobs in droppedFileVersions.values { for b in blobs { seenBlobs.insert(RawID(b.bytes[...])) } }
         func walk(_ tree: OID, _ path: String) throws {
             let raw = try repository.rawTree(tree)
+            var changed: [Int] = []
+            if let base = previous[path] {
+                raw.match(against: base, { i, matched in if matched == nil { changed.append(i) } }, unmatchedBase: { _ in })
+            } else {
+                changed = Array(raw.entries.indices)
+            }
+            previous[path] = raw
+            var folders: [(OID, String)] = []
             raw.bytes.withUnsafeBufferPointer { buf in
-                for e in raw.entries where !e.isTree {
+                for i in changed {
+                    let e = raw.entries[i]
                     let id = RawID(buf, at: e.nameEnd + 1)
-                    guard seenBlobs.insert(id).inserted else { continue }
                     let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
-                    result[child, default: []].insert(raw.oid(e))
+                    if e.isTree {
+                        if seenTrees.insert(id).inserted { folders.append((raw.oid(e), child)) }
+                    } else if seenBlobs.insert(id).inserted {
+                        result[child, default: []].insert(raw.oid(e))
+                    }
                 }
             }
-            for e in raw.entries where e.isTree {
-                let id = raw.bytes.withUnsafeBufferPointer { RawID($0, at: e.nameEnd + 1) }
-                guard seenTrees.insert(id).inserted else { continue }
-                try walk(raw.oid(e), path + "/" + String(decoding: raw.name(e), as: UTF8.self))
-            }
+            for (oid, child) in folders { try walk(oid, child) }
         }
-        for (path, trees) in droppedFolders.sorted(by: { $0.key < $1.key }) {
-            for tree in trees where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
+        for path in droppedFolderOrder.keys.sorted() {
+            for tree in droppedFolderOrder[path] ?? [] where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
         }
         return result
     }
 }
 
 /// 20 raw id bytes as a value that hashes without allocating.
-struct RawID: Hashable {
+public struct RawID: Hashable, Sendable {
     let a: UInt64, b: UInt64, c: UInt32
 
     init(_ buf: UnsafeBufferPointer<UInt8>, at offset: Int) {

@@ -37,10 +37,21 @@ public enum Libgit2 {
     /// Caps what libgit2 keeps in memory for the whole process: the pack windows it maps (`mappedBytes`; the
     /// default lets a 64-bit process map every pack whole, which a rewrite of a large history touches entirely)
     /// and its cache of parsed objects (`cacheBytes`). A history rewrite and its repack set them.
-    public static func limitMemory(mappedBytes: Int, cacheBytes: Int) {
+    ///
+    /// `windowBytes` sets the size of each mapped window (1 GB by default on 64-bit: one window holds a whole
+    /// pack, so the mapped limit cannot drop any of it).
+    public static func limitMemory(mappedBytes: Int, cacheBytes: Int, windowBytes: Int? = nil) {
         ensureInitialized()
+        if let windowBytes { _ = cairn_git_set_mwindow_size(max(1 << 20, windowBytes)) }
         _ = cairn_git_set_mwindow_mapped_limit(max(1 << 20, mappedBytes))
         _ = cairn_git_set_cache_max_size(max(1 << 20, cacheBytes))
+    }
+
+    /// Turns libgit2's cache of objects read (parsed objects and raw object bodies) on or off for the whole
+    /// process: a walk that reads each object once only fills it.
+    public static func setObjectCaching(_ enabled: Bool) {
+        ensureInitialized()
+        _ = cairn_git_enable_caching(enabled ? 1 : 0)
     }
 
     /// Whether objects cairn writes itself (see `Repository.writeStoredLooseObject`) are fsynced, as libgit2's are.

@@ -101,6 +101,42 @@ struct RawTree {
         return lo
     }
 
+    /// Walks this tree against an earlier version `base` of the same folder, in order: `body` gets each entry's
+    /// index with the index of the byte-identical entry of `base` (same mode, name and id), or nil;
+    /// `unmatchedBase` gets each entry of `base` that has no identical entry here (removed or changed).
+    /// Identical entries are found by comparing their bytes, so consecutive versions cost one `memcmp` each.
+    func match(against base: RawTree, _ body: (Int, Int?) -> Void, unmatchedBase: (Int) -> Void) {
+        let mine = entries, theirs = base.entries
+        bytes.withUnsafeBufferPointer { a in
+            base.bytes.withUnsafeBufferPointer { b in
+                var j = 0
+                for i in mine.indices {
+                    let e = mine[i]
+                    var matched: Int? = nil
+                    while j < theirs.count {
+                        let o = theirs[j]
+                        let n = e.end - e.start
+                        if o.end - o.start == n, memcmp(a.baseAddress! + e.start, b.baseAddress! + o.start, n) == 0 {
+                            matched = j
+                            j += 1
+                            break
+                        }
+                        let c = RawTree.compare(base.bytes[o.nameStart..<o.nameEnd], o.isTree, bytes[e.nameStart..<e.nameEnd], e.isTree)
+                        if c > 0 { break }
+                        unmatchedBase(j)
+                        j += 1
+                        if c == 0 { break }
+                    }
+                    body(i, matched)
+                }
+                while j < theirs.count {
+                    unmatchedBase(j)
+                    j += 1
+                }
+            }
+        }
+    }
+
     /// The index of the entry called `name`, file or folder.
     func index(of name: ArraySlice<UInt8>) -> Int? {
         for isTree in [false, true] {
@@ -132,7 +168,7 @@ extension Repository {
         }
         // Bounded: a process that walks many trees keeps only the most recent few megabytes.
         rawTreeCacheBytes += bytes.count
-        if rawTreeCacheBytes > 64 << 20 { rawTreeCache.removeAll(); rawTreeCacheBytes = bytes.count }
+        if rawTreeCacheBytes > rawTreeCacheLimit { rawTreeCache.removeAll(); rawTreeCacheBytes = bytes.count }
         rawTreeCache[oid] = tree
         return tree
     }

@@ -10,6 +10,9 @@ public final class Repository {
     /// Trees read as raw bytes (see `RawTree`), so that a lookup and the update that follows read each once.
     var rawTreeCache: [OID: RawTree] = [:]
     var rawTreeCacheBytes = 0
+    /// Bytes of tree bodies the cache above may hold before it starts again (a walk that reads each tree once
+    /// gains nothing from a large one).
+    public var rawTreeCacheLimit = 64 << 20
 
     init(pointer: OpaquePointer) {
         Libgit2.ensureInitialized()

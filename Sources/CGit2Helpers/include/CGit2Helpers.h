@@ -44,5 +44,19 @@ int cairn_transport_begin(int seconds);
 /// How many waits timed out on this thread since the last cairn_transport_begin (a transfer that failed
 /// because the peer stopped answering, rather than for another reason).
 int cairn_transport_timeouts(void);
+/// A streaming SHA-1 (libcrypto's SHA_CTX, opaque here) for pack files cairn writes itself.
+typedef struct { unsigned char opaque[256]; } cairn_sha1_ctx;
+/// 1 when libcrypto's streaming SHA-1 could be loaded.
+int cairn_sha1_stream_available(void);
+int cairn_sha1_stream_init(cairn_sha1_ctx *ctx);
+int cairn_sha1_stream_update(cairn_sha1_ctx *ctx, const void *data, size_t length);
+int cairn_sha1_stream_final(cairn_sha1_ctx *ctx, unsigned char out[20]);
+
+/// zlib's CRC-32 of `data`, continuing `crc` (0 to start).
+unsigned int cairn_crc32(unsigned int crc, const void *data, size_t length);
+/// The most bytes `cairn_deflate` may write for `length` input bytes.
+size_t cairn_deflate_bound(size_t length);
+/// zlib-compresses `data` into `out` at `level`; the compressed size, or -1.
+long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level);
 
 #endif

@@ -37,7 +37,11 @@ extension Vault {
         defer { withExtendedLifetime(lock) {} }
         // A rewrite reads every object of the history once: keep the mapped pack windows and the object cache
         // small (the memory budget is 500 MB for a 100k-commit vault).
-        Libgit2.limitMemory(mappedBytes: 128 << 20, cacheBytes: 64 << 20)
+        // Windows of 32 MB, so that the mapped limit can let go of parts of a large pack; no object cache (the
+        // rewrite and the pack walk read each object about once).
+        Libgit2.limitMemory(mappedBytes: 64 << 20, cacheBytes: 64 << 20, windowBytes: 16 << 20)
+        Libgit2.setObjectCaching(false)
+        defer { Libgit2.setObjectCaching(true) }
         try prepareForWrite(now: now)
         var report = PruneReport(dryRun: options.dryRun, operation: options.forget.isEmpty ? "prune" : "forget")
         if FileManager.default.fileExists(atPath: PruneJournal.path(gitDir: gitDir)) {
@@ -125,6 +129,7 @@ extension Vault {
         // A handle of its own: the in-memory store stays attached to it for its lifetime (libgit2 cannot detach
         // one), and nothing written after the prune through `repository` may land in memory.
         let work = try Repository(at: gitDir)
+        work.rawTreeCacheLimit = 4 << 20
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         let rewriter = HistoryRewriter(work, filter: filter)
@@ -184,6 +189,7 @@ extension Vault {
             }
         }
         let files = try rewriter.droppedFiles()
+        rewriter.releaseMemos()
         var versions = 0, bytes = 0
         var paths: [PrunedPath] = []
         for (path, blobs) in files {
@@ -230,15 +236,20 @@ extension Vault {
                           removeFromWorkingTree: [String: String], startedAt: Double, threads: Int,
                           objects: Repository, memory: InMemoryObjects?, progress: (PruneProgress) -> Void) throws -> [String] {
         let oldPacks = ObjectStoreFiles(repository).packs()
-        let builder = try PackBuilder(objects, threads: threads)
+        // The kept objects' entries are copied from the old packs as they are (no new delta search): most of
+        // a history survives a rewrite unchanged.
+        let packer = ReachablePack(objects)
         progress(PruneProgress(phase: .packing, done: 0, total: 0))
-        try builder.insertHistory(from: packedTips)
-        for tip in otherTips { try builder.insertRecursively(tip) }
         let index = try repository.index()
         try index.read(force: true)
-        for id in index.entryIDs where !removeFromWorkingTree.values.contains(id.hex) { try builder.insert(id) }
-        let pack = try builder.write()
-        progress(PruneProgress(phase: .packing, done: builder.objectCount, total: builder.objectCount))
+        var staged: [OID] = []
+        for id in index.entryIDs where !removeFromWorkingTree.values.contains(id.hex) {
+            if try objects.objectHeader(id) != nil { staged.append(id) }
+        }
+        let reachable = try packer.reachable(from: packedTips + otherTips, extra: staged)
+        let pack = try packer.write(reachable) { done, total in
+            progress(PruneProgress(phase: .packing, done: done, total: total))
+        }.name
         try repository.refreshObjects()
         try memory?.reset()
         CrashPoints.hit(.pruneAfterPack)

@@ -1,0 +1,496 @@
+import CGit2
+import CGit2Helpers
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes one pack holding exactly the objects reachable from some tips, by copying what the existing packs
+/// already hold: the `git repack -a -d` of a rewrite, without a delta search.
+///
+/// Each reachable object found in a pack is copied entry for entry (its compressed bytes unchanged); a delta
+/// whose base is also kept stays a delta (an offset delta gets its new offset); a delta whose base is not kept,
+/// and every object found only outside the packs (loose, or in an attached `InMemoryObjects`), is read whole
+/// and compressed anew. Old packs are read through a window of `pread`s and the new one written through a
+/// buffer, so resident memory stays at a few tens of megabytes plus the set of reachable ids, whatever the
+/// size of the packs.
+///
+/// The pack and then its index are written under temporary names in `objects/pack/` and renamed into place
+/// (fsynced first when fsync is on): a reader never finds an index without its pack, and a writer killed midway
+/// leaves only `tmp_cairn_pack_*` files, which the next writer removes (`removeLeftovers`).
+public struct ReachablePack {
+    public static let temporaryPrefix = "tmp_cairn_pack_"
+
+    let repository: Repository
+    /// Compression level of objects written whole (zlib 1–9).
+    public var level: Int32 = 1
+
+    public init(_ repository: Repository) { self.repository = repository }
+
+    /// What a write produced.
+    public struct Result {
+        /// `pack-<hash>`.
+        public var name: String
+        public var objects: Int
+        /// Entries copied from old packs, of which deltas.
+        public var copied: Int
+        public var copiedDeltas: Int
+        /// Objects compressed anew (deltas whose base left, loose and in-memory objects).
+        public var written: Int
+    }
+
+    /// Removes temporary files a killed writer left in `objects/pack/` (call with the writer lock held).
+    public func removeLeftovers() {
+        let folder = repository.objectsDirectory + "pack/"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(Self.temporaryPrefix) {
+            unlink(folder + name)
+        }
+    }
+
+    /// Every object reachable from `tips` (commits, trees, blobs or tags) plus the objects `extra` names alone.
+    /// Submodule entries (commits of another repository) are not followed.
+    public func reachable(from tips: [OID], extra: [OID] = []) throws -> Set<RawID> {
+        var seen = Set<RawID>()
+        var commits: [OID] = []
+        var trees: [OID] = []
+        func add(_ oid: OID, _ kind: ObjectKind?) throws {
+            guard seen.insert(RawID(oid.bytes[...])).inserted else { return }
+            let kind = try kind ?? repository.objectHeader(oid)?.kind
+            switch kind {
+            case .commit: commits.append(oid)
+            case .tree: trees.append(oid)
+            case .tag:
+                let (_, bytes) = try repository.rawObject(oid)
+                guard bytes.count >= 47, bytes.starts(with: Array("object ".utf8)),
+                      let target = OID(hex: String(decoding: bytes[7..<47], as: UTF8.self)) else {
+                    throw GitError(code: -1, message: "tag \(oid) is malformed", function: "reachable")
+                }
+                try add(target, nil)
+            case .blob: break
+            case nil: throw GitError(code: GIT_ENOTFOUND.rawValue, message: "object \(oid) is missing", function: "reachable")
+            }
+        }
+        for tip in tips { try add(tip, nil) }
+        for oid in extra { seen.insert(RawID(oid.bytes[...])) }
+        while !commits.isEmpty || !trees.isEmpty {
+            while let oid = commits.popLast() {
+                let (kind, bytes) = try repository.rawObject(oid)
+                guard kind == .commit, let parsed = RawCommit(bytes) else {
+                    throw GitError(code: -1, message: "commit \(oid) is malformed", function: "reachable")
+                }
+                try add(parsed.tree, .tree)
+                for p in parsed.parents { try add(p, .commit) }
+            }
+            while let oid = trees.popLast() {
+                let raw = try repository.rawTree(oid)
+                raw.bytes.withUnsafeBufferPointer { buf in
+                    for e in raw.entries {
+                        // Mode 160000 (a submodule's commit) lives in another repository.
+                        if !e.isTree && e.nameStart - e.start == 7 && buf[e.start] == 0x31 && buf[e.start + 1] == 0x36 { continue }
+                        guard seen.insert(RawID(buf, at: e.nameEnd + 1)).inserted else { continue }
+                        if e.isTree { trees.append(raw.oid(e)) }
+                    }
+                }
+            }
+        }
+        return seen
+    }
+
+    /// Writes the pack of `objects` (from `reachable`) into `objects/pack/` and returns its name and counts.
+    /// `progress` gets (objects done, total) now and then.
+    public func write(_ objects: Set<RawID>, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        guard cairn_sha1_stream_available() != 0 else {
+            throw GitError(code: -1, message: "libcrypto's SHA-1 is not available to write a pack", function: "ReachablePack")
+        }
+        let folder = repository.objectsDirectory + "pack/"
+        removeLeftovers()
+        let tmpPack = folder + Self.temporaryPrefix + "\(getpid()).pack"
+        let tmpIndex = folder + Self.temporaryPrefix + "\(getpid()).idx"
+        var out = try PackOutput(path: tmpPack)
+        var done = false
+        defer { if !done { out.close(); unlink(tmpPack); unlink(tmpIndex) } }
+
+        var header: [UInt8] = Array("PACK".utf8) + [0, 0, 0, 2]
+        header += bigEndian(UInt32(objects.count))
+        try out.append(header)
+
+        var result = Result(name: "", objects: objects.count, copied: 0, copiedDeltas: 0, written: 0)
+        var entries: [(key: IndexKey, offset: UInt64, crc: UInt32)] = []
+        entries.reserveCapacity(objects.count)
+        var written = Set<RawID>()
+        written.reserveCapacity(objects.count)
+        func report() { if entries.count % 65_536 == 0 { progress(entries.count, objects.count) } }
+
+        func writeWhole(_ oid: RawID, _ key: IndexKey) throws {
+            let id = oid.oid
+            let (kind, body) = try repository.rawObject(id)
+            let type: UInt8 = switch kind { case .commit: 1; case .tree: 2; case .blob: 3; case .tag: 4 }
+            var entry = Self.entryHeader(type: type, size: body.count)
+            let bound = cairn_deflate_bound(body.count)
+            let start = entry.count
+            entry += [UInt8](repeating: 0, count: bound)
+            let n = body.withUnsafeBytes { src in
+                entry.withUnsafeMutableBytes { dst in
+                    cairn_deflate(src.baseAddress, src.count, dst.baseAddress! + start, bound, level)
+                }
+            }
+            guard n >= 0 else { throw GitError(code: -1, message: "cannot compress \(id)", function: "ReachablePack") }
+            entry.removeLast(bound - n)
+            let offset = out.offset
+            try out.append(entry)
+            entries.append((key, offset, cairn_crc32(0, entry, entry.count)))
+            written.insert(oid)
+            result.written += 1
+            report()
+        }
+
+        // Copy from each pack, in the order of the pack (a delta's base comes before it).
+        for name in ObjectStoreFiles(repository).packs() {
+            let index = try PackIndexFile(path: folder + name + ".idx")
+            var input = try PackInput(path: folder + name + ".pack")
+            var order: [Int] = []
+            for i in 0..<index.count where objects.contains(index.id(i)) && !written.contains(index.id(i)) { order.append(i) }
+            guard !order.isEmpty else { continue }
+            let sortedOffsets = (0..<index.count).map { index.offset($0) }.sorted()
+            order.sort { index.offset($0) < index.offset($1) }
+            var newOffsetOf: [UInt64: UInt64] = [:] // old offset → new offset, entries of this pack copied
+            newOffsetOf.reserveCapacity(order.count)
+            let end = UInt64(input.size - 20)
+            for i in order {
+                let id = index.id(i)
+                let key = IndexKey(index.rawID(i))
+                let offset = index.offset(i)
+                // The entry runs to the next entry of the pack (or its trailer).
+                var lo = 0, hi = sortedOffsets.count
+                while lo < hi { let mid = (lo + hi) / 2; if sortedOffsets[mid] <= offset { lo = mid + 1 } else { hi = mid } }
+                let next = lo < sortedOffsets.count ? sortedOffsets[lo] : end
+                let bytes = try input.read(at: offset, count: Int(next - offset))
+                let parsed = try Self.parseEntryHeader(bytes, at: offset, pack: name)
+                var entry: [UInt8]
+                switch parsed.type {
+                case 6:
+                    guard let base = newOffsetOf[offset - parsed.baseDistance] else { try writeWhole(id, key); continue }
+                    let here = out.offset
+                    entry = Array(bytes[bytes.startIndex..<(bytes.startIndex + parsed.sizeEnd)])
+                    entry += Self.offsetDistance(here - base)
+                    entry += bytes[(bytes.startIndex + parsed.dataStart)...]
+                    result.copiedDeltas += 1
+                case 7:
+                    guard written.contains(parsed.baseID!) else { try writeWhole(id, key); continue }
+                    entry = Array(bytes)
+                    result.copiedDeltas += 1
+                default:
+                    entry = Array(bytes)
+                }
+                let newOffset = out.offset
+                try out.append(entry)
+                entries.append((key, newOffset, cairn_crc32(0, entry, entry.count)))
+                newOffsetOf[offset] = newOffset
+                written.insert(id)
+                result.copied += 1
+                report()
+            }
+        }
+        // What no pack holds: loose objects and new ones.
+        for id in objects where !written.contains(id) { try writeWhole(id, IndexKey(id)) }
+        guard entries.count == objects.count else {
+            throw GitError(code: -1, message: "pack has \(entries.count) objects, \(objects.count) expected", function: "ReachablePack")
+        }
+        let packHash = try out.finish()
+        progress(entries.count, objects.count)
+
+        // The index (version 2).
+        entries.sort { $0.key < $1.key }
+        var idx = PackOutputBuffer()
+        idx.append([0xFF, 0x74, 0x4F, 0x63, 0, 0, 0, 2])
+        var fanout = [UInt32](repeating: 0, count: 256)
+        for e in entries { fanout[Int(e.key.firstByte)] += 1 }
+        var running: UInt32 = 0
+        for i in 0..<256 { running += fanout[i]; idx.append(bigEndian(running)) }
+        for e in entries { idx.append(e.key.bytes) }
+        for e in entries { idx.append(bigEndian(e.crc)) }
+        var large: [UInt64] = []
+        for e in entries {
+            if e.offset < 0x8000_0000 {
+                idx.append(bigEndian(UInt32(e.offset)))
+            } else {
+                idx.append(bigEndian(UInt32(0x8000_0000) | UInt32(large.count)))
+                large.append(e.offset)
+            }
+        }
+        for o in large { idx.append(bigEndian(UInt32(o >> 32)) + bigEndian(UInt32(o & 0xFFFF_FFFF))) }
+        idx.append(packHash)
+        var ctx = cairn_sha1_ctx()
+        var digest = [UInt8](repeating: 0, count: 20)
+        _ = cairn_sha1_stream_init(&ctx)
+        idx.bytes.withUnsafeBytes { _ = cairn_sha1_stream_update(&ctx, $0.baseAddress, $0.count) }
+        _ = cairn_sha1_stream_final(&ctx, &digest)
+        idx.append(digest)
+        try Self.writeFile(tmpIndex, idx.bytes)
+
+        let hex = packHash.map { String(format: "%02x", $0) }.joined()
+        result.name = "pack-" + hex
+        guard rename(tmpPack, folder + result.name + ".pack") == 0, rename(tmpIndex, folder + result.name + ".idx") == 0 else {
+            throw GitError(code: -1, message: "cannot rename the new pack into \(folder): \(String(cString: strerror(errno)))", function: "ReachablePack")
+        }
+        done = true
+        if Libgit2.fsyncEnabled {
+            let dir = open(folder, O_RDONLY | O_DIRECTORY)
+            if dir >= 0 { _ = fsync(dir); close(dir) }
+        }
+        return result
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o444)
+        guard fd >= 0 else { throw GitError(code: -1, message: "cannot create \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+        defer { close(fd) }
+        var at = 0
+        try bytes.withUnsafeBytes { buf in
+            while at < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + at, buf.count - at)
+                guard n > 0 else { throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+                at += n
+            }
+        }
+        if Libgit2.fsyncEnabled { _ = fsync(fd) }
+    }
+
+    /// A pack entry's header: type and inflated size.
+    static func entryHeader(type: UInt8, size: Int) -> [UInt8] {
+        var size = size
+        var out: [UInt8] = [UInt8(type << 4) | UInt8(size & 0x0F)]
+        size >>= 4
+        while size > 0 {
+            out[out.count - 1] |= 0x80
+            out.append(UInt8(size & 0x7F))
+            size >>= 7
+        }
+        return out
+    }
+
+    /// An offset delta's distance to its base, in git's encoding.
+    static func offsetDistance(_ distance: UInt64) -> [UInt8] {
+        var d = distance
+        var out: [UInt8] = [UInt8(d & 0x7F)]
+        d >>= 7
+        while d > 0 {
+            d -= 1
+            out.append(0x80 | UInt8(d & 0x7F))
+            d >>= 7
+        }
+        return out.reversed()
+    }
+
+    struct ParsedHeader {
+        var type: UInt8
+        /// Where the size ends (the distance or base id of a delta starts there).
+        var sizeEnd: Int
+        /// Where the compressed data starts.
+        var dataStart: Int
+        var baseDistance: UInt64 = 0
+        var baseID: RawID? = nil
+    }
+
+    static func parseEntryHeader(_ bytes: ArraySlice<UInt8>, at offset: UInt64, pack: String) throws -> ParsedHeader {
+        func bad() -> GitError { GitError(code: -1, message: "\(pack).pack: bad entry at offset \(offset)", function: "ReachablePack") }
+        var i = bytes.startIndex
+        guard i < bytes.endIndex else { throw bad() }
+        let type = (bytes[i] >> 4) & 7
+        while bytes[i] & 0x80 != 0 {
+            i += 1
+            guard i < bytes.endIndex else { throw bad() }
+        }
+        i += 1
+        var parsed = ParsedHeader(type: type, sizeEnd: i - bytes.startIndex, dataStart: i - bytes.startIndex)
+        switch type {
+        case 1, 2, 3, 4: break
+        case 6:
+            guard i < bytes.endIndex else { throw bad() }
+            var c = bytes[i]; i += 1
+            var d = UInt64(c & 0x7F)
+            while c & 0x80 != 0 {
+                guard i < bytes.endIndex else { throw bad() }
+                c = bytes[i]; i += 1
+                d = ((d + 1) << 7) | UInt64(c & 0x7F)
+            }
+            guard d > 0, d <= offset else { throw bad() }
+            parsed.baseDistance = d
+            parsed.dataStart = i - bytes.startIndex
+        case 7:
+            guard i + 20 <= bytes.endIndex else { throw bad() }
+            parsed.baseID = RawID(bytes[i..<(i + 20)])
+            parsed.dataStart = i + 20 - bytes.startIndex
+        default: throw bad()
+        }
+        return parsed
+    }
+}
+
+extension RawID {
+    /// The id as an `OID`.
+    var oid: OID {
+        var a = self.a, b = self.b, c = self.c
+        var out = [UInt8](repeating: 0, count: 20)
+        withUnsafeBytes(of: &a) { out.replaceSubrange(0..<8, with: $0) }
+        withUnsafeBytes(of: &b) { out.replaceSubrange(8..<16, with: $0) }
+        withUnsafeBytes(of: &c) { out.replaceSubrange(16..<20, with: $0) }
+        return OID(bytes: out)
+    }
+}
+
+/// An object id ordered as git orders ids in an index (bytewise).
+struct IndexKey: Comparable {
+    let hi: UInt64, mid: UInt64, lo: UInt32
+
+    init(_ id: RawID) {
+        hi = UInt64(littleEndian: id.a).byteSwapped
+        mid = UInt64(littleEndian: id.b).byteSwapped
+        lo = UInt32(littleEndian: id.c).byteSwapped
+    }
+
+    var firstByte: UInt8 { UInt8(hi >> 56) }
+    var bytes: [UInt8] { bigEndian(hi) + bigEndian(mid) + bigEndian(lo) }
+
+    static func < (l: IndexKey, r: IndexKey) -> Bool { (l.hi, l.mid, l.lo) < (r.hi, r.mid, r.lo) }
+}
+
+func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    var v = value.bigEndian
+    return withUnsafeBytes(of: &v) { Array($0) }
+}
+
+/// A pack index (version 2) read whole: ids and offsets by position.
+struct PackIndexFile {
+    let bytes: [UInt8]
+    let count: Int
+
+    init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GitError(code: -1, message: "cannot read \(path)", function: "ReachablePack")
+        }
+        bytes = [UInt8](data)
+        guard bytes.count >= 8 + 1024 + 40, bytes[0..<8].elementsEqual([0xFF, 0x74, 0x4F, 0x63, 0, 0, 0, 2]) else {
+            throw GitError(code: -1, message: "\(path) is not a version 2 pack index", function: "ReachablePack")
+        }
+        count = Int(Self.u32(bytes, 8 + 255 * 4))
+        guard bytes.count >= 8 + 1024 + count * 28 + 40 else {
+            throw GitError(code: -1, message: "\(path) is truncated", function: "ReachablePack")
+        }
+    }
+
+    static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
+    }
+
+    func rawID(_ i: Int) -> RawID { bytes.withUnsafeBufferPointer { RawID($0, at: 8 + 1024 + i * 20) } }
+    func id(_ i: Int) -> RawID { rawID(i) }
+
+    func offset(_ i: Int) -> UInt64 {
+        let base = 8 + 1024 + count * 24
+        let o = Self.u32(bytes, base + i * 4)
+        if o & 0x8000_0000 == 0 { return UInt64(o) }
+        let at = base + count * 4 + Int(o & 0x7FFF_FFFF) * 8
+        return UInt64(Self.u32(bytes, at)) << 32 | UInt64(Self.u32(bytes, at + 4))
+    }
+}
+
+/// An old pack read forward through a window of `pread`s (entries are visited in pack order).
+struct PackInput {
+    let fd: Int32
+    let size: Int
+    var window: [UInt8] = []
+    var windowStart: UInt64 = 0
+
+    init(path: String) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw GitError(code: -1, message: "cannot open \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+        var st = stat()
+        fstat(fd, &st)
+        size = Int(st.st_size)
+    }
+
+    /// `count` bytes at `offset` (a slice of the window).
+    mutating func read(at offset: UInt64, count: Int) throws -> ArraySlice<UInt8> {
+        if offset < windowStart || offset + UInt64(count) > windowStart + UInt64(window.count) {
+            let want = max(count, 8 << 20)
+            let n = min(want, size - Int(offset))
+            guard n >= count else { throw GitError(code: -1, message: "pack entry at \(offset) runs past the end", function: "ReachablePack") }
+            if window.count != n { window = [UInt8](repeating: 0, count: n) }
+            var got = 0
+            try window.withUnsafeMutableBytes { buf in
+                while got < n {
+                    let r = pread(fd, buf.baseAddress! + got, n - got, off_t(offset) + off_t(got))
+                    guard r > 0 else { throw GitError(code: -1, message: "cannot read a pack: \(String(cString: strerror(errno)))", function: "ReachablePack") }
+                    got += r
+                }
+            }
+            windowStart = offset
+        }
+        let start = Int(offset - windowStart)
+        return window[start..<(start + count)]
+    }
+}
+
+/// Bytes gathered before one write.
+struct PackOutputBuffer {
+    var bytes: [UInt8] = []
+    mutating func append<C: Collection>(_ b: C) where C.Element == UInt8 { bytes += b }
+}
+
+/// The new pack, written through an 8 MB buffer and hashed as it goes.
+struct PackOutput {
+    private(set) var fd: Int32
+    let path: String
+    var buffer: [UInt8] = []
+    private(set) var offset: UInt64 = 0
+    var ctx = cairn_sha1_ctx()
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard fd >= 0 else { throw GitError(code: -1, message: "cannot create \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+        _ = cairn_sha1_stream_init(&ctx)
+        buffer.reserveCapacity(8 << 20)
+    }
+
+    mutating func append(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        offset += UInt64(bytes.count)
+        if buffer.count >= 8 << 20 { try flush() }
+    }
+
+    mutating func flush() throws {
+        try buffer.withUnsafeBytes { buf in
+            _ = cairn_sha1_stream_update(&ctx, buf.baseAddress, buf.count)
+            var at = 0
+            while at < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + at, buf.count - at)
+                guard n > 0 else { throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+                at += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, appends the trailer (the SHA-1 of everything before), syncs and closes; returns that hash.
+    mutating func finish() throws -> [UInt8] {
+        try flush()
+        var digest = [UInt8](repeating: 0, count: 20)
+        _ = cairn_sha1_stream_final(&ctx, &digest)
+        buffer = digest
+        try buffer.withUnsafeBytes { buf in
+            guard Glibc.write(fd, buf.baseAddress, 20) == 20 else {
+                throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack")
+            }
+        }
+        if Libgit2.fsyncEnabled { _ = fsync(fd) }
+        close()
+        return digest
+    }
+
+    mutating func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+}

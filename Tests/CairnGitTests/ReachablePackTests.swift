@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import CairnGit
+
+@Suite struct ReachablePackTests {
+    init() { TestEnvironment.setUp() }
+
+    /// Text of a few kilobytes where version `n` differs from the others in one line, so git stores versions as
+    /// deltas of each other.
+    func bigText(_ n: Int) -> String {
+        (0..<120).map { $0 == 60 ? "version \(n) of the line in the middle\n" : "line \($0) of a note long enough to be deltified\n" }.joined()
+    }
+
+    /// The packs' names in `objects/pack/`.
+    func packs(_ t: TestRepo) -> [String] { ObjectStoreFiles(t.repo).packs() }
+
+    @Test func copiesKeptEntriesAndWritesWholeTheDeltasWhoseBaseLeft() throws {
+        let t = try TestRepo()
+        var commits: [OID] = []
+        for n in 1...6 { commits.append(try t.commit(["big.md": bigText(n), "small.md": "s\(n)\n"])) }
+        try t.git("repack", "-a", "-d", "-f", "-q", "--depth=50", "--window=10")
+        try t.git("prune-packed")
+        let deltas = try t.git("verify-pack", "-v", "\(t.path)/.git/objects/pack/\(packs(t)[0]).idx")
+        #expect(deltas.contains("chain length"), "the fixture needs deltas: \(deltas)")
+
+        // A new root commit holding version 2 only: its blob's delta base (another version) leaves.
+        let v2Tree = try t.git("rev-parse", "\(commits[1].hex)^{tree}")
+        let root = try t.git("commit-tree", v2Tree, "-m", "only v2")
+        let droppedBlobs = try (3...6).map { try t.git("rev-parse", "\(commits[$0 - 1].hex):big.md") }
+        let keptBlob = try t.git("rev-parse", "\(commits[1].hex):big.md")
+        try t.git("update-ref", "refs/heads/main", root)
+        try t.git("reflog", "expire", "--expire=now", "--all")
+
+        let old = packs(t)
+        let packer = ReachablePack(t.repo)
+        let objects = try packer.reachable(from: [try #require(OID(hex: root))])
+        #expect(objects.count == 1 + 1 + 2) // commit, tree, big.md and small.md
+        let result = try packer.write(objects)
+        #expect(result.objects == 4)
+        #expect(result.copied + result.written == 4)
+        let verify = t.run(["verify-pack", "-v", "\(t.path)/.git/objects/pack/\(result.name).idx"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+
+        ObjectStoreFiles(t.repo).remove(packs: old.filter { $0 != result.name }, looseObjectsOlderThan: Date().addingTimeInterval(60))
+        try t.repo.refreshObjects()
+        t.expectFsckClean()
+        for blob in droppedBlobs { #expect(t.run(["cat-file", "-e", blob]).status != 0) }
+        #expect(try t.gitRaw(["cat-file", "blob", keptBlob]) == bigText(2))
+        #expect(try t.git("count-objects", "-v").contains("count: 0"))
+    }
+
+    @Test func keepsDeltasWhoseBaseStaysAndTakesLooseAndInMemoryObjects() throws {
+        let t = try TestRepo()
+        for n in 1...6 { try t.commit(["big.md": bigText(n), "d/x.md": "x\(n)\n"]) }
+        try t.git("repack", "-a", "-d", "-f", "-q")
+        try t.git("prune-packed")
+        let loose = try t.commit(["loose.md": "written after the repack\n"])
+        let memory = try InMemoryObjects(t.repo)
+        let inMemory = try t.repo.writeRawObject(.blob, Array("only in memory\n".utf8))
+        let tree = try t.repo.makeFlatTree([("m.md", inMemory)])
+        let sig = t.nextSignature()
+        let top = try t.repo.createCommit(tree: tree, parents: [loose], author: sig, committer: sig, message: "mem\n")
+        let orphan = try t.repo.writeBlob(Data("nobody points here\n".utf8))
+        // A temporary pack a killed writer left behind.
+        let leftover = "\(t.path)/.git/objects/pack/\(ReachablePack.temporaryPrefix)999.pack"
+        FileManager.default.createFile(atPath: leftover, contents: Data("PACK".utf8))
+
+        let old = packs(t)
+        let packer = ReachablePack(t.repo)
+        let objects = try packer.reachable(from: [top])
+        let result = try packer.write(objects)
+        try memory.reset()
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(result.copiedDeltas > 0)
+        #expect(result.written >= 3) // the loose commit, its tree and blob, the in-memory ones
+        let verify = t.run(["verify-pack", "-v", "\(t.path)/.git/objects/pack/\(result.name).idx"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("chain length"))
+
+        try t.repo.updateReference("refs/heads/main", to: top, expected: loose, message: "test")
+        ObjectStoreFiles(t.repo).remove(packs: old.filter { $0 != result.name }, looseObjectsOlderThan: Date().addingTimeInterval(60))
+        try t.repo.refreshObjects()
+        t.expectFsckClean()
+        #expect(t.run(["cat-file", "-e", orphan.hex]).status != 0)
+        #expect(try t.git("cat-file", "-p", inMemory.hex) == "only in memory")
+        #expect(try t.gitRaw(["cat-file", "blob", "main~1:big.md"]) == bigText(6))
+        #expect(try t.gitRaw(["cat-file", "blob", "main~4:big.md"]) == bigText(4))
+        #expect(try t.git("rev-list", "--count", "main") == "8")
+    }
+
+    @Test func headerEncodingsReadBackAsGitWritesThem() throws {
+        for distance: UInt64 in [1, 127, 128, 129, 16_511, 16_512, 1 << 20, 1 << 33] {
+            let header: [UInt8] = ReachablePack.entryHeader(type: 6, size: 5000) + ReachablePack.offsetDistance(distance) + [0x78]
+            let parsed = try ReachablePack.parseEntryHeader(header[...], at: distance + 10, pack: "test")
+            #expect(parsed.type == 6)
+            #expect(parsed.baseDistance == distance)
+            #expect(parsed.dataStart == header.count - 1)
+        }
+        // Type 3 (blob) of size 5000: low 4 bits 8, then 5000 >> 4 = 312 as two 7-bit groups.
+        #expect(ReachablePack.entryHeader(type: 3, size: 5000) == [0xB8, 0xB8, 0x02])
+        #expect(ReachablePack.entryHeader(type: 1, size: 15) == [0x1F])
+    }
+}
