@@ -10,6 +10,9 @@ public final class Repository {
     /// Trees read as raw bytes (see `RawTree`), so that a lookup and the update that follows read each once.
     var rawTreeCache: [OID: RawTree] = [:]
     var rawTreeCacheBytes = 0
+    /// Set by `PackedWrites`: trees of any size go through the object database (into its in-memory store)
+    /// instead of large ones being written loose to disk.
+    var largeTreesInMemory = false
 
     init(pointer: OpaquePointer) {
         Libgit2.ensureInitialized()

@@ -35,4 +35,18 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]);
 /// zlib's Adler-32 of `data` (the checksum that ends a zlib stream).
 unsigned int cairn_adler32(const void *data, size_t length);
 
+/// The most bytes `cairn_deflate` writes for `length` bytes of input.
+size_t cairn_deflate_bound(size_t length);
+
+/// `data` as a zlib stream (RFC 1950) at compression `level` into `out`, whose capacity `*out_length` is on entry
+/// and the stream's length on return. Returns 0 (Z_OK) or zlib's error code.
+int cairn_deflate(const void *data, size_t length, int level, void *out, size_t *out_length);
+
+/// zlib's CRC-32 of `data`, continuing from `crc` (0 to start).
+unsigned int cairn_crc32(unsigned int crc, const void *data, size_t length);
+
+/// SHA-1 of `data` (libcrypto when it is loaded, a portable implementation otherwise), for the checksums that
+/// end a pack and its index.
+void cairn_sha1(const void *data, size_t length, unsigned char out[20]);
+
 #endif
