@@ -55,6 +55,7 @@ extension Vault {
             folders[folder] = cursor
         }
         batch.state.folders = folders
+        client.logout()
         return batch
     }
 }
