@@ -10,7 +10,7 @@ extension Repository {
     func writeTreeObject(_ body: [UInt8]) throws -> OID {
         try withObjectDatabase { odb in
             var out = git_oid()
-            if body.count < Self.storedObjectThreshold {
+            if body.count < Self.storedObjectThreshold || largeTreesInMemory {
                 try body.withUnsafeBytes { buf in
                     _ = try check(git_odb_write(&out, odb, buf.baseAddress, buf.count, GIT_OBJECT_TREE), "git_odb_write")
                 }

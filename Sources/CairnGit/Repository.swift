@@ -13,6 +13,9 @@ public final class Repository {
     /// Bytes of tree bodies the cache above may hold before it starts again (a walk that reads each tree once
     /// gains nothing from a large one).
     public var rawTreeCacheLimit = 64 << 20
+    /// Set by `PackedWrites`: trees of any size go through the object database (into its in-memory store)
+    /// instead of large ones being written loose to disk.
+    var largeTreesInMemory = false
 
     init(pointer: OpaquePointer) {
         Libgit2.ensureInitialized()

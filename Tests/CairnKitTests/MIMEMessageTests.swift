@@ -45,6 +45,33 @@ import Testing
         #expect(MailDate.parse("Tue, 1 Jul 2003 10:52:37 +0200").map(ISOTime.string) == "2003-07-01T08:52:37Z")
         #expect(MailDate.parse("1 Jul 2003 10:52 -0000 (UTC)").map(ISOTime.string) == "2003-07-01T10:52:00Z")
         #expect(MailDate.parse("yesterday") == nil)
+        #expect(MailDate.parse("Thu, 29 Feb 2024 23:59:59 -0130").map(ISOTime.string) == "2024-03-01T01:29:59Z")
+        #expect(MailDate.parse("Wed, 31 Dec 1969 23:00:00 +0000").map(ISOTime.string) == "1969-12-31T23:00:00Z")
+        #expect(MailDate.parse("1 Jan 99 00:00 +0000").map(ISOTime.string) == "1999-01-01T00:00:00Z")
+        // A day past the month's end rolls over, as before (Calendar's lenient dates).
+        #expect(MailDate.parse("30 Feb 2026 10:00:00 +0000").map(ISOTime.string) == "2026-03-02T10:00:00Z")
+    }
+
+    @Test func civilDatesMatchFoundationsCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        // Every 7th day from 1900 to 2100, and the days around the leap rules' edges.
+        for days in stride(from: -25_567, through: 47_482, by: 7) + [10_956, 10_957, 11_016, 11_017, -25_508, 47_541] {
+            let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(days) * 86_400))
+            let mine = CivilDate.civil(days: days)
+            #expect(mine.year == c.year && mine.month == c.month && mine.day == c.day, "\(days): \(mine) vs \(c)")
+            #expect(CivilDate.days(year: mine.year, month: mine.month, day: mine.day) == days)
+        }
+        #expect(CivilDate.padded(7, 2) == "07" && CivilDate.padded(2026, 4) == "2026" && CivilDate.padded(12345, 4) == "12345")
+    }
+
+    @Test func bodyTextIsCleanedInOnePass() {
+        #expect(MailNote.cleanBody("\r\n  a\r\nb\rc\n\r\n") == "a\nb\nc")
+        #expect(MailNote.cleanBody("x\u{0}y\u{7}z\u{7F}\tq\u{85}r\u{9F}s") == "xyz\tqrs", "C0, DEL and C1 controls dropped, tab kept")
+        #expect(MailNote.cleanBody("\u{A0}\u{2003}Grüße, 日本 \u{C2}\u{A0}mitten\u{3000}\n") == "Grüße, 日本 Â\u{A0}mitten", "non-ASCII kept; Unicode spaces trimmed at the ends only")
+        #expect(MailNote.cleanBody(" \r\n\t ") == "")
+        #expect(MailNote.cleanBody("\r\u{0}\n") == "\n\n".trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(MailNote.cleanBody("a\r\u{0}\nb") == "a\n\nb")
     }
 
     @Test func csvHandlesQuotesSemicolonsAndBOM() throws {

@@ -79,14 +79,17 @@ struct ConnectorE2ETests {
     func pullSurvivesKill9(point: CrashPoint) throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)
-        try servers.deliver((1...3).map { ConnectorServers.message(id: "m\($0)@acme.test", subject: "Message \($0)") })
+        // Enough messages for the pull's objects to be written as one pack (PackedWrites.packThreshold).
+        try servers.deliver((1...120).map { ConnectorServers.message(id: "m\($0)@acme.test", subject: "Message \($0)") })
         let killed = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env.merging(["CAIRN_CRASH_AT": point.rawValue]) { $1 })
         #expect(killed.signaled && killed.status == 9, "\(killed)")
         sb.expectFsckClean(v)
+        let packs = try FileManager.default.contentsOfDirectory(atPath: v + "/.git/objects/pack").filter { $0.hasSuffix(".pack") }
+        #expect(packs.count == 1, "the pulled objects are one pack: \(packs)")
         let again = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env)
         #expect(again.status == 0, "\(again)")
-        // Exactly three notes, each once; one pull commit holds them.
-        #expect(try mailNotes(sb, v).count == 3)
+        // Exactly 120 notes, each once; one pull commit holds them.
+        #expect(try mailNotes(sb, v).count == 120)
         let pulls = try sb.gitLines(["log", "--format=%(trailers:key=Cairn-Connector,valueonly)", "main"], cwd: v).filter { !$0.isEmpty }
         #expect(pulls == ["mail"], "\(pulls)")
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)

@@ -94,6 +94,39 @@ struct OutboxLimitsE2ETests {
         #expect(servers.webhookLog().compactMap { $0["key"] as? String } == ["cairn-outbox-c-third"])
     }
 
+    @Test func aReceiverThatIsDownForAMomentGetsRetriesWithBackoffAndTheItemOnce() throws {
+        let sb = try Sandbox()
+        let (v, servers) = try setUp(sb, policy: ["hooks": ["retries": 2, "backoff_seconds": 0.3]])
+        // The receiver answers 503 to the first two requests of each key (POST /flaky/2), then 200.
+        let hooks = try String(contentsOfFile: v + "/connectors/hooks.md", encoding: .utf8)
+        try Data(hooks.replacingOccurrences(of: "/hook\n", with: "/flaky/2\n").utf8).write(to: URL(fileURLWithPath: v + "/connectors/hooks.md"))
+        try webhook(v, "late", 1)
+        #expect(sb.runCairn(["snapshot", "-m", "Approve"], cwd: v).status == 0)
+        var environment = env("2026-03-02T10:00:00Z")
+        environment["CAIRN_BACKOFF_SCALE"] = "1"
+        let sent = sb.runCairn(["outbox", "send"], cwd: v, env: environment)
+        #expect(sent.status == 0 && sent.stdout.contains("late: sent") && sent.stdout.contains("(attempt 3)"), "\(sent)")
+        // On the receiver: three requests with the same key, the first two refused, each retry after a longer wait.
+        let log = servers.webhookLog()
+        #expect(log.compactMap { $0["key"] as? String } == Array(repeating: "cairn-outbox-late", count: 3), "\(log)")
+        #expect(log.compactMap { $0["status"] as? Int } == [503, 503, 200], "\(log)")
+        let at = log.compactMap { $0["at"] as? Double }
+        if at.count == 3 {
+            #expect(at[1] - at[0] >= 0.3, "first retry after backoff_seconds: \(at)")
+            #expect(at[2] - at[1] >= 0.6, "second retry after twice that: \(at)")
+        }
+        #expect(try states(sb, v)["late"] == "sent")
+
+        // Retries spent: the item fails with the receiver's answer, after 1 + retries attempts, and goes out no more.
+        try Data(hooks.replacingOccurrences(of: "/hook\n", with: "/flaky/5\n").utf8).write(to: URL(fileURLWithPath: v + "/connectors/hooks.md"))
+        try webhook(v, "down", 2)
+        #expect(sb.runCairn(["snapshot", "-m", "Approve"], cwd: v).status == 0)
+        let failed = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T10:01:00Z"))
+        #expect(failed.status == 1 && failed.stdout.contains("down: failed — POST http://127.0.0.1:\(servers.http)/flaky/5 answered 503 (after 3 attempts)"), "\(failed)")
+        #expect(servers.webhookLog().filter { $0["key"] as? String == "cairn-outbox-down" }.count == 3)
+        #expect(try states(sb, v)["down"] == "failed")
+    }
+
     @Test func aDailyQuotaHoldsItemsUntilTheNextDay() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb, policy: ["hooks": ["sends_per_day": 1]])

@@ -214,6 +214,7 @@ smtps = Controller(Deliver(implicit_tls=True), hostname="127.0.0.1", port=smtps_
 smtps.start()
 
 SEEN = set()
+FLAKY = {}
 
 
 class Webhook(BaseHTTPRequestHandler):
@@ -221,12 +222,23 @@ class Webhook(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace")
         key = self.headers.get("Idempotency-Key")
+        # POST /flaky/N: a receiver that is down for a moment: 503 to the first N requests of each key, then 200.
+        parts = self.path.strip("/").split("/")
+        fail_first = int(parts[1]) if len(parts) == 2 and parts[0] == "flaky" and parts[1].isdigit() else 0
         with LOCK:
+            FLAKY[key] = FLAKY.get(key, 0) + 1
+            if FLAKY[key] <= fail_first:
+                with open(os.path.join(DIR, "webhooks.jsonl"), "a") as log:
+                    log.write(json.dumps({"key": key, "body": body, "status": 503, "at": time.time()}) + "\n")
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             duplicate = key in SEEN
             if key:
                 SEEN.add(key)
             with open(os.path.join(DIR, "webhooks.jsonl"), "a") as log:
-                log.write(json.dumps({"key": key, "body": body, "duplicate": duplicate}) + "\n")
+                log.write(json.dumps({"key": key, "body": body, "duplicate": duplicate, "status": 200, "at": time.time()}) + "\n")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()

@@ -59,4 +59,8 @@ size_t cairn_deflate_bound(size_t length);
 /// zlib-compresses `data` into `out` at `level`; the compressed size, or -1.
 long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level);
 
+/// SHA-1 of `data` (libcrypto when it is loaded, a portable implementation otherwise), for the checksums that
+/// end a pack and its index.
+void cairn_sha1(const void *data, size_t length, unsigned char out[20]);
+
 #endif

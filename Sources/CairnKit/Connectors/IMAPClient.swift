@@ -183,6 +183,14 @@ final class IMAPClient {
         return messages
     }
 
+    /// Ends the session with LOGOUT, so the server records a logout rather than a dropped connection. Best effort:
+    /// what was fetched is complete either way, and a server that does not answer is not waited for past the timeout.
+    func logout() {
+        guard connected else { return }
+        _ = try? run("LOGOUT", item: "logout")
+        connected = false
+    }
+
     static func imapDate(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!

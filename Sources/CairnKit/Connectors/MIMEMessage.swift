@@ -23,7 +23,23 @@ public struct MIMEMessage: Sendable {
     public let problems: [String]
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Header names compared ignoring ASCII case (names are ASCII; Foundation's comparison bridges each one).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lower = x | 0x20
+            guard lower == y | 0x20, lower >= 0x61, lower <= 0x7A else { return false }
+        }
+        return true
+    }
+
+    /// `text` without white space at either end.
+    static func trimmed<S: StringProtocol>(_ text: S) -> String {
+        guard let first = text.firstIndex(where: { !$0.isWhitespace }), let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(text[first...last])
     }
 
     /// Largest nesting of multiparts followed; deeper parts are skipped as a problem.
@@ -39,7 +55,7 @@ public struct MIMEMessage: Sendable {
         let headers = Self.parseHeaders(headerBytes, problems: &problems)
         Self.walk(headers: headers, body: body, depth: 0, plain: &plain, html: &html, attachments: &attachments, problems: &problems)
         self.headers = headers
-        if let plain, !plain.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if let plain, plain.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) {
             text = plain
             textFromHTML = false
         } else if let html {
@@ -77,15 +93,15 @@ public struct MIMEMessage: Sendable {
             let line = line.hasSuffix("\r") ? line.dropLast() : line
             if line.isEmpty { continue }
             if line.first == " " || line.first == "\t" {
-                if let last = result.popLast() { result.append((last.name, last.value + " " + line.trimmingCharacters(in: .whitespaces))) }
+                if let last = result.popLast() { result.append((last.name, last.value + " " + trimmed(line))) }
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else {
                 problems.append("a header line without ':' was ignored")
                 continue
             }
-            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            let name = trimmed(line[..<colon])
+            let value = trimmed(line[line.index(after: colon)...])
             result.append((name, value))
         }
         return result.map { ($0.name, EncodedWords.decode($0.value, problems: &problems)) }
@@ -121,7 +137,7 @@ public struct MIMEMessage: Sendable {
 
     private static func walk(headers: [(name: String, value: String)], body: ArraySlice<UInt8>, depth: Int,
                              plain: inout String?, html: inout String?, attachments: inout [Attachment], problems: inout [String]) {
-        func header(_ n: String) -> String? { headers.first { $0.name.caseInsensitiveCompare(n) == .orderedSame }?.value }
+        func header(_ n: String) -> String? { headers.first { sameName($0.name, n) }?.value }
         let (type, params) = contentParameters(header("Content-Type"))
         let disposition = contentParameters(header("Content-Disposition"))
         if type.hasPrefix("multipart/") {

@@ -37,11 +37,9 @@ struct MailNote {
         let dir: String
         let id: String
         if let date {
-            var cal = Calendar(identifier: .gregorian)
-            cal.timeZone = TimeZone(identifier: "UTC")!
-            let c = cal.dateComponents([.year, .month, .day], from: date)
-            dir = String(format: "%@/%04d/%02d", folderPath, c.year ?? 1970, c.month ?? 1)
-            id = String(format: "%02d-", c.day ?? 1) + slug + "-" + hash
+            let c = CivilDate.civil(days: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+            dir = folderPath + "/" + CivilDate.padded(c.year, 4) + "/" + CivilDate.padded(c.month, 2)
+            id = CivilDate.padded(c.day, 2) + "-" + slug + "-" + hash
         } else {
             if message.header("Date") != nil { warnings.append("\(item): the Date header is not a date; filed under undated/") }
             dir = folderPath + "/undated"
@@ -131,11 +129,36 @@ struct MailNote {
         return String(String(scalars).split(whereSeparator: \.isWhitespace).joined(separator: " ").prefix(1000))
     }
 
-    /// Body text with CRLF as LF and no control characters other than tab and newline.
+    /// Body text with CRLF and CR as LF, no control characters other than tab and newline, and no white space at
+    /// either end.
+    ///
+    /// One pass over the UTF-8 bytes: the control characters (C0, DEL and C1) are the bytes below 0x20, 0x7F, and
+    /// the pairs C2 80–C2 9F, so nothing needs decoding (Foundation's replace and trim bridge the whole body
+    /// through UTF-16 several times, most of a pull's CPU time before this).
     static func cleanBody(_ s: String) -> String {
-        let unified = s.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        let kept = unified.unicodeScalars.filter { $0 == "\n" || $0 == "\t" || $0.properties.generalCategory != .control }
-        return String(String.UnicodeScalarView(kept)).trimmingCharacters(in: .whitespacesAndNewlines)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(s.utf8.count)
+        var afterCR = false
+        var heldC2 = false
+        for b in s.utf8 {
+            if heldC2 {
+                heldC2 = false
+                if b >= 0x80 && b <= 0x9F { continue } // a C1 control, dropped with its lead byte
+                bytes.append(0xC2)
+            }
+            if b == 0x0D { bytes.append(0x0A); afterCR = true; continue }
+            if b == 0x0A && afterCR { afterCR = false; continue }
+            afterCR = false
+            if b == 0xC2 { heldC2 = true; continue }
+            if (b < 0x20 && b != 0x09 && b != 0x0A) || b == 0x7F { continue }
+            bytes.append(b)
+        }
+        if heldC2 { bytes.append(0xC2) }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
     }
 }
 
@@ -186,11 +209,40 @@ enum MailDate {
                 offset = (v / 100 * 3600 + v % 100 * 60) * (sign == "-" ? -1 : 1)
             }
         }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(secondsFromGMT: 0)!
-        guard (1...31).contains(day), (0...23).contains(hms[0]), (0...59).contains(hms[1]),
-              let d = cal.date(from: DateComponents(year: year, month: month + 1, day: day, hour: hms[0], minute: hms[1], second: hms.count > 2 ? hms[2] : 0))
-        else { return nil }
-        return d.addingTimeInterval(TimeInterval(-offset))
+        guard (1...31).contains(day), (0...23).contains(hms[0]), (0...59).contains(hms[1]), (0...9999).contains(year) else { return nil }
+        // A day past the month's end rolls over into the next month, as Calendar's lenient dates do.
+        let seconds = CivilDate.days(year: year, month: month + 1, day: day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + (hms.count > 2 ? hms[2] : 0)
+        return Date(timeIntervalSince1970: TimeInterval(seconds - offset))
+    }
+}
+
+/// Proleptic Gregorian dates as days since 1970-01-01 and back (H. Hinnant's `days_from_civil` and
+/// `civil_from_days`): what a mail's date and folder need, without building a Foundation `Calendar` per message.
+enum CivilDate {
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits.
+    static func padded(_ n: Int, _ width: Int) -> String {
+        let text = String(n)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }

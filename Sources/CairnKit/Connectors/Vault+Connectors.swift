@@ -196,16 +196,20 @@ extension Vault {
         for path in placed.sorted() where try repository.entry(at: path, in: mainCommit.tree) != nil {
             throw VaultError.invalidArgument("\(definition.name): the attachment path \(path) was taken while pulling; nothing was written, pull again")
         }
+        // The new objects go to disk together at the end: as one pack, synced once, when there are many (a pull
+        // of a thousand messages), loose otherwise; before main moves either way.
+        let packed = try PackedWrites(repository)
+        let objects = packed.repository
         var changes: [TreeChange] = []
         for f in b.files {
-            changes.append(.upsert(path: f.path, oid: try repository.writeBlob(f.data), mode: TreeChange.fileMode))
+            changes.append(.upsert(path: f.path, oid: try objects.writeBlob(f.data), mode: TreeChange.fileMode))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var stateData = try encoder.encode(b.state)
         stateData.append(0x0A)
-        changes.append(.upsert(path: ConnectorState.path(definition.name), oid: try repository.writeBlob(stateData), mode: TreeChange.fileMode))
-        let tree = try repository.updateTree(base: mainCommit.tree, changes: changes)
+        changes.append(.upsert(path: ConnectorState.path(definition.name), oid: try objects.writeBlob(stateData), mode: TreeChange.fileMode))
+        let tree = try objects.updateTree(base: mainCommit.tree, changes: changes)
         var subject = "Pull \(definition.name): \(b.imported.count) new"
         if !b.updated.isEmpty { subject += ", \(b.updated.count) updated" }
         let body = (b.imported.map { "+ \($0)" } + b.updated.map { "~ \($0)" }).prefix(200).joined(separator: "\n")
@@ -213,7 +217,8 @@ extension Vault {
             Trailer("Cairn-Operation", "connector"), Trailer("Cairn-Connector", definition.name),
         ])
         let sig = Signature(name: author.name, email: author.email, time: now)
-        let commit = try repository.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
+        let commit = try objects.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
+        try packed.save(commit)
         _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn connector \(definition.name)", as: .connector)
         return result(commit.hex, b)
     }

@@ -62,6 +62,7 @@ extension Vault {
             folders[folder] = cursor
         }
         batch.state.folders = folders
+        client.logout()
         return batch
     }
 }

@@ -204,6 +204,7 @@ extension Vault {
         let credentials = try Credentials.resolve(imap, vaultRoot: root, environment: environment)
         let client = try IMAPClient(imap, credentials: credentials)
         let uids = try client.search(smtp.sentFolder, header: "Message-ID", value: messageID)
+        client.logout()
         return uids.isEmpty ? nil : "found \(messageID) in \(smtp.sentFolder) (UID \(uids[0]))"
     }
 
