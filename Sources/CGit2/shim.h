@@ -46,6 +46,10 @@ static inline int cairn_git_set_search_path_none(void) {
 static inline int cairn_git_set_search_path(int level, const char *path) {
     return git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path);
 }
+/* The folders libgit2 searches at config level `level` (system, XDG, global), separated by ':'. */
+static inline int cairn_git_get_search_path(int level, git_buf *out) {
+    return git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, level, out);
+}
 static inline int cairn_git_set_ssl_cert_file(const char *file) {
     return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, NULL);
 }

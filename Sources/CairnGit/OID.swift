@@ -61,6 +61,9 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     public static func < (a: OID, b: OID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 
+    /// All zeros: the id of a side of a diff where the file is absent.
+    static let zero = OID(bytes: [UInt8](repeating: 0, count: 20))
+
     /// The id of the empty tree, which every repository implicitly has.
     public static let emptyTree = OID(bytes: [0x4b, 0x82, 0x5d, 0xc6, 0x42, 0xcb, 0x6e, 0xb9, 0xa0, 0x60, 0xe5, 0x4b, 0xf8, 0xd6, 0x92, 0x88, 0xfb, 0xee, 0x49, 0x04])
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Testing
 @testable import CairnCLI
@@ -74,5 +75,28 @@ import Testing
         } throws: { error in
             ErrorReporting.usageStatus(for: error) == 2
         }
+    }
+}
+
+/// Dates in `cairn log` and `cairn show`, without a `DateFormatter`.
+@Suite struct DateTextTests {
+    @Test func dayMatchesDateFormatter() {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        var seconds: Int64 = -2_208_988_800  // 1900-01-01
+        var checked = 0
+        while seconds < 7_258_118_400 {  // 2200-01-01
+            let date = Date(timeIntervalSince1970: Double(seconds) + 0.75)
+            #expect(Output.day(date) == f.string(from: date))
+            seconds += 86_400 * 29 + 3_607 * 7
+            checked += 1
+        }
+        for edge in [0.0, -1.0, 951_782_400, 951_868_799, 4_107_542_399, 1_767_225_599.5] {
+            let date = Date(timeIntervalSince1970: edge)
+            #expect(Output.day(date) == f.string(from: date), "\(edge)")
+        }
+        #expect(checked > 3_000)
     }
 }

@@ -50,7 +50,7 @@ extension Vault {
         let walk = try DateOrderWalk(repository, from: [tip])
         let filter = path.map { Self.normalizeRelative($0) }
         let lookup = filter.map { PathLookup(repository, path: $0) }
-        let reader = try repository.withoutIndex()
+        let differ = CommitDiffer(repository)
         var out: [LogEntry] = []
         while out.count < limit, let (oid, links) = try walk.next() {
             if let lookup {
@@ -63,7 +63,8 @@ extension Vault {
                     if !differs { continue }
                 }
             }
-            out.append(try entry(for: repository.commit(oid), paths: filter.map { [$0] } ?? [], reader: reader))
+            let parentTree = try links.parents.first.map { try walk.links(of: $0).tree }
+            out.append(try entry(for: repository.commit(oid), parentTree: parentTree, path: filter, differ: differ))
         }
         return out
     }
@@ -92,21 +93,16 @@ extension Vault {
         do { return try repository.resolveCommit(rev) } catch { throw VaultError.unknownRevision(rev) }
     }
 
-    /// `commit` against its first parent; `paths` (at most one file or folder) limits the changes.
-    ///
-    /// The files that changed are found first by comparing folder ids (`Repository.changedFiles`), and libgit2 diffs
-    /// only those (renames and line counts as before): its own tree diff would iterate every file of both trees.
-    /// `reader` makes the diff (see `Repository.withoutIndex`).
-    func entry(for commit: Commit, paths: [String] = [], reader: Repository? = nil) throws -> LogEntry {
-        var options = DiffOptions()
-        options.paths = paths
-        let parentTree = try commit.parents.first.map { try repository.commit($0).tree }
-        if paths.count <= 1, let changed = try repository.changedFiles(from: parentTree, to: commit.tree, under: paths.first ?? "") {
-            if changed.isEmpty { return entry(for: commit, changes: [], stats: DiffStats(filesChanged: 0, insertions: 0, deletions: 0)) }
-            options.paths = changed
-        }
-        let diff = try (reader ?? repository).diff(from: parentTree, to: commit.tree, options: options)
-        return try entry(for: commit, diff: diff)
+    /// `commit` against its first parent (whose tree is `parentTree` when the caller knows it); `path` (a file or
+    /// folder) limits the changes. `differ` (see `CommitDiffer`) serves a whole listing.
+    func entry(for commit: Commit, parentTree: OID?? = nil, path: String? = nil, differ: CommitDiffer? = nil) throws -> LogEntry {
+        let parentTree = try parentTree ?? commit.parents.first.map { try repository.commit($0).tree }
+        let result = try (differ ?? CommitDiffer(repository)).diff(from: parentTree, to: commit.tree, path: path,
+                                                                  maxFilesForLineCounts: Self.maxFilesForLineCounts)
+        let changes = result.deltas.map { d in FileChange(path: d.path, oldPath: d.kind == .renamed ? d.oldPath : nil, kind: d.kind) }
+        return entry(for: commit, changes: changes,
+                     stats: result.stats ?? DiffStats(filesChanged: changes.count, insertions: 0, deletions: 0),
+                     linesCounted: result.stats != nil)
     }
 
     func entry(for commit: Commit, diff: Diff) throws -> LogEntry {
