@@ -95,19 +95,6 @@ import Testing
         #expect(try vault.checkLinks().unresolved.filter { $0.path.hasPrefix("Notes/") }.map(\.link) == ["[[Other/Vorlagen]]", "[[Vorlagen.png]]"])
     }
 
-    @Test func brokenLinksNameTheFileLineAndTarget() throws {
-        let f = try linkedVault()
-        let vault = try f.vault()
-        let broken = try vault.brokenLinks()
-        #expect(broken.map(\.description) == [
-            "memory/projects/acme.md:6: broken link [[Nowhere Note]]: no note has that name, title or alias",
-            "memory/projects/acme.md:8: broken link (gone.md): no such file",
-        ])
-        try f.write("memory/projects/gone.md", "now it exists\n")
-        try f.write("memory/knowledge/nowhere-note.md", "and this one\n")
-        #expect(try vault.brokenLinks().isEmpty)
-    }
-
     /// A link to a note not written yet is normal in Obsidian ("unresolved"): doctor counts them, warns about none.
     @Test func doctorCountsUnresolvedLinksAndStaysHealthy() throws {
         let f = try linkedVault()

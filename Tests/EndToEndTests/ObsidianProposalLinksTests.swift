@@ -108,6 +108,27 @@ import Testing
         #expect(!unresolved.stdout.contains("launch-links.md"), "\(unresolved)")
     }
 
+    /// A link written on main after the agent ran, to the note the proposal renames, is updated when it is approved.
+    @Test func linksWrittenMeanwhileAreUpdatedOnApproval() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        let run = try sb.runAgent(v, "rename")
+        #expect(run.outcome == "proposed", "\(run)")
+        try sb.write(v + "/memory/working/later.md", "Later: [[acme-launch]] and ![[acme-launch#Timeline]]\n")
+        try sb.snapshot(v, "a note written while the proposal waits")
+        let approve = sb.runCairn(["approve", run.id], cwd: v)
+        #expect(approve.status == 0, "\(approve)")
+        #expect(read(v, "memory/working/later.md") == "Later: [[Acme Launch 2026]] and ![[Acme Launch 2026#Timeline]]\n")
+        #expect(try sb.gitOK(["show", "main:memory/working/later.md"], cwd: v) == "Later: [[Acme Launch 2026]] and ![[Acme Launch 2026#Timeline]]")
+        let message = try sb.gitOK(["log", "-1", "--format=%B", "main"], cwd: v)
+        #expect(message.contains("Links updated on approval (written on main since the proposal's base): 2 in 1 note"), "\(message)")
+        // The links the proposal itself updated are merged as they were.
+        #expect(read(v, "memory/knowledge/launch-links.md").contains("By name: [[Acme Launch 2026]]"))
+        #expect(try sb.gitOK(["status", "--porcelain"], cwd: v).isEmpty)
+        #expect(sb.git(["fsck", "--strict"], cwd: v).status == 0)
+        #expect(sb.runCairn(["audit"], cwd: v).status == 0)
+    }
+
     @Test func thePolicySwitchLeavesLinksAsTheyAre() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

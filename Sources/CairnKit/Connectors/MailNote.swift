@@ -68,17 +68,17 @@ struct MailNote {
                 continue
             }
             kept.append(name)
-            if var where_ = placement {
-                let folder = where_.settings.attachmentFolder(forNote: path)
+            if var spot = placement {
+                let folder = spot.settings.attachmentFolder(forNote: path)
                 let stem = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
                 var file = (folder.isEmpty ? "" : folder + "/") + name
                 var k = 1
-                while where_.files.contains(file) {
+                while spot.files.contains(file) {
                     file = (folder.isEmpty ? "" : folder + "/") + stem + " \(k)" + (ext.isEmpty ? "" : "." + ext)
                     k += 1
                 }
-                where_.files.insert(file)
-                placement = where_
+                spot.files.insert(file)
+                placement = spot
                 placed.append(file)
                 files.append((file, a.data))
             } else {

@@ -44,11 +44,30 @@ extension Vault {
         return out
     }
 
+    /// The links that main gained since a proposal's base and that lead to a file the proposal renames, rewritten in
+    /// `merged` (the three-way merge of main and the proposal), so approving a rename never leaves a link behind that
+    /// the proposal could not see. Protected notes are left as they are; nil when nothing changes (main did not move,
+    /// the policy turns it off, or the proposal renames nothing).
+    func linkUpdatesOnApproval(baseTree: OID, proposalTree: OID, merged: OID, mainMoved: Bool,
+                               policy: Policy) throws -> (tree: OID, links: [LinkUpdate])? {
+        guard mainMoved, policy.links.updateOnRename else { return nil }
+        var moves: [String: String] = [:]
+        for d in try repository.diff(from: baseTree, to: proposalTree).deltas(checkingBinary: false) where d.kind == .renamed {
+            moves[d.oldPath] = d.newPath
+        }
+        guard !moves.isEmpty else { return nil }
+        let gate = PolicyGate(policy: policy)
+        let rewrites = try linkRewrites(before: merged, after: merged, moves: moves).filter { gate.protectedPattern(for: $0.path) == nil }
+        guard !rewrites.isEmpty else { return nil }
+        let tree = try repository.updateTree(base: merged, changes: rewrites.map { .upsert(path: $0.path, oid: $0.blob, mode: $0.mode) })
+        return (tree, rewrites.flatMap(\.links))
+    }
+
     /// The "Links updated:" paragraph of a proposal's commit message: one line per link (the first 50).
-    static func linkUpdatesParagraph(_ links: [LinkUpdate]) -> String {
+    static func linkUpdatesParagraph(_ links: [LinkUpdate], title: String = "Links updated") -> String {
         guard !links.isEmpty else { return "" }
         let notes = Set(links.map(\.path)).count
-        var lines = ["Links updated: \(links.count) in \(notes) note\(notes == 1 ? "" : "s")"]
+        var lines = ["\(title): \(links.count) in \(notes) note\(notes == 1 ? "" : "s")"]
         for l in links.prefix(50) { lines.append("  \(l.path):\(l.line): \(l.old) -> \(l.new)") }
         if links.count > 50 { lines.append("  … and \(links.count - 50) more (see the run record)") }
         return lines.joined(separator: "\n")

@@ -165,11 +165,16 @@ extension Vault {
         let summary = try self.summary(id: rid, commit: proposal)
         if !summary.stalePaths.isEmpty { throw ProposalError.stale(id: rid, paths: summary.stalePaths, conflict: false) }
         let mainCommit = try repository.commit(main)
-        let merged: OID
-        switch try repository.mergeTrees(ancestor: try repository.commit(baseID).tree, ours: mainCommit.tree, theirs: p.tree) {
+        var merged: OID
+        let baseTree = try repository.commit(baseID).tree
+        switch try repository.mergeTrees(ancestor: baseTree, ours: mainCommit.tree, theirs: p.tree) {
         case .merged(let tree): merged = tree
         case .conflicts(let paths): throw ProposalError.stale(id: rid, paths: paths, conflict: true)
         }
+        // Links main gained since the base that lead to a file the proposal renames follow it too.
+        let lateLinks = try linkUpdatesOnApproval(baseTree: baseTree, proposalTree: p.tree, merged: merged, mainMoved: main != baseID,
+                                                  policy: (try? loadPolicy()) ?? .default)  // a broken policy.json never blocks a decision
+        if let lateLinks { merged = lateLinks.tree }
         let decision: ApprovalRecord.Decision = autoRule == nil ? .approved : .autoApproved
         let record = ApprovalRecord(run: rid, agent: summary.agent, decision: decision, note: note,
                                     decidedBy: autoRule == nil ? "\(author.name) <\(author.email)>" : "policy",
@@ -182,7 +187,9 @@ extension Vault {
         var trailers = [Trailer("Cairn-Operation", autoRule == nil ? "approve" : "auto-merge"), Trailer("Cairn-Run", rid),
                         Trailer("Cairn-Agent", summary.agent), Trailer("Cairn-Proposal", proposal.hex)]
         if let autoRule { trailers.append(Trailer("Cairn-Policy-Rule", autoRule)) }
-        let message = Trailer.message(subject: subject, body: note ?? "", trailers: trailers)
+        let body = [note ?? "", Self.linkUpdatesParagraph(lateLinks?.links ?? [], title: "Links updated on approval (written on \(branch) since the proposal's base)")]
+            .filter { !$0.isEmpty }.joined(separator: "\n\n")
+        let message = Trailer.message(subject: subject, body: body, trailers: trailers)
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try repository.createCommit(tree: tree, parents: [main, proposal], author: sig, committer: sig, message: message)
         let (updated, kept) = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn approve \(rid)", as: .approve)

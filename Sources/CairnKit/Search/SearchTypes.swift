@@ -158,19 +158,3 @@ public struct NoteLinkReport: Sendable, Codable {
     public let outgoing: [LinkEntry]
     public let backlinks: [LinkEntry]
 }
-
-/// A link whose target does not exist: what `cairn doctor` reports.
-public struct BrokenLink: Sendable, Codable, Hashable, CustomStringConvertible {
-    public let path: String
-    public let line: Int
-    public let target: String
-    public let kind: LinkEntry.Kind
-
-    public var problem: FileProblem {
-        FileProblem(path: path, line: line, reason: kind == .wiki
-                    ? "broken link [[\(target)]]: no note has that name, title or alias"
-                    : "broken link (\(target)): no such file")
-    }
-
-    public var description: String { problem.description }
-}

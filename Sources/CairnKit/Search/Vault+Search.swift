@@ -43,7 +43,4 @@ extension Vault {
     /// Brings the search index up to date; returns what that cost.
     @discardableResult
     public func updateIndex() throws -> IndexUpdate { try searchIndex.update() }
-
-    /// Links to notes or files that do not exist (for `cairn doctor`).
-    public func brokenLinks() throws -> [BrokenLink] { try searchIndex.brokenLinks() }
 }
