@@ -63,9 +63,18 @@ public final class HistoryRewriter {
         let rules: UInt64
     }
 
-    public init(_ repository: Repository, filter: any TreeFilter) {
+    /// Where new trees and commits go when set (see `InMemoryObjects.write`); otherwise through `repository`.
+    public var memory: InMemoryObjects?
+
+    public init(_ repository: Repository, filter: any TreeFilter, memory: InMemoryObjects? = nil) {
         self.repository = repository
         self.filter = filter
+        self.memory = memory
+    }
+
+    private func write(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> OID {
+        if let memory { return try memory.write(kind, bytes) }
+        return try repository.writeRawObject(kind, bytes)
     }
 
     /// Rewrites every commit reachable from `tips`, oldest first; returns old id → new id for each of them
@@ -120,7 +129,7 @@ public final class HistoryRewriter {
             var out = Array("tree \(newTree.hex)\n".utf8)
             for p in parents { out += Array("parent \(p.hex)\n".utf8) }
             out += bytes[parsed.restStart...]
-            let newID = try repository.writeRawObject(.commit, out)
+            let newID = try write(.commit, out)
             map[oid] = .some(newID)
             newTrees[newID] = newTree
         }
@@ -235,7 +244,7 @@ public final class HistoryRewriter {
                     out += new.bytes
                 }
             }
-            result = out.isEmpty ? nil : try repository.writeRawObject(.tree, out)
+            result = out.isEmpty ? nil : try write(.tree, out)
         }
         lastInspected[slot] = (raw, outcome, result)
         treeMemo[key] = .some(result)

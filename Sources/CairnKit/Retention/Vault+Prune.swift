@@ -132,7 +132,7 @@ extension Vault {
         work.rawTreeCacheLimit = 4 << 20
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
-        let rewriter = HistoryRewriter(work, filter: filter)
+        let rewriter = HistoryRewriter(work, filter: filter, memory: memory)
         var map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
         }
