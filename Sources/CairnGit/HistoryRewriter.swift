@@ -152,6 +152,8 @@ public final class HistoryRewriter {
     /// The last version of each inspected folder (per path and rules): its entries, what became of each, and
     /// the folder's new id. The next version is decided from it plus the entries that differ.
     private var lastInspected: [PathRules: (raw: RawTree, outcome: [EntryOutcome], result: OID?)] = [:]
+    /// The filter's decision for each folder path (it depends only on the path and the rules).
+    private var folderMemo: [PathRules: FolderDecision] = [:]
 
     /// The new id of tree `oid` at `path` under `rules`, nil when nothing of it is left.
     ///
@@ -180,7 +182,16 @@ public final class HistoryRewriter {
             }
             if e.isTree {
                 let child = child
-                switch filter.folder(child, rules: rules) {
+                let id: Int
+                if let known = pathIDs[child] { id = known } else { id = pathIDs.count; pathIDs[child] = id }
+                let decision: FolderDecision
+                if let known = folderMemo[PathRules(path: id, rules: rules)] {
+                    decision = known
+                } else {
+                    decision = filter.folder(child, rules: rules)
+                    folderMemo[PathRules(path: id, rules: rules)] = decision
+                }
+                switch decision {
                 case .keep:
                     return .copied
                 case .drop:
@@ -258,6 +269,7 @@ public final class HistoryRewriter {
         treeMemo = [:]
         fileMemo = [:]
         lastInspected = [:]
+        folderMemo = [:]
         droppedFolderSeen = []
         droppedFolderOrder = [:]
     }

@@ -246,8 +246,8 @@ extension Vault {
         for id in index.entryIDs where !removeFromWorkingTree.values.contains(id.hex) {
             if try objects.objectHeader(id) != nil { staged.append(id) }
         }
-        let reachable = try packer.reachable(from: packedTips + otherTips, extra: staged)
-        let pack = try packer.write(reachable) { done, total in
+        var reachable = try packer.reachable(from: packedTips + otherTips, extra: staged)
+        let pack = try packer.write(&reachable) { done, total in
             progress(PruneProgress(phase: .packing, done: done, total: total))
         }.name
         try repository.refreshObjects()
