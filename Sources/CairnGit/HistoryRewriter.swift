@@ -63,9 +63,18 @@ public final class HistoryRewriter {
         let rules: UInt64
     }
 
-    public init(_ repository: Repository, filter: any TreeFilter) {
+    /// Where new trees and commits go when set (see `InMemoryObjects.write`); otherwise through `repository`.
+    public var memory: InMemoryObjects?
+
+    public init(_ repository: Repository, filter: any TreeFilter, memory: InMemoryObjects? = nil) {
         self.repository = repository
         self.filter = filter
+        self.memory = memory
+    }
+
+    private func write(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> OID {
+        if let memory { return try memory.write(kind, bytes) }
+        return try repository.writeRawObject(kind, bytes)
     }
 
     /// Rewrites every commit reachable from `tips`, oldest first; returns old id → new id for each of them
@@ -120,7 +129,7 @@ public final class HistoryRewriter {
             var out = Array("tree \(newTree.hex)\n".utf8)
             for p in parents { out += Array("parent \(p.hex)\n".utf8) }
             out += bytes[parsed.restStart...]
-            let newID = try repository.writeRawObject(.commit, out)
+            let newID = try write(.commit, out)
             map[oid] = .some(newID)
             newTrees[newID] = newTree
         }
@@ -143,6 +152,8 @@ public final class HistoryRewriter {
     /// The last version of each inspected folder (per path and rules): its entries, what became of each, and
     /// the folder's new id. The next version is decided from it plus the entries that differ.
     private var lastInspected: [PathRules: (raw: RawTree, outcome: [EntryOutcome], result: OID?)] = [:]
+    /// The filter's decision for each folder path (it depends only on the path and the rules).
+    private var folderMemo: [PathRules: FolderDecision] = [:]
 
     /// The new id of tree `oid` at `path` under `rules`, nil when nothing of it is left.
     ///
@@ -171,7 +182,16 @@ public final class HistoryRewriter {
             }
             if e.isTree {
                 let child = child
-                switch filter.folder(child, rules: rules) {
+                let id: Int
+                if let known = pathIDs[child] { id = known } else { id = pathIDs.count; pathIDs[child] = id }
+                let decision: FolderDecision
+                if let known = folderMemo[PathRules(path: id, rules: rules)] {
+                    decision = known
+                } else {
+                    decision = filter.folder(child, rules: rules)
+                    folderMemo[PathRules(path: id, rules: rules)] = decision
+                }
+                switch decision {
                 case .keep:
                     return .copied
                 case .drop:
@@ -235,7 +255,7 @@ public final class HistoryRewriter {
                     out += new.bytes
                 }
             }
-            result = out.isEmpty ? nil : try repository.writeRawObject(.tree, out)
+            result = out.isEmpty ? nil : try write(.tree, out)
         }
         lastInspected[slot] = (raw, outcome, result)
         treeMemo[key] = .some(result)
@@ -249,6 +269,7 @@ public final class HistoryRewriter {
         treeMemo = [:]
         fileMemo = [:]
         lastInspected = [:]
+        folderMemo = [:]
         droppedFolderSeen = []
         droppedFolderOrder = [:]
     }

@@ -109,6 +109,22 @@ public final class InMemoryObjects {
         self.repository = repository
     }
 
+    /// Writes an object straight into memory and returns its id.
+    ///
+    /// `Repository.writeRawObject` goes through `git_odb_write`, which first looks for the object in every
+    /// store, touching a loose file and rescanning the pack folder when it is absent: a few syscalls per object,
+    /// most of the time of a rewrite that writes a hundred thousand new ones. An object that a pack already
+    /// holds is then held twice, which costs only memory.
+    public func write(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> OID {
+        guard !bytes.isEmpty, let write = backend.pointee.write else { return try repository.writeRawObject(kind, bytes) }
+        var oid = git_oid()
+        try bytes.withUnsafeBytes { buf in
+            _ = try check(git_odb_hash(&oid, buf.baseAddress, buf.count, kind.gitType), "git_odb_hash")
+            _ = try check(write(backend, &oid, buf.baseAddress, buf.count, kind.gitType), "git_mempack write")
+        }
+        return OID(oid)
+    }
+
     /// Frees every object held in memory (for objects already written into a pack, or a discarded plan).
     public func reset() throws {
         try check(git_mempack_reset(backend), "git_mempack_reset")

@@ -97,8 +97,9 @@ public struct ReachablePack {
     }
 
     /// Writes the pack of `objects` (from `reachable`) into `objects/pack/` and returns its name and counts.
-    /// `progress` gets (objects done, total) now and then.
-    public func write(_ objects: Set<RawID>, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+    /// `progress` gets (objects done, total) now and then. `objects` is emptied as they are written (one set
+    /// of ids in memory instead of two).
+    public func write(_ objects: inout Set<RawID>, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         guard cairn_sha1_stream_available() != 0 else {
             throw GitError(code: -1, message: "libcrypto's SHA-1 is not available to write a pack", function: "ReachablePack")
         }
@@ -114,14 +115,14 @@ public struct ReachablePack {
         header += bigEndian(UInt32(objects.count))
         try out.append(header)
 
-        var result = Result(name: "", objects: objects.count, copied: 0, copiedDeltas: 0, written: 0)
+        let total = objects.count
+        var result = Result(name: "", objects: total, copied: 0, copiedDeltas: 0, written: 0)
         var entries: [(key: IndexKey, offset: UInt64, crc: UInt32)] = []
-        entries.reserveCapacity(objects.count)
-        var written = Set<RawID>()
-        written.reserveCapacity(objects.count)
-        func report() { if entries.count % 65_536 == 0 { progress(entries.count, objects.count) } }
+        entries.reserveCapacity(total)
+        func report() { if entries.count % 65_536 == 0 { progress(entries.count, total) } }
 
-        func writeWhole(_ oid: RawID, _ key: IndexKey) throws {
+        @discardableResult
+        func writeWhole(_ oid: RawID, _ key: IndexKey) throws -> UInt64 {
             let id = oid.oid
             let (kind, body) = try repository.rawObject(id)
             let type: UInt8 = switch kind { case .commit: 1; case .tree: 2; case .blob: 3; case .tag: 4 }
@@ -139,65 +140,73 @@ public struct ReachablePack {
             let offset = out.offset
             try out.append(entry)
             entries.append((key, offset, cairn_crc32(0, entry, entry.count)))
-            written.insert(oid)
+            objects.remove(oid)
             result.written += 1
             report()
+            return offset
         }
 
         // Copy from each pack, in the order of the pack (a delta's base comes before it).
         for name in ObjectStoreFiles(repository).packs() {
             let index = try PackIndexFile(path: folder + name + ".idx")
             var input = try PackInput(path: folder + name + ".pack")
-            var order: [Int] = []
-            for i in 0..<index.count where objects.contains(index.id(i)) && !written.contains(index.id(i)) { order.append(i) }
-            guard !order.isEmpty else { continue }
-            let sortedOffsets = (0..<index.count).map { index.offset($0) }.sorted()
-            order.sort { index.offset($0) < index.offset($1) }
-            var newOffsetOf: [UInt64: UInt64] = [:] // old offset → new offset, entries of this pack copied
-            newOffsetOf.reserveCapacity(order.count)
+            // Entries by offset: position p runs from sorted[p].offset to the next one (or the trailer).
+            var sorted: [(offset: UInt64, index: Int32)] = (0..<index.count).map { (index.offset($0), Int32($0)) }
+            sorted.sort { $0.offset < $1.offset }
+            // New offset of each entry copied, by position (0: not copied).
+            var newOffsets = [UInt64](repeating: 0, count: sorted.count)
+            func position(_ offset: UInt64) -> Int? {
+                var lo = 0, hi = sorted.count
+                while lo < hi { let mid = (lo + hi) / 2; if sorted[mid].offset < offset { lo = mid + 1 } else { hi = mid } }
+                return lo < sorted.count && sorted[lo].offset == offset ? lo : nil
+            }
             let end = UInt64(input.size - 20)
-            for i in order {
+            for p in sorted.indices {
+                let i = Int(sorted[p].index)
                 let id = index.id(i)
-                let key = IndexKey(index.rawID(i))
-                let offset = index.offset(i)
-                // The entry runs to the next entry of the pack (or its trailer).
-                var lo = 0, hi = sortedOffsets.count
-                while lo < hi { let mid = (lo + hi) / 2; if sortedOffsets[mid] <= offset { lo = mid + 1 } else { hi = mid } }
-                let next = lo < sortedOffsets.count ? sortedOffsets[lo] : end
+                guard objects.contains(id) else { continue }
+                let key = IndexKey(id)
+                let offset = sorted[p].offset
+                let next = p + 1 < sorted.count ? sorted[p + 1].offset : end
                 let bytes = try input.read(at: offset, count: Int(next - offset))
                 let parsed = try Self.parseEntryHeader(bytes, at: offset, pack: name)
                 var entry: [UInt8]
                 switch parsed.type {
                 case 6:
-                    guard let base = newOffsetOf[offset - parsed.baseDistance] else { try writeWhole(id, key); continue }
+                    guard let bp = position(offset - parsed.baseDistance), newOffsets[bp] != 0 else {
+                        newOffsets[p] = try writeWhole(id, key)
+                        continue
+                    }
+                    let base = newOffsets[bp]
                     let here = out.offset
                     entry = Array(bytes[bytes.startIndex..<(bytes.startIndex + parsed.sizeEnd)])
                     entry += Self.offsetDistance(here - base)
                     entry += bytes[(bytes.startIndex + parsed.dataStart)...]
                     result.copiedDeltas += 1
                 case 7:
-                    guard written.contains(parsed.baseID!) else { try writeWhole(id, key); continue }
-                    entry = Array(bytes)
-                    result.copiedDeltas += 1
+                    // A delta on a base named by id: written whole (pack-objects, fast-import and libgit2 write
+                    // offset deltas; these are rare).
+                    newOffsets[p] = try writeWhole(id, key)
+                    continue
                 default:
                     entry = Array(bytes)
                 }
                 let newOffset = out.offset
                 try out.append(entry)
                 entries.append((key, newOffset, cairn_crc32(0, entry, entry.count)))
-                newOffsetOf[offset] = newOffset
-                written.insert(id)
+                newOffsets[p] = newOffset
+                objects.remove(id)
                 result.copied += 1
                 report()
             }
         }
         // What no pack holds: loose objects and new ones.
-        for id in objects where !written.contains(id) { try writeWhole(id, IndexKey(id)) }
-        guard entries.count == objects.count else {
-            throw GitError(code: -1, message: "pack has \(entries.count) objects, \(objects.count) expected", function: "ReachablePack")
+        for id in Array(objects) { try writeWhole(id, IndexKey(id)) }
+        guard entries.count == total else {
+            throw GitError(code: -1, message: "pack has \(entries.count) objects, \(total) expected", function: "ReachablePack")
         }
         let packHash = try out.finish()
-        progress(entries.count, objects.count)
+        progress(entries.count, total)
 
         // The index (version 2).
         entries.sort { $0.key < $1.key }

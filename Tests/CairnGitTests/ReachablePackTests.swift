@@ -33,9 +33,10 @@ import Testing
 
         let old = packs(t)
         let packer = ReachablePack(t.repo)
-        let objects = try packer.reachable(from: [try #require(OID(hex: root))])
+        var objects = try packer.reachable(from: [try #require(OID(hex: root))])
         #expect(objects.count == 1 + 1 + 2) // commit, tree, big.md and small.md
-        let result = try packer.write(objects)
+        let result = try packer.write(&objects)
+        #expect(objects.isEmpty)
         #expect(result.objects == 4)
         #expect(result.copied + result.written == 4)
         let verify = t.run(["verify-pack", "-v", "\(t.path)/.git/objects/pack/\(result.name).idx"])
@@ -67,8 +68,8 @@ import Testing
 
         let old = packs(t)
         let packer = ReachablePack(t.repo)
-        let objects = try packer.reachable(from: [top])
-        let result = try packer.write(objects)
+        var objects = try packer.reachable(from: [top])
+        let result = try packer.write(&objects)
         try memory.reset()
         #expect(!FileManager.default.fileExists(atPath: leftover))
         #expect(result.copiedDeltas > 0)

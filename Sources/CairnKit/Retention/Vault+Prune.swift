@@ -132,7 +132,7 @@ extension Vault {
         work.rawTreeCacheLimit = 4 << 20
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
-        let rewriter = HistoryRewriter(work, filter: filter)
+        let rewriter = HistoryRewriter(work, filter: filter, memory: memory)
         var map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
         }
@@ -246,8 +246,8 @@ extension Vault {
         for id in index.entryIDs where !removeFromWorkingTree.values.contains(id.hex) {
             if try objects.objectHeader(id) != nil { staged.append(id) }
         }
-        let reachable = try packer.reachable(from: packedTips + otherTips, extra: staged)
-        let pack = try packer.write(reachable) { done, total in
+        var reachable = try packer.reachable(from: packedTips + otherTips, extra: staged)
+        let pack = try packer.write(&reachable) { done, total in
             progress(PruneProgress(phase: .packing, done: done, total: total))
         }.name
         try repository.refreshObjects()
