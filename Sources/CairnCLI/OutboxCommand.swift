@@ -13,7 +13,7 @@ extension Cairn {
         )
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "list", abstract: "List outbox items and their states.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List outbox items and their states, and each sending connector's breaker, rate limit and daily quota.")
             @OptionGroup var vaultOptions: VaultOptions
             @OptionGroup var output: OutputOptions
 
@@ -26,6 +26,18 @@ extension Cairn {
                 if entries.isEmpty { out.line("The outbox is empty.") }
                 for e in entries {
                     out.line("\(e.id)  \(e.kind) via \(e.connector)  \(out.paint(e.state, e.state == "failed" ? .red : e.state == "sent" ? .green : .yellow))" + (e.detail.map { "  \($0)" } ?? ""))
+                }
+                // Each sending connector: its breaker, this minute's sends and today's quota (policy.json).
+                let connectors = try vault.outboxConnectorStatus(now: env.now)
+                if !connectors.isEmpty { out.line("") }
+                for c in connectors {
+                    var breaker = "breaker \(c.breaker.state.rawValue)"
+                    if c.breaker.state != .closed {
+                        breaker = out.paint(breaker, .red) + " after \(c.breaker.failedItems.count) failed items in a row (\(c.breaker.failedItems.prefix(5).joined(separator: ", ")))"
+                            + (c.breaker.state == .open ? ", tries one again after \(c.breaker.retryAt ?? "?")" : ", tries one item next")
+                    }
+                    let today = c.sendsPerDay.map { "\(c.sentToday) of \($0) sends today (UTC)" } ?? "\(c.sentToday) sends today (UTC), no daily quota"
+                    out.line("connector \(c.connector) (\(c.kind)): \(breaker); \(c.sentLastMinute) of \(c.ratePerMinute) sends in the last minute; \(today)")
                 }
             }
         }

@@ -35,6 +35,23 @@ public final class PackedWrites {
 
     deinit { try? memory.reset() }
 
+    /// Stores `data` as a blob in memory and returns its id.
+    ///
+    /// Straight into the in-memory store: libgit2's writers first look for the object on disk, and on a miss re-read
+    /// the pack folder (`git_odb_refresh`), which for a thousand new notes was a thousand directory scans.
+    public func writeBlob(_ data: Data) throws -> OID {
+        guard let write = memory.backend.pointee.write else {
+            throw GitError(code: -1, message: "the in-memory store cannot be written", function: "PackedWrites.writeBlob")
+        }
+        var oid = git_oid()
+        let bytes = data.isEmpty ? [0] : [UInt8](data) // a valid pointer even for the empty blob
+        try bytes.withUnsafeBytes { buf in
+            _ = try check(git_odb_hash(&oid, buf.baseAddress, data.count, GIT_OBJECT_BLOB), "git_odb_hash")
+            _ = try check(write(memory.backend, &oid, buf.baseAddress, data.count, GIT_OBJECT_BLOB), "mempack write")
+        }
+        return OID(oid)
+    }
+
     /// Writes every object reachable from `tip` that `disk` lacks, durably; returns the pack's name (`pack-<hash>`),
     /// or nil when the objects were few enough to be written loose (or there were none).
     @discardableResult
@@ -62,7 +79,7 @@ public final class PackedWrites {
         var seen = Set<OID>()
         var stack = [tip]
         while let oid = stack.popLast() {
-            guard seen.insert(oid).inserted, try !disk.contains(oid) else { continue }
+            guard seen.insert(oid).inserted, try !onDisk(oid) else { continue }
             let (kind, bytes) = try repository.rawObject(oid)
             out.append((oid, kind, bytes))
             switch kind {
@@ -91,6 +108,14 @@ public final class PackedWrites {
             }
         }
         return out
+    }
+
+    /// Whether `disk` has `oid`, without re-reading the pack folder on a miss (libgit2 does by default, which is a
+    /// directory scan per new object). A pack another process added since the handle opened is not seen; an object
+    /// in it is then packed twice, which git allows.
+    private func onDisk(_ oid: OID) throws -> Bool {
+        var raw = oid.raw
+        return try disk.withObjectDatabase { git_odb_exists_ext($0, &raw, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1 }
     }
 
     /// Writes `objects` (whole, no deltas) as a version 2 pack and its version 2 index into `folder`: each to a

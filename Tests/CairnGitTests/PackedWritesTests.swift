@@ -10,9 +10,9 @@ import Testing
         var changes: [TreeChange] = []
         for i in 0..<count {
             let text = "---\ntitle: Note \(i)\n---\n\n" + String(repeating: "Line \(i) of a note about quotes and invoices.\n", count: 20)
-            changes.append(.upsert(path: "inbox/mail/2026/03/note-\(String(format: "%05d", i)).md", oid: try w.repository.writeBlob(Data(text.utf8)), mode: TreeChange.fileMode))
+            changes.append(.upsert(path: "inbox/mail/2026/03/note-\(String(format: "%05d", i)).md", oid: try w.writeBlob(Data(text.utf8)), mode: TreeChange.fileMode))
         }
-        changes.append(.upsert(path: "empty.md", oid: try w.repository.writeBlob(Data()), mode: TreeChange.fileMode))
+        changes.append(.upsert(path: "empty.md", oid: try w.writeBlob(Data()), mode: TreeChange.fileMode))
         let base = try parent.map { try t.repo.commit($0).tree }
         let tree = try w.repository.updateTree(base: base, changes: changes)
         return try w.repository.createCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: TestRepo.signature,

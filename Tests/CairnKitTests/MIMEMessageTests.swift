@@ -74,6 +74,13 @@ import Testing
         #expect(MailNote.cleanBody("a\r\u{0}\nb") == "a\n\nb")
     }
 
+    @Test func headerValuesAreOneCleanLine() {
+        #expect(MailNote.clean("  Quote\r\n\t request \u{0}\u{200B}for  40\u{A0}chairs \u{85}") == "Quote request for 40 chairs")
+        #expect(MailNote.clean("Ünïcödé, 日本語 — ok") == "Ünïcödé, 日本語 — ok")
+        #expect(MailNote.clean("\u{1}\u{2} \u{2028}") == "")
+        #expect(MailNote.clean(String(repeating: "ab ", count: 600)).count == 1000)
+    }
+
     @Test func csvHandlesQuotesSemicolonsAndBOM() throws {
         let parsed = try CSVContacts.parse(Data("\u{FEFF}First Name;Last Name;E-mail\n\"Ana \"\"A\"\"\";Lima;ana@x.test\n".utf8))
         #expect(parsed.contacts.count == 1)

@@ -67,6 +67,11 @@ struct ConnectorE2ETests {
         #expect(rj?["skipped"] as? Int == 3, "\(reread)")
         #expect(try mailNotes(sb, v).count == 3)
 
+        // Each pull ended its session with LOGOUT (Dovecot logs "Disconnected: Logged out", not "Connection closed").
+        let sessions = try String(contentsOfFile: servers.dir + "/dovecot.log", encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("imap(op)") && $0.contains("Disconnected") }
+        #expect(sessions.count == 4 && sessions.allSatisfy { $0.contains("Disconnected: Logged out") }, "\(sessions)")
+
         // The password appears nowhere: not in output, not in any object of the repository.
         for out in [r, again, third, reread] { #expect(!out.output.contains(ConnectorServers.password)) }
         let everything = try sb.gitOK(["log", "-p", "--all", "--format=%B"], cwd: v)
@@ -223,6 +228,37 @@ struct ConnectorE2ETests {
         #expect(latinNote.contains("naïve"), "\(latinNote)")
         // Every note is valid for the vault.
         #expect(sb.runCairn(["doctor"], cwd: v).status == 0)
+        sb.expectFsckClean(v)
+    }
+
+    @Test func aFiftyMegabyteAttachmentIsLeftOutByNameAndTheRestImported() throws {
+        let sb = try Sandbox()
+        let (v, servers) = try setUp(sb)
+        // 50 MB of attachment (68 MB of base64 on the wire), over the default max_attachment_bytes of 10 MiB.
+        var raw = Data("From: Ana <ana@acme.test>\r\nTo: ada@example.com\r\nSubject: Site photos\r\nDate: Mon, 02 Mar 2026 09:00:00 +0000\r\nMessage-ID: <photos@acme.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe photos of the site, as promised.\r\n--B\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=\"photos.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n".utf8)
+        raw.append(Data(repeating: 0x5A, count: 50 * 1024 * 1024).base64EncodedData(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed]))
+        raw.append(Data("\r\n--B--\r\n".utf8))
+        let file = sb.root + "/photos.eml"
+        try raw.write(to: URL(fileURLWithPath: file))
+        try servers.deliverFiles([file])
+        try servers.deliver([ConnectorServers.message(id: "after@acme.test", subject: "After the photos")])
+
+        let r = sb.runCairn(["connector", "pull", "mail", "--json"], cwd: v, env: ConnectorServers.env)
+        #expect(r.status == 0, "\(r)")
+        let json = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any])
+        #expect((json["imported"] as? [String])?.count == 2, "\(r)")
+        let warnings = (json["warnings"] as? [String]) ?? []
+        #expect(warnings.contains { $0.contains("INBOX UID 1") && $0.contains("photos.zip is 52428800 bytes, over the limit of 10485760") }, "\(warnings)")
+        let files = try sb.gitLines(["ls-tree", "-r", "--name-only", "main", "--", "inbox/mail"], cwd: v)
+        #expect(files.count == 2 && !files.contains { $0.hasSuffix("photos.zip") }, "\(files)")
+        let note = try sb.gitOK(["show", "main:" + (files.first { $0.contains("-site-photos-") } ?? "")], cwd: v)
+        #expect(note.contains("attachments_skipped:") && note.contains("photos.zip (52428800 bytes") && note.contains("The photos of the site"), "\(note)")
+        // Nothing of the attachment reached the repository.
+        let size = try sb.gitOK(["count-objects", "-v"], cwd: v)
+        let kib = size.split(separator: "\n").compactMap { line -> Int? in
+            line.hasPrefix("size:") || line.hasPrefix("size-pack:") ? Int(line.split(separator: " ").last ?? "") : nil
+        }.reduce(0, +)
+        #expect(kib < 5_000, "\(size)")
         sb.expectFsckClean(v)
     }
 

@@ -86,6 +86,12 @@ struct OutboxLimitsE2ETests {
         let second = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T10:05:00Z"))
         #expect(second.stdout.contains("c-third: approved — circuit breaker open") && second.stdout.contains("retried after 2026-03-02T10:10:00Z"), "\(second)")
         #expect(try states(sb, v)["c-third"] == "approved")
+        // `cairn outbox` shows the breaker with the items that opened it and when it tries again.
+        let list = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:05:00Z"))
+        #expect(list.stdout.contains("connector hooks (webhook): breaker open after 2 failed items in a row (b-second, a-first), tries one again after 2026-03-02T10:10:00Z"), "\(list)")
+        #expect(list.stdout.contains("connector smtp (smtp): breaker closed; 0 of 30 sends in the last minute; 0 sends today (UTC), no daily quota"), "\(list)")
+        let halfOpen = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:10:30Z"))
+        #expect(halfOpen.stdout.contains("connector hooks (webhook): breaker half-open after 2 failed items in a row (b-second, a-first), tries one item next"), "\(halfOpen)")
         // The receiver is back; after the cool-down one item is tried, and it goes out.
         try Data(hooks.utf8).write(to: URL(fileURLWithPath: v + "/connectors/hooks.md"))
         #expect(sb.runCairn(["snapshot", "-m", "Fix the receiver"], cwd: v).status == 0)
@@ -138,6 +144,10 @@ struct OutboxLimitsE2ETests {
         #expect(first.stdout.contains("two: approved — quota: connector hooks has sent 1 of its 1 sends_per_day today (UTC); waits until 2026-03-03T00:00:00Z"), "\(first)")
         let later = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-02T18:00:00Z"))
         #expect(later.stdout.contains("two: approved — quota"), "\(later)")
+        let list = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T18:00:00Z"))
+        #expect(list.stdout.contains("connector hooks (webhook): breaker closed; 0 of 30 sends in the last minute; 1 of 1 sends today (UTC)"), "\(list)")
+        let justAfter = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:00:30Z"))
+        #expect(justAfter.stdout.contains("hooks (webhook): breaker closed; 1 of 30 sends in the last minute; 1 of 1 sends today"), "\(justAfter)")
         #expect(servers.webhookLog().count == 1)
         let tomorrow = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-03T08:00:00Z"))
         #expect(tomorrow.stdout.contains("two: sent"), "\(tomorrow)")

@@ -124,9 +124,26 @@ struct MailNote {
     }
 
     /// One line of text: control characters dropped, whitespace runs collapsed, at most 1,000 characters.
+    ///
+    /// One pass over the scalars (ASCII ones without a Unicode property lookup), instead of a Character per scalar,
+    /// a split and a join.
     static func clean(_ s: String) -> String {
-        let scalars = s.unicodeScalars.map { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format ? " " : Character($0) }
-        return String(String(scalars).split(whereSeparator: \.isWhitespace).joined(separator: " ").prefix(1000))
+        var out = String.UnicodeScalarView()
+        var pendingSpace = false
+        for u in s.unicodeScalars {
+            let blank: Bool
+            if u.isASCII {
+                blank = u.value <= 0x20 || u.value == 0x7F
+            } else {
+                let c = u.properties.generalCategory
+                blank = c == .control || c == .format || u.properties.isWhitespace
+            }
+            if blank { pendingSpace = !out.isEmpty; continue }
+            if pendingSpace { out.append(" "); pendingSpace = false }
+            out.append(u)
+        }
+        let text = String(out)
+        return text.count > 1000 ? String(text.prefix(1000)) : text
     }
 
     /// Body text with CRLF and CR as LF, no control characters other than tab and newline, and no white space at
@@ -192,9 +209,9 @@ enum AttachmentName {
 /// RFC 5322 dates (`Tue, 1 Jul 2003 10:52:37 +0200`), leniently.
 enum MailDate {
     static func parse(_ text: String) -> Date? {
-        var t = text.trimmingCharacters(in: .whitespaces)
-        if let paren = t.firstIndex(of: "(") { t = String(t[..<paren]).trimmingCharacters(in: .whitespaces) }
-        if let comma = t.firstIndex(of: ",") { t = String(t[t.index(after: comma)...]).trimmingCharacters(in: .whitespaces) }
+        var t = MIMEMessage.trimmed(text)
+        if let paren = t.firstIndex(of: "(") { t = MIMEMessage.trimmed(t[..<paren]) }
+        if let comma = t.firstIndex(of: ",") { t = MIMEMessage.trimmed(t[t.index(after: comma)...]) }
         let parts = t.split(whereSeparator: \.isWhitespace)
         guard parts.count >= 4, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
         let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

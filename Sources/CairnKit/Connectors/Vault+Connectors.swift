@@ -202,13 +202,13 @@ extension Vault {
         let objects = packed.repository
         var changes: [TreeChange] = []
         for f in b.files {
-            changes.append(.upsert(path: f.path, oid: try objects.writeBlob(f.data), mode: TreeChange.fileMode))
+            changes.append(.upsert(path: f.path, oid: try packed.writeBlob(f.data), mode: TreeChange.fileMode))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var stateData = try encoder.encode(b.state)
         stateData.append(0x0A)
-        changes.append(.upsert(path: ConnectorState.path(definition.name), oid: try objects.writeBlob(stateData), mode: TreeChange.fileMode))
+        changes.append(.upsert(path: ConnectorState.path(definition.name), oid: try packed.writeBlob(stateData), mode: TreeChange.fileMode))
         let tree = try objects.updateTree(base: mainCommit.tree, changes: changes)
         var subject = "Pull \(definition.name): \(b.imported.count) new"
         if !b.updated.isEmpty { subject += ", \(b.updated.count) updated" }

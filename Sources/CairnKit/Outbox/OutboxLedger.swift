@@ -95,3 +95,36 @@ extension Vault {
         return nil
     }
 }
+
+/// Where one sending connector stands for `cairn outbox`: its breaker, its sends in the last minute against
+/// `rate_per_minute`, and today's sends against `sends_per_day`.
+public struct OutboxConnectorStatus: Sendable, Codable, Equatable {
+    public let connector: String
+    public let kind: String
+    public let breaker: OutboxBreaker
+    public let sentLastMinute: Int
+    public let ratePerMinute: Int
+    public let sentToday: Int
+    public let sendsPerDay: Int?
+}
+
+extension Vault {
+    /// The SMTP and webhook connectors on main and where their breaker, rate limit and daily quota stand at `now`,
+    /// counted from the committed records as `sendOutbox` counts them.
+    public func outboxConnectorStatus(now: Date) throws -> [OutboxConnectorStatus] {
+        guard let main = try head() else { return [] }
+        let tree = try repository.commit(main).tree
+        let policyData = try repository.entry(at: "policy.json", in: tree).map { try repository.blob($0.oid) }
+        let ledger = try OutboxLedger(vault: self, tree: tree)
+        let dayStart = ISOTime.date(from: Self.utcDay(now) + "T00:00:00Z") ?? now
+        return try connectorDefinitions().definitions.filter { $0.kind == .smtp || $0.kind == .webhook }.map { d in
+            let limits = ConnectorLimits.load(policyJSON: policyData, connector: d.name)
+            return OutboxConnectorStatus(connector: d.name, kind: d.kind.rawValue,
+                                         breaker: outboxBreaker(d.name, ledger: ledger, limits: limits, now: now),
+                                         sentLastMinute: ledger.sent(connector: d.name, since: now.addingTimeInterval(-60)).count,
+                                         ratePerMinute: limits.ratePerMinute,
+                                         sentToday: ledger.sent(connector: d.name, since: dayStart).count,
+                                         sendsPerDay: limits.sendsPerDay)
+        }.sorted { $0.connector < $1.connector }
+    }
+}
