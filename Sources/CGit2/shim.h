@@ -65,6 +65,9 @@ static inline int cairn_git_set_mwindow_mapped_limit(size_t bytes) {
 static inline int cairn_git_set_cache_max_size(ssize_t bytes) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, bytes);
 }
+static inline int cairn_git_enable_caching(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_CACHING, enabled);
+}
 static inline int cairn_git_set_owner_validation(int enabled) {
     return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
 }
