@@ -20,6 +20,8 @@ public enum CairnMain {
             // Hash checks on every object read cost ~10% of a status; git checks hashes only in fsck,
             // and so do we: doctor and audit keep them on.
             if !(command is Cairn.Doctor) && !(command is Cairn.Audit) { Libgit2.setStrictHashVerification(false) }
+            // History commands read each commit and folder once: libgit2's object cache would only grow.
+            if command is Cairn.Log || command is Cairn.Why { Libgit2.setObjectCaching(false) }
             try command.run()
             exit(0)
         } catch {

@@ -47,8 +47,11 @@ public enum Libgit2 {
         _ = cairn_git_set_cache_max_size(max(1 << 20, cacheBytes))
     }
 
-    /// Turns libgit2's cache of objects read (parsed objects and raw object bodies) on or off for the whole
-    /// process: a walk that reads each object once only fills it.
+    /// Turns libgit2's cache of objects read (commits and trees, and raw object bodies, kept by id) on or off for the
+    /// whole process.
+    ///
+    /// A history walk reads each commit and folder once (`PathLookup` remembers its answers itself), so keeping
+    /// them all only costs: a walk over 40,000 commits takes 13 % less CPU without it. `log` and `why` turn it off.
     public static func setObjectCaching(_ enabled: Bool) {
         ensureInitialized()
         _ = cairn_git_enable_caching(enabled ? 1 : 0)

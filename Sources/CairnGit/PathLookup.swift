@@ -178,9 +178,7 @@ extension Repository {
                     let nameEnd = UnsafePointer<UInt8>(nul.assumingMemoryBound(to: UInt8.self)) - bytes
                     guard nameEnd + 21 <= size else { throw malformed() }
                     if nameEnd - i == target.count, memcmp(bytes + i, target.baseAddress!, target.count) == 0 {
-                        var id = git_oid()
-                        withUnsafeMutableBytes(of: &id.id) { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes + nameEnd + 1, count: 20)) }
-                        return PathLookup.Found(oid: OID(id), mode: mode)
+                        return PathLookup.Found(oid: OID(pointer: bytes + nameEnd + 1), mode: mode)
                     }
                     i = nameEnd + 21
                 }

@@ -67,7 +67,7 @@ struct RawTree {
 
     func name(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.nameStart..<e.nameEnd] }
 
-    func oid(_ e: Entry) -> OID { OID(bytes: Array(bytes[(e.nameEnd + 1)..<e.end])) }
+    func oid(_ e: Entry) -> OID { bytes.withUnsafeBytes { OID(pointer: $0.baseAddress! + e.nameEnd + 1) } }
 
     func mode(_ e: Entry) -> UInt32 {
         var m: UInt32 = 0
