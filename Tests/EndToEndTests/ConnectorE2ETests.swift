@@ -290,6 +290,43 @@ struct ConnectorE2ETests {
         #expect(missing.status == 1 && missing.stderr.contains("TEST_MAIL_PASSWORD (password_env) is not set"), "\(missing)")
     }
 
+    @Test func aServerThatDropsTheConnectionMidMessageWritesNothing() throws {
+        let sb = try Sandbox()
+        let (v, _) = try setUp(sb)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", Binaries.packageRoot + "/Tests/Support/dropping_imap.py"]
+        let input = Pipe(), output = Pipe()
+        server.standardInput = input
+        server.standardOutput = output
+        try server.run()
+        defer { try? input.fileHandleForWriting.close(); server.waitUntilExit() }
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let port = try #require((try JSONSerialization.jsonObject(with: line) as? [String: Int])?["imap"])
+        let text = try String(contentsOfFile: v + "/connectors/mail.md", encoding: .utf8)
+        try Data(text.replacing(#/imap://127\.0\.0\.1:\d+/#, with: "imap://127.0.0.1:\(port)").utf8)
+            .write(to: URL(fileURLWithPath: v + "/connectors/mail.md"))
+        #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
+        let before = try sb.gitOK(["rev-parse", "main"], cwd: v)
+        let objects = try sb.gitOK(["count-objects", "-v"], cwd: v)
+
+        let r = sb.runCairn(["connector", "pull", "mail"], cwd: v, env: ConnectorServers.env)
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("INBOX UIDs 1–3") && r.stderr.contains("the server closed the connection") && r.stderr.contains("nothing was imported"), "\(r)")
+        // Nothing half-written: main, the cursor, the object store and the working tree are as they were.
+        #expect(try sb.gitOK(["rev-parse", "main"], cwd: v) == before)
+        #expect(sb.git(["cat-file", "-e", "main:.cairn/connectors/mail.json"], cwd: v).status != 0)
+        #expect(try sb.gitOK(["count-objects", "-v"], cwd: v) == objects)
+        #expect(!FileManager.default.fileExists(atPath: v + "/inbox/mail"))
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        sb.expectFsckClean(v)
+    }
+
     @Test func credentialsFileMustBePrivateAndOutsideTheVault() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)

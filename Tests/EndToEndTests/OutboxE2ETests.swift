@@ -92,6 +92,36 @@ struct OutboxE2ETests {
         sb.expectFsckClean(v)
     }
 
+    @Test func aMailboxBusyForAMomentGetsRetriesThenTheMailOnce() throws {
+        let sb = try Sandbox()
+        let (v, servers) = try setUp(sb)
+        try FileManager.default.removeItem(atPath: v + "/outbox/crm-acme.md")
+        try Data("---\nkind: mail\nconnector: smtp\nto: [busy2@acme.test]\nsubject: Later\n---\nWhen you are free.\n".utf8)
+            .write(to: URL(fileURLWithPath: v + "/outbox/busy.md"))
+        try Data("---\nkind: mail\nconnector: smtp\nto: [busy9@acme.test]\nsubject: Never\n---\nStill busy?\n".utf8)
+            .write(to: URL(fileURLWithPath: v + "/outbox/never.md"))
+        var policy = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: v + "/policy.json"))) as? [String: Any]) ?? [:]
+        policy["connectors"] = ["smtp": ["retries": 2, "backoff_seconds": 0.2]]
+        try JSONSerialization.data(withJSONObject: policy, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: v + "/policy.json"))
+        #expect(sb.runCairn(["snapshot", "-m", "Approve"], cwd: v).status == 0)
+        var env = ConnectorServers.env
+        env["CAIRN_BACKOFF_SCALE"] = "1"
+        let r = sb.runCairn(["outbox", "send"], cwd: v, env: env)
+        // The server refused busy2 twice with 451 (temporary): the third attempt went through; busy9 never did.
+        #expect(r.stdout.contains("busy: sent — sent over SMTP as <cairn-outbox-busy@example.com> (attempt 3)"), "\(r)")
+        #expect(r.stdout.contains("never: failed") && r.stdout.contains("(after 3 attempts)"), "\(r)")
+        #expect(r.stdout.contains("reply-ana: sent"), "\(r)")
+        let mails = servers.smtpLog().compactMap { $0["message_id"] as? String }.sorted()
+        #expect(mails == ["<cairn-outbox-busy@example.com>", "<cairn-outbox-reply-ana@example.com>"], "\(mails)")
+        let text = (try? String(contentsOfFile: servers.dir + "/smtp_rcpt.log", encoding: .utf8)) ?? ""
+        let tries = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let busy = tries.filter { $0["rcpt"] as? String == "busy2@acme.test" }.compactMap { $0["at"] as? Double }
+        #expect(busy.count == 3, "\(tries)")
+        if busy.count == 3 { #expect(busy[1] - busy[0] >= 0.2 && busy[2] - busy[1] >= 0.4, "waits grow: \(busy)") }
+        #expect(tries.filter { $0["rcpt"] as? String == "busy9@acme.test" }.count == 3, "\(tries)")
+        #expect(try states(sb, v) == ["reply-ana": "sent", "busy": "sent", "never": "failed"])
+    }
+
     @Test func badItemsFailWithAClearRecordAndSendNothing() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)

@@ -187,9 +187,26 @@ dovecot = subprocess.Popen(["dovecot", "-F", "-c", os.path.join(DIR, "dovecot.co
 LOCK = threading.Lock()
 
 
+RCPT_TRIES = {}
+
+
 class Deliver:
     def __init__(self, implicit_tls=False):
         self.implicit_tls = implicit_tls  # an SMTPS server: every session is encrypted from the first byte
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A mailbox that is busy for a moment: `busyN@...` is refused with 451 (try again later) N times, then taken.
+        local = address.split("@")[0]
+        if local.startswith("busy") and local[4:].isdigit():
+            with LOCK:
+                RCPT_TRIES[address] = RCPT_TRIES.get(address, 0) + 1
+                tries = RCPT_TRIES[address]
+                with open(os.path.join(DIR, "smtp_rcpt.log"), "a") as log:
+                    log.write(json.dumps({"rcpt": address, "try": tries, "at": time.time()}) + "\n")
+            if tries <= int(local[4:]):
+                return "451 4.2.1 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
