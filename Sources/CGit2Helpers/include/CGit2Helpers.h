@@ -45,4 +45,9 @@ int cairn_transport_begin(int seconds);
 /// because the peer stopped answering, rather than for another reason).
 int cairn_transport_timeouts(void);
 
+/// Makes libgit2 reach file:// remotes through `git upload-pack` and `git receive-pack` (found on PATH) over
+/// pipes instead of its local transport, which rebuilds every delta of the pack in process. Returns 1 when done
+/// (or done before), 0 when no `git` is on PATH (libgit2's local transport stays), else libgit2's error code.
+int cairn_use_git_for_file_remotes(void);
+
 #endif
