@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,11 +25,12 @@
 
 extern char **environ;
 
+/* The child's standard input and output are one end of a socket pair (not pipes), so that writing to a server
+ * that already went away fails with EPIPE instead of killing cairn with SIGPIPE (send with MSG_NOSIGNAL). */
 typedef struct {
     git_smart_subtransport_stream parent;
     pid_t pid;
-    int to_child;
-    int from_child;
+    int fd;
 } child_stream;
 
 typedef struct {
@@ -45,7 +47,7 @@ static void set_error(const char *what, const char *detail) {
 static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size_t size, size_t *bytes_read) {
     child_stream *s = (child_stream *)stream;
     for (;;) {
-        ssize_t n = read(s->from_child, buffer, size);
+        ssize_t n = recv(s->fd, buffer, size, 0);
         if (n >= 0) { *bytes_read = (size_t)n; return 0; }
         if (errno == EINTR) continue;
         set_error("could not read from remote", strerror(errno));
@@ -57,7 +59,7 @@ static int stream_write(git_smart_subtransport_stream *stream, const char *buffe
     child_stream *s = (child_stream *)stream;
     size_t done = 0;
     while (done < len) {
-        ssize_t n = write(s->to_child, buffer + done, len - done);
+        ssize_t n = send(s->fd, buffer + done, len - done, MSG_NOSIGNAL);
         if (n > 0) { done += (size_t)n; continue; }
         if (n < 0 && errno == EINTR) continue;
         set_error("could not write to remote", n < 0 ? strerror(errno) : "nothing written");
@@ -71,8 +73,7 @@ static void stream_free(git_smart_subtransport_stream *stream) {
     child_stream *s = (child_stream *)stream;
     child_subtransport *t = (child_subtransport *)s->parent.subtransport;
     if (t && t->current == s) t->current = NULL;
-    if (s->to_child >= 0) close(s->to_child);
-    if (s->from_child >= 0) close(s->from_child);
+    if (s->fd >= 0) close(s->fd);
     if (s->pid > 0) {
         int status;
         while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {}
@@ -121,11 +122,10 @@ static int spawn_server(child_stream **out, const char *url, const char *service
         free(path);
         return -1;
     }
-    int in[2], outp[2];
-    if (pipe2(in, O_CLOEXEC) != 0) { set_error("could not start git", strerror(errno)); free(path); return -1; }
-    if (pipe2(outp, O_CLOEXEC) != 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         set_error("could not start git", strerror(errno));
-        close(in[0]); close(in[1]); free(path);
+        free(path);
         return -1;
     }
     size_t n = 0;
@@ -136,8 +136,8 @@ static int spawn_server(child_stream **out, const char *url, const char *service
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     char *argv[] = { "git", (char *)service, path, NULL };
     pid_t pid = 0;
@@ -145,16 +145,15 @@ static int spawn_server(child_stream **out, const char *url, const char *service
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     free(path);
-    close(in[0]);
-    close(outp[1]);
+    close(sv[1]);
     if (rc != 0) {
-        close(in[1]); close(outp[0]);
+        close(sv[0]);
         set_error("could not run git for a file:// remote", strerror(rc));
         return -1;
     }
     child_stream *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        close(in[1]); close(outp[0]); kill(pid, SIGTERM); waitpid(pid, NULL, 0);
+        close(sv[0]); kill(pid, SIGTERM); waitpid(pid, NULL, 0);
         git_error_set_str(GIT_ERROR_NOMEMORY, "out of memory");
         return -1;
     }
@@ -162,8 +161,7 @@ static int spawn_server(child_stream **out, const char *url, const char *service
     s->parent.write = stream_write;
     s->parent.free = stream_free;
     s->pid = pid;
-    s->to_child = in[1];
-    s->from_child = outp[0];
+    s->fd = sv[0];
     *out = s;
     return 0;
 }
