@@ -103,6 +103,16 @@ public enum Libgit2 {
     /// How many CA files have been parsed for real (0 until `enableTLS`).
     public static var loadedCAFileCount: Int { Int(cairn_tls_real_parse_count()) }
 
+    /// Whether file:// remotes (and remotes named by a local path) go through `git upload-pack` / `git receive-pack`
+    /// over pipes, set up on first use: true when `git` is on PATH. libgit2's own local transport builds the pack
+    /// in process and recomputes every delta (no reuse of the remote's), which made a clone of a 100k-note vault
+    /// several times slower than `git clone file://` (bench/RESULTS.md, "Sync after the timeout"). Only the
+    /// transport changes; without git, libgit2's local transport is used.
+    public static let gitForFileRemotes: Bool = {
+        ensureInitialized()
+        return cairn_use_git_for_file_remotes() == 1
+    }()
+
     /// The linked libgit2 version, for `cairn doctor`.
     public static var version: String {
         var major: Int32 = 0, minor: Int32 = 0, rev: Int32 = 0

@@ -29,6 +29,7 @@ extension Repository {
             try check(git_remote_create_anonymous(&remote, pointer, name), "git_remote_create_anonymous")
         }
         defer { git_remote_free(remote) }
+        if let remote { try useGitForLocalPath(remote) }
         let state = CallbackState(credentials: credentials, url: git_remote_url(remote).map { String(cString: $0) } ?? name)
         state.progress = progress
         var leases: [String: OID?] = [:]

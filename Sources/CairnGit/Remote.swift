@@ -149,6 +149,14 @@ extension Repository {
         return try advertised(remote)
     }
 
+    /// Points a remote whose URL is a local folder at `file://` for this transfer, so that it goes through git's
+    /// upload-pack or receive-pack (see `Libgit2.gitForFileRemotes`); the configured URL does not change.
+    func useGitForLocalPath(_ remote: OpaquePointer) throws {
+        guard Libgit2.gitForFileRemotes, let url = git_remote_url(remote).map({ String(cString: $0) }), url.hasPrefix("/") else { return }
+        let escaped = url.replacingOccurrences(of: "%", with: "%25")
+        try check(git_remote_set_instance_url(remote, "file://" + escaped), "git_remote_set_instance_url")
+    }
+
     private func lookupRemote(_ name: String) throws -> OpaquePointer {
         var remote: OpaquePointer? = nil
         let rc = git_remote_lookup(&remote, pointer, name)
@@ -159,6 +167,7 @@ extension Repository {
             try check(rc, "git_remote_lookup")
         }
         guard let remote else { throw GitError(code: -1, message: "no remote \(name)", function: "git_remote_lookup") }
+        do { try useGitForLocalPath(remote) } catch { git_remote_free(remote); throw error }
         return remote
     }
 

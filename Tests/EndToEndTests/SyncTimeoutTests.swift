@@ -196,6 +196,26 @@ import Glibc
         sb.expectFsckClean(bare)
     }
 
+    /// file:// and local-path remotes are served by git's own upload-pack and receive-pack (libgit2's local
+    /// transport wrote into the remote directly and never ran its hooks).
+    @Test func aFileRemoteIsServedByGitsReceivePackWithItsHooks() throws {
+        let sb = try Sandbox()
+        let bare = try sb.makeBareRemote()
+        let hook = bare + "/hooks/pre-receive"
+        try sb.write(hook, "#!/bin/sh\nexit 1\n")
+        chmod(hook, 0o755)
+        let laptop = try sb.makeVault("laptop")
+        try sb.cairnOK(["remote", "add", "origin", bare], cwd: laptop)
+        let refused = sb.runCairn(["sync"], cwd: laptop)
+        #expect(refused.status == 1 && !refused.signaled && refused.stderr.contains("pre-receive hook declined"), "\(refused)")
+        #expect(try sb.refs(bare, under: "refs/heads/").isEmpty)
+        try FileManager.default.removeItem(atPath: hook)
+        try sb.cairnOK(["sync"], cwd: laptop)
+        let server = try sb.cloneVault("file://" + bare, "server", machine: "server")
+        #expect(try sb.tree(server) == (try sb.tree(laptop)))
+        for repo in [bare, server] { sb.expectFsckClean(repo) }
+    }
+
     @Test func theTimeoutMustBeASensibleNumberOfSeconds() throws {
         let sb = try Sandbox()
         let vault = try sb.makeVault("v")

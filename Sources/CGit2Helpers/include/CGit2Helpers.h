@@ -63,4 +63,9 @@ long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, 
 /// end a pack and its index.
 void cairn_sha1(const void *data, size_t length, unsigned char out[20]);
 
+/// Makes libgit2 reach file:// remotes through `git upload-pack` and `git receive-pack` (found on PATH) over
+/// pipes instead of its local transport, which rebuilds every delta of the pack in process. Returns 1 when done
+/// (or done before), 0 when no `git` is on PATH (libgit2's local transport stays), else libgit2's error code.
+int cairn_use_git_for_file_remotes(void);
+
 #endif
