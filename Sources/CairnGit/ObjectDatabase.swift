@@ -89,7 +89,7 @@ extension Repository {
 /// An in-memory object store attached in front of a repository's object database (libgit2's mempack).
 ///
 /// While attached, every object the repository writes lands in memory only, and reads see those objects
-/// first. Nothing reaches the disk until a `PackBuilder` writes a pack from the same repository, so a process
+/// first. Nothing reaches the disk until a `ReachablePack` or `PackedWrites` writes a pack from it, so a process
 /// that dies before then leaves the object store exactly as it was. The store lives as long as the repository
 /// handle (the object database owns it); `reset()` frees the objects it holds.
 public final class InMemoryObjects {

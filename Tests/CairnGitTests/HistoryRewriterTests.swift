@@ -111,36 +111,3 @@ private struct PrefixFilter: TreeFilter {
         #expect(RawCommit(Array("tree xyz\n".utf8)) == nil)
     }
 }
-
-@Suite struct PackBuilderTests {
-    init() { TestEnvironment.setUp() }
-
-    @Test func packOfReachableObjectsLetsTheRestBeRemoved() throws {
-        let t = try TestRepo()
-        try t.commit(["a.md": "1\n"])
-        let tip = try t.commit(["a.md": "2\n", "d/b.md": "b\n"])
-        let orphan = try t.repo.writeBlob(Data("nobody points here\n".utf8))
-        let memory = try InMemoryObjects(t.repo)
-        let inMemory = try t.repo.writeRawObject(.blob, Array("only in memory\n".utf8))
-        let tree = try t.repo.makeFlatTree([("m.md", inMemory)])
-        let sig = t.nextSignature()
-        let extra = try t.repo.createCommit(tree: tree, parents: [tip], author: sig, committer: sig, message: "mem\n")
-        // Not on disk yet.
-        #expect(t.run(["cat-file", "-e", inMemory.hex]).status != 0)
-
-        let builder = try PackBuilder(t.repo)
-        try builder.insertHistory(from: [extra])
-        let pack = try builder.write()
-        try memory.reset()
-        // 3 commits; trees: two roots, d/, the in-memory one; blobs: a.md twice, d/b.md, m.md.
-        #expect(builder.objectCount == 3 + 4 + 4)
-        try t.repo.updateReference("refs/heads/main", to: extra, expected: tip, message: "test")
-        let files = ObjectStoreFiles(t.repo)
-        #expect(files.packs().contains(pack))
-        files.remove(packs: files.packs().filter { $0 != pack }, looseObjectsOlderThan: Date().addingTimeInterval(60))
-        #expect(t.run(["cat-file", "-e", orphan.hex]).status != 0)
-        #expect(try t.git("cat-file", "-p", inMemory.hex) == "only in memory")
-        t.expectFsckClean()
-        #expect(try t.git("count-objects", "-v").contains("count: 0"))
-    }
-}
