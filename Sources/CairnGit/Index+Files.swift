@@ -38,3 +38,14 @@ extension Repository {
         try check(git_repository_set_index(pointer, index.pointer), "git_repository_set_index")
     }
 }
+
+extension Index {
+    /// The object id of every entry, all stages (what `git fsck` counts as reachable from the index).
+    public var entryIDs: [OID] {
+        var out: [OID] = []
+        for i in 0..<git_index_entrycount(pointer) {
+            if let e = git_index_get_byindex(pointer, i) { out.append(OID(e.pointee.id)) }
+        }
+        return out
+    }
+}
