@@ -17,7 +17,8 @@ Rows:
   tree for edits first, which the watcher makes cheap; git fetch never looks at the working tree)
   clone                 `cairn clone URL DIR` vs `git clone -q URL DIR` (DIR removed between runs, untimed)
 
-Transport: `file` uses file:// URLs (libgit2's local transport against git's upload-pack/receive-pack over a pipe);
+Transport: `file` uses file:// URLs (both sides then run git's upload-pack/receive-pack: cairn over a socket pair,
+with libgit2's smart-protocol client; git over a pipe);
 `daemon` serves both remotes with `git daemon --enable=receive-pack` on 127.0.0.1 (git:// smart protocol on both
 sides). Medians of --runs timed runs after one warm-up, the order of cairn and git alternating each run; wall time
 and CPU time (user + system of the command and its children, from wait4() on that one process) are both reported,
