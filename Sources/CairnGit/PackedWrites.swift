@@ -10,8 +10,8 @@ import Foundation
 /// store lacks. A change of fewer than `packThreshold` objects is written loose, as git leaves a fetch of fewer
 /// than `transfer.unpackLimit` (100) objects loose, so that small, frequent changes do not pile up packs.
 ///
-/// Nothing reaches the disk before `save`; a process killed during it leaves at most a temporary file in
-/// `objects/pack/` (or, below the threshold, complete loose objects that nothing references yet), never a pack
+/// Nothing reaches the disk before `save`; a process killed during it leaves at most temporary files in
+/// `objects/pack/` (`PackWriter`; or, below the threshold, complete loose objects that nothing references yet), never a pack
 /// without its index nor an object that refers to a missing one.
 public final class PackedWrites {
     /// The handle to write the new objects through.
@@ -19,7 +19,7 @@ public final class PackedWrites {
     let disk: Repository
     let memory: InMemoryObjects
 
-    /// Below this many new objects, `save` writes loose objects.
+    /// Below this many new objects (or without libcrypto's SHA-1, which a pack needs), `save` writes loose objects.
     public static let packThreshold = 100
 
     /// zlib level for the pack's objects: git's level for loose objects (speed over size; `git gc` may repack).
@@ -59,7 +59,7 @@ public final class PackedWrites {
         let objects = try newObjects(from: tip)
         defer { try? memory.reset() }
         if objects.isEmpty { return nil }
-        if objects.count < Self.packThreshold {
+        if objects.count < Self.packThreshold || !PackWriter.available {
             // Leaves first (the list is in walk order, parents before children): a kill midway leaves no object
             // that refers to a missing one.
             for o in objects.reversed() {
@@ -67,7 +67,10 @@ public final class PackedWrites {
             }
             return nil
         }
-        let name = try Self.writePack(objects, into: disk.objectsDirectory + "pack", sync: Libgit2.fsyncEnabled)
+        // Whole objects, no deltas: see `PackWriter` for how the pack and its index reach the disk.
+        let pack = try PackWriter(folder: disk.objectsDirectory + "pack/", count: objects.count, level: Self.compressionLevel)
+        for o in objects { try pack.append(o.kind, o.bytes, of: RawID(o.oid.bytes[...])) }
+        let name = try pack.finish()
         try disk.refreshObjects()
         return name
     }
@@ -116,136 +119,5 @@ public final class PackedWrites {
     private func onDisk(_ oid: OID) throws -> Bool {
         var raw = oid.raw
         return try disk.withObjectDatabase { git_odb_exists_ext($0, &raw, UInt32(GIT_ODB_LOOKUP_NO_REFRESH.rawValue)) == 1 }
-    }
-
-    /// Writes `objects` (whole, no deltas) as a version 2 pack and its version 2 index into `folder`: each to a
-    /// temporary file, synced, then the pack renamed into place before the index (git and libgit2 use a pack only
-    /// through its index), then the folder synced. Returns `pack-<pack checksum>`.
-    static func writePack(_ objects: [(oid: OID, kind: ObjectKind, bytes: [UInt8])], into folder: String, sync: Bool) throws -> String {
-        var pack: [UInt8] = Array("PACK".utf8)
-        appendBigEndian(&pack, UInt32(2))
-        appendBigEndian(&pack, UInt32(objects.count))
-        var entries: [(oid: OID, offset: Int, crc: UInt32)] = []
-        entries.reserveCapacity(objects.count)
-        for o in objects {
-            let offset = pack.count
-            let type: Int
-            switch o.kind {
-            case .commit: type = 1
-            case .tree: type = 2
-            case .blob: type = 3
-            case .tag: type = 4
-            }
-            var size = o.bytes.count
-            var byte = UInt8(type << 4) | UInt8(size & 0x0F)
-            size >>= 4
-            while size > 0 {
-                pack.append(byte | 0x80)
-                byte = UInt8(size & 0x7F)
-                size >>= 7
-            }
-            pack.append(byte)
-            let bound = cairn_deflate_bound(o.bytes.count)
-            let before = pack.count
-            pack.append(contentsOf: repeatElement(0, count: bound))
-            let written = pack.withUnsafeMutableBytes { dst in
-                o.bytes.withUnsafeBytes { src in
-                    cairn_deflate(src.baseAddress, src.count, dst.baseAddress! + before, bound, compressionLevel)
-                }
-            }
-            guard written >= 0 else { throw GitError(code: -1, message: "zlib could not compress object \(o.oid)", function: "PackedWrites") }
-            pack.removeLast(bound - Int(written))
-            let crc = pack.withUnsafeBytes { cairn_crc32(0, $0.baseAddress! + offset, $0.count - offset) }
-            entries.append((o.oid, offset, crc))
-        }
-        let packChecksum = sha1(pack)
-        pack += packChecksum
-
-        entries.sort { $0.oid < $1.oid }
-        for i in entries.indices.dropFirst() where entries[i].oid == entries[i - 1].oid {
-            throw GitError(code: -1, message: "object \(entries[i].oid) is twice in one pack", function: "PackedWrites")
-        }
-        var index: [UInt8] = [0xFF, 0x74, 0x4F, 0x63]
-        appendBigEndian(&index, UInt32(2))
-        var fanout = [UInt32](repeating: 0, count: 256)
-        for e in entries { fanout[Int(e.oid.bytes[0])] += 1 }
-        var running: UInt32 = 0
-        for i in 0..<256 { running += fanout[i]; appendBigEndian(&index, running) }
-        for e in entries { index += e.oid.bytes }
-        for e in entries { appendBigEndian(&index, e.crc) }
-        var large: [UInt64] = []
-        for e in entries {
-            if e.offset < 0x8000_0000 {
-                appendBigEndian(&index, UInt32(e.offset))
-            } else {
-                appendBigEndian(&index, 0x8000_0000 | UInt32(large.count))
-                large.append(UInt64(e.offset))
-            }
-        }
-        for offset in large {
-            appendBigEndian(&index, UInt32(offset >> 32))
-            appendBigEndian(&index, UInt32(offset & 0xFFFF_FFFF))
-        }
-        index += packChecksum
-        index += sha1(index)
-
-        let name = "pack-" + OID(bytes: packChecksum).hex
-        if mkdir(folder, 0o777) != 0 && errno != EEXIST { throw failure("create", folder) }
-        let packPath = folder + "/" + name + ".pack"
-        let indexPath = folder + "/" + name + ".idx"
-        if access(indexPath, F_OK) == 0 && access(packPath, F_OK) == 0 { return name } // the same objects, already there
-        let packTemp = try writeTemporary(pack, in: folder, prefix: "tmp_pack_", sync: sync)
-        var renamed = false
-        defer { if !renamed { unlink(packTemp) } }
-        let indexTemp = try writeTemporary(index, in: folder, prefix: "tmp_idx_", sync: sync)
-        defer { unlink(indexTemp) } // nothing left once renamed
-        guard rename(packTemp, packPath) == 0 else { throw failure("rename into place", packPath) }
-        renamed = true
-        guard rename(indexTemp, indexPath) == 0 else { throw failure("rename into place", indexPath) }
-        if sync { try syncFolder(folder) }
-        return name
-    }
-
-    private static func appendBigEndian(_ out: inout [UInt8], _ v: UInt32) {
-        out.append(UInt8(v >> 24)); out.append(UInt8((v >> 16) & 0xFF)); out.append(UInt8((v >> 8) & 0xFF)); out.append(UInt8(v & 0xFF))
-    }
-
-    private static func sha1(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 20)
-        bytes.withUnsafeBytes { src in out.withUnsafeMutableBufferPointer { cairn_sha1(src.baseAddress, src.count, $0.baseAddress!) } }
-        return out
-    }
-
-    private static func failure(_ what: String, _ path: String) -> GitError {
-        GitError(code: -1, message: "could not \(what) \(path): \(String(cString: strerror(errno)))", function: "PackedWrites")
-    }
-
-    /// `bytes` in a new read-only file `folder/prefixXXXXXX`, synced when `sync`; returns its path.
-    private static func writeTemporary(_ bytes: [UInt8], in folder: String, prefix: String, sync: Bool) throws -> String {
-        var template = Array((folder + "/" + prefix + "XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw failure("create a temporary file in", folder) }
-        let path = String(cString: template)
-        var ok = false
-        defer { close(fd); if !ok { unlink(path) } }
-        try bytes.withUnsafeBytes { buf in
-            var offset = 0
-            while offset < buf.count {
-                let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
-                if n < 0 { if errno == EINTR { continue }; throw failure("write", path) }
-                offset += n
-            }
-        }
-        guard fchmod(fd, 0o444) == 0 else { throw failure("set the mode of", path) }
-        if sync, fsync(fd) != 0 { throw failure("fsync", path) }
-        ok = true
-        return path
-    }
-
-    private static func syncFolder(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { throw failure("open", path) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw failure("fsync", path) }
     }
 }

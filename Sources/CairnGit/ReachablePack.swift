@@ -15,9 +15,8 @@ import Glibc
 /// buffer, so resident memory stays at a few tens of megabytes plus the set of reachable ids, whatever the
 /// size of the packs.
 ///
-/// The pack and then its index are written under temporary names in `objects/pack/` and renamed into place
-/// (fsynced first when fsync is on): a reader never finds an index without its pack, and a writer killed midway
-/// leaves only `tmp_cairn_pack_*` files, which the next writer removes (`removeLeftovers`).
+/// The pack and its index are written through `PackWriter`: a writer killed midway leaves only
+/// `tmp_cairn_pack_*` files, which the next one removes (`removeLeftovers`).
 public struct ReachablePack {
     public static let temporaryPrefix = "tmp_cairn_pack_"
 
@@ -100,47 +99,17 @@ public struct ReachablePack {
     /// `progress` gets (objects done, total) now and then. `objects` is emptied as they are written (one set
     /// of ids in memory instead of two).
     public func write(_ objects: inout Set<RawID>, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
-        guard cairn_sha1_stream_available() != 0 else {
-            throw GitError(code: -1, message: "libcrypto's SHA-1 is not available to write a pack", function: "ReachablePack")
-        }
         let folder = repository.objectsDirectory + "pack/"
         removeLeftovers()
-        let tmpPack = folder + Self.temporaryPrefix + "\(getpid()).pack"
-        let tmpIndex = folder + Self.temporaryPrefix + "\(getpid()).idx"
-        var out = try PackOutput(path: tmpPack)
-        var done = false
-        defer { if !done { out.close(); unlink(tmpPack); unlink(tmpIndex) } }
-
-        var header: [UInt8] = Array("PACK".utf8) + [0, 0, 0, 2]
-        header += bigEndian(UInt32(objects.count))
-        try out.append(header)
-
         let total = objects.count
+        let out = try PackWriter(folder: folder, count: total, level: level)
         var result = Result(name: "", objects: total, copied: 0, copiedDeltas: 0, written: 0)
-        var entries: [(key: IndexKey, offset: UInt64, crc: UInt32)] = []
-        entries.reserveCapacity(total)
-        func report() { if entries.count % 65_536 == 0 { progress(entries.count, total) } }
+        func report() { if out.entries.count % 65_536 == 0 { progress(out.entries.count, total) } }
 
-        @discardableResult
-        func writeWhole(_ oid: RawID, _ key: IndexKey) throws -> UInt64 {
-            let id = oid.oid
-            let (kind, body) = try repository.rawObject(id)
-            let type: UInt8 = switch kind { case .commit: 1; case .tree: 2; case .blob: 3; case .tag: 4 }
-            var entry = Self.entryHeader(type: type, size: body.count)
-            let bound = cairn_deflate_bound(body.count)
-            let start = entry.count
-            entry += [UInt8](repeating: 0, count: bound)
-            let n = body.withUnsafeBytes { src in
-                entry.withUnsafeMutableBytes { dst in
-                    cairn_deflate(src.baseAddress, src.count, dst.baseAddress! + start, bound, level)
-                }
-            }
-            guard n >= 0 else { throw GitError(code: -1, message: "cannot compress \(id)", function: "ReachablePack") }
-            entry.removeLast(bound - n)
-            let offset = out.offset
-            try out.append(entry)
-            entries.append((key, offset, cairn_crc32(0, entry, entry.count)))
-            objects.remove(oid)
+        func writeWhole(_ id: RawID) throws -> UInt64 {
+            let (kind, body) = try repository.rawObject(id.oid)
+            let offset = try out.append(kind, body, of: id)
+            objects.remove(id)
             result.written += 1
             report()
             return offset
@@ -162,10 +131,8 @@ public struct ReachablePack {
             }
             let end = UInt64(input.size - 20)
             for p in sorted.indices {
-                let i = Int(sorted[p].index)
-                let id = index.id(i)
+                let id = index.id(Int(sorted[p].index))
                 guard objects.contains(id) else { continue }
-                let key = IndexKey(id)
                 let offset = sorted[p].offset
                 let next = p + 1 < sorted.count ? sorted[p + 1].offset : end
                 let bytes = try input.read(at: offset, count: Int(next - offset))
@@ -174,95 +141,35 @@ public struct ReachablePack {
                 switch parsed.type {
                 case 6:
                     guard let bp = position(offset - parsed.baseDistance), newOffsets[bp] != 0 else {
-                        newOffsets[p] = try writeWhole(id, key)
+                        newOffsets[p] = try writeWhole(id)
                         continue
                     }
-                    let base = newOffsets[bp]
-                    let here = out.offset
                     entry = Array(bytes[bytes.startIndex..<(bytes.startIndex + parsed.sizeEnd)])
-                    entry += Self.offsetDistance(here - base)
+                    entry += Self.offsetDistance(out.offset - newOffsets[bp])
                     entry += bytes[(bytes.startIndex + parsed.dataStart)...]
                     result.copiedDeltas += 1
                 case 7:
                     // A delta on a base named by id: written whole (pack-objects, fast-import and libgit2 write
                     // offset deltas; these are rare).
-                    newOffsets[p] = try writeWhole(id, key)
+                    newOffsets[p] = try writeWhole(id)
                     continue
                 default:
                     entry = Array(bytes)
                 }
-                let newOffset = out.offset
-                try out.append(entry)
-                entries.append((key, newOffset, cairn_crc32(0, entry, entry.count)))
-                newOffsets[p] = newOffset
+                newOffsets[p] = try out.append(entry: entry, of: id)
                 objects.remove(id)
                 result.copied += 1
                 report()
             }
         }
         // What no pack holds: loose objects and new ones.
-        for id in Array(objects) { try writeWhole(id, IndexKey(id)) }
-        guard entries.count == total else {
-            throw GitError(code: -1, message: "pack has \(entries.count) objects, \(total) expected", function: "ReachablePack")
+        for id in Array(objects) { _ = try writeWhole(id) }
+        guard out.entries.count == total else {
+            throw GitError(code: -1, message: "pack has \(out.entries.count) objects, \(total) expected", function: "ReachablePack")
         }
-        let packHash = try out.finish()
-        progress(entries.count, total)
-
-        // The index (version 2).
-        entries.sort { $0.key < $1.key }
-        var idx = PackOutputBuffer()
-        idx.append([0xFF, 0x74, 0x4F, 0x63, 0, 0, 0, 2])
-        var fanout = [UInt32](repeating: 0, count: 256)
-        for e in entries { fanout[Int(e.key.firstByte)] += 1 }
-        var running: UInt32 = 0
-        for i in 0..<256 { running += fanout[i]; idx.append(bigEndian(running)) }
-        for e in entries { idx.append(e.key.bytes) }
-        for e in entries { idx.append(bigEndian(e.crc)) }
-        var large: [UInt64] = []
-        for e in entries {
-            if e.offset < 0x8000_0000 {
-                idx.append(bigEndian(UInt32(e.offset)))
-            } else {
-                idx.append(bigEndian(UInt32(0x8000_0000) | UInt32(large.count)))
-                large.append(e.offset)
-            }
-        }
-        for o in large { idx.append(bigEndian(UInt32(o >> 32)) + bigEndian(UInt32(o & 0xFFFF_FFFF))) }
-        idx.append(packHash)
-        var ctx = cairn_sha1_ctx()
-        var digest = [UInt8](repeating: 0, count: 20)
-        _ = cairn_sha1_stream_init(&ctx)
-        idx.bytes.withUnsafeBytes { _ = cairn_sha1_stream_update(&ctx, $0.baseAddress, $0.count) }
-        _ = cairn_sha1_stream_final(&ctx, &digest)
-        idx.append(digest)
-        try Self.writeFile(tmpIndex, idx.bytes)
-
-        let hex = packHash.map { String(format: "%02x", $0) }.joined()
-        result.name = "pack-" + hex
-        guard rename(tmpPack, folder + result.name + ".pack") == 0, rename(tmpIndex, folder + result.name + ".idx") == 0 else {
-            throw GitError(code: -1, message: "cannot rename the new pack into \(folder): \(String(cString: strerror(errno)))", function: "ReachablePack")
-        }
-        done = true
-        if Libgit2.fsyncEnabled {
-            let dir = open(folder, O_RDONLY | O_DIRECTORY)
-            if dir >= 0 { _ = fsync(dir); close(dir) }
-        }
+        progress(total, total)
+        result.name = try out.finish()
         return result
-    }
-
-    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o444)
-        guard fd >= 0 else { throw GitError(code: -1, message: "cannot create \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
-        defer { close(fd) }
-        var at = 0
-        try bytes.withUnsafeBytes { buf in
-            while at < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + at, buf.count - at)
-                guard n > 0 else { throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
-                at += n
-            }
-        }
-        if Libgit2.fsyncEnabled { _ = fsync(fd) }
     }
 
     /// A pack entry's header: type and inflated size.
@@ -441,65 +348,166 @@ struct PackInput {
     }
 }
 
-/// Bytes gathered before one write.
-struct PackOutputBuffer {
-    var bytes: [UInt8] = []
-    mutating func append<C: Collection>(_ b: C) where C.Element == UInt8 { bytes += b }
-}
-
-/// The new pack, written through an 8 MB buffer and hashed as it goes.
-struct PackOutput {
-    private(set) var fd: Int32
-    let path: String
-    var buffer: [UInt8] = []
+/// A version 2 pack and its version 2 index written into `folder` (ending in "/"), whole objects and entries
+/// copied as they are, the one pack writer (`ReachablePack`, `PackedWrites`).
+///
+/// Entries go through an 8 MB buffer to a temporary file, hashed as they go; `finish` ends the pack with its
+/// checksum, writes the index beside it, each synced (when fsync is on), renames the pack into place before the
+/// index (git and libgit2 use a pack only through its index), then syncs the folder. Until then both files are
+/// named `ReachablePack.temporaryPrefix…`: a writer that fails or is dropped removes them, one killed leaves them
+/// for `ReachablePack.removeLeftovers`.
+final class PackWriter {
+    let folder: String
+    /// Compression level of objects written whole (zlib 1–9).
+    let level: Int32
+    private let path: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
     private(set) var offset: UInt64 = 0
-    var ctx = cairn_sha1_ctx()
+    private var ctx = cairn_sha1_ctx()
+    private(set) var entries: [(key: IndexKey, offset: UInt64, crc: UInt32)] = []
+    private var done = false
 
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
-        guard fd >= 0 else { throw GitError(code: -1, message: "cannot create \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
+    /// Whether libcrypto's SHA-1, which a pack needs, could be loaded.
+    static var available: Bool { cairn_sha1_stream_available() != 0 }
+
+    /// Starts a pack of `count` objects.
+    init(folder: String, count: Int, level: Int32) throws {
+        guard Self.available else {
+            throw GitError(code: -1, message: "libcrypto's SHA-1 is not available to write a pack", function: "PackWriter")
+        }
+        if mkdir(folder, 0o777) != 0 && errno != EEXIST { throw Self.failure("create", folder) }
+        var template = Array((folder + ReachablePack.temporaryPrefix + "XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Self.failure("create a temporary file in", folder) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        self.folder = folder
+        self.level = level
+        self.fd = fd
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         _ = cairn_sha1_stream_init(&ctx)
         buffer.reserveCapacity(8 << 20)
+        entries.reserveCapacity(count)
+        try append(Array("PACK".utf8) + [0, 0, 0, 2] + bigEndian(UInt32(count)))
     }
 
-    mutating func append(_ bytes: [UInt8]) throws {
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+        if !done { unlink(path); unlink(path + ".idx") }
+    }
+
+    /// Appends `entry` (header and data, as in a pack) for object `id`; returns its offset.
+    @discardableResult
+    func append(entry: [UInt8], of id: RawID) throws -> UInt64 {
+        let at = offset
+        try append(entry)
+        entries.append((IndexKey(id), at, cairn_crc32(0, entry, entry.count)))
+        return at
+    }
+
+    /// Appends object `id` whole, its `body` compressed at `level`; returns its offset.
+    @discardableResult
+    func append(_ kind: ObjectKind, _ body: [UInt8], of id: RawID) throws -> UInt64 {
+        let type: UInt8 = switch kind { case .commit: 1; case .tree: 2; case .blob: 3; case .tag: 4 }
+        var entry = ReachablePack.entryHeader(type: type, size: body.count)
+        let bound = cairn_deflate_bound(body.count)
+        let start = entry.count
+        entry += [UInt8](repeating: 0, count: bound)
+        let n = body.withUnsafeBytes { src in
+            entry.withUnsafeMutableBytes { dst in cairn_deflate(src.baseAddress, src.count, dst.baseAddress! + start, bound, level) }
+        }
+        guard n >= 0 else { throw GitError(code: -1, message: "zlib could not compress object \(id.oid)", function: "PackWriter") }
+        entry.removeLast(bound - n)
+        return try append(entry: entry, of: id)
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
         buffer += bytes
         offset += UInt64(bytes.count)
         if buffer.count >= 8 << 20 { try flush() }
     }
 
-    mutating func flush() throws {
-        try buffer.withUnsafeBytes { buf in
-            _ = cairn_sha1_stream_update(&ctx, buf.baseAddress, buf.count)
-            var at = 0
-            while at < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + at, buf.count - at)
-                guard n > 0 else { throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack") }
-                at += n
-            }
-        }
+    private func flush() throws {
+        _ = buffer.withUnsafeBytes { cairn_sha1_stream_update(&ctx, $0.baseAddress, $0.count) }
+        try Self.write(fd, buffer, path)
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, appends the trailer (the SHA-1 of everything before), syncs and closes; returns that hash.
-    mutating func finish() throws -> [UInt8] {
+    /// Ends the pack with its checksum, writes its index and renames both into place; returns `pack-<checksum>`.
+    func finish() throws -> String {
         try flush()
-        var digest = [UInt8](repeating: 0, count: 20)
-        _ = cairn_sha1_stream_final(&ctx, &digest)
-        buffer = digest
-        try buffer.withUnsafeBytes { buf in
-            guard Glibc.write(fd, buf.baseAddress, 20) == 20 else {
-                throw GitError(code: -1, message: "cannot write \(path): \(String(cString: strerror(errno)))", function: "ReachablePack")
+        var checksum = [UInt8](repeating: 0, count: 20)
+        _ = cairn_sha1_stream_final(&ctx, &checksum)
+        try Self.write(fd, checksum, path)
+        let packFD = fd
+        fd = -1 // closed by seal, even when it throws
+        try Self.seal(packFD, path)
+
+        entries.sort { $0.key < $1.key }
+        for i in entries.indices.dropFirst() where entries[i].key == entries[i - 1].key {
+            throw GitError(code: -1, message: "object \(OID(bytes: entries[i].key.bytes)) is twice in one pack", function: "PackWriter")
+        }
+        var idx: [UInt8] = [0xFF, 0x74, 0x4F, 0x63, 0, 0, 0, 2]
+        var fanout = [UInt32](repeating: 0, count: 256)
+        for e in entries { fanout[Int(e.key.firstByte)] += 1 }
+        var running: UInt32 = 0
+        for i in 0..<256 { running += fanout[i]; idx += bigEndian(running) }
+        for e in entries { idx += e.key.bytes }
+        for e in entries { idx += bigEndian(e.crc) }
+        var large: [UInt64] = []
+        for e in entries {
+            if e.offset < 0x8000_0000 {
+                idx += bigEndian(UInt32(e.offset))
+            } else {
+                idx += bigEndian(UInt32(0x8000_0000) | UInt32(large.count))
+                large.append(e.offset)
             }
         }
-        if Libgit2.fsyncEnabled { _ = fsync(fd) }
-        close()
-        return digest
+        for o in large { idx += bigEndian(o) }
+        idx += checksum
+        var digest = [UInt8](repeating: 0, count: 20)
+        _ = cairn_fast_sha1(idx, idx.count, &digest)
+        idx += digest
+
+        let name = "pack-" + OID(bytes: checksum).hex
+        let (packPath, indexPath) = (folder + name + ".pack", folder + name + ".idx")
+        if access(indexPath, F_OK) == 0 && access(packPath, F_OK) == 0 { return name } // the same objects, already there
+        let indexFD = open(path + ".idx", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard indexFD >= 0 else { throw Self.failure("create", path + ".idx") }
+        try Self.write(indexFD, idx, path + ".idx")
+        try Self.seal(indexFD, path + ".idx")
+        guard rename(path, packPath) == 0 else { throw Self.failure("rename into place", packPath) }
+        guard rename(path + ".idx", indexPath) == 0 else { throw Self.failure("rename into place", indexPath) }
+        done = true
+        if Libgit2.fsyncEnabled {
+            let dir = open(folder, O_RDONLY | O_DIRECTORY)
+            guard dir >= 0 else { throw Self.failure("open", folder) }
+            defer { Glibc.close(dir) }
+            guard fsync(dir) == 0 else { throw Self.failure("fsync", folder) }
+        }
+        return name
     }
 
-    mutating func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
+    private static func write(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
+        try bytes.withUnsafeBytes { buf in
+            var at = 0
+            while at < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + at, buf.count - at)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw failure("write", path) }
+                at += n
+            }
+        }
+    }
+
+    /// Makes the file read-only, syncs it when fsync is on, and closes it.
+    private static func seal(_ fd: Int32, _ path: String) throws {
+        defer { Glibc.close(fd) }
+        guard fchmod(fd, 0o444) == 0 else { throw failure("set the mode of", path) }
+        if Libgit2.fsyncEnabled, fsync(fd) != 0 { throw failure("fsync", path) }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> GitError {
+        GitError(code: -1, message: "could not \(what) \(path): \(String(cString: strerror(errno)))", function: "PackWriter")
     }
 }

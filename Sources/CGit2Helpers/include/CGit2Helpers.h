@@ -59,10 +59,6 @@ size_t cairn_deflate_bound(size_t length);
 /// zlib-compresses `data` into `out` at `level`; the compressed size, or -1.
 long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level);
 
-/// SHA-1 of `data` (libcrypto when it is loaded, a portable implementation otherwise), for the checksums that
-/// end a pack and its index.
-void cairn_sha1(const void *data, size_t length, unsigned char out[20]);
-
 /// Makes libgit2 reach file:// remotes through `git upload-pack` and `git receive-pack` (found on PATH) over
 /// pipes instead of its local transport, which rebuilds every delta of the pack in process. Returns 1 when done
 /// (or done before), 0 when no `git` is on PATH (libgit2's local transport stays), else libgit2's error code.
