@@ -132,21 +132,27 @@ extension Repository {
         return state.pushUpdates
     }
 
-    /// The references remote `name` has now, without downloading objects.
-    public func listRemote(_ name: String, credentials: TransportCredentials) throws -> [RemoteRef] {
+    /// Connects to remote `name` for fetching and lists its references, without downloading objects. The
+    /// connection stays open for one `RemoteConnection.fetch`, so listing and fetching cost one server process
+    /// (`git upload-pack`) or one ssh session, and what is fetched is what was listed.
+    public func connect(remote name: String, credentials: TransportCredentials) throws -> RemoteConnection {
         let remote = try lookupRemote(name)
-        defer { git_remote_free(remote) }
         let state = CallbackState(credentials: credentials, url: git_remote_url(remote).map { String(cString: $0) } ?? name)
-        var callbacks = git_remote_callbacks()
-        try check(cairn_git_remote_callbacks_init(&callbacks), "git_remote_init_callbacks")
-        try state.install(&callbacks)
         let payload = Unmanaged.passRetained(state)
-        defer { payload.release() }
-        callbacks.payload = payload.toOpaque()
-        let rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil)
-        try state.rethrow(rc, "git_remote_connect")
-        defer { git_remote_disconnect(remote) }
-        return try advertised(remote)
+        var callbacks = git_remote_callbacks()
+        do {
+            try check(cairn_git_remote_callbacks_init(&callbacks), "git_remote_init_callbacks")
+            try state.install(&callbacks)
+            callbacks.payload = payload.toOpaque()
+            let rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil)
+            try state.rethrow(rc, "git_remote_connect")
+            return RemoteConnection(repository: self, remote: remote, state: state, payload: payload, refs: try advertised(remote))
+        } catch {
+            git_remote_disconnect(remote)
+            git_remote_free(remote)
+            payload.release()
+            throw error
+        }
     }
 
     /// Points a remote whose URL is a local folder at `file://` for this transfer, so that it goes through git's
@@ -171,7 +177,7 @@ extension Repository {
         return remote
     }
 
-    private func advertised(_ remote: OpaquePointer) throws -> [RemoteRef] {
+    fileprivate func advertised(_ remote: OpaquePointer) throws -> [RemoteRef] {
         var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>? = nil
         var count = 0
         try check(git_remote_ls(&heads, &count, remote), "git_remote_ls")
@@ -184,6 +190,60 @@ extension Repository {
             out.append(RemoteRef(name: n, target: OID(head.oid)))
         }
         return out
+    }
+}
+
+/// An open fetch connection to a remote (`Repository.connect`): the references the remote advertised on
+/// connecting, and one fetch over the same connection. Closed by `fetch`, `close` or when released.
+public final class RemoteConnection {
+    /// Every reference the remote advertised, peeled targets excluded.
+    public let refs: [RemoteRef]
+    private let repository: Repository
+    private let remote: OpaquePointer
+    private let state: CallbackState
+    private let payload: Unmanaged<CallbackState>
+    private var used = false
+
+    fileprivate init(repository: Repository, remote: OpaquePointer, state: CallbackState, payload: Unmanaged<CallbackState>,
+                     refs: [RemoteRef]) {
+        self.repository = repository
+        self.remote = remote
+        self.state = state
+        self.payload = payload
+        self.refs = refs
+    }
+
+    deinit {
+        git_remote_disconnect(remote)
+        git_remote_free(remote)
+        payload.release()
+    }
+
+    /// Fetches `refspecs` over this connection (libgit2 reuses a connected remote), then closes it. Tags are not
+    /// fetched. A second call throws: the server's side of the conversation is over.
+    public func fetch(refspecs: [String], progress: ((TransferProgress) -> Void)? = nil) throws {
+        guard !used else { throw GitError(code: -1, message: "this connection was used already", function: "git_remote_fetch") }
+        used = true
+        defer { git_remote_disconnect(remote) }
+        state.progress = progress
+        var opts = git_fetch_options()
+        try check(cairn_git_fetch_options_init(&opts), "git_fetch_options_init")
+        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
+        opts.prune = GIT_FETCH_NO_PRUNE
+        opts.update_fetchhead = 0
+        try state.install(&opts.callbacks)
+        opts.callbacks.payload = payload.toOpaque()
+        let rc = withStrArray(refspecs) { spec -> Int32 in
+            var s = spec
+            return git_remote_fetch(remote, &s, &opts, "cairn sync: fetch")
+        }
+        try state.rethrow(rc, "git_remote_fetch")
+    }
+
+    /// Ends the connection without fetching.
+    public func close() {
+        used = true
+        git_remote_disconnect(remote)
     }
 }
 

@@ -281,6 +281,34 @@ import Testing
         #expect(try sb.tree(laptop)["memory/working/offline.md"] != nil, "the edit was committed locally before the fetch")
     }
 
+    /// One sync round lists the remote's references (the history-rewrite check) and fetches over one connection:
+    /// `git upload-pack` starts once per round, counted through a `git` on PATH that logs each start.
+    @Test func oneSyncRoundStartsUploadPackOnce() throws {
+        let sb = try Sandbox()
+        let (laptop, server, _, _) = try twoMachines(sb)
+        let bin = sb.work + "/logging-bin", log = sb.work + "/git-starts.log"
+        try sb.write(bin + "/git", "#!/bin/sh\necho \"$1\" >> '\(log)'\nexec '\(Binaries.git)' \"$@\"\n")
+        try #require(chmod(bin + "/git", 0o755) == 0)
+        let env: [String: String?] = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        func starts(_ args: [String], cwd: String) throws -> [String] {
+            try? FileManager.default.removeItem(atPath: log)
+            let r = sb.runCairn(args, cwd: cwd, env: env)
+            try #require(r.status == 0, "\(r)")
+            return (sb.readText(log) ?? "").split(separator: "\n").map(String.init)
+        }
+        // Nothing to do: one listing-and-fetch, no push.
+        #expect(try starts(["sync"], cwd: laptop) == ["upload-pack"])
+        // Something to receive and something to send: one upload-pack, one receive-pack.
+        try sb.write(server + "/memory/working/from-server.md", "# from the server\n")
+        try sb.cairnOK(["sync"], cwd: server)
+        try sb.write(laptop + "/memory/working/from-laptop.md", "# from the laptop\n")
+        #expect(try starts(["sync"], cwd: laptop) == ["upload-pack", "receive-pack"])
+        #expect(sb.readText(laptop + "/memory/working/from-server.md") == "# from the server\n")
+        try sb.cairnOK(["sync"], cwd: server)
+        #expect(try sb.gitOK(["rev-parse", "main"], cwd: server) == (try sb.gitOK(["rev-parse", "main"], cwd: laptop)))
+        sb.expectFsckClean(laptop)
+    }
+
     @Test func quotasCountRunsFromBothMachinesAfterASync() throws {
         let sb = try Sandbox()
         let (laptop, server, _, _) = try twoMachines(sb)

@@ -85,8 +85,9 @@ extension Vault {
         var received: [String] = []
         var integration = initialIntegration
         for attempt in 1...max(1, options.maxAttempts) {
-            try syncRewrites(remote: remote, options: options, notices: &notices)
-            let advertised = try fetchRemote(remote, options: options)
+            // One connection serves the rewrite check's listing and this round's fetch, unless a rewrite travelled.
+            let connection = try syncRewrites(remote: remote, options: options, notices: &notices)
+            let advertised = try fetchRemote(remote, options: options, over: connection)
             let step = try integrateMain(remote: remote, theirs: advertised[branchRef], author: options.author, now: now, notices: &notices)
             if case .conflicts(var pending) = step {
                 pending.snapshotCommit = snapshotCommit
@@ -131,11 +132,13 @@ extension Vault {
 
     /// Fetches main, proposals and vault state into this machine's tracking refs and returns what the remote has
     /// (refs that are not vault state left out). Tracking refs of things the remote no longer has are dropped.
-    func fetchRemote(_ remote: RemoteInfo, options: SyncOptions) throws -> [String: OID] {
+    /// Over `connection` when given (its listing is what gets fetched), else over a new one.
+    func fetchRemote(_ remote: RemoteInfo, options: SyncOptions, over connection: RemoteConnection? = nil) throws -> [String: OID] {
         let heads = Self.headsTrackingPrefix(remote.name), cairn = Self.cairnTrackingPrefix(remote.name)
-        let refs = try repository.fetch(remote: remote.name,
-                                        refspecs: ["+refs/heads/*:\(heads)*", "+refs/cairn/*:\(cairn)*"],
-                                        credentials: options.credentials, progress: options.progress.map { p in { p($0) } })
+        let open = try connection ?? repository.connect(remote: remote.name, credentials: options.credentials)
+        defer { open.close() }
+        try open.fetch(refspecs: ["+refs/heads/*:\(heads)*", "+refs/cairn/*:\(cairn)*"], progress: options.progress.map { p in { p($0) } })
+        let refs = open.refs
         var advertised: [String: OID] = [:]
         for r in refs where r.name.hasPrefix("refs/heads/") || r.name.hasPrefix("refs/cairn/") { advertised[r.name] = r.target }
         // Drop tracking refs the remote no longer has (git fetch --prune).

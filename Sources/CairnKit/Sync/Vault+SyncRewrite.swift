@@ -17,22 +17,31 @@ extension Vault {
     ///   against what the remote was just seen to hold; nothing is fetched first, so the old history is never
     ///   downloaded again;
     /// - both rewrote history independently: refused (`RetentionError.concurrentRewrites`), nothing changed.
-    /// Does nothing (one listing of the remote's references) when both have the same records.
-    func syncRewrites(remote: RemoteInfo, options: SyncOptions, notices: inout [String]) throws {
+    /// When both have the same records this does nothing but connect and list the remote's references, and returns
+    /// that open connection for the round's fetch (one `git upload-pack` or ssh session per round); the objects
+    /// are downloaded only after the check, on the same connection, so the listing decides what is fetched.
+    /// Returns nil when a rewrite travelled (the round fetches anew).
+    func syncRewrites(remote: RemoteInfo, options: SyncOptions, notices: inout [String]) throws -> RemoteConnection? {
         for _ in 1...3 {
-            if try syncRewritesOnce(remote: remote, options: options, notices: &notices) { return }
+            let connection = try repository.connect(remote: remote.name, credentials: options.credentials)
+            var advertised: [String: OID] = [:]
+            for r in connection.refs
+            where r.name.hasPrefix("refs/heads/") || r.name.hasPrefix("refs/cairn/") && !Self.machineLocalRefs.contains(r.name) {
+                advertised[r.name] = r.target
+            }
+            let local = try repository.referenceTarget(RewriteRecord.reference)
+            if advertised[RewriteRecord.reference] == local { return connection }
+            // Nothing is downloaded over this connection: the rewrite work below opens its own.
+            connection.close()
+            if try syncRewritesOnce(remote: remote, advertised: advertised, local: local, options: options, notices: &notices) { return nil }
         }
         throw SyncError.remoteKeepsMoving(remote: remote.name, attempts: 3)
     }
 
-    /// One attempt; false when the remote moved between reading and pushing (try again).
-    private func syncRewritesOnce(remote: RemoteInfo, options: SyncOptions, notices: inout [String]) throws -> Bool {
-        let local = try repository.referenceTarget(RewriteRecord.reference)
-        var advertised: [String: OID] = [:]
-        for r in try repository.listRemote(remote.name, credentials: options.credentials)
-        where r.name.hasPrefix("refs/heads/") || r.name.hasPrefix("refs/cairn/") && !Self.machineLocalRefs.contains(r.name) {
-            advertised[r.name] = r.target
-        }
+    /// One attempt with the remote's references as just listed; false when the remote moved between reading and
+    /// pushing (try again).
+    private func syncRewritesOnce(remote: RemoteInfo, advertised: [String: OID], local: OID?, options: SyncOptions,
+                                  notices: inout [String]) throws -> Bool {
         let theirs = advertised[RewriteRecord.reference]
         if theirs == local { return true }
         let tracking = Self.cairnTrackingPrefix(remote.name) + "rewrites"
