@@ -91,20 +91,9 @@ extension Repository {
         defer { git_remote_free(remote) }
         let state = CallbackState(credentials: credentials, url: git_remote_url(remote).map { String(cString: $0) } ?? name)
         state.progress = progress
-        var opts = git_fetch_options()
-        try check(cairn_git_fetch_options_init(&opts), "git_fetch_options_init")
-        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
-        opts.prune = GIT_FETCH_NO_PRUNE
-        opts.update_fetchhead = 0
-        try state.install(&opts.callbacks)
         let payload = Unmanaged.passRetained(state)
         defer { payload.release() }
-        opts.callbacks.payload = payload.toOpaque()
-        let rc = withStrArray(refspecs) { spec -> Int32 in
-            var s = spec
-            return git_remote_fetch(remote, &s, &opts, "cairn sync: fetch")
-        }
-        try state.rethrow(rc, "git_remote_fetch")
+        try fetchRefspecs(remote, refspecs, state: state, payload: payload)
         return try advertised(remote)
     }
 
@@ -226,18 +215,7 @@ public final class RemoteConnection {
         used = true
         defer { git_remote_disconnect(remote) }
         state.progress = progress
-        var opts = git_fetch_options()
-        try check(cairn_git_fetch_options_init(&opts), "git_fetch_options_init")
-        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
-        opts.prune = GIT_FETCH_NO_PRUNE
-        opts.update_fetchhead = 0
-        try state.install(&opts.callbacks)
-        opts.callbacks.payload = payload.toOpaque()
-        let rc = withStrArray(refspecs) { spec -> Int32 in
-            var s = spec
-            return git_remote_fetch(remote, &s, &opts, "cairn sync: fetch")
-        }
-        try state.rethrow(rc, "git_remote_fetch")
+        try fetchRefspecs(remote, refspecs, state: state, payload: payload)
     }
 
     /// Ends the connection without fetching.
@@ -245,6 +223,24 @@ public final class RemoteConnection {
         used = true
         git_remote_disconnect(remote)
     }
+}
+
+/// `git_remote_fetch` of `refspecs` without tags, pruning or FETCH_HEAD, reporting through `state` (whose retained
+/// reference is `payload`). On a connected remote libgit2 reuses the connection.
+private func fetchRefspecs(_ remote: OpaquePointer, _ refspecs: [String], state: CallbackState,
+                           payload: Unmanaged<CallbackState>) throws {
+    var opts = git_fetch_options()
+    try check(cairn_git_fetch_options_init(&opts), "git_fetch_options_init")
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
+    opts.prune = GIT_FETCH_NO_PRUNE
+    opts.update_fetchhead = 0
+    try state.install(&opts.callbacks)
+    opts.callbacks.payload = payload.toOpaque()
+    let rc = withStrArray(refspecs) { spec -> Int32 in
+        var s = spec
+        return git_remote_fetch(remote, &s, &opts, "cairn sync: fetch")
+    }
+    try state.rethrow(rc, "git_remote_fetch")
 }
 
 /// True when `error` is libgit2 refusing to push a reference the remote moved ahead of us.
