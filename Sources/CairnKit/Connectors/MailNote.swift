@@ -234,8 +234,9 @@ enum MailDate {
 }
 
 /// Proleptic Gregorian dates as days since 1970-01-01 and back (H. Hinnant's `days_from_civil` and
-/// `civil_from_days`): what a mail's date and folder need, without building a Foundation `Calendar` per message.
-enum CivilDate {
+/// `civil_from_days`): what a mail's date and folder, a cron schedule and log's dates need, without a Foundation
+/// `Calendar` per value.
+public enum CivilDate {
     static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -245,7 +246,7 @@ enum CivilDate {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

@@ -251,7 +251,7 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the day `day` (days since 1970-01-01) matches month, day-of-month and day-of-week.
     private func matchesDay(_ day: Int) -> Bool {
-        let (_, month, dayOfMonth) = Self.civil(fromDays: day)
+        let (_, month, dayOfMonth) = CivilDate.civil(days: day)
         guard months & (1 << UInt16(month)) != 0 else { return false }
         let weekday = ((day % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday
         let domHit = daysOfMonth & (1 << UInt32(dayOfMonth)) != 0
@@ -262,20 +262,6 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
 
     private static func floorDiv(_ a: Int, _ b: Int) -> Int {
         a >= 0 ? a / b : -((-a + b - 1) / b)
-    }
-
-    /// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01
-    /// (Howard Hinnant's `civil_from_days`).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = floorDiv(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
