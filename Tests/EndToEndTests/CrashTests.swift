@@ -77,6 +77,53 @@ import Testing
         sb.expectFsckClean(v)
     }
 
+    /// git's checkout writes a file in place: killed mid-write, it leaves a new file empty or an updated one cut
+    /// short. Re-running must finish those files (their bytes are a prefix of the approved version, so they are
+    /// cairn's half-done work, not the operator's), and never record them as matching main while they do not.
+    @Test(arguments: ["empty new file", "cut-short new file", "cut-short updated file", "whole file, index not written"])
+    func approveKilledMidFileWriteIsFinishedOnRerun(_ shape: String) throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVaultWithNoteAgent()
+        let file = shape == "cut-short updated file" ? "memory/projects/bluebird-coffee.md" : "memory/projects/crash.md"
+        let run = sb.runCairn(["agent", "run", "note", "--json", "--input", "file=\(file)"], cwd: v)
+        #expect(run.status == 0, "\(run)")
+        let id = try #require(try jsonObject(run.stdoutData)["run"] as? String)
+        expectKilled(sb.runCairn(["approve", id], cwd: v, env: ["CAIRN_CRASH_AT": CrashPoint.approveAfterRef.rawValue]), .approveAfterRef)
+        // What a checkout killed part way through this file leaves behind.
+        let approved = try sb.gitOK(["show", "main:\(file)"], cwd: v) + "\n"
+        let bytes = Array(approved.utf8)
+        let left: [UInt8]
+        switch shape {
+        case "empty new file": left = []
+        case "whole file, index not written": left = bytes
+        default: left = Array(bytes.prefix(bytes.count - 5))
+        }
+        try Data(left).write(to: URL(fileURLWithPath: v + "/" + file))
+        let again = sb.runCairn(["approve", id], cwd: v)
+        #expect(again.status == 0, "\(again)")
+        #expect(sb.readText(v + "/" + file) == approved, "\(shape): the approved file was not finished")
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        let snap = sb.runCairn(["snapshot"], cwd: v)
+        #expect(snap.status == 0, "\(snap)")
+        #expect(try sb.gitOK(["show", "main:\(file)"], cwd: v) + "\n" == approved)
+        sb.expectFsckClean(v)
+    }
+
+    /// A file the operator wrote at the approved path while the approval was interrupted is theirs: kept as it is.
+    @Test func approveKilledKeepsAnOperatorFileAtTheNewPath() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVaultWithNoteAgent()
+        let file = "memory/projects/crash.md"
+        let run = sb.runCairn(["agent", "run", "note", "--json", "--input", "file=\(file)"], cwd: v)
+        let id = try #require(try jsonObject(run.stdoutData)["run"] as? String)
+        expectKilled(sb.runCairn(["approve", id], cwd: v, env: ["CAIRN_CRASH_AT": CrashPoint.approveAfterRef.rawValue]), .approveAfterRef)
+        try Data("the operator's own words\n".utf8).write(to: URL(fileURLWithPath: v + "/" + file))
+        let again = sb.runCairn(["approve", id], cwd: v)
+        #expect(again.status == 0, "\(again)")
+        #expect(sb.readText(v + "/" + file) == "the operator's own words\n")
+        sb.expectFsckClean(v)
+    }
+
     func rejectSurvivesACrash(_ point: CrashPoint) throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()

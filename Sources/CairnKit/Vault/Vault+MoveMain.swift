@@ -57,6 +57,26 @@ extension Vault {
         guard let journal = try? JSONDecoder().decode(CheckoutJournal.self, from: data),
               let commit = OID(hex: journal.commit), let main = try head(),
               try repository.isAncestor(commit, of: main) else { return }
+        if let to = OID(hex: journal.toTree) { try removeHalfWrittenFiles(journal.paths, target: to) }
         _ = try applyCheckout(journal)
+    }
+
+    /// git's checkout writes each file in place (open with truncation, then write), so a kill can leave a
+    /// file empty or cut short, or whole but not yet in the index. The safe checkout would take any of those
+    /// for an operator edit and keep it, and the next snapshot would commit it, undoing the change. A file
+    /// whose bytes are a prefix of (or equal to) the version being checked out is that half-done work:
+    /// it is removed so the checkout writes it again. Anything else is the operator's and is kept.
+    func removeHalfWrittenFiles(_ paths: [String], target: OID) throws {
+        for path in paths {
+            guard let entry = try repository.entry(at: path, in: target),
+                  entry.mode == 0o100644 || entry.mode == 0o100755 else { continue }
+            let full = root + "/" + path
+            var st = stat()
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let wanted = try repository.blob(entry.oid)
+            guard st.st_size <= wanted.count, let have = FileManager.default.contents(atPath: full),
+                  have.count <= wanted.count, wanted.prefix(have.count) == have else { continue }
+            unlink(full)
+        }
     }
 }
