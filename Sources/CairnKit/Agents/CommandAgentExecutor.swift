@@ -135,7 +135,7 @@ public struct CommandAgentExecutor: Sendable {
             throw CommandAgentError.workDirectory(path: filesDir, reason: reason)
         }
 
-        let shown = try materialize(base: base, globs: agent.reads.map(Glob.init), into: filesDir)
+        let shown = try materialize(base: base, globs: agent.reads.map(Glob.init), into: filesDir, vaultRoot: vaultRoot)
         let filesShown = shown.keys.sorted()
 
         let encoder = JSONEncoder()
@@ -291,13 +291,13 @@ public struct CommandAgentExecutor: Sendable {
     }
 
     /// Writes the files of `base` matching `globs` under `filesDir`; returns what each one was.
-    private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String) throws -> [String: ShownFile] {
+    private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String, vaultRoot: String) throws -> [String: ShownFile] {
         var shown: [String: ShownFile] = [:]
         var folders = Set<String>()  // created so far (relative), so each is made once and never stat'ed
         for file in try base.files(matching: globs) {
             guard file.mode != TreeChange.symlinkMode else { continue }
             guard let normalized = try? PathGuard.normalize(file.path), normalized == file.path else { continue }
-            let data = try base.repository.blob(file.oid)
+            let data = try Self.workingTreeCopy(of: file, vaultRoot: vaultRoot) ?? base.repository.blob(file.oid)
             let executable = file.mode == TreeChange.executableMode
             let full = filesDir + "/" + file.path
             var parents: [String] = []
@@ -324,6 +324,16 @@ public struct CommandAgentExecutor: Sendable {
             shown[file.path] = ShownFile(oid: file.oid, size: data.count, executable: executable, stamp: Stamp(st))
         }
         return shown
+    }
+
+    /// The bytes of `file` read from the vault's working tree, when they are exactly the base's (same blob id);
+    /// nil otherwise (an edit since the pre-run snapshot, a missing or unreadable file). The run has just
+    /// snapshotted its scope, so this is the common case, and it is several times cheaper than inflating the
+    /// blob (and its delta chain) from a pack. What the agent is shown is the base either way.
+    static func workingTreeCopy(of file: TreeFile, vaultRoot: String) -> Data? {
+        guard let (_, data) = WorktreeChanges.readFile(vaultRoot + "/" + file.path),
+              let oid = try? Repository.hashBlob(data), oid == file.oid else { return nil }
+        return data
     }
 
     private static func writeAll(_ fd: Int32, _ data: Data) -> String? {

@@ -19,6 +19,12 @@ public enum PathGuard {
 
     /// The normalized vault-relative path, or a violation.
     public static func normalize(_ raw: String) throws(PathViolation) -> String {
+        if isPlainNormalized(raw) { return raw }
+        return try normalizeFully(raw)
+    }
+
+    /// `normalize` without the fast path for plain paths (tests compare the two).
+    static func normalizeFully(_ raw: String) throws(PathViolation) -> String {
         func fail(_ reason: String) -> PathViolation { PathViolation(path: raw, reason: reason) }
         if raw.isEmpty { throw fail("empty path") }
         if raw.utf8.count > maxPathBytes { throw fail("path longer than \(maxPathBytes) bytes") }
@@ -50,6 +56,36 @@ public enum PathGuard {
             throw fail("absolute paths are not allowed")
         }
         return result
+    }
+
+    /// True for the common path that `normalize` would return unchanged, checked byte by byte: printable
+    /// ASCII without a backslash, not absolute (`/`, `~`, `C:`), no empty, `.` or `..` component, none ending
+    /// in a dot or space, none that is `.git` or `git~1` in any case. Anything else takes the full check.
+    static func isPlainNormalized(_ raw: String) -> Bool {
+        raw.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            let n = bytes.count
+            guard n > 0, n <= maxPathBytes, bytes[0] != UInt8(ascii: "/"), bytes[0] != UInt8(ascii: "~"),
+                  !(n >= 2 && bytes[1] == UInt8(ascii: ":")) else { return false }
+            var start = 0
+            for i in 0...n {
+                if i < n {
+                    let b = bytes[i]
+                    guard b >= 0x20, b < 0x7F, b != UInt8(ascii: "\\") else { return false }
+                    if b != UInt8(ascii: "/") { continue }
+                }
+                let length = i - start
+                guard length > 0 else { return false }
+                let last = bytes[i - 1]
+                guard last != UInt8(ascii: "."), last != UInt8(ascii: " ") else { return false }  // also `.` and `..`
+                if length == 4 || length == 5 {
+                    var lower: [UInt8] = []
+                    for j in start..<i { let c = bytes[j]; lower.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c) }
+                    if lower == Array(".git".utf8) || lower == Array("git~1".utf8) { return false }
+                }
+                start = i + 1
+            }
+            return true
+        } ?? false
     }
 
     /// The form used to compare paths against protection rules: NFC and lower case. An ASCII path is its own NFC

@@ -545,7 +545,21 @@ struct WorktreeChanges {
 
     /// Opens, stats and reads a file, and returns that stat with the blob id of the bytes read.
     static func hash(_ dirfd: Int32, _ name: String) -> (Stat, BlobID?)? {
-        let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW)
+        guard let (stat, data) = readFile(dirfd, name) else { return nil }
+        guard let data else { return (stat, nil) }
+        return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
+    }
+
+    /// The bytes of the regular file at `path` (not followed if it is a symlink), with the stat taken as it
+    /// was opened; nil when it cannot be opened or read, or is not a regular file.
+    static func readFile(_ path: String) -> (Stat, Data)? {
+        guard let (stat, data) = readFile(AT_FDCWD, path), let data else { return nil }
+        return (stat, data)
+    }
+
+    /// Opens, stats and reads `name` in the folder `dirfd`; the data is nil for anything but a regular file.
+    private static func readFile(_ dirfd: Int32, _ name: String) -> (Stat, Data?)? {
+        let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
@@ -565,7 +579,7 @@ struct WorktreeChanges {
         }
         guard ok else { return nil }
         if filled < data.count { data.count = filled }
-        return (stat, (try? Repository.hashBlob(data)).map { BlobID($0.bytes) })
+        return (stat, data)
     }
 
     /// The stand-in blob id of a file whose name is not valid UTF-8 (see `checkFiles`).
