@@ -20,7 +20,7 @@ extension Vault {
     static func scopeFits(base: BaseSnapshot, scope: [Glob], excluding: Set<String>, budget: Int) throws -> Bool {
         var used = 0
         for f in try base.files(matching: scope) where !excluding.contains(f.path) {
-            used += ContextItem.estimateTokens(try base.repository.blob(f.oid).count)
+            used += ContextItem.estimateTokens(try base.repository.objectHeader(f.oid)?.size ?? 0)
             if used > budget { return false }
         }
         return true
@@ -82,7 +82,10 @@ extension Vault {
         if left > 0 {
             for f in try base.files(matching: scope) where !seen.contains(f.path) && !templates.isTemplate(f.path) {
                 guard left > 0 else { break }
-                guard let data = try? repository.blob(f.oid) else { continue }
+                // The size from the object's header: a scope of 20k notes is mostly too big to show, and
+                // reading each blob only to learn that cost more than the rest of the run.
+                guard let size = try? repository.objectHeader(f.oid)?.size,
+                      ContextItem.estimateTokens(size) <= left, let data = try? repository.blob(f.oid) else { continue }
                 let tokens = ContextItem.estimateTokens(data.count)
                 guard tokens <= left else { continue }
                 left -= tokens
