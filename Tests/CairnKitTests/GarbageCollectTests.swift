@@ -156,4 +156,17 @@ import Testing
         #expect(abs((pairs.first?.similarity ?? 0) - 37.0 / 39.0) < 1e-9)
         #expect(NearDuplicateFinder.jaccard([1, 2, 3], [2, 3, 4]) == 0.5)
     }
+
+    @Test func wordHashesAreThoseOfTheSearchWords() {
+        // ASCII words (lowercased byte by byte) and words with other letters, marks and digits (lowercased as strings),
+        // switching in the middle of a word, at the start and end of the text, after punctuation.
+        let texts = [
+            "The Quick brown-fox, 42 times: jumped_over ÉCOLE Straße İstanbul café Cafe\u{301} naïve",
+            "ÀB àb Ab9 9Ab x²y ½ Ⅻ ΣΑΣ ΌΣΟΣ 東京タワー 漢字abc abc漢字 ْعربي",
+            "@[x]`{y}~ \t\nEnd.", "", "   ", "Ünïcödé",
+        ]
+        for text in texts {
+            #expect(NearDuplicateFinder.wordHashes(text) == SearchQuery.words(in: text).map(NearDuplicateFinder.fnv1a), "\(text)")
+        }
+    }
 }

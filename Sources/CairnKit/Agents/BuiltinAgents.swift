@@ -69,39 +69,76 @@ public enum BuiltinAgents {
         var index = NearDuplicateIndex()
         var indexed: [Int] = []  // near-duplicate document number → position in `notes`
         let files = try base.files(matching: reads.map(Glob.init)).filter { $0.path.hasSuffix(".md") }
-        for (n, file) in files.enumerated() {
-            if n % 1000 == 0 { progress?(AgentProgress(step: "reading notes", done: n, total: files.count)) }
-            guard !file.path.hasPrefix(archivePrefix), file.mode != TreeChange.symlinkMode,
-                  let data = try? base.repository.blob(file.oid) else { continue }
-            if file.path.hasPrefix(reviewPrefix) {
+        /// What one note gives, worked out on any thread from its bytes alone.
+        struct Read {
+            var openTasks: [String] = []
+            /// Nil for a review note or a note that does not parse.
+            var note: (pinned: Bool, expired: String?, reviewAfter: Date?)? = nil
+            var signature: [UInt64]? = nil
+        }
+        @Sendable func read(_ path: String, _ data: Data) -> Read {
+            var out = Read()
+            if path.hasPrefix(reviewPrefix) {
                 // Paths named by open tasks (`- [ ] … (`path`)`) of earlier review notes are not asked about again.
                 for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("- [ ]") {
                     for (i, part) in line.split(separator: "`", omittingEmptySubsequences: false).enumerated() where i % 2 == 1 {
-                        openTasks.insert(String(part))
+                        out.openTasks.append(String(part))
                     }
                 }
-                continue
+                return out
             }
-            guard let note = try? NoteParser.parse(path: file.path, data: data) else { continue }
+            // The front matter and body only: the links and tags a `Note` derives are not needed.
+            guard let note = try? NoteParser.split(path: path, data: data) else { return out }
+            let frontMatter = note.frontMatter
+            let pinned = frontMatter?.pinned ?? false
             var why: String? = nil
-            if file.path.hasPrefix("memory/working/") && !note.pinned {
-                if let expires = note.expiresDate {
+            if path.hasPrefix("memory/working/") && !pinned {
+                if let expires = frontMatter?.expires.flatMap(FrontMatter.date(from:)) {
                     if expires < now, FrontMatter.dayString(expires) < today { why = "expired on \(FrontMatter.dayString(expires))" }
                 } else if policy.memory.workingTTLDays > 0,
-                          let stamp = (note.frontMatter?.updated ?? note.frontMatter?.created).flatMap(FrontMatter.date(from:)),
+                          let stamp = (frontMatter?.updated ?? frontMatter?.created).flatMap(FrontMatter.date(from:)),
                           now.timeIntervalSince(stamp) > ttl {
                     why = "not updated since \(FrontMatter.dayString(stamp)) (TTL \(policy.memory.workingTTLDays) days)"
                 }
             }
             if why == nil {
                 let shingles = NearDuplicateFinder.shingles(note.body)
-                if !shingles.isEmpty {
-                    index.add(shingles)
-                    indexed.append(notes.count)
+                if !shingles.isEmpty { out.signature = NearDuplicateFinder.signature(shingles) }
+            }
+            out.note = (pinned, why, frontMatter?.reviewAfter.flatMap(FrontMatter.date(from:)))
+            return out
+        }
+        // A batch at a time: its blobs read here (libgit2 wants one thread per repository), then parsed, shingled
+        // and signed on every core; only the small `Read` of each note is kept.
+        let batchSize = 512
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        for start in stride(from: 0, to: files.count, by: batchSize) {
+            progress?(AgentProgress(step: "reading notes", done: start, total: files.count))
+            let batch: [(file: TreeFile, data: Data)] = files[start..<min(files.count, start + batchSize)].compactMap { file in
+                guard !file.path.hasPrefix(archivePrefix), file.mode != TreeChange.symlinkMode,
+                      let data = try? base.repository.blob(file.oid) else { return nil }
+                return (file, data)
+            }
+            let results = SlotBox<Read>(count: batch.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < batch.count {
+                    results.set(i, read(batch[i].file.path, batch[i].data))
+                    i += workers
                 }
             }
-            notes.append(Scanned(path: file.path, oid: file.oid, size: data.count, pinned: note.pinned, expired: why,
-                                 reviewAfter: note.reviewAfterDate))
+            for (i, found) in results.values.enumerated() {
+                guard let found else { continue }
+                openTasks.formUnion(found.openTasks)
+                guard let note = found.note else { continue }
+                let file = batch[i].file
+                if let signature = found.signature {
+                    index.add(signature: signature)
+                    indexed.append(notes.count)
+                }
+                notes.append(Scanned(path: file.path, oid: file.oid, size: batch[i].data.count, pinned: note.pinned,
+                                     expired: note.expired, reviewAfter: note.reviewAfter))
+            }
         }
         progress?(AgentProgress(step: "reading notes", done: files.count, total: files.count))
 
@@ -151,7 +188,7 @@ public enum BuiltinAgents {
         func shingles(_ doc: Int) -> [UInt64] {
             if let known = shinglesOf[doc] { return known }
             let item = notes[indexed[doc]]
-            let body = (try? base.repository.blob(item.oid)).flatMap { try? NoteParser.parse(path: item.path, data: $0) }?.body ?? ""
+            let body = (try? base.repository.blob(item.oid)).flatMap { try? NoteParser.split(path: item.path, data: $0) }?.body ?? ""
             let set = NearDuplicateFinder.shingles(body)
             shinglesOf[doc] = set
             return set

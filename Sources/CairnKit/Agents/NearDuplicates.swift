@@ -61,9 +61,8 @@ public struct NearDuplicateFinder: Sendable {
 
     /// The sorted, distinct hashes of the text's 3-word shingles; empty for a text under `minimumWords` words.
     static func shingles(_ text: String) -> [UInt64] {
-        let words = SearchQuery.words(in: text)
-        guard words.count >= minimumWords else { return [] }
-        let hashes = words.map { fnv1a($0) }
+        let hashes = wordHashes(text)
+        guard hashes.count >= minimumWords else { return [] }
         var out: [UInt64] = []
         out.reserveCapacity(hashes.count)
         for i in 0...(hashes.count - shingleWords) {
@@ -76,6 +75,52 @@ public struct NearDuplicateFinder: Sendable {
         unique.reserveCapacity(out.count)
         for h in out where unique.last != h { unique.append(h) }
         return unique
+    }
+
+    /// `fnv1a` of each word of `SearchQuery.words(in: text)`, in order, without making a string per word: ASCII
+    /// words (the common case) are lowercased and hashed byte by byte; a word with any other character goes the
+    /// way of `SearchQuery.words` (`String.lowercased()`), so the hashes are the same.
+    static func wordHashes(_ text: String) -> [UInt64] {
+        var out: [UInt64] = []
+        var ascii: [UInt8] = []  // the current word while it is ASCII, lowercased
+        var other: String.UnicodeScalarView? = nil  // the current word once it holds a non-ASCII character
+        func endWord() {
+            if let word = other {
+                out.append(fnv1a(String(word).lowercased()))
+                other = nil
+            } else if !ascii.isEmpty {
+                var h: UInt64 = 0xCBF2_9CE4_8422_2325
+                for byte in ascii { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+                out.append(h)
+            }
+            ascii.removeAll(keepingCapacity: true)
+        }
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x80 {
+                let byte = UInt8(scalar.value)
+                // In ASCII, the letters are the only alphabetic characters and the digits the only numeric ones.
+                let lower = byte | 0x20
+                if lower >= 0x61 && lower <= 0x7A {
+                    if other != nil { other!.append(scalar) } else { ascii.append(lower) }
+                } else if byte >= 0x30 && byte <= 0x39 {
+                    if other != nil { other!.append(scalar) } else { ascii.append(byte) }
+                } else {
+                    endWord()
+                }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                        || scalar.properties.generalCategory == .nonspacingMark {
+                if other == nil {
+                    var word = String.UnicodeScalarView()
+                    for byte in ascii { word.append(Unicode.Scalar(byte)) }
+                    other = word
+                }
+                other!.append(scalar)
+            } else {
+                endWord()
+            }
+        }
+        endWord()
+        return out
     }
 
     /// 64 MinHash values: for each seeded hash function, the least hash over the shingles.
@@ -142,7 +187,14 @@ public struct NearDuplicateIndex: Sendable {
     /// Adds a document by its shingles (`NearDuplicateFinder.shingles`, not empty); returns its number (0, 1, …).
     @discardableResult
     public mutating func add(_ shingles: [UInt64]) -> Int {
-        signatures += NearDuplicateFinder.signature(shingles)
+        add(signature: NearDuplicateFinder.signature(shingles))
+    }
+
+    /// Adds a document by its signature (`NearDuplicateFinder.signature` of its shingles, made on any thread);
+    /// returns its number.
+    @discardableResult
+    mutating func add(signature: [UInt64]) -> Int {
+        signatures += signature
         return count - 1
     }
 

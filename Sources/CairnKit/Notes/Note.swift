@@ -165,8 +165,9 @@ public enum NoteParser {
         _ = try split(path: path, data: data)
     }
 
-    /// The front matter, body and byte order mark of a note file; throws what `parse` throws.
-    private static func split(path: String, data: Data) throws(NoteError) -> (frontMatter: FrontMatter?, body: String, hasBOM: Bool) {
+    /// The front matter, body and byte order mark of a note file, without scanning the body (for callers that need
+    /// only some of what `Note` derives); throws what `parse` throws.
+    static func split(path: String, data: Data) throws(NoteError) -> (frontMatter: FrontMatter?, body: String, hasBOM: Bool) {
         let bytes = [UInt8](data)
         if let nul = bytes.firstIndex(of: 0) {
             throw NoteError(path: path, line: lineNumber(ofOffset: nul, in: bytes),

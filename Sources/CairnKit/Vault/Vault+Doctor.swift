@@ -40,6 +40,9 @@ extension Vault {
     /// Notes are read and checked a batch at a time on every core, never held together; `progress` hears how the
     /// notes (and a first build of the search index) are getting on.
     public func doctor(now: Date, progress: ProgressHandler? = nil) -> DoctorReport {
+        // Every tree of the history is read once: libgit2's cache of them would only grow (to 800 MB at 100k notes).
+        Libgit2.setObjectCaching(false)
+        defer { Libgit2.setObjectCaching(true) }
         var findings: [DoctorFinding] = []
         func report(_ path: String?, _ line: Int? = nil, _ message: String) {
             findings.append(DoctorFinding(severity: .error, path: path, line: line, message: message))
@@ -59,7 +62,9 @@ extension Vault {
                 tree = try repository.commit(tip).tree
                 var tips = [tip]
                 tips += try repository.references(withPrefix: Self.proposalPrefix).map(\.target)
-                let result = try repository.verifyReachableObjects(from: tips)
+                let result = try repository.verifyReachableObjects(from: tips) { done in
+                    progress?(WorkProgress(task: "checking history", done: done, total: nil))
+                }
                 commitsChecked = result.checked
                 for b in result.broken { report(".git", nil, b) }
             } else {

@@ -149,18 +149,20 @@ extension Vault {
     /// `validateNoteContent` judges it).
     private static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
         var facts = NoteFacts()
-        let parsed = try? NoteParser.parse(path: path, data: data)
+        // Split only: the tags, title and tier a `Note` derives are not needed here.
+        let parsed = try? NoteParser.split(path: path, data: data)
         if validate, parsed == nil || isAgentDefinition(path) {
             facts.problem = validateNoteContent(path: path, data: data)
         }
         if links {
             // Read as an editor shows it: front matter that does not parse counts as none (`NoteParser.lenient`).
-            let note = parsed ?? Note(path: path, frontMatter: nil, body: String(decoding: data, as: UTF8.self))
+            let frontMatter = parsed?.frontMatter
+            let body = parsed?.body ?? String(decoding: data, as: UTF8.self)
             facts.isLinkNote = true
-            facts.links = Self.links(of: note)
+            facts.links = Self.links(frontMatter: frontMatter, body: NoteLinks.scan(body, firstLine: (frontMatter?.lines.upperBound ?? 0) + 1))
             // Aliases, and cairn's own convention of linking a note by its front matter `title:`.
-            facts.names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
-            facts.anchors = NoteAnchors.scan(note.body)
+            facts.names = (frontMatter?.aliases ?? []) + (frontMatter?.title.map { [$0] } ?? [])
+            facts.anchors = NoteAnchors.scan(body)
         }
         return facts
     }
@@ -184,18 +186,18 @@ extension Vault {
     }
 
     /// Wikilinks and embeds of the body, relative Markdown links, and wikilinks inside front matter values
-    /// (Obsidian's "Properties": `related: "[[Note]]"`).
-    static func links(of note: Note) -> [CheckedLink] {
+    /// (Obsidian's "Properties": `related: "[[Note]]"`); `body` is what `NoteLinks.scan` found in the note's body.
+    static func links(frontMatter: FrontMatter?, body: NoteLinks) -> [CheckedLink] {
         var out: [CheckedLink] = []
-        if let block = note.frontMatter?.block, block.utf8.contains(0x5B) {
-            for w in NoteLinks.scan(block, firstLine: note.frontMatter?.lines.lowerBound ?? 1).wikiLinks {
+        if let block = frontMatter?.block, block.utf8.contains(0x5B) {
+            for w in NoteLinks.scan(block, firstLine: frontMatter?.lines.lowerBound ?? 1).wikiLinks {
                 out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, wiki: w))
             }
         }
-        for w in note.links.wikiLinks {
+        for w in body.wikiLinks {
             out.append(CheckedLink(target: w.target, subpath: w.heading, markdown: false, line: w.line, wiki: w))
         }
-        for m in note.links.markdownLinks {
+        for m in body.markdownLinks {
             out.append(CheckedLink(target: m.target, subpath: m.fragment, markdown: true, line: m.line))
         }
         return out
