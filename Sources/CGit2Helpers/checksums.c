@@ -22,6 +22,8 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]) {
     return 0;
 }
 
+#include <limits.h>
+#include <string.h>
 #include <zlib.h>
 
 unsigned int cairn_adler32(const void *data, size_t length) {
@@ -87,7 +89,27 @@ unsigned int cairn_crc32(unsigned int crc, const void *data, size_t length) {
 size_t cairn_deflate_bound(size_t length) { return (size_t)compressBound((uLong)length); }
 
 long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level) {
-    uLongf size = (uLongf)capacity;
-    if (compress2(out, &size, data, (uLong)length, level) != Z_OK) return -1;
-    return (long)size;
+    // One stream per thread, reset between objects. compress2 set a stream up and tore it down for every object:
+    // deflateInit allocates about 270 KB and clears it, which cost more than compressing a small note (a pull packs
+    // thousands), and each free gave the memory back to the system only to fault it in again for the next object.
+    static _Thread_local z_stream stream;
+    static _Thread_local int ready = 0, stream_level = 0;
+    if (ready && stream_level != level) { deflateEnd(&stream); ready = 0; }
+    if (!ready) {
+        memset(&stream, 0, sizeof stream);
+        if (deflateInit(&stream, level) != Z_OK) return -1;
+        ready = 1;
+        stream_level = level;
+    } else if (deflateReset(&stream) != Z_OK) {
+        deflateEnd(&stream);
+        ready = 0;
+        return -1;
+    }
+    if (length > UINT_MAX || capacity > UINT_MAX) return -1;
+    stream.next_in = (Bytef *)data;
+    stream.avail_in = (uInt)length;
+    stream.next_out = (Bytef *)out;
+    stream.avail_out = (uInt)capacity;
+    if (deflate(&stream, Z_FINISH) != Z_STREAM_END) return -1;
+    return (long)stream.total_out;
 }

@@ -20,15 +20,16 @@ extension Cairn {
             func run() throws {
                 let env = Environment.current
                 let vault = try vaultOptions.open(env)
-                let entries = try vault.outbox()
+                let report = try vault.outboxReport(now: env.now)
                 let out = Output(env)
-                if output.json { return try out.json(entries) }
+                if output.json { return try out.json(report) }
+                let entries = report.items
                 if entries.isEmpty { out.line("The outbox is empty.") }
                 for e in entries {
                     out.line("\(e.id)  \(e.kind) via \(e.connector)  \(out.paint(e.state, e.state == "failed" ? .red : e.state == "sent" ? .green : .yellow))" + (e.detail.map { "  \($0)" } ?? ""))
                 }
                 // Each sending connector: its breaker, this minute's sends and today's quota (policy.json).
-                let connectors = try vault.outboxConnectorStatus(now: env.now)
+                let connectors = report.connectors
                 if !connectors.isEmpty { out.line("") }
                 for c in connectors {
                     var breaker = "breaker \(c.breaker.state.rawValue)"

@@ -30,7 +30,8 @@ struct OutboxE2ETests {
 
     private func states(_ sb: Sandbox, _ v: String) throws -> [String: String] {
         let r = sb.runCairn(["outbox", "list", "--json"], cwd: v)
-        let list = try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]] ?? []
+        let report = try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any]
+        let list = report?["items"] as? [[String: Any]] ?? []
         var out: [String: String] = [:]
         for e in list { out[e["id"] as? String ?? ""] = e["state"] as? String }
         return out

@@ -26,9 +26,21 @@ struct OutboxLimitsE2ETests {
 
     private func states(_ sb: Sandbox, _ v: String) throws -> [String: String] {
         let r = sb.runCairn(["outbox", "list", "--json"], cwd: v)
-        let list = try JSONSerialization.jsonObject(with: r.stdoutData) as? [[String: Any]] ?? []
+        let report = try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any]
+        let list = report?["items"] as? [[String: Any]] ?? []
         var out: [String: String] = [:]
         for e in list { out[e["id"] as? String ?? ""] = e["state"] as? String }
+        return out
+    }
+
+    /// The sending connectors of `cairn outbox --json` at `now`, by name.
+    private func connectorsJSON(_ sb: Sandbox, _ v: String, at now: String) throws -> [String: [String: Any]] {
+        let r = sb.runCairn(["outbox", "--json"], cwd: v, env: env(now))
+        #expect(r.status == 0, "\(r)")
+        let report = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any], "\(r)")
+        #expect(report["items"] is [Any], "\(r)")
+        var out: [String: [String: Any]] = [:]
+        for c in report["connectors"] as? [[String: Any]] ?? [] { out[c["connector"] as? String ?? ""] = c }
         return out
     }
 
@@ -90,6 +102,17 @@ struct OutboxLimitsE2ETests {
         let list = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:05:00Z"))
         #expect(list.stdout.contains("connector hooks (webhook): breaker open after 2 failed items in a row (b-second, a-first), tries one again after 2026-03-02T10:10:00Z"), "\(list)")
         #expect(list.stdout.contains("connector smtp (smtp): breaker closed; 0 of 30 sends in the last minute; 0 sends today (UTC), no daily quota"), "\(list)")
+        // `--json` carries the same connector state beside the items.
+        let json = try connectorsJSON(sb, v, at: "2026-03-02T10:05:00Z")
+        let hooksState = try #require(json["hooks"], "\(json)")
+        #expect(hooksState["kind"] as? String == "webhook")
+        let breaker = hooksState["breaker"] as? [String: Any]
+        #expect(breaker?["state"] as? String == "open", "\(hooksState)")
+        #expect(breaker?["failedItems"] as? [String] == ["b-second", "a-first"], "\(hooksState)")
+        #expect(breaker?["retryAt"] as? String == "2026-03-02T10:10:00Z", "\(hooksState)")
+        #expect(hooksState["ratePerMinute"] as? Int == 30 && hooksState["sentLastMinute"] as? Int == 0, "\(hooksState)")
+        #expect((json["smtp"]?["breaker"] as? [String: Any])?["state"] as? String == "closed", "\(json)")
+        #expect(json["smtp"]?["sendsPerDay"] == nil || json["smtp"]?["sendsPerDay"] is NSNull, "\(json)")
         let halfOpen = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:10:30Z"))
         #expect(halfOpen.stdout.contains("connector hooks (webhook): breaker half-open after 2 failed items in a row (b-second, a-first), tries one item next"), "\(halfOpen)")
         // The receiver is back; after the cool-down one item is tried, and it goes out.
@@ -148,6 +171,8 @@ struct OutboxLimitsE2ETests {
         #expect(list.stdout.contains("connector hooks (webhook): breaker closed; 0 of 30 sends in the last minute; 1 of 1 sends today (UTC)"), "\(list)")
         let justAfter = sb.runCairn(["outbox"], cwd: v, env: env("2026-03-02T10:00:30Z"))
         #expect(justAfter.stdout.contains("hooks (webhook): breaker closed; 1 of 30 sends in the last minute; 1 of 1 sends today"), "\(justAfter)")
+        let quota = try connectorsJSON(sb, v, at: "2026-03-02T10:00:30Z")["hooks"]
+        #expect(quota?["sentToday"] as? Int == 1 && quota?["sendsPerDay"] as? Int == 1 && quota?["sentLastMinute"] as? Int == 1, "\(String(describing: quota))")
         #expect(servers.webhookLog().count == 1)
         let tomorrow = sb.runCairn(["outbox", "send"], cwd: v, env: env("2026-03-03T08:00:00Z"))
         #expect(tomorrow.stdout.contains("two: sent"), "\(tomorrow)")

@@ -108,7 +108,19 @@ public struct OutboxConnectorStatus: Sendable, Codable, Equatable {
     public let sendsPerDay: Int?
 }
 
+/// What `cairn outbox --json` prints: the items, and where each sending connector's breaker, rate limit and
+/// daily quota stand.
+public struct OutboxReport: Sendable, Codable {
+    public let items: [OutboxEntry]
+    public let connectors: [OutboxConnectorStatus]
+}
+
 extension Vault {
+    /// The outbox items and the sending connectors' limits at `now`.
+    public func outboxReport(now: Date) throws -> OutboxReport {
+        OutboxReport(items: try outbox(), connectors: try outboxConnectorStatus(now: now))
+    }
+
     /// The SMTP and webhook connectors on main and where their breaker, rate limit and daily quota stand at `now`,
     /// counted from the committed records as `sendOutbox` counts them.
     public func outboxConnectorStatus(now: Date) throws -> [OutboxConnectorStatus] {

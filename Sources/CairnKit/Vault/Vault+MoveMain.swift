@@ -21,7 +21,8 @@ extension Vault {
     func moveMain(from old: Commit, to new: OID, newTree: OID, message: String, as move: MainMove) throws -> (updated: [String], kept: [String]) {
         let diff = try repository.diff(from: old.tree, to: newTree, options: { var o = DiffOptions(); o.detectRenames = false; return o }())
         var paths = Set<String>()
-        for d in diff.deltas { paths.insert(d.oldPath); paths.insert(d.newPath) }
+        // Paths only: no blob is loaded to decide whether it is binary (that read every changed file and the index).
+        for d in diff.deltas(checkingBinary: false) { paths.insert(d.oldPath); paths.insert(d.newPath) }
         let journal = CheckoutJournal(commit: new.hex, fromTree: old.tree.hex, toTree: newTree.hex, paths: paths.sorted())
         let journalPath = CheckoutJournal.path(gitDir: gitDir)
         try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
