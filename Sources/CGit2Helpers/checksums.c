@@ -23,6 +23,7 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]) {
 }
 
 #include <zlib.h>
+#include <string.h>
 
 unsigned int cairn_adler32(const void *data, size_t length) {
     uLong sum = adler32(0L, Z_NULL, 0);
@@ -90,4 +91,19 @@ long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, 
     uLongf size = (uLongf)capacity;
     if (compress2(out, &size, data, (uLong)length, level) != Z_OK) return -1;
     return (long)size;
+}
+
+long cairn_inflate_prefix(const void *data, size_t length, void *out, size_t capacity) {
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (inflateInit(&s) != Z_OK) return -1;
+    s.next_in = (Bytef *)data;
+    s.avail_in = (uInt)length;
+    s.next_out = out;
+    s.avail_out = (uInt)capacity;
+    int rc = inflate(&s, Z_SYNC_FLUSH);
+    long produced = (long)(capacity - s.avail_out);
+    inflateEnd(&s);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return -1;
+    return produced;
 }
