@@ -25,6 +25,7 @@ int cairn_fast_sha1(const void *data, size_t length, unsigned char out[20]) {
 #include <limits.h>
 #include <string.h>
 #include <zlib.h>
+#include <string.h>
 
 unsigned int cairn_adler32(const void *data, size_t length) {
     uLong sum = adler32(0L, Z_NULL, 0);
@@ -112,4 +113,19 @@ long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, 
     stream.avail_out = (uInt)capacity;
     if (deflate(&stream, Z_FINISH) != Z_STREAM_END) return -1;
     return (long)stream.total_out;
+}
+
+long cairn_inflate_prefix(const void *data, size_t length, void *out, size_t capacity) {
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (inflateInit(&s) != Z_OK) return -1;
+    s.next_in = (Bytef *)data;
+    s.avail_in = (uInt)length;
+    s.next_out = out;
+    s.avail_out = (uInt)capacity;
+    int rc = inflate(&s, Z_SYNC_FLUSH);
+    long produced = (long)(capacity - s.avail_out);
+    inflateEnd(&s);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return -1;
+    return produced;
 }

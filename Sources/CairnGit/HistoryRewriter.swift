@@ -39,16 +39,6 @@ public final class HistoryRewriter {
 
     let repository: Repository
     let filter: any TreeFilter
-    private var treeMemo: [TreeKey: OID?] = [:]
-    private var pathIDs: [String: Int] = [:]
-    private var fileMemo: [FileKey: Bool] = [:]
-
-    private struct FileKey: Hashable {
-        let blob: RawID
-        let folder: Int
-        let name: Int
-        let rules: UInt64
-    }
 
     /// Folders dropped whole, by path: the distinct tree ids that left (see `droppedFiles()`).
     public private(set) var droppedFolders: [String: Set<OID>] = [:]
@@ -56,15 +46,22 @@ public final class HistoryRewriter {
     public private(set) var droppedCommits: Set<OID> = []
     /// Files dropped one by one, by path: the distinct blob ids that left.
     public private(set) var droppedFileVersions: [String: Set<OID>] = [:]
-
-    private struct TreeKey: Hashable {
-        let oid: OID
-        let path: Int
-        let rules: UInt64
-    }
+    /// Folders dropped whole, by path, in the order they were first dropped.
+    private var droppedFolderOrder: [String: [OID]] = [:]
+    /// The tree of each commit the rewrite produced or kept, by its (new) id.
+    private var newTrees: [OID: OID] = [:]
 
     /// Where new trees and commits go when set (see `InMemoryObjects.write`); otherwise through `repository`.
     public var memory: InMemoryObjects?
+    /// When false, new trees and commits are only hashed, never stored: enough for a plan, which reports the
+    /// same figures as the rewrite (the trees of new commits are answered by `newTree(of:)`).
+    public var storesObjects = true
+    /// How many threads decide the commits' new trees (0: one per CPU). Each takes a contiguous run of the
+    /// history with a repository handle of its own; the commits are then rebuilt in order on this thread.
+    public var threads = 1
+
+    /// Serializes writes of new objects (an `InMemoryObjects` is not safe to write from two threads).
+    private let writeLock = NSLock()
 
     public init(_ repository: Repository, filter: any TreeFilter, memory: InMemoryObjects? = nil) {
         self.repository = repository
@@ -73,9 +70,15 @@ public final class HistoryRewriter {
     }
 
     private func write(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> OID {
+        if !storesObjects { return try repository.hashRawObject(kind, bytes) }
+        writeLock.lock()
+        defer { writeLock.unlock() }
         if let memory { return try memory.write(kind, bytes) }
         return try repository.writeRawObject(kind, bytes)
     }
+
+    /// The tree of commit `id` after the rewrite, for any commit `rewrite` returned (new or kept); nil for others.
+    public func newTree(of id: OID) -> OID? { newTrees[id] }
 
     /// Rewrites every commit reachable from `tips`, oldest first; returns old id → new id for each of them
     /// (the same id when nothing changed). `progress` gets (done, total) every 1000 commits and at the end.
@@ -83,6 +86,8 @@ public final class HistoryRewriter {
     /// `known` maps commits already rewritten (by an earlier rewrite, on this machine or another): they and
     /// their ancestors are not walked, and their children are rebuilt on the new ids — how a machine moves its
     /// own commits onto a history another machine rewrote.
+    ///
+    /// The result does not depend on `threads`: each commit's new tree depends only on its tree and its rules.
     public func rewrite(tips: [OID], known: [OID: Mapping] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> [OID: Mapping] {
         let walk = try RevWalk(repository, reverse: true)
         try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
@@ -91,20 +96,17 @@ public final class HistoryRewriter {
         var order: [OID] = []
         while let next = try walk.next() { order.append(next) }
 
+        let emptyTree = try storesObjects ? repository.writeRawObject(.tree, []) : repository.hashRawObject(.tree, [])
+        var decided = try decideTrees(order, emptyTree: emptyTree, progress: progress)
+
         var map: [OID: Mapping] = known
         map.reserveCapacity(order.count)
         var oldTrees: [OID: OID] = [:]
-        var newTrees: [OID: OID] = [:]
-        let emptyTree = try repository.writeRawObject(.tree, [])
-        for (done, oid) in order.enumerated() {
-            if done % 1000 == 0 { progress(done, order.count) }
-            let (kind, bytes) = try repository.rawObject(oid)
-            guard kind == .commit, let parsed = RawCommit(bytes) else {
-                throw GitError(code: -1, message: "commit \(oid) is malformed", function: "rewrite")
-            }
+        newTrees.reserveCapacity(order.count)
+        for (i, oid) in order.enumerated() {
+            let bytes = decided[i].bytes, parsed = decided[i].parsed, newTree = decided[i].newTree
+            decided[i].bytes = []
             oldTrees[oid] = parsed.tree
-            let rules = filter.rules(forCommitTime: parsed.committerTime)
-            let newTree = rules == 0 ? parsed.tree : (try rewriteTree(parsed.tree, path: "", rules: rules) ?? emptyTree)
 
             var parents: [OID] = []
             for p in parsed.parents {
@@ -135,6 +137,179 @@ public final class HistoryRewriter {
         }
         progress(order.count, order.count)
         return map
+    }
+
+    /// Reads every commit of `order` and decides its new tree, on `threads` threads (each a contiguous run of
+    /// `order`, so that consecutive versions of a folder are decided against each other), and gathers what
+    /// the workers dropped in the order a single pass would have met it.
+    private func decideTrees(_ order: [OID], emptyTree: OID, progress: (Int, Int) -> Void) throws -> [DecidedCommit] {
+        let wanted = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
+        let count = max(1, min(wanted, order.count))
+        let workers = try (0..<count).map { w in
+            TreeDecider(w == 0 ? repository : try Repository(at: repository.gitDir), filter: filter, write: { [unowned self] in try self.write($0, $1) })
+        }
+        for w in workers.dropFirst() { w.repository.rawTreeCacheLimit = repository.rawTreeCacheLimit }
+        let done = Counter()
+        let slice = (order.count + count - 1) / max(count, 1)
+        withoutActuallyEscaping(progress) { progress in
+            let run = { (w: Int) in
+                let worker = workers[w]
+                let start = w * slice
+                let end = min(order.count, start + slice)
+                do {
+                    for i in start..<max(start, end) {
+                        let oid = order[i]
+                        let (kind, bytes) = try worker.repository.rawObject(oid)
+                        guard kind == .commit, let parsed = RawCommit(bytes) else {
+                            throw GitError(code: -1, message: "commit \(oid) is malformed", function: "rewrite")
+                        }
+                        let rules = worker.filter.rules(forCommitTime: parsed.committerTime)
+                        let newTree = rules == 0 ? parsed.tree : (try worker.rewriteTree(parsed.tree, path: "", rules: rules) ?? emptyTree)
+                        worker.decided.append(DecidedCommit(bytes: bytes, parsed: parsed, newTree: newTree))
+                        let total = done.add()
+                        if w == 0 && (i - start) % 1000 == 0 { progress(total - 1, order.count) }
+                    }
+                } catch {
+                    worker.error = error
+                }
+            }
+            if count == 1 {
+                run(0)
+            } else {
+                let box = UncheckedBox(run)
+                DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+            }
+        }
+        var decided: [DecidedCommit] = []
+        decided.reserveCapacity(order.count)
+        var seenFolders = Set<TreeKey>()
+        var pathIDs: [String: Int] = [:]
+        for worker in workers {
+            if let error = worker.error { throw error }
+            decided += worker.decided
+            worker.decided = []
+            for (path, blobs) in worker.droppedFileVersions { droppedFileVersions[path, default: []].formUnion(blobs) }
+            for (path, trees) in worker.droppedFolderOrder.sorted(by: { $0.key < $1.key }) {
+                let id: Int
+                if let known = pathIDs[path] { id = known } else { id = pathIDs.count; pathIDs[path] = id }
+                for tree in trees where seenFolders.insert(TreeKey(oid: tree, path: id, rules: 0)).inserted {
+                    droppedFolderOrder[path, default: []].append(tree)
+                    droppedFolders[path, default: []].insert(tree)
+                }
+            }
+        }
+        return decided
+    }
+
+    /// Frees what the rewriter remembers to go faster; the results (`droppedCommits`, `droppedFileVersions`,
+    /// `droppedFolders`) stay, `newTree(of:)` answers nil afterwards. Call after `droppedFiles()`, before a step
+    /// that needs the memory.
+    public func releaseMemos() {
+        newTrees = [:]
+        droppedFolderOrder = [:]
+    }
+
+    /// Every file version that left: path → blob ids, the files of dropped folders included.
+    ///
+    /// Each distinct dropped tree is read once and each blob counted once, at the first path it was seen under
+    /// (a blob that left at one path may still be kept at another). Versions of a folder are read in the order
+    /// they left history, each against the previous version of the same path: only entries that differ from it
+    /// are looked at (the others were counted with it).
+    public func droppedFiles() throws -> [String: Set<OID>] {
+        var result = droppedFileVersions
+        var seenTrees = Set<RawID>()
+        var seenBlobs = Set<RawID>()
+        var previous: [String: RawTree] = [:]
+        for blobs in droppedFileVersions.values { for b in blobs { seenBlobs.insert(RawID(b.bytes[...])) } }
+        func walk(_ tree: OID, _ path: String) throws {
+            let raw = try repository.rawTree(tree)
+            var changed: [Int] = []
+            if let base = previous[path] {
+                raw.match(against: base, { i, matched in if matched == nil { changed.append(i) } }, unmatchedBase: { _ in })
+            } else {
+                changed = Array(raw.entries.indices)
+            }
+            previous[path] = raw
+            var folders: [(OID, String)] = []
+            raw.bytes.withUnsafeBufferPointer { buf in
+                for i in changed {
+                    let e = raw.entries[i]
+                    let id = RawID(buf, at: e.nameEnd + 1)
+                    let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
+                    if e.isTree {
+                        if seenTrees.insert(id).inserted { folders.append((raw.oid(e), child)) }
+                    } else if seenBlobs.insert(id).inserted {
+                        result[child, default: []].insert(raw.oid(e))
+                    }
+                }
+            }
+            for (oid, child) in folders { try walk(oid, child) }
+        }
+        for path in droppedFolderOrder.keys.sorted() {
+            for tree in droppedFolderOrder[path] ?? [] where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
+        }
+        return result
+    }
+}
+
+/// A value handed to `DispatchQueue.concurrentPerform` whose parts each worker uses alone.
+private final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A count shared by threads.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    /// Adds one; returns the new count.
+    func add() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// A commit read and decided by a worker: its bytes, their parsed parts and its new tree.
+private struct DecidedCommit {
+    var bytes: [UInt8]
+    var parsed: RawCommit
+    var newTree: OID
+}
+
+private struct TreeKey: Hashable {
+    let oid: OID
+    let path: Int
+    let rules: UInt64
+}
+
+/// Decides the new trees of one run of commits (one per thread): what it remembers to go faster, and what it
+/// dropped. Decisions depend only on (tree, path, rules), so workers that split a history agree.
+private final class TreeDecider {
+    let repository: Repository
+    let filter: any TreeFilter
+    let write: (ObjectKind, [UInt8]) throws -> OID
+    var decided: [DecidedCommit] = []
+    var error: Error?
+
+    private var treeMemo: [TreeKey: OID?] = [:]
+    private var pathIDs: [String: Int] = [:]
+    private var fileMemo: [FileKey: Bool] = [:]
+
+    private struct FileKey: Hashable {
+        let blob: RawID
+        let folder: Int
+        let name: Int
+        let rules: UInt64
+    }
+
+    /// Files dropped one by one, by path: the distinct blob ids that left.
+    var droppedFileVersions: [String: Set<OID>] = [:]
+    private var droppedFolderSeen: Set<TreeKey> = []
+    /// Folders dropped whole, by path, in the order they were first dropped.
+    var droppedFolderOrder: [String: [OID]] = [:]
+
+    init(_ repository: Repository, filter: any TreeFilter, write: @escaping (ObjectKind, [UInt8]) throws -> OID) {
+        self.repository = repository
+        self.filter = filter
+        self.write = write
     }
 
     /// What became of one entry of an inspected folder.
@@ -262,71 +437,14 @@ public final class HistoryRewriter {
         return result
     }
 
-    /// Frees what the rewriter remembers to go faster (decisions by tree, path and file); the results
-    /// (`droppedCommits`, `droppedFileVersions`, `droppedFolders`) stay. Call after `droppedFiles()`, before a
-    /// step that needs the memory.
-    public func releaseMemos() {
-        treeMemo = [:]
-        fileMemo = [:]
-        lastInspected = [:]
-        folderMemo = [:]
-        droppedFolderSeen = []
-        droppedFolderOrder = [:]
-    }
-
-    private var droppedFolderSeen: Set<TreeKey> = []
-    /// Folders dropped whole, by path, in the order they were first dropped.
-    private var droppedFolderOrder: [String: [OID]] = [:]
 
     private func noteDroppedFolder(_ path: String, _ tree: OID) {
         let pathID: Int
         if let id = pathIDs[path] { pathID = id } else { pathID = pathIDs.count; pathIDs[path] = pathID }
         guard droppedFolderSeen.insert(TreeKey(oid: tree, path: pathID, rules: 0)).inserted else { return }
         droppedFolderOrder[path, default: []].append(tree)
-        droppedFolders[path, default: []].insert(tree)
     }
 
-    /// Every file version that left: path → blob ids, the files of dropped folders included.
-    ///
-    /// Each distinct dropped tree is read once and each blob counted once, at the first path it was seen under
-    /// (a blob that left at one path may still be kept at another). Versions of a folder are read in the order
-    /// they left history, each against the previous version of the same path: only entries that differ from it
-    /// are looked at (the others were counted with it).
-    public func droppedFiles() throws -> [String: Set<OID>] {
-        var result = droppedFileVersions
-        var seenTrees = Set<RawID>()
-        var seenBlobs = Set<RawID>()
-        var previous: [String: RawTree] = [:]
-        for blobs in droppedFileVersions.values { for b in blobs { seenBlobs.insert(RawID(b.bytes[...])) } }
-        func walk(_ tree: OID, _ path: String) throws {
-            let raw = try repository.rawTree(tree)
-            var changed: [Int] = []
-            if let base = previous[path] {
-                raw.match(against: base, { i, matched in if matched == nil { changed.append(i) } }, unmatchedBase: { _ in })
-            } else {
-                changed = Array(raw.entries.indices)
-            }
-            previous[path] = raw
-            var folders: [(OID, String)] = []
-            raw.bytes.withUnsafeBufferPointer { buf in
-                for i in changed {
-                    let e = raw.entries[i]
-                    let id = RawID(buf, at: e.nameEnd + 1)
-                    let child = path + "/" + String(decoding: raw.name(e), as: UTF8.self)
-                    if e.isTree {
-                        if seenTrees.insert(id).inserted { folders.append((raw.oid(e), child)) }
-                    } else if seenBlobs.insert(id).inserted {
-                        result[child, default: []].insert(raw.oid(e))
-                    }
-                }
-            }
-            for (oid, child) in folders { try walk(oid, child) }
-        }
-        for path in droppedFolderOrder.keys.sorted() {
-            for tree in droppedFolderOrder[path] ?? [] where seenTrees.insert(RawID(tree.bytes[...])).inserted { try walk(tree, path) }
-        }
-        return result
-    }
 }
 
 /// 20 raw id bytes as a value that hashes without allocating.

@@ -52,10 +52,16 @@ struct RawTree {
         guard ok else { return nil }
         // Binary search and splicing rely on git's order; a tree out of order (only a damaged or hand-made
         // object can be) is refused rather than spliced into one with duplicate names.
-        for i in entries.indices.dropFirst() {
-            let a = entries[i - 1], b = entries[i]
-            guard Self.compare(bytes[a.nameStart..<a.nameEnd], a.isTree, bytes[b.nameStart..<b.nameEnd], b.isTree) < 0 else { return nil }
+        let ordered = bytes.withUnsafeBufferPointer { buf -> Bool in
+            guard let base = buf.baseAddress else { return true }
+            for i in entries.indices.dropFirst() {
+                let a = entries[i - 1], b = entries[i]
+                guard Self.compare(base + a.nameStart, a.nameEnd - a.nameStart, a.isTree,
+                                   base + b.nameStart, b.nameEnd - b.nameStart, b.isTree) < 0 else { return false }
+            }
+            return true
         }
+        guard ordered else { return nil }
         self.bytes = bytes
         self.entries = entries
     }
@@ -78,15 +84,27 @@ struct RawTree {
     func treeEntry(_ e: Entry) -> TreeEntry { TreeEntry(nameBytes: Array(name(e)), oid: oid(e), mode: mode(e)) }
 
     /// git's tree order: names compared bytewise, a tree's name as if it ended in "/".
+    /// Only the sign of the result means anything.
     static func compare(_ a: ArraySlice<UInt8>, _ aTree: Bool, _ b: ArraySlice<UInt8>, _ bTree: Bool) -> Int {
-        let n = Swift.min(a.count, b.count)
-        var ia = a.startIndex, ib = b.startIndex
-        for _ in 0..<n {
-            if a[ia] != b[ib] { return Int(a[ia]) - Int(b[ib]) }
-            ia += 1; ib += 1
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                guard let sa = pa.baseAddress, let sb = pb.baseAddress else {
+                    // An empty name (only in a malformed tree): the byte after it decides.
+                    let ca: UInt8 = a.first ?? (aTree ? 0x2F : 0), cb: UInt8 = b.first ?? (bTree ? 0x2F : 0)
+                    return Int(ca) - Int(cb)
+                }
+                return compare(sa, a.count, aTree, sb, b.count, bTree)
+            }
         }
-        let ca: UInt8 = a.count > n ? a[ia] : (aTree ? 0x2F : 0)
-        let cb: UInt8 = b.count > n ? b[ib] : (bTree ? 0x2F : 0)
+    }
+
+    /// `compare` on names in place (one `memcmp`: trees are checked and matched entry by entry).
+    static func compare(_ a: UnsafePointer<UInt8>, _ na: Int, _ aTree: Bool, _ b: UnsafePointer<UInt8>, _ nb: Int, _ bTree: Bool) -> Int {
+        let n = Swift.min(na, nb)
+        let c = memcmp(a, b, n)
+        if c != 0 { return Int(c) }
+        let ca: UInt8 = na > n ? a[n] : (aTree ? 0x2F : 0)
+        let cb: UInt8 = nb > n ? b[n] : (bTree ? 0x2F : 0)
         return Int(ca) - Int(cb)
     }
 
@@ -121,7 +139,8 @@ struct RawTree {
                             j += 1
                             break
                         }
-                        let c = RawTree.compare(base.bytes[o.nameStart..<o.nameEnd], o.isTree, bytes[e.nameStart..<e.nameEnd], e.isTree)
+                        let c = RawTree.compare(b.baseAddress! + o.nameStart, o.nameEnd - o.nameStart, o.isTree,
+                                                a.baseAddress! + e.nameStart, e.nameEnd - e.nameStart, e.isTree)
                         if c > 0 { break }
                         unmatchedBase(j)
                         j += 1

@@ -101,6 +101,64 @@ private struct PrefixFilter: TreeFilter {
         _ = c1
     }
 
+    @Test func threadsSplitTheHistoryWithTheSameResult() throws {
+        let t = try TestRepo()
+        var tip = try t.commit(["a.md": "0\n", "w/n0.md": "0\n", "w/sub/x.md": "x0\n"])
+        for i in 1..<40 {
+            // Working notes change, come and go, and come back with earlier contents; some commits touch only them.
+            var files: [String: String?] = ["w/n\(i % 5).md": "\(i % 7)\n"]
+            if i % 3 == 0 { files["a.md"] = "\(i)\n" }
+            if i % 11 == 0 { files["w/sub/x.md"] = nil } else if i % 11 == 1 { files["w/sub/x.md"] = "x\(i % 2)\n" }
+            tip = try t.commit(files)
+        }
+        let side = try t.commit(["w/side.md": "s\n", "b.md": "b\n"], parents: [tip], ref: "refs/heads/side")
+        let sig = t.nextSignature()
+        let merge = try t.repo.createCommit(tree: try t.repo.commit(side).tree, parents: [tip, side], author: sig, committer: sig, message: "merge\n")
+        let filter = PrefixFilter(prefixes: ["w/sub", "w/n1.md", "w/n2.md", "w/side.md"])
+        let one = HistoryRewriter(t.repo, filter: filter)
+        let expected = try one.rewrite(tips: [merge])
+        for threads in [2, 3, 7, 0] {
+            let many = HistoryRewriter(t.repo, filter: filter)
+            many.threads = threads
+            #expect(try many.rewrite(tips: [merge]) == expected)
+            #expect(many.droppedCommits == one.droppedCommits)
+            #expect(many.droppedFolders == one.droppedFolders)
+            #expect(try many.droppedFiles() == one.droppedFiles())
+        }
+        #expect(!one.droppedCommits.isEmpty)
+        #expect(!one.droppedFolders.isEmpty)
+        // A plan hashes without storing: the same ids, and the trees of new commits from the rewriter.
+        let plan = HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["w/n3.md"]))
+        plan.storesObjects = false
+        plan.threads = 2
+        let planned = try plan.rewrite(tips: [merge])
+        let newMerge = try #require(planned[merge] ?? nil)
+        #expect(!(try t.repo.contains(newMerge)))
+        let stored = try HistoryRewriter(t.repo, filter: PrefixFilter(prefixes: ["w/n3.md"])).rewrite(tips: [merge])
+        #expect(planned == stored)
+        #expect(plan.newTree(of: newMerge) == (try t.repo.commit(newMerge).tree))
+    }
+
+    @Test func objectSizesReadPackedDeltasWithoutBuildingThem() throws {
+        let t = try TestRepo()
+        var blobs: [OID] = []
+        let body = (0..<200).map { "line \($0) of a note that changes a little\n" }.joined()
+        for i in 0..<12 {
+            let c = try t.commit(["n.md": body + "edit \(i)\n", "m/\(i).md": String(repeating: "x", count: i * 300)])
+            blobs.append(try t.revParse("\(c.hex):n.md"))
+            blobs.append(try t.revParse("\(c.hex):m/\(i).md"))
+        }
+        blobs.append(try t.repo.writeBlob(Data("loose\n".utf8)))
+        _ = try t.git("repack", "-a", "-d", "-f", "--depth=10")
+        _ = try t.repo.writeBlob(Data("loose\n".utf8))
+        try t.repo.refreshObjects()
+        #expect(try t.git("verify-pack", "-v", "\(t.repo.objectsDirectory)pack/" + ObjectStoreFiles(t.repo).packs()[0] + ".idx").contains("chain length"))
+        let missing = try #require(OID(hex: String(repeating: "e", count: 40)))
+        let sizes = try t.repo.objectSizes(blobs + [missing])
+        #expect(sizes.count == blobs.count)
+        for blob in blobs { #expect(sizes[blob] == (try t.repo.objectHeader(blob)?.size)) }
+    }
+
     @Test func rawCommitParsesHeaders() throws {
         let text = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 1111111111111111111111111111111111111111\n"
             + "author A <a@x> 100 +0000\ncommitter C <c@x> 1700000123 +0200\n\nmsg\ncommitter X <x@x> 5 +0000\n"

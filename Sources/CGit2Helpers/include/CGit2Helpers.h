@@ -58,6 +58,9 @@ unsigned int cairn_crc32(unsigned int crc, const void *data, size_t length);
 size_t cairn_deflate_bound(size_t length);
 /// zlib-compresses `data` into `out` at `level`; the compressed size, or -1.
 long cairn_deflate(const void *data, size_t length, void *out, size_t capacity, int level);
+/// Inflates the start of the zlib stream `data` into `out`, stopping when `capacity` bytes are out or the input
+/// ends; the bytes produced, or -1 when the stream is damaged.
+long cairn_inflate_prefix(const void *data, size_t length, void *out, size_t capacity);
 
 /// Makes libgit2 reach file:// remotes through `git upload-pack` and `git receive-pack` (found on PATH) over
 /// pipes instead of its local transport, which rebuilds every delta of the pack in process. Returns 1 when done

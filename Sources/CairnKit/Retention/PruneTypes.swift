@@ -12,7 +12,8 @@ public struct PruneOptions: Sendable {
     public var includeCurrent: Bool
     /// Why (recorded in the receipt).
     public var reason: String?
-    /// Threads for building the pack (0: one per CPU).
+    /// Threads that decide the rewritten trees, each over a run of the history (0: one per CPU; 1: this one).
+    /// The plan and the result are the same for any value.
     public var threads: Int
 
     public init(dryRun: Bool = false, forget: [String] = [], includeCurrent: Bool = false, reason: String? = nil, threads: Int = 0) {

@@ -141,7 +141,7 @@ extension Vault {
         }
         report.workingTreeRemoved = try switchAndCompact(
             changes: changes, packedTips: packed, otherTips: otherTips.filter { !packed.contains($0) },
-            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: 0, objects: work, memory: memory,
+            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, objects: work, memory: memory,
             progress: { _ in })
         return report
     }

@@ -133,6 +133,9 @@ extension Vault {
         let memory = try InMemoryObjects(work)
         defer { try? memory.reset() }
         let rewriter = HistoryRewriter(work, filter: filter, memory: memory)
+        rewriter.threads = options.threads
+        // A plan needs the new ids, not the objects: unless the squash reads the filtered history back.
+        rewriter.storesObjects = !options.dryRun || squashCutoff != nil
         var map = filter.rules.isEmpty ? [:] : try rewriter.rewrite(tips: tips.map(\.target)) { done, total in
             progress(PruneProgress(phase: .rewriting, done: done, total: total))
         }
@@ -183,7 +186,7 @@ extension Vault {
         report.referencesDeleted = changes.filter { $0.new == nil }.map(\.name).sorted()
         report.referencesRewritten = changes.filter { $0.new != nil }.map(\.name).sorted()
         if let newMain = map[mainTip] ?? .some(mainTip) {
-            let newMainTree = try work.commit(newMain).tree
+            let newMainTree = try rewriter.newTree(of: newMain) ?? work.commit(newMain).tree
             if newMainTree != mainTree && !(options.includeCurrent && !removeFromWorkingTree.isEmpty) {
                 throw RetentionError.branchTreeChanged(branch: branch)
             }
@@ -192,9 +195,10 @@ extension Vault {
         rewriter.releaseMemos()
         var versions = 0, bytes = 0
         var paths: [PrunedPath] = []
+        let sizes = try work.objectSizes(files.values.flatMap { $0 })
         for (path, blobs) in files {
             var pathBytes = 0
-            for blob in blobs { pathBytes += try work.objectHeader(blob)?.size ?? 0 }
+            for blob in blobs { pathBytes += sizes[blob] ?? 0 }
             paths.append(PrunedPath(path: path, versions: blobs.count, bytes: pathBytes))
             versions += blobs.count
             bytes += pathBytes
@@ -223,7 +227,7 @@ extension Vault {
 
         report.workingTreeRemoved = try switchAndCompact(
             changes: changes, packedTips: newTips + [recordCommit], otherTips: otherTips,
-            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt, threads: options.threads,
+            removeFromWorkingTree: removeFromWorkingTree, startedAt: startedAt,
             objects: work, memory: memory, progress: progress)
         report.diskBytesAfter = ObjectStoreFiles(repository).diskUsage()
         return report
@@ -233,7 +237,7 @@ extension Vault {
     /// journal, then applies it: references switch, reflogs expire, old packs and loose objects older than
     /// `startedAt` go, caches are rebuilt. Returns the working-tree files removed.
     func switchAndCompact(changes: [RewriteRecord.ReferenceChange], packedTips: [OID], otherTips: [OID],
-                          removeFromWorkingTree: [String: String], startedAt: Double, threads: Int,
+                          removeFromWorkingTree: [String: String], startedAt: Double,
                           objects: Repository, memory: InMemoryObjects?, progress: (PruneProgress) -> Void) throws -> [String] {
         let oldPacks = ObjectStoreFiles(repository).packs()
         // The kept objects' entries are copied from the old packs as they are (no new delta search): most of

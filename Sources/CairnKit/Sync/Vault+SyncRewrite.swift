@@ -130,7 +130,7 @@ extension Vault {
             if try hasCommit(ref.target) { commits.append(ref.target) } else { others.append(ref.target) }
         }
         _ = try switchAndCompact(changes: [], packedTips: commits, otherTips: others, removeFromWorkingTree: [:], startedAt: startedAt,
-                                 threads: 0, objects: repository, memory: nil, progress: { _ in })
+                                 objects: repository, memory: nil, progress: { _ in })
     }
 
     /// What this machine last saw of the remote's references, by the remote's names.
