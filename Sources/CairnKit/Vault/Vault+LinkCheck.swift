@@ -147,7 +147,7 @@ extension Vault {
 
     /// Parses one note read from disk: once for both the link check (`links`) and validation (`validate`, as
     /// `validateNoteContent` judges it).
-    private static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
+    static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
         var facts = NoteFacts()
         let parsed = try? NoteParser.parse(path: path, data: data)
         if validate, parsed == nil || isAgentDefinition(path) {
@@ -276,44 +276,5 @@ extension Vault.LinkGraph {
         let report = LinkCheckReport(notes: notes, files: files.count, links: count, ambiguous: ambiguous,
                                      unresolved: unresolved, brokenAnchors: broken)
         return report
-    }
-}
-
-extension Vault {
-    /// A note's (or any file's) outgoing links and the links that lead to it, resolved by the resolver `cairn doctor`
-    /// uses over every note of the working tree (property links included; templates and dot-folders are not notes).
-    ///
-    /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it. Cost: one read of
-    /// every note, as `checkLinks`.
-    public func links(note: String) throws -> NoteLinkReport {
-        let graph = try readLinkGraph(validating: false)
-        var trimmed = note.trimmingCharacters(in: .whitespaces)
-        while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
-        let path: String, title: String
-        do {
-            (path, title) = try searchIndex.findNote(note)
-        } catch SearchError.noteNotFound(let name) {
-            // An attachment or any other file a link can lead to.
-            guard graph.resolver.resolve(trimmed, from: "")?.path == trimmed else { throw SearchError.noteNotFound(name) }
-            (path, title) = (trimmed, LinkResolver.fileName(trimmed))
-        }
-        func entry(_ link: CheckedLink, from source: String, to resolved: String?) -> LinkEntry {
-            LinkEntry(source: source, target: link.target, resolved: resolved, kind: link.markdown ? .markdown : .wiki, line: link.line)
-        }
-        let outgoing = (graph.facts[path]?.links ?? []).enumerated()
-            .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
-            .map { entry($0.element, from: path, to: graph.resolver.resolve($0.element.target, from: path, markdown: $0.element.markdown)?.path) }
-        var backlinks: [LinkEntry] = []
-        for source in graph.linkNotes {
-            guard let facts = graph.facts[source] else { continue }
-            for link in facts.links.enumerated().sorted(by: { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }).map(\.element) {
-                // `[[#Heading]]` is the note itself, not a link to it.
-                if link.target.isEmpty { continue }
-                if graph.resolver.resolve(link.target, from: source, markdown: link.markdown)?.path == path {
-                    backlinks.append(entry(link, from: source, to: path))
-                }
-            }
-        }
-        return NoteLinkReport(path: path, title: title, outgoing: outgoing, backlinks: backlinks)
     }
 }
