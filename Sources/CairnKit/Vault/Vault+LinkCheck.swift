@@ -43,7 +43,8 @@ public struct LinkCheckReport: Sendable, Codable {
     public let notes: Int
     /// Files a link may point at (notes and attachments).
     public let files: Int
-    /// Links read: wikilinks and embeds in bodies, relative Markdown links, wikilinks in properties.
+    /// Links read: wikilinks and embeds in bodies, relative Markdown links, wikilinks in properties, and on canvas
+    /// boards the links of text cards and the files of file cards.
     public let links: Int
     /// Links whose name matched several files (resolved by the tie-break of `LinkResolver`).
     public let ambiguous: Int
