@@ -59,10 +59,18 @@ extension Cairn {
             let out = Output(env)
             if output.json { return try out.json(report) }
             for p in report.unresolved + report.brokenAnchors {
-                out.line(out.paint("\(p.path):\(p.line)", .magenta) + "  " + p.link
-                         + (p.kind == .unresolved ? "" : "  " + out.paint(p.kind.rawValue, .red) + " in " + (p.resolved ?? "?")))
+                let place = out.paint("\(p.path):\(p.line)", .magenta) + (p.card.map { " (card \($0))" } ?? "")
+                let problem = switch p.kind {
+                case .unresolved: ""
+                case .missingFile: "  " + out.paint(p.kind.rawValue, .red)
+                default: "  " + out.paint(p.kind.rawValue, .red) + " in " + (p.resolved ?? "?")
+                }
+                out.line(place + "  " + p.link + problem)
             }
-            out.line("\(report.unresolved.count) unresolved and \(report.brokenAnchors.count) to a missing heading or block, of \(report.links) links in \(report.notes) notes.")
+            let cards = report.brokenAnchors.filter { $0.kind == .missingFile }.count
+            out.line("\(report.unresolved.count) unresolved and \(report.brokenAnchors.count - cards) to a missing heading or block"
+                     + (cards == 0 ? "" : ", \(cards) canvas file card\(cards == 1 ? "" : "s") to a missing file")
+                     + ", of \(report.links) links in \(report.notes) notes.")
         }
     }
 }

@@ -50,13 +50,22 @@ public struct LinkResolver: Sendable {
             byName[Self.fileName(lower), default: []].append(path)
         }
         for key in byName.keys { byName[key]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        addAliases(aliases)
+    }
+
+    /// Adds the aliases notes declare (note path → its aliases), for an index made of paths first.
+    public mutating func addAliases(_ aliases: [String: [String]]) {
+        var added: Set<String> = []
         for (path, names) in aliases {
             for alias in names {
                 let key = alias.trimmingCharacters(in: .whitespaces).lowercased()
-                if !key.isEmpty { byAlias[key, default: []].append(path) }
+                if !key.isEmpty {
+                    byAlias[key, default: []].append(path)
+                    added.insert(key)
+                }
             }
         }
-        for key in byAlias.keys { byAlias[key]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        for key in added { byAlias[key]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
     }
 
     /// Adds a file (one written after the index was made: a new attachment), so links to it resolve.

@@ -10,6 +10,8 @@ public struct LinkProblem: Sendable, Codable, Hashable, CustomStringConvertible 
         case missingHeading = "missing-heading"
         /// The note exists but has no such block identifier.
         case missingBlock = "missing-block"
+        /// A canvas file card names a file that does not exist.
+        case missingFile = "missing-file"
     }
     /// The note holding the link.
     public let path: String
@@ -19,12 +21,16 @@ public struct LinkProblem: Sendable, Codable, Hashable, CustomStringConvertible 
     public let kind: Kind
     /// The note the link resolved to, for missing headings and blocks.
     public let resolved: String?
+    /// For a link on a canvas: the `id` of its card (a text card holding the link, or a file card).
+    public var card: String? = nil
 
     public var reason: String {
-        switch kind {
-        case .unresolved: "unresolved link \(link): no file has that name or path"
-        case .missingHeading: "link \(link) leads to \(resolved ?? "?"), which has no such heading"
-        case .missingBlock: "link \(link) leads to \(resolved ?? "?"), which has no such block (^id)"
+        let place = card.map { " in card \($0)" } ?? ""
+        return switch kind {
+        case .unresolved: "unresolved link \(link)\(place): no file has that name or path"
+        case .missingHeading: "link \(link)\(place) leads to \(resolved ?? "?"), which has no such heading"
+        case .missingBlock: "link \(link)\(place) leads to \(resolved ?? "?"), which has no such block (^id)"
+        case .missingFile: "file card \(card ?? "?") shows \(link), which does not exist"
         }
     }
 
@@ -37,13 +43,15 @@ public struct LinkCheckReport: Sendable, Codable {
     public let notes: Int
     /// Files a link may point at (notes and attachments).
     public let files: Int
-    /// Links read: wikilinks and embeds in bodies, relative Markdown links, wikilinks in properties.
+    /// Links read: wikilinks and embeds in bodies, relative Markdown links, wikilinks in properties, and on canvas
+    /// boards the links of text cards and the files of file cards.
     public let links: Int
     /// Links whose name matched several files (resolved by the tie-break of `LinkResolver`).
     public let ambiguous: Int
     /// Links to files that do not exist (yet): normal in Obsidian, counted, listed on request.
     public let unresolved: [LinkProblem]
-    /// Links to a heading or block that the existing note does not have: something was renamed.
+    /// Links to a heading or block that the existing note does not have, and canvas file cards showing a file that
+    /// does not exist: something was renamed or deleted.
     public let brokenAnchors: [LinkProblem]
 }
 
@@ -86,6 +94,8 @@ extension Vault {
         var resolver: LinkResolver
         var problems: [ValidationProblem]
         var validated: Int
+        /// The cards of each canvas file (`.canvas`, JSON Canvas), in path order.
+        var canvases: [(path: String, cards: [CanvasCard])] = []
     }
 
     /// The link check of `checkLinks`, plus (`validating`) the validation `validateNoteContent` does of every
@@ -140,14 +150,18 @@ extension Vault {
 
         var aliases: [String: [String]] = [:]
         for (path, note) in facts where !note.names.isEmpty && linked.contains(path) { aliases[path] = note.names }
+        // Canvas boards: their text cards hold Markdown whose links resolve from the canvas file, as a note's do.
+        let canvases = files.filter { $0.lowercased().hasSuffix(".canvas") }.compactMap { path in
+            FileManager.default.contents(atPath: root + "/" + path).map { (path: path, cards: CanvasCard.read($0)) }
+        }
         return LinkGraph(files: files, linkNotes: linkNotes, facts: facts, resolver: LinkResolver(paths: files, aliases: aliases),
-                         problems: problems, validated: validate.count)
+                         problems: problems, validated: validate.count, canvases: canvases)
     }
 
 
     /// Parses one note read from disk: once for both the link check (`links`) and validation (`validate`, as
     /// `validateNoteContent` judges it).
-    private static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
+    static func noteFacts(path: String, data: Data, links: Bool, validate: Bool) -> NoteFacts {
         var facts = NoteFacts()
         // Split only: the tags, title and tier a `Note` derives are not needed here.
         let parsed = try? NoteParser.split(path: path, data: data)
@@ -250,72 +264,45 @@ extension Vault.LinkGraph {
         var count = 0, ambiguous = 0
         var unresolved: [LinkProblem] = [], broken: [LinkProblem] = []
         var notes = 0
+        func check(_ link: Vault.CheckedLink, from path: String, card: String? = nil) {
+            count += 1
+            guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
+                unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil, card: card))
+                return
+            }
+            if found.ambiguous { ambiguous += 1 }
+            guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
+                  let target = facts[found.path]?.anchors else { return }
+            if subpath.hasPrefix("^") {
+                if !target.blocks.contains(subpath.dropFirst().lowercased()) {
+                    broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path, card: card))
+                }
+            } else {
+                let missing = subpath.split(separator: "#").map { NoteAnchors.normalizeHeading($0) }
+                    .contains { !$0.isEmpty && !target.headings.contains($0) }
+                if missing {
+                    broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingHeading, resolved: found.path, card: card))
+                }
+            }
+        }
         for path in linkNotes {
             guard let note = facts[path] else { continue }
             notes += 1
-            for link in note.links {
-                count += 1
-                guard let found = resolver.resolve(link.target, from: path, markdown: link.markdown) else {
-                    unresolved.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .unresolved, resolved: nil))
-                    continue
+            for link in note.links { check(link, from: path) }
+        }
+        let existing = canvases.isEmpty ? [] : Set(files)
+        for canvas in canvases {
+            for card in canvas.cards {
+                if let file = card.file {
+                    count += 1
+                    if existing.contains(file) { continue }
+                    broken.append(LinkProblem(path: canvas.path, line: card.line, link: file, kind: .missingFile, resolved: nil, card: card.id))
                 }
-                if found.ambiguous { ambiguous += 1 }
-                guard let subpath = link.subpath, found.path.utf8.count > 3, found.path.lowercased().hasSuffix(".md"),
-                      let target = facts[found.path]?.anchors else { continue }
-                if subpath.hasPrefix("^") {
-                    if !target.blocks.contains(subpath.dropFirst().lowercased()) {
-                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingBlock, resolved: found.path))
-                    }
-                } else {
-                    let missing = subpath.split(separator: "#").map { NoteAnchors.normalizeHeading($0) }
-                        .contains { !$0.isEmpty && !target.headings.contains($0) }
-                    if missing {
-                        broken.append(LinkProblem(path: path, line: link.line, link: link.written, kind: .missingHeading, resolved: found.path))
-                    }
-                }
+                for link in card.links { check(link, from: canvas.path, card: card.id) }
             }
         }
         let report = LinkCheckReport(notes: notes, files: files.count, links: count, ambiguous: ambiguous,
                                      unresolved: unresolved, brokenAnchors: broken)
         return report
-    }
-}
-
-extension Vault {
-    /// A note's (or any file's) outgoing links and the links that lead to it, resolved by the resolver `cairn doctor`
-    /// uses over every note of the working tree (property links included; templates and dot-folders are not notes).
-    ///
-    /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it. Cost: one read of
-    /// every note, as `checkLinks`.
-    public func links(note: String) throws -> NoteLinkReport {
-        let graph = try readLinkGraph(validating: false)
-        var trimmed = note.trimmingCharacters(in: .whitespaces)
-        while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
-        let path: String, title: String
-        do {
-            (path, title) = try searchIndex.findNote(note)
-        } catch SearchError.noteNotFound(let name) {
-            // An attachment or any other file a link can lead to.
-            guard graph.resolver.resolve(trimmed, from: "")?.path == trimmed else { throw SearchError.noteNotFound(name) }
-            (path, title) = (trimmed, LinkResolver.fileName(trimmed))
-        }
-        func entry(_ link: CheckedLink, from source: String, to resolved: String?) -> LinkEntry {
-            LinkEntry(source: source, target: link.target, resolved: resolved, kind: link.markdown ? .markdown : .wiki, line: link.line)
-        }
-        let outgoing = (graph.facts[path]?.links ?? []).enumerated()
-            .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
-            .map { entry($0.element, from: path, to: graph.resolver.resolve($0.element.target, from: path, markdown: $0.element.markdown)?.path) }
-        var backlinks: [LinkEntry] = []
-        for source in graph.linkNotes {
-            guard let facts = graph.facts[source] else { continue }
-            for link in facts.links.enumerated().sorted(by: { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }).map(\.element) {
-                // `[[#Heading]]` is the note itself, not a link to it.
-                if link.target.isEmpty { continue }
-                if graph.resolver.resolve(link.target, from: source, markdown: link.markdown)?.path == path {
-                    backlinks.append(entry(link, from: source, to: path))
-                }
-            }
-        }
-        return NoteLinkReport(path: path, title: title, outgoing: outgoing, backlinks: backlinks)
     }
 }
