@@ -74,6 +74,9 @@ def hermetic_env(home):
         "NO_COLOR": "1",
         "GIT_TERMINAL_PROMPT": "0",
     }
+    # Where agent work folders go (a tmpfs or a disk changes the agent rows): passed through when set.
+    if os.environ.get("TMPDIR"):
+        env["TMPDIR"] = os.environ["TMPDIR"]
     return env
 
 
