@@ -9,6 +9,9 @@ import Foundation
 public struct Glob: Hashable, Sendable, CustomStringConvertible {
     public let pattern: String
     private let segments: [String]
+    /// For `**` and `folder/sub/**` (folders without wildcards, then `**`): those folders, matched by comparing
+    /// bytes (the general matcher split every path into strings and scalar arrays; agents match whole vaults).
+    private let literalFolders: [String]?
 
     public init(_ pattern: String) {
         self.pattern = pattern
@@ -16,6 +19,9 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         while p.hasPrefix("./") { p.removeFirst(2) }
         while p.hasPrefix("/") { p.removeFirst() }
         segments = p.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let head = segments.dropLast()
+        literalFolders = segments.last == "**" && !head.contains(where: { $0.contains(where: { "*?[\\".contains($0) }) })
+            ? Array(head) : nil
     }
 
     public var description: String { pattern }
@@ -36,6 +42,15 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     /// True when `path` matches.
     public func matches(_ path: String) -> Bool {
+        if let folders = literalFolders {
+            var matched = 0
+            for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+                if matched == folders.count { return true }
+                guard part.elementsEqual(folders[matched].utf8) else { return false }
+                matched += 1
+            }
+            return matched == folders.count
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         return Self.match(segments[...], parts[...])
     }
