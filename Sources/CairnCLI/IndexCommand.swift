@@ -49,7 +49,6 @@ extension Cairn {
             guard stats else { return }
             out.line(out.paint("Index ", .bold) + result.path)
             out.line("  documents:      \(result.documents)" + (result.worktreeDocuments > 0 ? " (\(result.worktreeDocuments) from uncommitted edits)" : ""))
-            out.line("  links:          \(result.links)")
             out.line("  size:           " + ByteCountFormatter.string(fromByteCount: result.bytes, countStyle: .file))
             out.line("  indexed commit: " + (result.indexedCommit.map { String($0.prefix(10)) } ?? "none"))
             out.line("  schema version: \(result.schemaVersion)")

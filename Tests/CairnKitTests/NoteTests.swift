@@ -75,6 +75,19 @@ private func note(_ text: String, path: String = "memory/knowledge/note.md") thr
         #expect(parsed.wikilinks.isEmpty)
     }
 
+    @Test func linesWithoutMarkupAreSkippedButStillCounted() {
+        // Prose lines (no `#`, `[`, backtick or `~`) are passed over without decoding: the lines after them, CRLF
+        // lines, multi-byte text and a last line without a newline keep their file line numbers.
+        let body = "Prose é ü 日本\r\n\r\nmore prose\n[[First]] #one\r\nplain\n~~~\n[[Hidden]]\n~~~\n\nno markup\n"
+            + String(repeating: "lorem ipsum\n", count: 50) + "é [[Last]] #two"
+        let links = NoteLinks.scan(body, firstLine: 3)
+        #expect(links.wikiLinks.map(\.target) == ["First", "Last"])
+        #expect(links.wikiLinks.map(\.line) == [6, 63])
+        #expect(links.tags == ["one", "two"])
+        #expect(NoteLinks.scan("", firstLine: 1).wikiLinks.isEmpty)
+        #expect(NoteLinks.scan("\n\n[[A]]", firstLine: 1).wikiLinks.map(\.line) == [3])
+    }
+
     // MARK: - Links
 
     @Test func wikilinkVariants() throws {

@@ -51,7 +51,7 @@ import Testing
         let stats = sb.runCairn(["index", "--stats", "--json"], cwd: v)
         try #require(stats.status == 0, "\(stats)")
         let s = try jsonObject(stats.stdoutData)
-        lines.append("documents \(s["documents"] ?? "") worktree \(s["worktreeDocuments"] ?? "") links \(s["links"] ?? "")")
+        lines.append("documents \(s["documents"] ?? "") worktree \(s["worktreeDocuments"] ?? "")")
         for skipped in s["skipped"] as? [[String: Any]] ?? [] { lines.append("skipped \(skipped["path"] ?? "") \(skipped["reason"] ?? "")") }
         return lines.sorted()
     }

@@ -302,7 +302,9 @@ public enum BuiltinAgents {
             let c = try repo.commit(oid)
             count += 1
             let parentTree = try c.parents.first.map { try repo.commit($0).tree }
-            let changed = try repo.diff(from: parentTree, to: c.tree).deltas.map(\.path)
+            // `TreeDiff` reads only the trees on changed paths; libgit2's tree diff loaded every folder of both
+            // trees, for each of up to 200 commits.
+            let changed = try TreeDiff.changes(repo, from: parentTree, to: c.tree).map(\.path).sorted()
                 .filter { !$0.hasPrefix("memory/working/digests/") }
             if changed.isEmpty && c.trailer("Cairn-Operation") == nil { continue }
             changed.forEach { files.insert($0) }

@@ -20,7 +20,7 @@ extension Vault {
     static func scopeFits(base: BaseSnapshot, scope: [Glob], excluding: Set<String>, budget: Int) throws -> Bool {
         var used = 0
         for f in try base.files(matching: scope) where !excluding.contains(f.path) {
-            used += ContextItem.estimateTokens(try base.repository.objectHeader(f.oid)?.size ?? 0)
+            used += ContextItem.estimateTokens(try base.repository.objectHeader(f.oid)?.size ?? base.repository.blob(f.oid).count)
             if used > budget { return false }
         }
         return true
@@ -80,12 +80,12 @@ extension Vault {
             }
         }
         if left > 0 {
+            // Sizes come from the object headers: once the budget is nearly spent most files do not fit, and
+            // inflating each of them only to find that out read the whole scope (every note of a large vault).
             for f in try base.files(matching: scope) where !seen.contains(f.path) && !templates.isTemplate(f.path) {
                 guard left > 0 else { break }
-                // The size from the object's header: a scope of 20k notes is mostly too big to show, and
-                // reading each blob only to learn that cost more than the rest of the run.
-                guard let size = try? repository.objectHeader(f.oid)?.size,
-                      ContextItem.estimateTokens(size) <= left, let data = try? repository.blob(f.oid) else { continue }
+                guard let size = try? repository.objectHeader(f.oid)?.size, ContextItem.estimateTokens(size) <= left,
+                      let data = try? repository.blob(f.oid) else { continue }
                 let tokens = ContextItem.estimateTokens(data.count)
                 guard tokens <= left else { continue }
                 left -= tokens

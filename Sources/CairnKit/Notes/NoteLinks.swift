@@ -87,22 +87,39 @@ public struct NoteLinks: Sendable, Hashable {
         var scanner = BodyScanner()
         var lineNumber = firstLine
         var fence: (marker: Unicode.Scalar, count: Int)?
-        for rawLine in body.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
-            defer { lineNumber += 1 }
-            var line = Array(rawLine)
-            if line.last == "\r" { line.removeLast() }
-            if let open = fence {
-                if let close = fenceMarker(line), close.marker == open.marker, close.count >= open.count,
-                   close.rest.allSatisfy({ $0 == " " || $0 == "\t" }) {
-                    fence = nil
+        // Lines are cut from the UTF-8 bytes (a `\n` byte is never part of another character). A line without
+        // `#`, `[`, a backtick or `~` can hold no heading, tag, link or fence, so it is passed over without
+        // being decoded into scalars: most lines of prose are.
+        var text = body
+        text.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                var interesting = false
+                while end < bytes.count, bytes[end] != 0x0A {
+                    switch bytes[end] {
+                    case 0x23, 0x5B, 0x60, 0x7E: interesting = true  // # [ ` ~
+                    default: break
+                    }
+                    end += 1
                 }
-                continue
+                defer { lineNumber += 1; start = end + 1 }
+                guard interesting else { continue }
+                var line = Array(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).unicodeScalars)
+                if line.last == "\r" { line.removeLast() }
+                if let open = fence {
+                    if let close = fenceMarker(line), close.marker == open.marker, close.count >= open.count,
+                       close.rest.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                        fence = nil
+                    }
+                    continue
+                }
+                if let open = fenceMarker(line), !(open.marker == "`" && open.rest.contains("`")) {
+                    fence = (open.marker, open.count)
+                    continue
+                }
+                scanner.scanLine(line, number: lineNumber)
             }
-            if let open = fenceMarker(line), !(open.marker == "`" && open.rest.contains("`")) {
-                fence = (open.marker, open.count)
-                continue
-            }
-            scanner.scanLine(line, number: lineNumber)
         }
         return NoteLinks(
             firstHeading: scanner.firstHeading,

@@ -9,9 +9,9 @@ import Foundation
 public struct Glob: Hashable, Sendable, CustomStringConvertible {
     public let pattern: String
     private let segments: [String]
-    /// For the common `folder/**` shape (no wildcard before a final `**`): the folder's UTF-8 bytes, so a path
-    /// is matched by comparing bytes instead of splitting it (a 20k-note scope is matched on every agent run).
-    private let folder: [UInt8]?
+    /// For `**` and `folder/sub/**` (folders without wildcards, then `**`): those folders, matched by comparing
+    /// bytes (the general matcher split every path into strings and scalar arrays; agents match whole vaults).
+    private let literalFolders: [String]?
 
     public init(_ pattern: String) {
         self.pattern = pattern
@@ -19,11 +19,9 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
         while p.hasPrefix("./") { p.removeFirst(2) }
         while p.hasPrefix("/") { p.removeFirst() }
         segments = p.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if segments.last == "**", !segments.dropLast().contains(where: { $0.contains(where: { "*?[\\".contains($0) }) }) {
-            folder = Array(segments.dropLast().joined(separator: "/").utf8)
-        } else {
-            folder = nil
-        }
+        let head = segments.dropLast()
+        literalFolders = segments.last == "**" && !head.contains(where: { $0.contains(where: { "*?[\\".contains($0) }) })
+            ? Array(head) : nil
     }
 
     public var description: String { pattern }
@@ -44,27 +42,17 @@ public struct Glob: Hashable, Sendable, CustomStringConvertible {
 
     /// True when `path` matches.
     public func matches(_ path: String) -> Bool {
-        if let folder, let inside = Self.isInside(folder, path) { return inside }
-        return matchesBySegments(path)
-    }
-
-    /// `matches` without the byte-level shortcut (tests compare the two).
-    func matchesBySegments(_ path: String) -> Bool {
+        if let folders = literalFolders {
+            var matched = 0
+            for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+                if matched == folders.count { return true }
+                guard part.elementsEqual(folders[matched].utf8) else { return false }
+                matched += 1
+            }
+            return matched == folders.count
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         return Self.match(segments[...], parts[...])
-    }
-
-    /// Whether `path` is `folder` or under it, for a plain path (no leading `/`, no empty segment); nil for any
-    /// other path, which is left to the segment matcher.
-    private static func isInside(_ folder: [UInt8], _ path: String) -> Bool? {
-        path.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
-            let slash = UInt8(ascii: "/")
-            if bytes.first == slash { return nil }
-            for i in bytes.indices.dropFirst() where bytes[i] == slash && bytes[i - 1] == slash { return nil }
-            if folder.isEmpty { return true }
-            guard bytes.count >= folder.count, bytes.starts(with: folder) else { return false }
-            return bytes.count == folder.count || bytes[folder.count] == slash
-        } ?? nil
     }
 
     /// True when some path under folder `dir` could match (used to skip whole subtrees when materializing).

@@ -3,15 +3,6 @@ import Foundation
 
 /// What the index stores about one note: derived from its bytes alone, so it can be made on any thread.
 struct IndexedDocument: Sendable {
-    /// A link found in the note, with the key it resolves through.
-    struct Link: Sendable {
-        let kind: LinkEntry.Kind
-        let target: String
-        /// Wikilinks: the lowercased name; Markdown links: the vault-relative path it points to.
-        let key: String
-        let line: Int
-    }
-
     /// A name a wikilink can use for this note, with its precedence (lower wins).
     struct Name: Sendable {
         let key: String
@@ -29,7 +20,6 @@ struct IndexedDocument: Sendable {
     let mtime: Double?
     let source: String
     let names: [Name]
-    let links: [Link]
 
     /// The result of reading one file: a document, or the reason it is left out.
     enum Extraction: Sendable {
@@ -60,7 +50,10 @@ struct IndexedDocument: Sendable {
         if data.count > maxBytes {
             return .skipped(path: path, reason: tooLargeReason(size: data.count, limit: maxBytes))
         }
-        if data.contains(0) { return .skipped(path: path, reason: "binary (contains NUL bytes)") }
+        // Over the raw bytes: `Data.contains` stepped Data's byte iterator through every note.
+        if data.withUnsafeBytes({ $0.contains(0) }) {
+            return .skipped(path: path, reason: "binary (contains NUL bytes)")
+        }
         let note: Note
         var lenient: (title: String?, tags: [String])? = nil
         let lower = path.lowercased()
@@ -76,7 +69,7 @@ struct IndexedDocument: Sendable {
             }
         }
         var body = note.body
-        if body.utf8.contains(where: { $0 == 2 || $0 == 3 }) {
+        if Self.containsHighlightMarks(body) {
             body = body.replacingOccurrences(of: SearchHit.highlightStart, with: " ")
                 .replacingOccurrences(of: SearchHit.highlightEnd, with: " ")
         }
@@ -92,19 +85,17 @@ struct IndexedDocument: Sendable {
         for alias in note.frontMatter?.aliases ?? [] { addName(alias, 2) }
         addName(lenient?.title ?? note.title, 3)
 
-        var links: [Link] = []
-        for w in note.links.wikiLinks {
-            links.append(Link(kind: .wiki, target: w.target, key: Self.nameKey(w.target), line: w.line))
-        }
-        for m in note.links.markdownLinks {
-            guard let resolved = Self.resolveRelative(m.target, from: path) else { continue }
-            links.append(Link(kind: .markdown, target: m.target, key: resolved, line: m.line))
-        }
         return .document(IndexedDocument(
             path: path, blob: blob, title: lenient?.title ?? note.title, tier: note.tier?.rawValue,
             tags: Self.unique((lenient?.tags ?? []) + note.tags),
             body: body, bodyFirstLine: note.bodyFirstLine, size: data.count, mtime: mtime, source: source,
-            names: names, links: links))
+            names: names))
+    }
+
+    /// Whether `text` holds the bytes 2 or 3 (the highlight marks of snippets), over its UTF-8 storage.
+    static func containsHighlightMarks(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.contains { $0 == 2 || $0 == 3 } }
     }
 
     /// `title:` and `tags:` read line by line from a front matter block YAML rejected, so a note
@@ -150,21 +141,5 @@ struct IndexedDocument: Sendable {
             return String(name.dropLast(ext.count))
         }
         return name
-    }
-
-    /// A Markdown link target resolved against the note's folder (`/x` from the vault root);
-    /// `nil` when it climbs out of the vault.
-    static func resolveRelative(_ target: String, from notePath: String) -> String? {
-        var parts: [Substring] = target.hasPrefix("/") ? [] : notePath.split(separator: "/").dropLast()
-        for component in target.split(separator: "/", omittingEmptySubsequences: true) {
-            switch component {
-            case ".": continue
-            case "..":
-                guard !parts.isEmpty else { return nil }
-                parts.removeLast()
-            default: parts.append(component)
-            }
-        }
-        return parts.isEmpty ? nil : parts.joined(separator: "/")
     }
 }

@@ -69,15 +69,14 @@ extension SearchIndex {
 
     /// Counts, size, indexed commit and skipped files, after bringing the index up to date.
     public func stats(rebuild: Bool = false) throws -> IndexStats {
-        let (stats, update) = try withUpToDateIndex(forceRebuild: rebuild) { db -> (Int, Int, Int, String?, [SkippedFile]) in
+        let (stats, update) = try withUpToDateIndex(forceRebuild: rebuild) { db -> (Int, Int, String?, [SkippedFile]) in
             let documents = try Int.fetchOne(db, sql: "SELECT count(*) FROM docs") ?? 0
             let worktree = try Int.fetchOne(db, sql: "SELECT count(*) FROM docs WHERE source = 'worktree'") ?? 0
-            let links = try Int.fetchOne(db, sql: "SELECT count(*) FROM links") ?? 0
             let commit = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'commit'")
             let skipped = try Row.fetchAll(db, sql: "SELECT path, reason FROM skipped ORDER BY path").map {
                 SkippedFile(path: $0["path"], reason: $0["reason"])
             }
-            return (documents, worktree, links, commit, skipped)
+            return (documents, worktree, commit, skipped)
         }
         var bytes: Int64 = 0
         for suffix in ["", "-wal"] {
@@ -85,9 +84,9 @@ extension SearchIndex {
                 bytes += size.int64Value
             }
         }
-        return IndexStats(path: path, documents: stats.0, worktreeDocuments: stats.1, links: stats.2, bytes: bytes,
-                          indexedCommit: stats.3.flatMap { $0.isEmpty ? nil : $0 }, schemaVersion: Self.schemaVersion,
-                          skipped: stats.4, update: update)
+        return IndexStats(path: path, documents: stats.0, worktreeDocuments: stats.1, bytes: bytes,
+                          indexedCommit: stats.2.flatMap { $0.isEmpty ? nil : $0 }, schemaVersion: Self.schemaVersion,
+                          skipped: stats.3, update: update)
     }
 
     // MARK: - Running a query
@@ -266,16 +265,13 @@ extension SearchIndex {
 }
 
 extension SearchIndex {
-    /// Every document as one line (`path blob source title tags tier`), plus links and skips, sorted:
+    /// Every document as one line (`path blob source title tags tier`), plus names and skips, sorted:
     /// lets tests compare an incrementally updated index with a rebuilt one.
     func contentsForComparison() throws -> [String] {
         try withUpToDateIndex { db in
             var lines = try Row.fetchAll(db, sql: "SELECT path, blob, source, title, tags, tier, body_line FROM docs").map { r -> String in
                 let tier: String = r["tier"] ?? "-"
                 return "doc \(r["path"] as String) \(r["blob"] as String) \(r["source"] as String) \(r["title"] as String) [\(r["tags"] as String)] \(tier) \(r["body_line"] as Int)"
-            }
-            lines += try Row.fetchAll(db, sql: "SELECT d.path, l.kind, l.key, l.line FROM links l JOIN docs d ON d.id = l.doc_id").map {
-                "link \($0["path"] as String) \($0["kind"] as String) \($0["key"] as String) \($0["line"] as Int)"
             }
             lines += try Row.fetchAll(db, sql: "SELECT d.path, n.key, n.rank FROM names n JOIN docs d ON d.id = n.doc_id").map {
                 "name \($0["path"] as String) \($0["key"] as String) \($0["rank"] as Int)"

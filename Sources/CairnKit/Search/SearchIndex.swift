@@ -11,7 +11,7 @@ import GRDBSQLite
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
     /// FTS5's in-memory buffer during a full rebuild (see `rebuild`).
@@ -164,7 +164,6 @@ public final class SearchIndex {
             source TEXT NOT NULL CHECK (source IN ('commit', 'worktree')));
         CREATE TABLE doc_tags(doc_id INTEGER NOT NULL, tag TEXT NOT NULL);
         CREATE TABLE names(doc_id INTEGER NOT NULL, key TEXT NOT NULL, rank INTEGER NOT NULL);
-        CREATE TABLE links(doc_id INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL);
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
         CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
@@ -178,8 +177,6 @@ public final class SearchIndex {
         CREATE INDEX doc_tags_tag ON doc_tags(tag);
         CREATE INDEX names_doc ON names(doc_id);
         CREATE INDEX names_key ON names(key);
-        CREATE INDEX links_doc ON links(doc_id);
-        CREATE INDEX links_key ON links(key);
         """
 
     // MARK: - Rebuild
@@ -290,7 +287,7 @@ public final class SearchIndex {
             pending = next < batches.count ? parse(batches[next]) : nil
             next += 1
             for extraction in results.values {
-                if let extraction { try insert(db, extraction) }
+                if let extraction { try insert(db, extraction, fresh: true) }
                 count += 1
             }
             reporter.advance(results.values.count)
@@ -447,14 +444,15 @@ public final class SearchIndex {
 
     // MARK: - Rows
 
-    /// Replaces the document at the extraction's path (or records why it is skipped).
-    private func insert(_ db: Database, _ extraction: IndexedDocument.Extraction) throws {
+    /// Replaces the document at the extraction's path (or records why it is skipped). `fresh`: the path is not
+    /// in the index yet (a rebuild's bulk load, whose tree lists each path once), so there is nothing to remove.
+    private func insert(_ db: Database, _ extraction: IndexedDocument.Extraction, fresh: Bool = false) throws {
         switch extraction {
         case .skipped(let path, let reason):
-            try removeDocument(db, path: path)
+            if !fresh { try removeDocument(db, path: path) }
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO skipped(path, reason) VALUES (?, ?)").execute(arguments: [path, reason])
         case .document(let doc):
-            try removeDocument(db, path: doc.path)
+            if !fresh { try removeDocument(db, path: doc.path) }
             try db.cachedStatement(sql: """
                 INSERT INTO docs(path, blob, title, tier, tags, body_line, size, mtime, source)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -467,19 +465,16 @@ public final class SearchIndex {
             for tag in doc.tags { try tagStatement.execute(arguments: [id, tag]) }
             let nameStatement = try db.cachedStatement(sql: "INSERT INTO names(doc_id, key, rank) VALUES (?, ?, ?)")
             for name in doc.names { try nameStatement.execute(arguments: [id, name.key, name.rank]) }
-            let linkStatement = try db.cachedStatement(sql: "INSERT INTO links(doc_id, kind, target, key, line) VALUES (?, ?, ?, ?, ?)")
-            for link in doc.links { try linkStatement.execute(arguments: [id, link.kind.rawValue, link.target, link.key, link.line]) }
         }
     }
 
-    /// Removes the document at `path` with its text, tags, names and links (and any skip record).
+    /// Removes the document at `path` with its text, tags and names (and any skip record).
     private func removeDocument(_ db: Database, path: String) throws {
         try db.cachedStatement(sql: "DELETE FROM skipped WHERE path = ?").execute(arguments: [path])
         guard let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM docs WHERE path = ?"), arguments: [path]) else { return }
         try db.cachedStatement(sql: "DELETE FROM fts WHERE rowid = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM doc_tags WHERE doc_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM names WHERE doc_id = ?").execute(arguments: [id])
-        try db.cachedStatement(sql: "DELETE FROM links WHERE doc_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM docs WHERE id = ?").execute(arguments: [id])
     }
 

@@ -129,7 +129,6 @@ public struct IndexStats: Sendable, Codable {
     public let documents: Int
     /// Documents indexed from uncommitted working-tree edits.
     public let worktreeDocuments: Int
-    public let links: Int
     public let bytes: Int64
     public let indexedCommit: String?
     public let schemaVersion: Int
