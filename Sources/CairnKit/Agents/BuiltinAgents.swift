@@ -111,7 +111,6 @@ public enum BuiltinAgents {
         // A batch at a time: its blobs read here (libgit2 wants one thread per repository), then parsed, shingled
         // and signed on every core; only the small `Read` of each note is kept.
         let batchSize = 512
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         for start in stride(from: 0, to: files.count, by: batchSize) {
             progress?(AgentProgress(step: "reading notes", done: start, total: files.count))
             let batch: [(file: TreeFile, data: Data)] = files[start..<min(files.count, start + batchSize)].compactMap { file in
@@ -119,15 +118,8 @@ public enum BuiltinAgents {
                       let data = try? base.repository.blob(file.oid) else { return nil }
                 return (file, data)
             }
-            let results = SlotBox<Read>(count: batch.count)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < batch.count {
-                    results.set(i, read(batch[i].file.path, batch[i].data))
-                    i += workers
-                }
-            }
-            for (i, found) in results.values.enumerated() {
+            let results = parallelResults(count: batch.count) { read(batch[$0].file.path, batch[$0].data) }
+            for (i, found) in results.enumerated() {
                 guard let found else { continue }
                 openTasks.formUnion(found.openTasks)
                 guard let note = found.note else { continue }

@@ -250,7 +250,7 @@ public final class SearchIndex {
         let files = try vault.repository.files(in: tree).filter {
             $0.mode != TreeChange.symlinkMode && IndexedDocument.isIndexable($0.path)
         }
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let workers = parallelWorkers
         let repositories = try (0..<workers).map { _ in RepositoryBox(try Repository(at: vault.gitDir)) }
         let maxFileBytes = self.maxFileBytes
         func parse(_ batch: [TreeFile]) -> (DispatchGroup, SlotBox<IndexedDocument.Extraction>) {
@@ -507,4 +507,22 @@ final class SlotBox<Value>: @unchecked Sendable {
         values[index] = value
         lock.unlock()
     }
+}
+
+/// One worker per core, at most 8: what the vault-wide readers (index, doctor, gc, backlinks) run on.
+let parallelWorkers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+
+/// `body(i)` for every `i` in `0..<count` on `workers` threads, the results by index (nil where `body` gave
+/// none). Worker `w` takes `w`, `w + workers`, …, so `i % workers` names the thread an index runs on, for state
+/// that wants one thread at a time (a libgit2 repository).
+func parallelResults<Value>(count: Int, workers: Int = parallelWorkers, _ body: @Sendable (Int) -> Value?) -> [Value?] {
+    let results = SlotBox<Value>(count: count)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        var i = worker
+        while i < count {
+            if let value = body(i) { results.set(i, value) }
+            i += workers
+        }
+    }
+    return results.values
 }

@@ -75,23 +75,13 @@ extension Vault {
     /// The link facts of each note of `paths` whose text `needles` says may hold a link of interest (nil for the
     /// others and for notes that cannot be read), read on every core.
     private func readMatchingNotes(_ paths: [String], needles: LinkNeedles) -> [NoteFacts?] {
-        let results = SlotBox<NoteFacts>(count: paths.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let root = self.root
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var buffer: [UInt8] = []
-            var i = worker
-            while i < paths.count {
-                let path = paths[i]
-                if needles.mayLink(from: path), let data = FileManager.default.contents(atPath: root + "/" + path) {
-                    results.set(i, Self.noteFacts(path: path, data: data, links: true, validate: false))
-                } else if let data = FileManager.default.contents(atPath: root + "/" + path), needles.mayLink(data, buffer: &buffer) {
-                    results.set(i, Self.noteFacts(path: path, data: data, links: true, validate: false))
-                }
-                i += workers
-            }
+        return parallelResults(count: paths.count) { i -> NoteFacts? in
+            let path = paths[i]
+            guard let data = FileManager.default.contents(atPath: root + "/" + path),
+                  needles.mayLink(from: path) || needles.mayLink(data) else { return nil }
+            return Self.noteFacts(path: path, data: data, links: true, validate: false)
         }
-        return results.values
     }
 }
 
@@ -153,11 +143,10 @@ struct LinkNeedles: Sendable {
         return folders.contains { lower.hasPrefix($0) }
     }
 
-    /// True when `data` (a note's bytes) may hold a link of interest. `buffer` is scratch space, reused.
-    func mayLink(_ data: Data, buffer: inout [UInt8]) -> Bool {
+    /// True when `data` (a note's bytes) may hold a link of interest.
+    func mayLink(_ data: Data) -> Bool {
         if everything { return true }
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: data)
+        var buffer = [UInt8](data)
         return buffer.withUnsafeMutableBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return false }
             let bytes = raw.bindMemory(to: UInt8.self)

@@ -124,22 +124,15 @@ extension Vault {
         facts.reserveCapacity(linkNotes.count)
         var problems: [ValidationProblem] = []
         let batchSize = 1024
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         var reporter = ProgressReporter(progress, task: "checking notes", total: paths.count, every: batchSize)
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let batch = Array(paths[start..<min(paths.count, start + batchSize)])
-            let results = SlotBox<NoteFacts>(count: batch.count)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var i = worker
-                while i < batch.count {
-                    let path = batch[i]
-                    if let data = FileManager.default.contents(atPath: root + "/" + path) {
-                        results.set(i, Self.noteFacts(path: path, data: data, links: linked.contains(path), validate: validate.contains(path)))
-                    }
-                    i += workers
-                }
+            let results = parallelResults(count: batch.count) { i -> NoteFacts? in
+                let path = batch[i]
+                guard let data = FileManager.default.contents(atPath: root + "/" + path) else { return nil }
+                return Self.noteFacts(path: path, data: data, links: linked.contains(path), validate: validate.contains(path))
             }
-            for (i, found) in results.values.enumerated() {
+            for (i, found) in results.enumerated() {
                 guard let found else { continue }
                 if let p = found.problem { problems.append(p) }
                 if found.isLinkNote { facts[batch[i]] = found }

@@ -233,20 +233,13 @@ struct WorktreeChanges {
     /// Stats the files of the visited folders against their cached entries (both cores), hashes the
     /// ones that differ or were racy, records what changed in `result` and writes the changed folders.
     private func checkAndStore(_ db: Database, _ visited: [Visited], into result: inout Result) throws {
-        let checked = SlotBox<WorktreeChanges.Checked>(count: visited.count)
         let scanRoot = self.root
         let margin = racyMargin
-        let workers = min(2, max(1, visited.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var i = worker
-            while i < visited.count {
-                checked.set(i, Self.checkFiles(root: scanRoot, dir: visited[i].dir, entry: visited[i].entry, margin: margin,
-                                               only: visited[i].only))
-                i += workers
-            }
+        let checked = parallelResults(count: visited.count, workers: min(2, max(1, visited.count))) { i in
+            Self.checkFiles(root: scanRoot, dir: visited[i].dir, entry: visited[i].entry, margin: margin, only: visited[i].only)
         }
         for (i, item) in visited.enumerated() {
-            guard let check = checked.values[i] else { continue }
+            guard let check = checked[i] else { continue }
             result.filesHashed += check.hashed
             result.filesStatted += check.statted
             var entry = item.entry
