@@ -39,18 +39,7 @@ extension Repository {
     private static func entrySize(_ input: inout PackInput, at offset: UInt64, pack: String) throws -> Int? {
         let bytes = try input.read(at: offset, count: min(4096, input.size - 20 - Int(offset)))
         let parsed = try ReachablePack.parseEntryHeader(bytes, at: offset, pack: pack)
-        if parsed.type != 6 && parsed.type != 7 {
-            // Type, then the size: 4 bits, then 7 bits per byte while the high bit is set.
-            var i = bytes.startIndex
-            var size = Int(bytes[i] & 0x0F)
-            var shift = 4
-            while bytes[i] & 0x80 != 0 {
-                i += 1
-                size |= Int(bytes[i] & 0x7F) << shift
-                shift += 7
-            }
-            return size
-        }
+        if parsed.type != 6 && parsed.type != 7 { return parsed.size }
         // A delta starts with the base's size and the result's size, 7 bits per byte each.
         var prefix = [UInt8](repeating: 0, count: 32)
         let data = bytes[(bytes.startIndex + parsed.dataStart)...]

@@ -200,6 +200,8 @@ public struct ReachablePack {
 
     struct ParsedHeader {
         var type: UInt8
+        /// The entry's size: of the object for a whole entry, of the delta data for a delta.
+        var size: Int = 0
         /// Where the size ends (the distance or base id of a delta starts there).
         var sizeEnd: Int
         /// Where the compressed data starts.
@@ -213,12 +215,17 @@ public struct ReachablePack {
         var i = bytes.startIndex
         guard i < bytes.endIndex else { throw bad() }
         let type = (bytes[i] >> 4) & 7
+        // Type, then the size: 4 bits, then 7 bits per byte while the high bit is set.
+        var size = Int(bytes[i] & 0x0F)
+        var shift = 4
         while bytes[i] & 0x80 != 0 {
             i += 1
-            guard i < bytes.endIndex else { throw bad() }
+            guard i < bytes.endIndex, shift <= 56 else { throw bad() }
+            size |= Int(bytes[i] & 0x7F) << shift
+            shift += 7
         }
         i += 1
-        var parsed = ParsedHeader(type: type, sizeEnd: i - bytes.startIndex, dataStart: i - bytes.startIndex)
+        var parsed = ParsedHeader(type: type, size: size, sizeEnd: i - bytes.startIndex, dataStart: i - bytes.startIndex)
         switch type {
         case 1, 2, 3, 4: break
         case 6:
