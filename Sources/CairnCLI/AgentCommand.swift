@@ -69,7 +69,7 @@ extension Cairn {
                 var options = AgentRunOptions()
                 options.input = input.values
                 options.environment = env.variables
-                let progress = ProgressLine.onTerminal(env)
+                let progress = ProgressLine.onTerminal(env, json: output.json)
                 options.progress = progress?.handler
                 let fixed = env.variables["CAIRN_NOW"] != nil ? env.now : nil
                 let result: AgentRunResult

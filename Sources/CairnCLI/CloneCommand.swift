@@ -20,10 +20,10 @@ extension Cairn {
             if name.hasSuffix(".git") { name = String(name.dropLast(4)) }
             let target = env.absolute(directory ?? (name.isEmpty ? "vault" : name))
             let credentials = try env.transportCredentials(tokenEnv: "CAIRN_SYNC_TOKEN")
-            let progress = TransferProgressLine.onTerminal(env, json: output.json)
+            let progress = ProgressLine.onTerminal(env, json: output.json)
             defer { progress?.finish() }
             let (_, report) = try Vault.clone(url: remoteURL, into: target, credentials: credentials, hostName: Environment.hostName,
-                                              now: env.now, progress: progress?.handler)
+                                              now: env.now, progress: progress?.transferHandler)
             progress?.finish()
             let out = Output(env)
             if output.json { return try out.json(report) }

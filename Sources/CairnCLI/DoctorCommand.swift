@@ -16,9 +16,9 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let display = ProgressDisplay(env: env)
-            let report = vault.doctor(now: env.now, progress: display.handler)
-            display.finish()
+            let display = ProgressLine.onTerminal(env, json: output.json)
+            let report = vault.doctor(now: env.now, progress: display?.handler)
+            display?.finish()
             let out = Output(env)
             if output.json {
                 try out.json(report)

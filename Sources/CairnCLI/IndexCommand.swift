@@ -29,11 +29,11 @@ extension Cairn {
             let out = Output(env)
             if rebuild && !output.json { ErrorReporting.printError("cairn: rebuilding the search index…") }
             let result: IndexStats
-            let display = ProgressDisplay(env: env)
+            let display = ProgressLine.onTerminal(env, json: output.json)
             do {
-                defer { display.finish() }
+                defer { display?.finish() }
                 let index = vault.searchIndex
-                index.progress = display.handler
+                index.progress = display?.handler
                 result = try index.stats(rebuild: rebuild)
             } catch let error as SearchError {
                 throw CLIFailure(message: "\(error)", status: 1)

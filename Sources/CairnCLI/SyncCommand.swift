@@ -30,14 +30,14 @@ extension Cairn {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
             let report: SyncReport
-            let progress = TransferProgressLine.onTerminal(env, json: output.json)
+            let progress = ProgressLine.onTerminal(env, json: output.json)
             defer { progress?.finish() }
             if abort {
                 report = try vault.abortSync(now: env.now)
             } else {
                 var options = SyncOptions(author: try env.identity(for: vault),
                                           credentials: try env.transportCredentials(tokenEnv: vault.config.sync.tokenEnv, timeoutSeconds: vault.config.sync.timeoutSeconds))
-                options.progress = progress?.handler
+                options.progress = progress?.transferHandler
                 report = continueSync ? try vault.continueSync(options: options, now: env.now)
                                       : try vault.sync(remote: remote, options: options, now: env.now)
             }

@@ -31,18 +31,18 @@ import Testing
         let seen = Reports()
         _ = try BuiltinAgents.garbageCollect(base: base, policy: Policy(), now: f.now, reads: ["memory/**"],
                                              writes: ["memory/working/**"], progress: { seen.add($0) })
-        let reading = seen.all.filter { $0.step == "reading notes" }
+        let reading = seen.all.filter { $0.task == "reading notes" }
         let total = try #require(reading.last?.total)
         #expect(total >= 2500)
         #expect(reading.first?.done == 0 && reading.last?.done == total, "\(reading)")
         #expect(reading.map(\.done) == reading.map(\.done).sorted(), "progress only goes forward")
-        #expect(seen.all.contains { $0.step == "comparing notes" })
+        #expect(seen.all.contains { $0.task == "comparing notes" })
     }
 }
 
 final class Reports: @unchecked Sendable {
     private let lock = NSLock()
-    private var items: [AgentProgress] = []
-    func add(_ p: AgentProgress) { lock.lock(); items.append(p); lock.unlock() }
-    var all: [AgentProgress] { lock.lock(); defer { lock.unlock() }; return items }
+    private var items: [WorkProgress] = []
+    func add(_ p: WorkProgress) { lock.lock(); items.append(p); lock.unlock() }
+    var all: [WorkProgress] { lock.lock(); defer { lock.unlock() }; return items }
 }

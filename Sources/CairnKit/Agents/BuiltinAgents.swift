@@ -14,7 +14,7 @@ public enum BuiltinAgents {
     /// (empty: the built-in's defaults). The links they write follow `settings` (the vault's `.obsidian/app.json`).
     public static func run(_ name: String, base: BaseSnapshot, policy: Policy, now: Date,
                            reads: [String] = [], writes: [String] = [], settings: ObsidianSettings = ObsidianSettings(),
-                           progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+                           progress: ProgressHandler? = nil) throws -> BuiltinOutcome {
         switch name {
         case "gc":
             return try garbageCollect(base: base, policy: policy, now: now, reads: reads.isEmpty ? gcDefaultReads : reads,
@@ -43,7 +43,7 @@ public enum BuiltinAgents {
     /// Pinned notes are never archived. The same base and clock always give the same proposal.
     static func garbageCollect(base: BaseSnapshot, policy: Policy, now: Date, reads: [String] = gcDefaultReads,
                                writes: [String] = gcDefaultWrites, settings: ObsidianSettings = ObsidianSettings(),
-                               progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+                               progress: ProgressHandler? = nil) throws -> BuiltinOutcome {
         var edits: [ProposedEdit] = []
         var details: [String] = []
         let today = FrontMatter.dayString(now)
@@ -112,7 +112,7 @@ public enum BuiltinAgents {
         // and signed on every core; only the small `Read` of each note is kept.
         let batchSize = 512
         for start in stride(from: 0, to: files.count, by: batchSize) {
-            progress?(AgentProgress(step: "reading notes", done: start, total: files.count))
+            progress?(WorkProgress(task: "reading notes", done: start, total: files.count))
             let batch: [(file: TreeFile, data: Data)] = files[start..<min(files.count, start + batchSize)].compactMap { file in
                 guard !file.path.hasPrefix(archivePrefix), file.mode != TreeChange.symlinkMode,
                       let data = try? base.repository.blob(file.oid) else { return nil }
@@ -132,7 +132,7 @@ public enum BuiltinAgents {
                                      expired: note.expired, reviewAfter: note.reviewAfter))
             }
         }
-        progress?(AgentProgress(step: "reading notes", done: files.count, total: files.count))
+        progress?(WorkProgress(task: "reading notes", done: files.count, total: files.count))
 
         var targets = Set<String>()
         var resolver: LinkResolver? = nil
@@ -175,7 +175,7 @@ public enum BuiltinAgents {
 
         // 2. Near-duplicates among the notes that stay: LSH candidates, each checked exactly on its shingles
         // (read again for the candidates only).
-        progress?(AgentProgress(step: "comparing notes", done: 0, total: nil))
+        progress?(WorkProgress(task: "comparing notes", done: 0, total: nil))
         var shinglesOf: [Int: [UInt64]] = [:]
         func shingles(_ doc: Int) -> [UInt64] {
             if let known = shinglesOf[doc] { return known }
@@ -273,7 +273,7 @@ public enum BuiltinAgents {
 
     /// Writes `memory/working/digests/YYYY-MM-DD.md`: what changed on main since the last digest.
     static func digest(base: BaseSnapshot, now: Date, settings: ObsidianSettings = ObsidianSettings(),
-                       progress: AgentProgress.Handler? = nil) throws -> BuiltinOutcome {
+                       progress: ProgressHandler? = nil) throws -> BuiltinOutcome {
         let repo = base.repository
         // The last digest records the commit it covered up to.
         var since: OID? = nil

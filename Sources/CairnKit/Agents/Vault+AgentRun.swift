@@ -19,7 +19,7 @@ public struct AgentRunOptions: Sendable {
     /// Overrides the agent's `timeout:` (a workflow step's own `timeout:`).
     public var timeout: TimeInterval?
     /// Told how a long run (a built-in reading the whole vault) is getting on.
-    public var progress: AgentProgress.Handler?
+    public var progress: ProgressHandler?
     public init() {}
 }
 
@@ -171,14 +171,14 @@ extension Vault {
     func commitRun(record: RunRecord, edits: [ProposedEdit], summary: String, rationale: String, agent: AgentDefinition,
                    base: BaseSnapshot, policy: Policy, workflow: String?, input: [String: String], review: [PolicyFinding] = [],
                    author: OperatorIdentity, started: Date, clock: @escaping @Sendable () -> Date,
-                   progress: AgentProgress.Handler? = nil) throws -> AgentRunResult {
+                   progress: ProgressHandler? = nil) throws -> AgentRunResult {
         var record = record, edits = edits
         let runID = record.run, baseCommit = base.commit
         record.summary = summary
 
         var verdict: PolicyVerdict? = nil
         if record.failure == nil {
-            if edits.count > 100 { progress?(AgentProgress(step: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
+            if edits.count > 100 { progress?(WorkProgress(task: "checking \(edits.count) changes against policy", done: 0, total: nil)) }
             var v = PolicyGate(policy: policy).evaluate(edits: edits, agent: agent, base: base)
             v.needsReview += review
             verdict = v

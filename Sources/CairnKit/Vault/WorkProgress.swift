@@ -2,8 +2,8 @@ import Foundation
 
 /// How far a long piece of work has got: what the library reports to a caller that shows progress.
 ///
-/// The library never prints; long operations (`doctor`, a full rebuild of the search index) take a
-/// `ProgressHandler` and call it now and then. The CLI draws it on a terminal; other callers may ignore it.
+/// The library never prints; long operations (`doctor`, a full rebuild of the search index, a built-in agent over
+/// many notes) take a `ProgressHandler` and call it now and then, from the thread doing the work. The CLI draws it on a terminal; other callers may ignore it.
 public struct WorkProgress: Sendable, Equatable {
     /// What is being done, as a short phrase ("checking notes").
     public let task: String
@@ -20,7 +20,7 @@ public struct WorkProgress: Sendable, Equatable {
 }
 
 /// Receives progress reports; called on the thread doing the work, so it must return quickly.
-public typealias ProgressHandler = (WorkProgress) -> Void
+public typealias ProgressHandler = @Sendable (WorkProgress) -> Void
 
 /// Reports progress of one task at most every `every` items (and at its end), so the work loop pays next to nothing.
 struct ProgressReporter {
