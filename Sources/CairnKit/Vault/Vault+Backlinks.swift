@@ -114,6 +114,11 @@ struct LinkNeedles: Sendable {
     }
 
     init(names: [String], target: String) {
+        self.init(names: names, targets: [target])
+    }
+
+    /// Needles for links to any of `targets` (paths), by any of `names`.
+    init(names: [String], targets: [String]) {
         var runs: [[[UInt8]]] = []
         var everything = false
         for name in names {
@@ -130,9 +135,12 @@ struct LinkNeedles: Sendable {
         }
         self.runs = runs
         self.everything = everything
-        let lower = target.lowercased()
-        var folders = [lower + "/"]
-        if lower.hasSuffix(".md") { folders.append(String(lower.dropLast(3)) + "/") }
+        var folders: [String] = []
+        for target in targets {
+            let lower = target.lowercased()
+            folders.append(lower + "/")
+            if lower.hasSuffix(".md") { folders.append(String(lower.dropLast(3)) + "/") }
+        }
         self.folders = folders
     }
 

@@ -169,6 +169,9 @@ extension Vault {
         return (tree, rewrites.flatMap(\.links))
     }
 
+    /// Above this many moved files, `linkRewrites` parses every note instead of searching each for every name.
+    static let needleLimit = 64
+
     /// One file whose links a move rewrote: its new blob and the links that changed.
     struct LinkRewrite {
         let path: String
@@ -182,19 +185,38 @@ extension Vault {
     /// written, no tree is), in path order. The one rewrite `cairn mv` and a proposal's renames share.
     ///
     /// Notes are read from `after` (so an edit made with the move is kept); the vault's settings come from the
-    /// working tree. Cost: one read of each note and a resolver lookup per link, twice.
-    func linkRewrites(before: OID, after: OID, moves: [String: String]) throws -> [LinkRewrite] {
+    /// working tree. Cost: one read of each note and a byte search in it (`LinkNeedles`); a parse and a resolver
+    /// lookup per link, twice, of the notes that moved and of those whose bytes can name what moved. A link whose
+    /// resolution a move can change names a moved file (old or new name, or an alias), or sits in a moved note: the
+    /// others resolve the same before and after. Moves of more than `needleLimit` files parse every note
+    /// (`filter: false` too, for tests that compare both ways).
+    func linkRewrites(before: OID, after: OID, moves: [String: String], filter: Bool = true) throws -> [LinkRewrite] {
         guard !moves.isEmpty else { return [] }
         let settings = ObsidianSettings.read(root: root)
         let back = Dictionary(moves.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         let files = try repository.files(in: after).filter { !$0.path.hasPrefix(".") && !$0.path.contains("/.") }
+        let noteFiles = files.filter { $0.path.lowercased().hasSuffix(".md") && $0.mode != TreeChange.symlinkMode }
+        var needles: LinkNeedles?
+        if filter && moves.count <= Self.needleLimit {
+            // What a link to a moved file spells: its old or new name, or an alias or title it declares.
+            var names: [String] = []
+            for (old, new) in moves {
+                names += [LinkNeedles.stem(of: old), LinkNeedles.stem(of: new)]
+                if let file = noteFiles.first(where: { $0.path == new }) {
+                    let note = NoteParser.lenient(path: new, data: try repository.blob(file.oid))
+                    names += (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
+                }
+            }
+            needles = LinkNeedles(names: names, targets: Array(moves.keys) + Array(moves.values))
+        }
         var notes: [(file: TreeFile, data: Data, note: Note)] = []
         var aliasesAfter: [String: [String]] = [:]
         var aliasesBefore: [String: [String]] = [:]
         // Templates are not memory, but Obsidian updates their links like any note's: they are read (their
         // placeholders never resolve, so are never rewritten), and their aliases do not count.
-        for file in files where file.path.lowercased().hasSuffix(".md") && file.mode != TreeChange.symlinkMode {
+        for file in noteFiles {
             let data = try repository.blob(file.oid)
+            if let needles, back[file.path] == nil, !needles.mayLink(from: file.path), !needles.mayLink(data) { continue }
             let note = NoteParser.lenient(path: file.path, data: data)
             let names = (note.frontMatter?.aliases ?? []) + (note.frontMatter?.title.map { [$0] } ?? [])
             if !names.isEmpty && !settings.isTemplate(file.path) {
