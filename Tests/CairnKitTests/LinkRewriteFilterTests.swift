@@ -57,7 +57,13 @@ import Testing
             let ext = name.contains(".") ? "." + name.split(separator: ".").last! : ""
             let parent = source.contains("/") ? String(source[..<source.lastIndex(of: "/")!]) + "/" : ""
             var targets = [parent + "renamed-\(i)" + ext, "elsewhere/deeper/" + name]
-            if source.hasSuffix(".md") { targets.append("clash/" + noteNames[(i * 7) % noteNames.count]) }
+            if source.hasSuffix(".md") {
+                // The name of another note, at the root and beside a third note: links that reached that other note
+                // by name now reach the moved one.
+                let other = noteNames[(i * 7) % noteNames.count]
+                let beside = paths[(i * 3) % paths.count]
+                targets += ["clash/" + other, other, (beside.contains("/") ? String(beside[..<beside.lastIndex(of: "/")!]) + "/" : "") + other]
+            }
             for target in targets where target != source {
                 guard let result = try bothWays(vault, source, to: target) else { continue }
                 #expect(result.filtered == result.full, "\(source) → \(target)")
