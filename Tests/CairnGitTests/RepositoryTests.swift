@@ -226,6 +226,27 @@ import Testing
         #expect(result.broken.isEmpty)
     }
 
+    /// Each folder version is compared with the one checked before it: a blob missing only from an older version of a
+    /// folder, or only from an older version of a subfolder, is still found, and one missing from every version is
+    /// reported once.
+    @Test func verifyReachableObjectsFindsMissingBlobsOfOlderFolderVersions() throws {
+        let t = try TestRepo()
+        _ = try t.commit(["n/a.md": "old a\n", "n/b.md": "shared b\n", "n/sub/c.md": "old c\n", "top.md": "t\n"])
+        _ = try t.commit(["n/a.md": "new a\n"])
+        let tip = try t.commit(["n/sub/c.md": "new c\n", "n/d.md": "d\n"])
+        for content in ["old a\n", "old c\n", "shared b\n"] {
+            let hex = try Repository.hashBlob(Data(content.utf8)).hex
+            try FileManager.default.removeItem(atPath: "\(t.path)/.git/objects/\(hex.prefix(2))/\(hex.dropFirst(2))")
+        }
+        let result = try t.repo.verifyReachableObjects(from: [tip])
+        #expect(result.checked == 3)
+        #expect(result.broken.count == 3, "\(result.broken)")
+        #expect(result.broken.filter { $0.contains("(a.md)") }.count == 1)
+        #expect(result.broken.filter { $0.contains("(b.md)") }.count == 1)
+        #expect(result.broken.filter { $0.contains("(c.md)") }.count == 1)
+        #expect(t.run(["fsck", "--strict"]).status != 0)
+    }
+
     @Test(arguments: [TreeChange.fileMode, TreeChange.executableMode, TreeChange.symlinkMode])
     func verifyReachableObjectsReportsAMissingBlob(mode: UInt32) throws {
         let t = try TestRepo()

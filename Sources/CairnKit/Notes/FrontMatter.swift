@@ -146,10 +146,20 @@ public struct FrontMatter: Sendable, Hashable {
     /// - Throws: `NoteError` naming the file line of the problem. Aliases, nesting deeper than
     ///   `maxNestingDepth`, non-mapping documents, duplicate keys and ill-typed known keys are
     ///   rejected. Never traps, whatever `yaml` holds.
-    static func parse(yaml: String, block: String, lines: ClosedRange<Int>, path: String) throws(NoteError) -> FrontMatter {
+    ///
+    /// Plain front matter (`PlainFrontMatter`: `key: value` lines, the form most notes have) is composed without
+    /// libyaml; `plainFastPath: false` always takes libyaml's way (the tests compare the two).
+    static func parse(yaml: String, block: String, lines: ClosedRange<Int>, path: String,
+                      plainFastPath: Bool = true) throws(NoteError) -> FrontMatter {
         let firstYAMLLine = lines.lowerBound + 1
         func fileLine(_ yamlLine: Int) -> Int {
             min(max(yamlLine + firstYAMLLine - 1, lines.lowerBound), lines.upperBound)
+        }
+        // The nodes of plain front matter carry no positions, which only errors need: front matter that does not
+        // pass is read again by libyaml, which says where the problem is.
+        if plainFastPath, let root = PlainFrontMatter.compose(yaml),
+           let frontMatter = try? make(root: root, yaml: yaml, block: block, lines: lines, path: path, fileLine: fileLine) {
+            return frontMatter
         }
         if let problem = YAMLPreflight.check(yaml) {
             throw NoteError(path: path, line: fileLine(problem.line), reason: problem.reason)
@@ -164,6 +174,12 @@ public struct FrontMatter: Sendable, Hashable {
             throw NoteError(path: path, line: fileLine(YAMLPreflight.line(of: error) ?? 1),
                             reason: "invalid YAML in front matter")
         }
+        return try make(root: root, yaml: yaml, block: block, lines: lines, path: path, fileLine: fileLine)
+    }
+
+    /// The front matter whose YAML composes to `root`: its fields, and its known keys checked.
+    private static func make(root: Node?, yaml: String, block: String, lines: ClosedRange<Int>, path: String,
+                             fileLine: @escaping (Int) -> Int) throws(NoteError) -> FrontMatter {
         let converter = Converter(path: path, fileLine: fileLine)
         var fields: [(key: String, value: YAMLValue)] = []
         var keyNodes: [(key: String, node: Node, line: Int)] = []
@@ -360,11 +376,120 @@ private func tagName(_ node: Node) -> Tag.Name {
     }
     let explicit = scalar.tag.description  // set for explicit tags and quoted scalars
     if !explicit.isEmpty { return Tag.Name(rawValue: explicit) }
+    return plainTagName(scalar.string)
+}
+
+/// The YAML tag a plain scalar's text resolves to.
+private func plainTagName(_ text: String) -> Tag.Name {
     // Yams resolves plain scalars with regular expressions, which is slow on Linux; only text
     // starting with one of these characters can resolve to anything but a string.
-    guard let first = scalar.string.unicodeScalars.first else { return .null }
+    guard let first = text.unicodeScalars.first else { return .null }
     guard "0123456789+-.~nNtTfFyYoO<=".unicodeScalars.contains(first) else { return .str }
-    return YAMLScalarResolver.tag(of: scalar.string)
+    return YAMLScalarResolver.tag(of: text)
+}
+
+/// Front matter in its plainest form, composed without libyaml into the nodes `Yams.compose` builds from it (less
+/// their positions): every line `key: value`, where the key is ASCII letters, digits, `_` and `-` (not first) and
+/// the value, after exactly one space, is either a plain scalar or a flow list of plain scalars (`[a, b c]`, items
+/// separated by exactly `, `). Plain scalars here hold no `:`, `#`, brackets or braces, no tab, no character YAML
+/// reads as a line break or refuses, no space at either end, and start with a letter, a digit or one of `._/+(~$=^`
+/// (none of them a YAML indicator). Anything else — blank lines, comments, quotes, nesting, CRLF — is `nil`: libyaml
+/// reads it. This is what most notes' front matter is, and libyaml's two passes over it cost more than the rest of
+/// reading a note.
+enum PlainFrontMatter {
+    static func compose(_ yaml: String) -> Node? {
+        var text = yaml
+        return text.withUTF8 { compose($0) }
+    }
+
+    private static func compose(_ bytes: UnsafeBufferPointer<UInt8>) -> Node? {
+        guard let last = bytes.last, last == 0x0A else { return nil }
+        var pairs: [(Node, Node)] = []
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while bytes[end] != 0x0A { end += 1 }
+            var index = start
+            guard isKeyStart(bytes[index]) else { return nil }
+            index += 1
+            while index < end, isKeyByte(bytes[index]) { index += 1 }
+            // libyaml takes a key of at most 1024 characters.
+            guard index - start <= 1000, index + 2 < end, bytes[index] == 0x3A, bytes[index + 1] == 0x20 else { return nil }
+            let key = scalar(bytes, start, index)
+            let valueStart = index + 2
+            let value: Node
+            if bytes[valueStart] == 0x5B {  // [
+                guard bytes[end - 1] == 0x5D else { return nil }  // ]
+                let close = end - 1
+                var items: [Node] = []
+                var item = valueStart + 1
+                while item < close {
+                    guard let itemEnd = plainEnd(bytes, from: item, to: close, flow: true) else { return nil }
+                    items.append(scalar(bytes, item, itemEnd))
+                    if itemEnd == close { break }
+                    guard bytes[itemEnd] == 0x2C, itemEnd + 2 < close, bytes[itemEnd + 1] == 0x20 else { return nil }  // ", " and an item
+                    item = itemEnd + 2
+                }
+                value = .sequence(Node.Sequence(items, Tag(.implicit, .basic, .default), .flow))
+            } else {
+                guard plainEnd(bytes, from: valueStart, to: end, flow: false) == end else { return nil }
+                value = scalar(bytes, valueStart, end)
+            }
+            pairs.append((key, value))
+            start = end + 1
+        }
+        return .mapping(Node.Mapping(pairs, Tag(.implicit, .basic, .default), .block))
+    }
+
+    /// A plain scalar as Yams composes one (an implicit tag, resolved later from the text).
+    private static func scalar(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Node {
+        .scalar(Node.Scalar(String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self),
+                            Tag(.implicit, .basic, .default), .plain))
+    }
+
+    /// Where the plain scalar starting at `from` ends (before `to`, or in a flow list before a `,`); `nil` when the
+    /// text there is not one this reader accepts.
+    private static func plainEnd(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int, flow: Bool) -> Int? {
+        guard from < to, isPlainStart(bytes[from]) else { return nil }
+        var index = from + 1
+        while index < to {
+            let byte = bytes[index]
+            if byte >= 0x80 {
+                // Valid UTF-8 (the note was checked): refuse what libyaml reads as a break (U+0085, U+2028, U+2029)
+                // or does not print (C1 controls, U+FEFF, U+FFFE, U+FFFF).
+                if byte == 0xC2, index + 1 < to, bytes[index + 1] < 0xA0 { return nil }
+                if byte == 0xE2, index + 2 < to, bytes[index + 1] == 0x80, bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9 { return nil }
+                if byte == 0xEF, index + 2 < to, bytes[index + 1] == 0xBB, bytes[index + 2] == 0xBF { return nil }
+                if byte == 0xEF, index + 2 < to, bytes[index + 1] == 0xBF, bytes[index + 2] >= 0xBE { return nil }
+                index += 1
+                continue
+            }
+            if flow, byte == 0x2C { break }  // , ends a flow item
+            guard byte >= 0x20, byte <= 0x7E else { return nil }  // tab, CR, controls
+            switch byte {
+            case 0x3A, 0x23, 0x5B, 0x5D, 0x7B, 0x7D: return nil  // : # [ ] { }
+            default: index += 1
+            }
+        }
+        guard bytes[index - 1] != 0x20 else { return nil }
+        return index
+    }
+
+    private static func isKeyStart(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || byte == 0x5F
+    }
+
+    private static func isKeyByte(_ byte: UInt8) -> Bool {
+        isKeyStart(byte) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D
+    }
+
+    private static func isPlainStart(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case 0x2E, 0x5F, 0x2F, 0x2B, 0x28, 0x7E, 0x24, 0x3D, 0x5E: true  // . _ / + ( ~ $ = ^
+        default: byte >= 0x80 && byte != 0xC2 && byte != 0xE2 && byte != 0xEF  // letters of other scripts
+        }
+    }
 }
 
 /// A short description of a node's kind, for error messages ("a list", "a mapping", "true").
@@ -588,6 +713,12 @@ func normalizedTags<S: Sequence>(_ tags: S) -> [String] where S.Element: StringP
     var seen = Set<String>()
     var result: [String] = []
     for tag in tags {
+        // Most tags are already normal (lowercase ASCII letters, digits, `-`, `_`, `/`): nothing to trim or lower.
+        if !tag.isEmpty, tag.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2F }) {
+            let normalized = String(tag)
+            if seen.insert(normalized).inserted { result.append(normalized) }
+            continue
+        }
         var text = Substring(NoteText.trimmed(tag))
         while text.hasPrefix("#") { text = text.dropFirst() }
         let normalized = NoteText.trimmed(text).lowercased()

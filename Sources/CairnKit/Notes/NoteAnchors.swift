@@ -100,8 +100,10 @@ public struct NoteAnchors: Sendable, Hashable {
         var out = ""
         var pendingSpace = false
         for scalar in text.lowercased().unicodeScalars {
+            // ASCII by value (the alphabetic ASCII scalars are the 52 letters): Unicode property lookups are slow.
+            let v = scalar.value
             let isSeparator = scalar.isASCII
-                ? !(scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+                ? !((v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39) || v == 0x2D || v == 0x5F)
                 : scalar.properties.isWhitespace
             if isSeparator {
                 pendingSpace = !out.isEmpty

@@ -91,21 +91,31 @@ public struct NoteLinks: Sendable, Hashable {
         // `#`, `[`, a backtick or `~` can hold no heading, tag, link or fence, so it is passed over without
         // being decoded into scalars: most lines of prose are.
         var text = body
+        // One buffer for the scalars of a line, reused line after line.
+        var line: [Unicode.Scalar] = []
         text.withUTF8 { bytes in
             var start = 0
             while start <= bytes.count {
                 var end = start
                 var interesting = false
+                var ascii = true
                 while end < bytes.count, bytes[end] != 0x0A {
                     switch bytes[end] {
                     case 0x23, 0x5B, 0x60, 0x7E: interesting = true  // # [ ` ~
+                    case 0x80...: ascii = false
                     default: break
                     }
                     end += 1
                 }
                 defer { lineNumber += 1; start = end + 1 }
                 guard interesting else { continue }
-                var line = Array(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).unicodeScalars)
+                line.removeAll(keepingCapacity: true)
+                if ascii {
+                    // An ASCII byte is its own scalar: no String to build and decode.
+                    for index in start..<end { line.append(Unicode.Scalar(bytes[index])) }
+                } else {
+                    line.append(contentsOf: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self).unicodeScalars)
+                }
                 if line.last == "\r" { line.removeLast() }
                 if let open = fence {
                     if let close = fenceMarker(line), close.marker == open.marker, close.count >= open.count,

@@ -39,7 +39,10 @@ extension Vault {
     /// Writes nothing to the vault or its history; only the derived search index under `.git/cairn/` may be updated.
     /// Notes are read and checked a batch at a time on every core, never held together; `progress` hears how the
     /// notes (and a first build of the search index) are getting on.
+    ///
+    /// `progress` is called from one thread at a time (the history check runs beside the other checks).
     public func doctor(now: Date, progress: ProgressHandler? = nil) -> DoctorReport {
+        let progress = progress.map(Self.oneAtATime)
         // Every tree of the history is read once: libgit2's cache of them would only grow (to 800 MB at 100k notes).
         Libgit2.setObjectCaching(false)
         defer { Libgit2.setObjectCaching(true) }
@@ -51,22 +54,21 @@ extension Vault {
             findings.append(DoctorFinding(severity: .warning, path: path, line: line, message: message))
         }
 
-        // Repository: references resolve and every reachable object reads back.
+        // Repository: references resolve and every reachable object reads back. The history is checked on a thread
+        // of its own (with its own repository handle) while the notes are read; its findings go where they belong.
         var commitsChecked = 0
-        var tree: OID? = nil
+        var history: HistoryCheck? = nil
+        var historyFindingsAt = 0
         do {
             if try repository.headReferenceName() != branchRef {
                 warn(nil, nil, "HEAD is not on \(branch); cairn commits only to \(branch)")
             }
             if let tip = try head() {
-                tree = try repository.commit(tip).tree
+                _ = try repository.commit(tip).tree
                 var tips = [tip]
                 tips += try repository.references(withPrefix: Self.proposalPrefix).map(\.target)
-                let result = try repository.verifyReachableObjects(from: tips) { done in
-                    progress?(WorkProgress(task: "checking history", done: done, total: nil))
-                }
-                commitsChecked = result.checked
-                for b in result.broken { report(".git", nil, b) }
+                history = HistoryCheck(gitDir: gitDir, tips: tips, progress: progress)
+                historyFindingsAt = findings.count
             } else {
                 report(nil, nil, "\(branch) has no commit yet; run `cairn snapshot`")
             }
@@ -133,7 +135,28 @@ extension Vault {
         for folder in gitLookalikeFolders() {
             warn(folder, nil, "a folder named like .git is never committed (git treats it as a repository's own folder); rename it")
         }
+        if let history {
+            var found: [DoctorFinding] = []
+            switch history.wait() {
+            case let .success(result):
+                commitsChecked = result.checked
+                found = result.broken.map { DoctorFinding(severity: .error, path: ".git", line: nil, message: $0) }
+            case let .failure(error):
+                found = [DoctorFinding(severity: .error, path: ".git", line: nil, message: "repository cannot be read: \(error)")]
+            }
+            findings.insert(contentsOf: found, at: historyFindingsAt)
+        }
         return DoctorReport(root: root, commitsChecked: commitsChecked, notesChecked: notesChecked, findings: findings, links: links)
+    }
+
+    /// `handler` behind a lock: called by one thread at a time.
+    private static func oneAtATime(_ handler: @escaping ProgressHandler) -> ProgressHandler {
+        let lock = NSLock()
+        return { progress in
+            lock.lock()
+            defer { lock.unlock() }
+            handler(progress)
+        }
     }
 
     /// Vault-relative folders below the root whose name is `.git` in any case (or with trailing dots or spaces).
@@ -163,5 +186,34 @@ extension Vault {
         }
         visit("")
         return out.sorted()
+    }
+}
+
+/// `Repository.verifyReachableObjects` run on a thread of its own, with a repository handle of its own (libgit2's
+/// objects are not shared between threads), so that doctor's other checks need not wait for it.
+private final class HistoryCheck: @unchecked Sendable {
+    private var result: Result<(checked: Int, broken: [String]), any Error> = .success((0, []))
+    private let done = DispatchSemaphore(value: 0)
+
+    private let progress: ProgressHandler?
+
+    init(gitDir: String, tips: [OID], progress: ProgressHandler?) {
+        self.progress = progress
+        let thread = Thread { [self] in
+            result = Result {
+                try Repository(at: gitDir).verifyReachableObjects(from: tips) { [self] checked in
+                    self.progress?(WorkProgress(task: "checking history", done: checked, total: nil))
+                }
+            }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// The check's result, once it has finished.
+    func wait() -> Result<(checked: Int, broken: [String]), any Error> {
+        done.wait()
+        return result
     }
 }
