@@ -114,4 +114,73 @@ import Testing
         try f.write("memory/projects/gone.md", "now it exists\n")
         #expect(vault.doctor(now: f.now).links?.unresolved == 1)
     }
+
+    /// Every way `findNote` can answer (a path, a path or file name, an alias, a title, ambiguity, no such note), on a
+    /// vault with edits, a deletion, a link, a binary and an oversized note: found without an index, it gives what the
+    /// index gives, and no index file is made.
+    @Test func findingANoteWithoutAnIndexAnswersAsTheIndexDoesAndBuildsNone() throws {
+        let f = try VaultFixture()
+        try f.setMaxFileMiB(1)
+        try f.write("memory/projects/acme.md", "---\ntitle: Acme Corp\naliases: [ACME Inc, Shared alias]\n---\n# Heading\n")
+        try f.write("memory/knowledge/Acme.md", "# Acme knowledge\n")  // file name ties with projects/acme.md
+        try f.write("memory/knowledge/plan.md", "# The plan\n\nBody.\n")
+        try f.write("memory/knowledge/weekly-plan.md", "No heading, the file name is the title.\n")
+        try f.write("memory/knowledge/other.md", "---\naliases: [Shared alias, acme corp]\n---\nText.\n")
+        try f.write("memory/knowledge/plan-notes.markdown", "# Acme\n")  // a title that is another note's file name
+        try f.write("memory/knowledge/notes.txt", "plain text\n")
+        try f.write("memory/knowledge/Caf\u{E9}.md", "# Caf\u{E9} (composed)\n")
+        try f.write("memory/knowledge/gone.md", "# Gone soon\n")
+        try f.write("memory/knowledge/binary.md", "# Binary\n\u{0}\n")
+        try f.write("memory/knowledge/big.md", "# Big\n" + String(repeating: "axolotl ", count: 150_000))
+        try f.write("memory/knowledge/logo.png", "not a note")
+        try f.forceSnapshot()
+        try f.write("inbox/new-note.md", "---\ntitle: Fresh title\n---\nUncommitted.\n")
+        try f.write("memory/knowledge/plan.md", "# The revised plan\n")
+        try FileManager.default.removeItem(atPath: f.root + "/memory/knowledge/gone.md")
+        try FileManager.default.createSymbolicLink(atPath: f.root + "/memory/knowledge/linked.md", withDestinationPath: "plan.md")
+        let names = [
+            "memory/projects/acme.md", "./memory/projects/acme.md", "  memory/knowledge/plan.md ", "memory/projects/acme",
+            "acme", "ACME", "Acme.md", "memory/knowledge/acme", "acme inc", "Acme Corp", "shared alias", "heading",
+            "The revised plan", "The plan", "plan", "weekly plan", "weekly-plan", "notes", "notes.txt", "plan-notes",
+            "caf\u{E9}", "cafe\u{301}", "Caf\u{E9} (composed)", "gone", "Gone soon", "binary", "memory/knowledge/binary.md",
+            "big", "logo", "logo.png", "linked", "memory/knowledge/linked.md", "new-note", "fresh title", "inbox/new-note.md",
+            "no such note", "",
+        ]
+        func answer(_ find: (String) throws -> (path: String, title: String), _ name: String) -> String {
+            do {
+                let found = try find(name)
+                return "\(found.path) | \(found.title)"
+            } catch {
+                return "error: \(error)"
+            }
+        }
+        let vault = try f.vault()
+        let index = vault.searchIndex
+        let files = try vault.workingTreeFiles(tree: try vault.head().map { try vault.repository.commit($0).tree }).map(\.path)
+        let withoutIndex = names.map { name in answer({ try vault.findNote($0, files: files) }, name) }
+        #expect(!FileManager.default.fileExists(atPath: index.path), "finding a note built the index")
+        #expect(!FileManager.default.fileExists(atPath: (index.path as NSString).deletingLastPathComponent + "/search.sqlite-wal"))
+        // `links` itself, by path, name and title, builds none either.
+        _ = try vault.links(note: "memory/projects/acme.md")
+        _ = try vault.links(note: "Fresh title")
+        _ = try vault.links(note: "memory/knowledge/logo.png")
+        #expect(!FileManager.default.fileExists(atPath: index.path), "links built the index")
+
+        let withIndex = names.map { name in answer({ try index.findNote($0) }, name) }
+        #expect(FileManager.default.fileExists(atPath: index.path))
+        for (i, name) in names.enumerated() {
+            #expect(withoutIndex[i] == withIndex[i], "\(name)")
+        }
+        // The answers cover every case: found by path, name, alias and title, ambiguous, and not found.
+        #expect(withIndex[0] == "memory/projects/acme.md | Acme Corp")
+        #expect(withIndex[4].hasPrefix("error: ") && withIndex[4].contains("memory/knowledge/Acme.md"))
+        #expect(withIndex[8] == "memory/projects/acme.md | Acme Corp")
+        #expect(withIndex[11].hasPrefix("error: "))  // a heading after a front matter title names nothing
+        #expect(withIndex[12] == "memory/knowledge/plan.md | The revised plan")
+        #expect(withIndex[15] == "memory/knowledge/weekly-plan.md | weekly plan")
+        #expect(withIndex[33] == "inbox/new-note.md | Fresh title")
+        #expect(withIndex.filter { $0.hasPrefix("error: ") }.count >= 8)
+        // With an index present, `links` uses it (and keeps it up to date).
+        #expect(try vault.links(note: "fresh title").path == "inbox/new-note.md")
+    }
 }

@@ -51,7 +51,7 @@ struct IndexedDocument: Sendable {
             return .skipped(path: path, reason: tooLargeReason(size: data.count, limit: maxBytes))
         }
         // Over the raw bytes: `Data.contains` stepped Data's byte iterator through every note.
-        if data.withUnsafeBytes({ $0.contains(0) }) {
+        if data.withUnsafeBytes({ raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }) {
             return .skipped(path: path, reason: "binary (contains NUL bytes)")
         }
         let note: Note

@@ -11,7 +11,7 @@ import GRDBSQLite
 /// database is deleted and rebuilt; deleting `.git/cairn/` loses nothing.
 public final class SearchIndex {
     /// Bumped whenever the schema or what is stored changes; a different version means rebuild.
-    public static let schemaVersion = 5
+    public static let schemaVersion = 6
     /// Rows inserted per batch during a full rebuild (parsed in parallel, inserted in order).
     static let batchSize = 2048
     /// FTS5's in-memory buffer during a full rebuild (see `rebuild`).
@@ -73,7 +73,7 @@ public final class SearchIndex {
     }
 
     /// Opens the database, checking it is one of ours at the current schema version.
-    private func openChecked() throws -> DatabaseQueue {
+    func openChecked() throws -> DatabaseQueue {
         guard FileManager.default.fileExists(atPath: path) else { throw NeedsRebuild(reason: "missing") }
         let queue = try DatabaseQueue(path: path, configuration: configuration())
         let version = try queue.read { db in
@@ -149,6 +149,12 @@ public final class SearchIndex {
 
     // MARK: - Schema
 
+    // The `fts` table keeps a prefix index for two-character prefixes only. FTS5 answers a prefix query the same
+    // with or without one (an index of that length only saves merging the doclists of every term that starts
+    // with the prefix): `mo*` has thousands of terms to merge without it, `mow*` a handful. The three-character
+    // index of schema 5 cost about as much to build as the main index itself (a 100k-note rebuild: 31 s of FTS5
+    // time with `'2 3'`, 19 s with `'2'`; bench/RESULTS.md, INDEX-3).
+
     static let schema = """
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE docs(
@@ -167,7 +173,7 @@ public final class SearchIndex {
         CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
         CREATE TABLE overlay(path TEXT PRIMARY KEY);
         CREATE TABLE phrase_docs(phrase TEXT PRIMARY KEY, docs INTEGER NOT NULL);
-        CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+        CREATE VIRTUAL TABLE fts USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2');
         INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
         """
 

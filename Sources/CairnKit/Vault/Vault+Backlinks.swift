@@ -7,7 +7,8 @@ extension Vault {
     /// A note's (or any file's) outgoing links and the links that lead to it, resolved by the resolver `cairn doctor`
     /// uses, over every note of the working tree (property links included; templates and dot-folders are not notes).
     ///
-    /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it.
+    /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it (looked up in the
+    /// index when there is one; when there is none, found without building it).
     ///
     /// Gives what resolving every link of every note would give, but parses only the notes whose bytes can hold a
     /// link to the note (`LinkNeedles`): the others are read and searched, never parsed. Cost: one read of every
@@ -15,7 +16,8 @@ extension Vault {
     public func links(note: String) throws -> NoteLinkReport {
         let tree = try head().map { try repository.commit($0).tree }
         let settings = ObsidianSettings.read(root: root)
-        let files = try workingTreeFiles(tree: tree).map(\.path).filter { !$0.hasPrefix(".") && !$0.contains("/.") }
+        let listing = try workingTreeFiles(tree: tree).map(\.path)
+        let files = listing.filter { !$0.hasPrefix(".") && !$0.contains("/.") }
         let linkNotes = files.filter { $0.lowercased().hasSuffix(".md") && !settings.isTemplate($0) }
         // Files alone first: aliases come from the notes read below.
         var resolver = LinkResolver(paths: files)
@@ -23,7 +25,8 @@ extension Vault {
         while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
         let path: String, title: String
         do {
-            (path, title) = try searchIndex.findNote(note)
+            // Without building the search index when there is none.
+            (path, title) = try findNote(note, files: listing)
         } catch SearchError.noteNotFound(let name) {
             // An attachment or any other file a link can lead to.
             guard resolver.resolve(trimmed, from: "")?.path == trimmed else { throw SearchError.noteNotFound(name) }
