@@ -2,6 +2,10 @@
 """Connector pulls over loopback IMAP, side by side with a plain imapclient script, in one run.
 
 Usage: bench/connector_bench.py --cairn .build/release/cairn [--messages 1000] [--runs 5]
+       bench/connector_bench.py --cairn before=/tmp/cairn-base --cairn after=.build/release/cairn ...
+
+With several `--cairn NAME=BIN`, each run pulls once with every binary (each into its own fresh vault), in turn
+with the imapclient script, so all sides see the same machine load; one table row per binary.
 
 Starts the test servers (Tests/Support/mail_servers.py: Dovecot on 127.0.0.1), delivers N messages into the
 Maildir, then for each run:
@@ -31,11 +35,12 @@ PASSWORD = "pw-Zq81-test"
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cairn", required=True)
+    ap.add_argument("--cairn", required=True, action="append", help="BIN or NAME=BIN; repeat to interleave binaries")
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    cairn = os.path.abspath(args.cairn)
+    binaries = [(c.split("=", 1) if "=" in c else ["cairn", c]) for c in args.cairn]
+    binaries = [(name, os.path.abspath(path)) for name, path in binaries]
     work = tempfile.mkdtemp(prefix="cairn-connector-bench-")
     servers = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests/Support/mail_servers.py"), work + "/servers"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -68,7 +73,8 @@ def main():
             c.logout()
             return len(uids)
 
-        cairn_times, py_times, idle_times, cairn_cpu, idle_cpu, py_cpu = [], [], [], [], [], []
+        py_times, py_cpu = [], []
+        sides = {name: {"wall": [], "cpu": [], "idle": [], "idle_cpu": []} for name, _ in binaries}
 
         def child_cpu():
             r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -77,47 +83,61 @@ def main():
         def own_cpu():
             r = resource.getrusage(resource.RUSAGE_SELF)
             return r.ru_utime + r.ru_stime
-        for run in range(args.runs):
-            vault = os.path.join(work, f"v{run}")
+
+        def make_vault(cairn, vault):
             subprocess.run([cairn, "init", vault], env=env, check=True, capture_output=True)
             os.makedirs(vault + "/connectors", exist_ok=True)
             with open(vault + "/connectors/mail.md", "w") as fh:
                 fh.write(f"---\nkind: imap\nurl: imap://127.0.0.1:{ports['imap']}\nusername: op\npassword_env: TEST_MAIL_PASSWORD\n---\n")
             subprocess.run([cairn, "snapshot"], cwd=vault, env=env, check=True, capture_output=True)
-            t, cpu = time.perf_counter(), child_cpu()
-            r = subprocess.run([cairn, "connector", "pull", "mail", "--json"], cwd=vault, env=env, capture_output=True, text=True)
-            cairn_times.append(time.perf_counter() - t)
-            cairn_cpu.append(child_cpu() - cpu)
-            if r.returncode != 0 or len(json.loads(r.stdout)["imported"]) != args.messages:
-                sys.exit(f"cairn pull failed: {r.stderr[:500]}")
-            t, cpu = time.perf_counter(), own_cpu()
-            n = imapclient_fetch()
-            py_times.append(time.perf_counter() - t)
-            py_cpu.append(own_cpu() - cpu)
-            assert n == args.messages
-            for _ in range(3):
+
+        for run in range(args.runs):
+            for name, cairn in binaries:
+                side = sides[name]
+                vault = os.path.join(work, f"v{run}-{name}")
+                make_vault(cairn, vault)
                 t, cpu = time.perf_counter(), child_cpu()
-                r = subprocess.run([cairn, "connector", "pull", "mail"], cwd=vault, env=env, capture_output=True, text=True)
-                idle_times.append(time.perf_counter() - t)
-                idle_cpu.append(child_cpu() - cpu)
-                assert "Nothing new" in r.stdout, r.stdout + r.stderr
+                r = subprocess.run([cairn, "connector", "pull", "mail", "--json"], cwd=vault, env=env, capture_output=True, text=True)
+                side["wall"].append(time.perf_counter() - t)
+                side["cpu"].append(child_cpu() - cpu)
+                if r.returncode != 0 or len(json.loads(r.stdout)["imported"]) != args.messages:
+                    sys.exit(f"{name}: cairn pull failed: {r.stderr[:500]}")
+                st = subprocess.run(["git", "status", "--porcelain"], cwd=vault, env=env, capture_output=True, text=True)
+                if st.stdout.strip():
+                    sys.exit(f"{name}: git status is not clean after the pull: {st.stdout[:500]}")
+                for _ in range(3):
+                    t, cpu = time.perf_counter(), child_cpu()
+                    r = subprocess.run([cairn, "connector", "pull", "mail"], cwd=vault, env=env, capture_output=True, text=True)
+                    side["idle"].append(time.perf_counter() - t)
+                    side["idle_cpu"].append(child_cpu() - cpu)
+                    assert "Nothing new" in r.stdout, r.stdout + r.stderr
+                t, cpu = time.perf_counter(), own_cpu()
+                n = imapclient_fetch()
+                py_times.append(time.perf_counter() - t)
+                py_cpu.append(own_cpu() - cpu)
+                assert n == args.messages
             # The vaults are removed at the end, not here: on ext4 without a journal (this machine's disks) a new
             # inode skips those freed in the last 60-360 s, so deleting a thousand notes right before the next
             # pull made that pull's file creation several times slower (~0.6 ms of kernel time per file).
-        c, p, i = statistics.median(cairn_times), statistics.median(py_times), statistics.median(idle_times)
+        p, pc = statistics.median(py_times), statistics.median(py_cpu)
         print(f"load average {os.getloadavg()[0]:.1f}; medians of {args.runs} runs")
-        cc, pc = statistics.median(cairn_cpu), statistics.median(py_cpu)
         print("| case | cairn wall | cairn CPU (user+sys) | imapclient wall | imapclient CPU (user+sys) | ratio (wall) | ratio (CPU) | target |")
         print("|---|---|---|---|---|---|---|---|")
-        print(f"| pull {args.messages} new messages (fetch, notes, one commit) | {c * 1000:.0f} ms | {cc * 1000:.0f} ms | "
-              f"{p * 1000:.0f} ms (fetch only) | {pc * 1000:.0f} ms | {c / p:.2f}x | {cc / pc:.2f}x | <= 2x |")
-        print(f"| pull with nothing new (login, STATUS, LOGOUT, no commit) | {i * 1000:.1f} ms | {statistics.median(idle_cpu) * 1000:.1f} ms "
-              f"| - | - | - | - | <= 100 ms |")
-        print("all runs (ms): cairn wall " + ", ".join(f"{x * 1000:.0f}" for x in cairn_times)
-              + "; cairn CPU " + ", ".join(f"{x * 1000:.0f}" for x in cairn_cpu)
-              + "; imapclient wall " + ", ".join(f"{x * 1000:.0f}" for x in py_times)
-              + "; imapclient CPU " + ", ".join(f"{x * 1000:.0f}" for x in py_cpu)
-              + "; nothing-new wall " + ", ".join(f"{x * 1000:.0f}" for x in idle_times))
+        for name, _ in binaries:
+            side = sides[name]
+            c, cc = statistics.median(side["wall"]), statistics.median(side["cpu"])
+            label = "" if len(binaries) == 1 else f"{name}: "
+            print(f"| {label}pull {args.messages} new messages (fetch, notes, one commit) | {c * 1000:.0f} ms | {cc * 1000:.0f} ms | "
+                  f"{p * 1000:.0f} ms (fetch only) | {pc * 1000:.0f} ms | {c / p:.2f}x | {cc / pc:.2f}x | <= 2x |")
+            print(f"| {label}pull with nothing new (login, STATUS, LOGOUT, no commit) | {statistics.median(side['idle']) * 1000:.1f} ms "
+                  f"| {statistics.median(side['idle_cpu']) * 1000:.1f} ms | - | - | - | - | <= 100 ms |")
+        for name, _ in binaries:
+            side = sides[name]
+            print(f"{name} (ms): wall " + ", ".join(f"{x * 1000:.0f}" for x in side["wall"])
+                  + "; CPU " + ", ".join(f"{x * 1000:.0f}" for x in side["cpu"])
+                  + "; nothing-new wall " + ", ".join(f"{x * 1000:.0f}" for x in side["idle"]))
+        print("imapclient (ms): wall " + ", ".join(f"{x * 1000:.0f}" for x in py_times)
+              + "; CPU " + ", ".join(f"{x * 1000:.0f}" for x in py_cpu))
     finally:
         servers.stdin.close()
         servers.terminate()

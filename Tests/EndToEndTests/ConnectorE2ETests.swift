@@ -97,7 +97,11 @@ struct ConnectorE2ETests {
         #expect(try mailNotes(sb, v).count == 120)
         let pulls = try sb.gitLines(["log", "--format=%(trailers:key=Cairn-Connector,valueonly)", "main"], cwd: v).filter { !$0.isEmpty }
         #expect(pulls == ["mail"], "\(pulls)")
+        // git's index holds each file with its real stat data (nothing to refresh), and the working tree is main.
+        #expect(try sb.gitOK(["diff-files", "--name-only"], cwd: v).isEmpty)
         #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: v).isEmpty)
+        let ignored = try sb.ignoredFiles(v)
+        expectSameFiles(try sb.committedFiles(v, rev: "main"), workingFiles(v).filter { !ignored.contains($0.key) }, "main", "working tree")
         sb.expectFsckClean(v)
     }
 

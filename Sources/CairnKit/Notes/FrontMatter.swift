@@ -318,6 +318,30 @@ public struct FrontMatter: Sendable, Hashable {
     }
 
     private static func isPlainSafe(_ text: String) -> Bool {
+        isPlainSafeASCII(text) ?? isPlainSafeGeneral(text)
+    }
+
+    /// `isPlainSafe` for text made only of ASCII characters (most mail headers), on bytes; nil for other text.
+    /// The same answer as `isPlainSafeGeneral` (a test compares them): in ASCII the letters are the only
+    /// alphabetic characters, the digits the only decimal numbers, and there are no marks.
+    static func isPlainSafeASCII(_ text: String) -> Bool? {
+        let utf8 = text.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        func isAlphanumeric(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) }
+        guard let first = utf8.first, let last = utf8.last, isAlphanumeric(first), last != 0x20 else { return false }
+        var previous: UInt8 = 0x20
+        for byte in utf8 {
+            let allowed = isAlphanumeric(byte) || plainPunctuation[Int(byte)] || (byte == 0x20 && previous != 0x20)
+            guard allowed else { return false }
+            previous = byte
+        }
+        return YAMLScalarResolver.tag(of: text) == .str
+    }
+
+    /// The ASCII punctuation `isPlainSafe` allows, by byte.
+    private static let plainPunctuation: [Bool] = (0..<128).map { "-_.()/+!?&@%$=^'".utf8.contains(UInt8($0)) }
+
+    static func isPlainSafeGeneral(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
               first.properties.isAlphabetic || first.properties.generalCategory == .decimalNumber,
               last != " " else { return false }

@@ -14,6 +14,38 @@ public enum Slug {
     /// letters of other scripts (Japanese, Cyrillic, …) are kept as they are. Apostrophes vanish
     /// (`"Don't"` → `"dont"`); every other run of non-alphanumerics becomes one `-`.
     public static func make(_ title: String) -> String {
+        makeASCII(title) ?? makeGeneral(title)
+    }
+
+    /// `make` for a title made only of ASCII characters (most mail subjects), without Unicode normalisation or
+    /// property lookups; nil for any other title. The same result as `makeGeneral` (a test compares them): ASCII
+    /// has no diacritics or marks, its word characters are the letters and digits, and `\r\n`, one `Character`,
+    /// is two separators either way.
+    static func makeASCII(_ title: String) -> String? {
+        let utf8 = title.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var slug: [UInt8] = []
+        slug.reserveCapacity(min(utf8.count, maxBytes + 1))
+        var pendingDash = false
+        for byte in utf8 {
+            if byte == UInt8(ascii: "'") { continue }
+            let lower = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+            guard (lower >= 0x61 && lower <= 0x7A) || (lower >= 0x30 && lower <= 0x39) else {
+                pendingDash = true
+                continue
+            }
+            if pendingDash && !slug.isEmpty { slug.append(UInt8(ascii: "-")) }
+            pendingDash = false
+            slug.append(lower)
+            if slug.count > maxBytes { break }
+        }
+        if slug.count > maxBytes { slug.removeLast(slug.count - maxBytes) }
+        while slug.last == UInt8(ascii: "-") { slug.removeLast() }
+        return slug.isEmpty ? "untitled" : String(decoding: slug, as: UTF8.self)
+    }
+
+    /// `make` for any title: folds Latin diacritics, keeps other scripts' letters.
+    static func makeGeneral(_ title: String) -> String {
         let folded = foldLatinDiacritics(title.lowercased())
         var slug = ""
         var pendingDash = false
