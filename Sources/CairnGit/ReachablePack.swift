@@ -187,20 +187,18 @@ public struct ReachablePack {
     /// so the newest version of a folder is whole and older ones are deltas of newer ones, as in git's packs;
     /// chains stop at `maximumDepth`. Objects are taken in id order, so the same objects make the same pack.
     private func writeRest(_ objects: inout Set<RawID>, to out: PackWriter, result: inout Result, report: () -> Void) throws {
-        var rest = Array(objects)
-        rest.sort { IndexKey($0) < IndexKey($1) }
-        var trees = Set<RawID>()
         var commits: [(time: Int64, tree: RawID)] = []
-        for id in rest {
+        // Afterwards `objects` holds the trees left to write.
+        for id in objects.sorted(by: { IndexKey($0) < IndexKey($1) }) {
             let (kind, body) = try repository.rawObject(id.oid)
-            if kind == .tree { trees.insert(id); continue }
+            if kind == .tree { continue }
             if kind == .commit, let parsed = RawCommit(body) { commits.append((parsed.committerTime, RawID(parsed.tree.bytes[...]))) }
             try out.append(kind, body, of: id)
             objects.remove(id)
             result.written += 1
             report()
         }
-        guard !trees.isEmpty else { return }
+        guard !objects.isEmpty else { return }
         commits.sort { $0.time != $1.time ? $0.time > $1.time : IndexKey($0.tree) < IndexKey($1.tree) }
 
         // The last version written of each folder path: its entries, offset in the new pack, depth of its chain.
@@ -242,7 +240,7 @@ public struct ReachablePack {
             }
         }
         // Trees no new commit holds (named by a reference or the index): whole.
-        for id in rest where objects.contains(id) {
+        for id in objects.sorted(by: { IndexKey($0) < IndexKey($1) }) {
             var none: [(RawID, String)] = []
             try place(id, path: "\u{0}" + String(describing: id.oid), children: &none)
         }
