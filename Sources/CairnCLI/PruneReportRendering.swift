@@ -52,9 +52,9 @@ enum PruneRendering {
         for p in r.paths.prefix(15) { out.line("    \(p.path): \(p.versions) version\(p.versions == 1 ? "" : "s"), \(bytes(p.bytes))") }
         if r.paths.count > 15 { out.line("    … and \(r.paths.count - 15) more paths") }
         if let after = r.diskBytesAfter {
-            out.line("  object store: \(bytes(r.diskBytesBefore)) → \(bytes(after))")
+            out.line("  object store: \(bytes(r.diskBytesBefore)) → \(bytes(after)) (\(bytes(r.diskBytesBefore - after)) reclaimed)")
         } else {
-            out.line("  object store now: \(bytes(r.diskBytesBefore))")
+            out.line("  object store now: \(bytes(r.diskBytesBefore)), about \(bytes(r.diskBytesReclaimable)) to reclaim")
         }
         if !r.workingTreeRemoved.isEmpty { out.line("  removed from the working tree: \(r.workingTreeRemoved.joined(separator: ", "))") }
         if let record = r.record {

@@ -89,15 +89,22 @@ public final class HistoryRewriter {
     ///
     /// The result does not depend on `threads`: each commit's new tree depends only on its tree and its rules.
     public func rewrite(tips: [OID], known: [OID: Mapping] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> [OID: Mapping] {
-        let walk = try RevWalk(repository, reverse: true)
-        try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
-        for tip in Set(tips) { try walk.push(tip) }
-        for old in known.keys where try repository.contains(old) { try walk.hide(old) }
         var order: [OID] = []
-        while let next = try walk.next() { order.append(next) }
+        var commits: [ReadCommit] = []
+        if known.isEmpty {
+            (order, commits) = try readHistory(tips)
+        } else {
+            // Commits known to a record, and their ancestors, are hidden: libgit2's walk marks them.
+            let walk = try RevWalk(repository, reverse: true)
+            try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_REVERSE.rawValue), "git_revwalk_sorting")
+            for tip in Set(tips) { try walk.push(tip) }
+            for old in known.keys where try repository.contains(old) { try walk.hide(old) }
+            while let next = try walk.next() { order.append(next) }
+        }
 
         let emptyTree = try storesObjects ? repository.writeRawObject(.tree, []) : repository.hashRawObject(.tree, [])
-        var decided = try decideTrees(order, emptyTree: emptyTree, progress: progress)
+        var decided = try decideTrees(order, read: commits, emptyTree: emptyTree, progress: progress)
+        commits = []
 
         var map: [OID: Mapping] = known
         map.reserveCapacity(order.count)
@@ -139,10 +146,38 @@ public final class HistoryRewriter {
         return map
     }
 
-    /// Reads every commit of `order` and decides its new tree, on `threads` threads (each a contiguous run of
-    /// `order`, so that consecutive versions of a folder are decided against each other), and gathers what
-    /// the workers dropped in the order a single pass would have met it.
-    private func decideTrees(_ order: [OID], emptyTree: OID, progress: (Int, Int) -> Void) throws -> [DecidedCommit] {
+    /// Every commit reachable from `tips`, parents before children (the first parent's history first), each
+    /// read once: their ids in that order, with their bytes.
+    private func readHistory(_ tips: [OID]) throws -> (order: [OID], commits: [ReadCommit]) {
+        var order: [OID] = []
+        var commits: [ReadCommit] = []
+        var seen = Set<OID>()
+        func read(_ oid: OID) throws -> ReadCommit { try ReadCommit(repository, oid) }
+        // Depth first; a commit is emitted once all its parents are.
+        var stack: [(oid: OID, commit: ReadCommit, next: Int)] = []
+        for tip in tips where seen.insert(tip).inserted {
+            stack.append((tip, try read(tip), 0))
+            while !stack.isEmpty {
+                let top = stack.count - 1
+                let parents = stack[top].commit.parsed.parents
+                if stack[top].next < parents.count {
+                    let parent = parents[stack[top].next]
+                    stack[top].next += 1
+                    if seen.insert(parent).inserted { stack.append((parent, try read(parent), 0)) }
+                    continue
+                }
+                let done = stack.removeLast()
+                order.append(done.oid)
+                commits.append(done.commit)
+            }
+        }
+        return (order, commits)
+    }
+
+    /// Decides the new tree of every commit of `order` (read here unless `read` holds them, in that order), on
+    /// `threads` threads (each a contiguous run of `order`, so that consecutive versions of a folder are decided
+    /// against each other), and gathers what the workers dropped in the order a single pass would have met it.
+    private func decideTrees(_ order: [OID], read: [ReadCommit], emptyTree: OID, progress: (Int, Int) -> Void) throws -> [DecidedCommit] {
         let wanted = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
         let count = max(1, min(wanted, order.count))
         let workers = try (0..<count).map { w in
@@ -159,10 +194,7 @@ public final class HistoryRewriter {
                 do {
                     for i in start..<max(start, end) {
                         let oid = order[i]
-                        let (kind, bytes) = try worker.repository.rawObject(oid)
-                        guard kind == .commit, let parsed = RawCommit(bytes) else {
-                            throw GitError(code: -1, message: "commit \(oid) is malformed", function: "rewrite")
-                        }
+                        let (bytes, parsed) = try i < read.count ? read[i].pair : ReadCommit(worker.repository, oid).pair
                         let rules = worker.filter.rules(forCommitTime: parsed.committerTime)
                         let newTree = rules == 0 ? parsed.tree : (try worker.rewriteTree(parsed.tree, path: "", rules: rules) ?? emptyTree)
                         worker.decided.append(DecidedCommit(bytes: bytes, parsed: parsed, newTree: newTree))
@@ -265,6 +297,23 @@ private final class Counter: @unchecked Sendable {
     /// Adds one; returns the new count.
     func add() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// A commit's bytes and their parsed parts.
+private struct ReadCommit {
+    var bytes: [UInt8]
+    var parsed: RawCommit
+
+    init(_ repository: Repository, _ oid: OID) throws {
+        let (kind, bytes) = try repository.rawObject(oid)
+        guard kind == .commit, let parsed = RawCommit(bytes) else {
+            throw GitError(code: -1, message: "commit \(oid) is malformed", function: "rewrite")
+        }
+        self.bytes = bytes
+        self.parsed = parsed
+    }
+
+    var pair: ([UInt8], RawCommit) { (bytes, parsed) }
 }
 
 /// A commit read and decided by a worker: its bytes, their parsed parts and its new tree.

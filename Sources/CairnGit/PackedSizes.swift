@@ -1,5 +1,8 @@
 import CGit2Helpers
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Repository {
     /// The size of each object of `ids` (the bytes of its body), read from the headers of the pack entries
@@ -8,9 +11,20 @@ extension Repository {
     /// forward once instead of window by window; objects no pack holds (loose, in memory) are asked of libgit2.
     /// Ids of missing objects are left out.
     public func objectSizes(_ ids: [OID]) throws -> [OID: Int] {
+        try objectSizes(ids, countStored: false).sizes
+    }
+
+    /// `objectSizes(ids)`, and the bytes these objects take in the object store (`stored`): their pack entries
+    /// (deltas where the pack holds deltas), or their loose files. Objects held only in memory count nothing.
+    public func objectSizesAndStoredBytes(_ ids: [OID]) throws -> (sizes: [OID: Int], stored: Int) {
+        try objectSizes(ids, countStored: true)
+    }
+
+    private func objectSizes(_ ids: [OID], countStored: Bool) throws -> (sizes: [OID: Int], stored: Int) {
         var sizes: [OID: Int] = [:]
         sizes.reserveCapacity(ids.count)
         var wanted = Set(ids.map { RawID($0.bytes[...]) })
+        var storedBytes = 0
         let folder = objectsDirectory + "pack/"
         for name in ObjectStoreFiles(self).packs() where !wanted.isEmpty {
             guard let index = try? PackIndexFile(path: folder + name + ".idx"),
@@ -21,17 +35,33 @@ extension Repository {
                 if wanted.contains(id) { entries.append((index.offset(i), id)) }
             }
             entries.sort { $0.offset < $1.offset }
+            // An entry runs to the next one (or to the trailer): every offset of the pack, sorted.
+            var offsets: [UInt64] = []
+            if countStored && !entries.isEmpty {
+                offsets = (0..<index.count).map { index.offset($0) }
+                offsets.sort()
+            }
+            var o = 0
             for (offset, id) in entries {
                 guard Int(offset) < input.size - 20,
                       let size = try Self.entrySize(&input, at: offset, pack: name) else { continue }
                 sizes[id.oid] = size
                 wanted.remove(id)
+                if countStored {
+                    while o < offsets.count && offsets[o] <= offset { o += 1 }
+                    storedBytes += Int((o < offsets.count ? offsets[o] : UInt64(input.size - 20)) - offset)
+                }
             }
         }
         for id in wanted {
             if let header = try objectHeader(id.oid) { sizes[id.oid] = header.size }
+            if countStored {
+                let hex = id.oid.hex
+                var st = stat()
+                if stat(objectsDirectory + String(hex.prefix(2)) + "/" + String(hex.dropFirst(2)), &st) == 0 { storedBytes += Int(st.st_size) }
+            }
         }
-        return sizes
+        return (sizes, storedBytes)
     }
 
     /// The size of the object the pack entry at `offset` holds or builds; nil when the entry cannot be read

@@ -34,8 +34,10 @@ public struct ReachablePack {
         /// Entries copied from old packs, of which deltas.
         public var copied: Int
         public var copiedDeltas: Int
-        /// Objects compressed anew (deltas whose base left, loose and in-memory objects).
+        /// Objects compressed anew (deltas whose base left, loose and in-memory objects), of which new deltas
+        /// (folder versions written as deltas of another version).
         public var written: Int
+        public var writtenDeltas = 0
     }
 
     /// Removes temporary files a killed writer left in `objects/pack/` (call with the writer lock held).
@@ -162,14 +164,149 @@ public struct ReachablePack {
                 report()
             }
         }
-        // What no pack holds: loose objects and new ones.
-        for id in Array(objects) { _ = try writeWhole(id) }
+        // What no pack holds: loose objects and new ones (a rewrite's trees and commits).
+        try writeRest(&objects, to: out, result: &result, report: report)
         guard out.entries.count == total else {
             throw GitError(code: -1, message: "pack has \(out.entries.count) objects, \(total) expected", function: "ReachablePack")
         }
         progress(total, total)
         result.name = try out.finish()
         return result
+    }
+
+    /// Longest delta chain of the trees `writeRest` writes as deltas (git's default `--depth`).
+    static let maximumDepth = 50
+
+    /// Writes the objects no pack holds. Commits, blobs and tags go whole. A new tree goes as a delta of the
+    /// version of the same folder written just before it when that delta is less than half its size: a rewrite
+    /// makes a new version of each folder it changed for every commit it rewrote, and a version differs from the
+    /// next by the few entries a commit touched — written whole, the folder versions of a long history can
+    /// outweigh everything the rewrite removed.
+    ///
+    /// Trees are met from the newest commit to the oldest (committer time), each folder before the folders in it,
+    /// so the newest version of a folder is whole and older ones are deltas of newer ones, as in git's packs;
+    /// chains stop at `maximumDepth`. Objects are taken in id order, so the same objects make the same pack.
+    private func writeRest(_ objects: inout Set<RawID>, to out: PackWriter, result: inout Result, report: () -> Void) throws {
+        var commits: [(time: Int64, tree: RawID)] = []
+        // Afterwards `objects` holds the trees left to write.
+        for id in objects.sorted(by: { IndexKey($0) < IndexKey($1) }) {
+            let (kind, body) = try repository.rawObject(id.oid)
+            if kind == .tree { continue }
+            if kind == .commit, let parsed = RawCommit(body) { commits.append((parsed.committerTime, RawID(parsed.tree.bytes[...]))) }
+            try out.append(kind, body, of: id)
+            objects.remove(id)
+            result.written += 1
+            report()
+        }
+        guard !objects.isEmpty else { return }
+        commits.sort { $0.time != $1.time ? $0.time > $1.time : IndexKey($0.tree) < IndexKey($1.tree) }
+
+        // The last version written of each folder path: its entries, offset in the new pack, depth of its chain.
+        var last: [String: (raw: RawTree, offset: UInt64, depth: Int)] = [:]
+        func place(_ id: RawID, path: String, children: inout [(RawID, String)]) throws {
+            let (_, body) = try repository.rawObject(id.oid)
+            let raw = RawTree(bytes: body)
+            var offset: UInt64? = nil
+            var depth = 0
+            if let raw, let base = last[path], base.depth < Self.maximumDepth {
+                let delta = Self.treeDelta(from: base.raw, to: raw)
+                if delta.count < body.count / 2 {
+                    offset = try out.appendDelta(delta, baseOffset: base.offset, of: id)
+                    depth = base.depth + 1
+                    result.writtenDeltas += 1
+                }
+            }
+            let at = try offset ?? out.append(.tree, body, of: id)
+            objects.remove(id)
+            result.written += 1
+            report()
+            guard let raw else { return }
+            last[path] = (raw, at, depth)
+            raw.bytes.withUnsafeBufferPointer { buf in
+                for e in raw.entries where e.isTree {
+                    let child = RawID(buf, at: e.nameEnd + 1)
+                    if objects.contains(child) { children.append((child, path + "/" + String(decoding: raw.name(e), as: UTF8.self))) }
+                }
+            }
+        }
+        var stack: [(RawID, String)] = []
+        for commit in commits where objects.contains(commit.tree) {
+            stack.append((commit.tree, ""))
+            while let (id, path) = stack.popLast() {
+                guard objects.contains(id) else { continue }
+                var children: [(RawID, String)] = []
+                try place(id, path: path, children: &children)
+                stack += children.reversed()
+            }
+        }
+        // Trees no new commit holds (named by a reference or the index): whole.
+        for id in objects.sorted(by: { IndexKey($0) < IndexKey($1) }) {
+            var none: [(RawID, String)] = []
+            try place(id, path: "\u{0}" + String(describing: id.oid), children: &none)
+        }
+    }
+
+    /// A git delta that builds `target` from `base` (two versions of a folder): runs of entries identical in both
+    /// are copied from `base`, the other entries inserted.
+    static func treeDelta(from base: RawTree, to target: RawTree) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        func varint(_ value: Int) {
+            var v = value
+            repeat {
+                var b = UInt8(v & 0x7F)
+                v >>= 7
+                if v > 0 { b |= 0x80 }
+                out.append(b)
+            } while v > 0
+        }
+        varint(base.bytes.count)
+        varint(target.bytes.count)
+        var copyStart = 0, copyEnd = 0
+        var insertStart = 0, insertEnd = 0
+        func flushCopy() {
+            var at = copyStart
+            while at < copyEnd {
+                let n = min(copyEnd - at, 0x10000)
+                var command: UInt8 = 0x80
+                var args: [UInt8] = []
+                for i in 0..<4 where (at >> (8 * i)) & 0xFF != 0 { command |= 1 << UInt8(i); args.append(UInt8((at >> (8 * i)) & 0xFF)) }
+                for i in 0..<3 where (n >> (8 * i)) & 0xFF != 0 { command |= 0x10 << UInt8(i); args.append(UInt8((n >> (8 * i)) & 0xFF)) }
+                out.append(command)
+                out += args
+                at += n
+            }
+            copyStart = 0; copyEnd = 0
+        }
+        func flushInsert() {
+            var at = insertStart
+            while at < insertEnd {
+                let n = min(insertEnd - at, 0x7F)
+                out.append(UInt8(n))
+                out += target.bytes[at..<(at + n)]
+                at += n
+            }
+            insertStart = 0; insertEnd = 0
+        }
+        target.match(against: base, { i, matched in
+            let e = target.entries[i]
+            if let j = matched {
+                flushInsert()
+                let b = base.entries[j]
+                if copyEnd > copyStart && copyEnd == b.start {
+                    copyEnd = b.end
+                } else {
+                    flushCopy()
+                    copyStart = b.start; copyEnd = b.end
+                }
+            } else {
+                flushCopy()
+                if insertEnd > insertStart { insertEnd = e.end } else { insertStart = e.start; insertEnd = e.end }
+            }
+        }, unmatchedBase: { _ in })
+        flushCopy()
+        flushInsert()
+        return out
     }
 
     /// A pack entry's header: type and inflated size.
@@ -416,7 +553,20 @@ final class PackWriter {
     @discardableResult
     func append(_ kind: ObjectKind, _ body: [UInt8], of id: RawID) throws -> UInt64 {
         let type: UInt8 = switch kind { case .commit: 1; case .tree: 2; case .blob: 3; case .tag: 4 }
-        var entry = ReachablePack.entryHeader(type: type, size: body.count)
+        return try append(entry: compressed(ReachablePack.entryHeader(type: type, size: body.count), body, id), of: id)
+    }
+
+    /// Appends object `id` as `delta` (git's delta format) of the entry at `baseOffset` in this pack, compressed
+    /// at `level`; returns its offset.
+    @discardableResult
+    func appendDelta(_ delta: [UInt8], baseOffset: UInt64, of id: RawID) throws -> UInt64 {
+        let header = ReachablePack.entryHeader(type: 6, size: delta.count) + ReachablePack.offsetDistance(offset - baseOffset)
+        return try append(entry: compressed(header, delta, id), of: id)
+    }
+
+    /// `header` followed by `body` compressed at `level`.
+    private func compressed(_ header: [UInt8], _ body: [UInt8], _ id: RawID) throws -> [UInt8] {
+        var entry = header
         let bound = cairn_deflate_bound(body.count)
         let start = entry.count
         entry += [UInt8](repeating: 0, count: bound)
@@ -425,7 +575,7 @@ final class PackWriter {
         }
         guard n >= 0 else { throw GitError(code: -1, message: "zlib could not compress object \(id.oid)", function: "PackWriter") }
         entry.removeLast(bound - n)
-        return try append(entry: entry, of: id)
+        return entry
     }
 
     private func append(_ bytes: [UInt8]) throws {

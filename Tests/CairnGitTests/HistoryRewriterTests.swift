@@ -139,6 +139,40 @@ private struct PrefixFilter: TreeFilter {
         #expect(plan.newTree(of: newMerge) == (try t.repo.commit(newMerge).tree))
     }
 
+    /// A rewrite reads each commit once in a walk of its own, unless commits are already known (then libgit2's
+    /// walk hides them and their ancestors): both walks give the same new ids, merges and several tips included.
+    @Test func bothWalksGiveTheSameNewIDs() throws {
+        let t = try TestRepo()
+        var tip = try t.commit(["a.md": "0\n", "w/n0.md": "0\n"])
+        for i in 1..<25 {
+            var files: [String: String?] = ["w/n\(i % 4).md": "\(i % 6)\n"]
+            if i % 5 == 0 { files["a.md"] = "\(i)\n" }
+            tip = try t.commit(files)
+        }
+        let fork = try t.revParse("main~10")
+        let side = try t.commit(["w/side.md": "s\n", "b.md": "b\n"], parents: [fork], ref: "refs/heads/side")
+        let side2 = try t.commit(["w/n1.md": "side\n"], parents: [side], ref: "refs/heads/side")
+        let sig = t.nextSignature()
+        let merge = try t.repo.createCommit(tree: try t.repo.commit(tip).tree, parents: [tip, side2], author: sig, committer: sig, message: "merge\n")
+        let later = try t.commit(["c.md": "c\n"], parents: [merge])
+        let other = try t.commit(["w/n2.md": "x\n"], parents: [try t.revParse("main~3")], ref: "refs/heads/other")
+        // A commit of an unrelated history: known, it sends the rewrite through libgit2's walk without hiding anything.
+        let unrelated = try t.commit(["u.md": "u\n"], parents: [], ref: "refs/heads/unrelated")
+        let filter = PrefixFilter(prefixes: ["w/n1.md", "w/side.md"])
+        for tips in [[later, other, side2], [other, later], [fork, later]] {
+            let own = HistoryRewriter(t.repo, filter: filter)
+            let mine = try own.rewrite(tips: tips)
+            let libgit2 = HistoryRewriter(t.repo, filter: filter)
+            var theirs = try libgit2.rewrite(tips: tips, known: [unrelated: .some(unrelated)])
+            theirs[unrelated] = nil
+            #expect(mine == theirs)
+            #expect(own.droppedCommits == libgit2.droppedCommits)
+            #expect(try own.droppedFiles() == libgit2.droppedFiles())
+            #expect(Set(mine.keys.map(\.hex)) == Set(try t.gitRaw(["rev-list"] + tips.map(\.hex)).lines))
+            #expect(mine.contains { $0.value != nil && $0.value != $0.key })
+        }
+    }
+
     @Test func objectSizesReadPackedDeltasWithoutBuildingThem() throws {
         let t = try TestRepo()
         var blobs: [OID] = []

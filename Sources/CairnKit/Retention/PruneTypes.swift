@@ -67,6 +67,8 @@ public struct PruneReport: Codable, Sendable {
     /// Bytes of the object store (packs and loose objects) before, and after when it ran.
     public var diskBytesBefore = 0
     public var diskBytesAfter: Int?
+    /// Estimate of the object-store bytes a prune frees: what the removed versions take in it as stored.
+    public var diskBytesReclaimable = 0
     /// The rewrite record on `refs/cairn/rewrites`, when written.
     public var record: String?
     /// Files removed from the working tree (`--include-current`, only those without uncommitted edits).
@@ -91,6 +93,7 @@ public struct PruneReport: Codable, Sendable {
         case paths
         case fileVersionsRemoved = "file_versions_removed", contentBytesRemoved = "content_bytes_removed"
         case diskBytesBefore = "disk_bytes_before", diskBytesAfter = "disk_bytes_after"
+        case diskBytesReclaimable = "disk_bytes_reclaimable"
         case record, warnings, seconds
         case workingTreeRemoved = "working_tree_removed"
         case resumedInterrupted = "resumed_interrupted"

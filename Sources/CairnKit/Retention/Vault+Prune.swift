@@ -195,7 +195,9 @@ extension Vault {
         rewriter.releaseMemos()
         var versions = 0, bytes = 0
         var paths: [PrunedPath] = []
-        let sizes = try work.objectSizes(files.values.flatMap { $0 })
+        // What leaves the store: the removed versions' and folders' entries as stored (a version stored as a small
+        // delta frees little). The trees and commits a rewrite replaces are about the size of the new ones.
+        let (sizes, stored) = try work.objectSizesAndStoredBytes(files.values.flatMap { $0 } + rewriter.droppedFolders.values.flatMap { $0 })
         for (path, blobs) in files {
             var pathBytes = 0
             for blob in blobs { pathBytes += sizes[blob] ?? 0 }
@@ -207,6 +209,7 @@ extension Vault {
         report.fileVersionsRemoved = versions
         report.contentBytesRemoved = bytes
         report.diskBytesBefore = ObjectStoreFiles(repository).diskUsage()
+        report.diskBytesReclaimable = stored
         if options.dryRun || changes.isEmpty {
             if !options.dryRun { try? FileManager.default.removeItem(atPath: startMarker) }
             return report
