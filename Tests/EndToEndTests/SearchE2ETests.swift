@@ -265,6 +265,10 @@ import Testing
         #expect(backlinks.compactMap { $0["source"] as? String } == ["memory/knowledge/godwit.md"])
         let missing = sb.runCairn(["links", "no-such-note"], cwd: v)
         #expect(missing.status == 1 && missing.stderr.contains("no note 'no-such-note'"), "\(missing)")
+        // By name and by title too; and with no search index yet, `links` builds none to look the note up.
+        #expect(sb.runCairn(["links", "godwit"], cwd: v).stdout.hasPrefix("memory/knowledge/godwit.md  Godwit\n"))
+        #expect(sb.runCairn(["links", "Avocet"], cwd: v).stdout.hasPrefix("memory/projects/avocet.md  Avocet\n"))
+        #expect(!FileManager.default.fileExists(atPath: v + "/.git/cairn/search.sqlite"), "cairn links built the search index")
         // A link to a note not written yet is "unresolved", as Obsidian says: doctor counts it and stays healthy,
         // `links --unresolved` lists it.
         let doctor = sb.runCairn(["doctor"], cwd: v)
