@@ -127,4 +127,21 @@ import Testing
         #expect(NoteAnchors.normalizeHeading("First law: Inertia") == NoteAnchors.normalizeHeading("first law inertia"))
         #expect(NoteAnchors.normalizeHeading("Über  größe") == "über größe")
     }
+
+    /// The shortcut that skips trimming an alias never skips one that trimming would change.
+    @Test func aliasesSkipTrimmingOnlyWhenItChangesNothing() {
+        let edges = ["Acme", " Acme", "Acme ", "\tAcme", "Acme\t", "\u{00A0}Acme", "Acme\u{3000}", "\u{2009}A", "A\u{202F}",
+                     "Café", "é", "Acme\n", "\nAcme", "", " ", "x", "日本", "A B"]
+        var random = SplitMix64(state: 0x7121)
+        let pieces = ["a", "Z", " ", "\t", "\u{00A0}", "\u{3000}", "é", "\n", "-", "日"]
+        var texts = edges
+        for _ in 0..<2000 { texts.append((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()) }
+        for text in texts where !LinkResolver.needsTrim(text) {
+            #expect(text.trimmingCharacters(in: .whitespaces) == text, "\(Array(text.unicodeScalars))")
+        }
+        #expect(!LinkResolver.needsTrim("Acme") && LinkResolver.needsTrim(" Acme") && LinkResolver.needsTrim("Acme\u{00A0}"))
+        let resolver = LinkResolver(paths: ["a.md"], aliases: ["a.md": ["\u{00A0}Widget\t", "Acme"]])
+        #expect(resolver.resolve("widget", from: "b.md")?.path == "a.md")
+        #expect(resolver.resolve("ACME", from: "b.md")?.path == "a.md")
+    }
 }

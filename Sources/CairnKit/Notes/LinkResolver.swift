@@ -58,7 +58,7 @@ public struct LinkResolver: Sendable {
         var added: Set<String> = []
         for (path, names) in aliases {
             for alias in names {
-                let key = alias.trimmingCharacters(in: .whitespaces).lowercased()
+                let key = (Self.needsTrim(alias) ? alias.trimmingCharacters(in: .whitespaces) : alias).lowercased()
                 if !key.isEmpty {
                     byAlias[key, default: []].append(path)
                     added.insert(key)
@@ -66,6 +66,14 @@ public struct LinkResolver: Sendable {
             }
         }
         for key in added { byAlias[key]?.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+    }
+
+    /// False when `text` starts and ends with an ASCII character other than a space or tab, so trimming white
+    /// space would change nothing (Foundation's trim costs as much for every alias of a 100k-note vault).
+    static func needsTrim(_ text: String) -> Bool {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return false }
+        func plain(_ b: UInt8) -> Bool { b < 0x80 && b != 0x20 && b != 0x09 }
+        return !(plain(first) && plain(last))
     }
 
     /// Adds a file (one written after the index was made: a new attachment), so links to it resolve.
