@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -64,24 +63,4 @@ int cairn_termination_signal_fd(void) {
     sigaddset(&set, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_CLOEXEC);
-}
-
-int cairn_open_unnamed(int dirfd, unsigned int mode) {
-#ifdef O_TMPFILE
-    return openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, (mode_t)mode);
-#else
-    (void)dirfd;
-    (void)mode;
-    errno = EOPNOTSUPP;
-    return -1;
-#endif
-}
-
-int cairn_link_unnamed(int fd, int dirfd, const char *name) {
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0) return 0;
-    if (errno != ENOENT) return -1;
-    // No /proc: AT_EMPTY_PATH links the descriptor itself (needs CAP_DAC_READ_SEARCH on older kernels).
-    return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
 }

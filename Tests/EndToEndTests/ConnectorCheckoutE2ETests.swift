@@ -5,10 +5,9 @@ import Testing
 import Glibc
 #endif
 
-/// How a pull's new notes reach the working tree and git's index (written by cairn itself, not by libgit2's
-/// checkout, when nothing stands in the way): exactly main's bytes, staged with their real stat data so that plain
-/// git trusts them, and left to git's checkout when line-ending or attribute settings could change the bytes or
-/// an operator's file is in the way.
+/// How a pull's new notes reach the working tree and git's index: exactly main's bytes, staged with their real stat
+/// data so that plain git trusts them, with the line endings attribute settings ask for, and never over an
+/// operator's file in the way.
 @Suite(.enabled(if: ConnectorServers.available, "dovecot is not installed (make test installs dovecot-imapd)"))
 struct ConnectorCheckoutE2ETests {
     private func setUp(_ sb: Sandbox, before: (String) throws -> Void = { _ in }) throws -> (String, ConnectorServers) {
@@ -64,7 +63,7 @@ struct ConnectorCheckoutE2ETests {
         #expect(snap.status == 0 && !snap.stdout.contains("Saved"), "\(snap)")
     }
 
-    @Test func lineEndingAttributesAreLeftToGitsCheckout() throws {
+    @Test func lineEndingAttributesApplyToPulledNotes() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb) { v in try sb.write(v + "/inbox/.gitattributes", "*.md text eol=crlf\n") }
         try servers.deliver((1...5).map { ConnectorServers.message(id: "e\($0)@acme.test", subject: "Line ends \($0)") })
@@ -83,7 +82,7 @@ struct ConnectorCheckoutE2ETests {
         sb.expectFsckClean(v)
     }
 
-    @Test func autocrlfIsLeftToGitsCheckout() throws {
+    @Test func autocrlfAppliesToPulledNotes() throws {
         let sb = try Sandbox()
         let (v, servers) = try setUp(sb)
         _ = try sb.gitOK(["config", "core.autocrlf", "true"], cwd: v)

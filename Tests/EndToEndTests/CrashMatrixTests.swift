@@ -31,7 +31,7 @@ import Glibc
             try PruneTests().aKilledForgetLeavesACompleteHistoryAndTheNextRunFinishes(point: point)
         case .syncBeforePush, .syncBeforeRef, .syncAfterRef, .syncAfterCheckout:
             try SyncTests().killedSyncFinishesOnRerun(point: point)
-        case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout, .connectorMidCheckout:
+        case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout:
             try ConnectorE2ETests().pullSurvivesKill9(point: point)
         case .moveBeforeRef, .moveAfterRef, .moveAfterCheckout: try ObsidianMoveTests().aKilledMoveIsAllOrNothing(point)
         case .outboxBeforeClaimPush, .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:

@@ -20,13 +20,4 @@ int cairn_termination_signal_fd(void);
 /// no other descriptor inherited. Returns the pid, or minus the error number.
 int cairn_spawn_detached(const char *path, char *const argv[], char *const envp[], int outfd);
 
-/// An unnamed regular file in the folder `dirfd` (O_TMPFILE), open for writing; -1 with errno set where the
-/// kernel or file system lacks it (EOPNOTSUPP, EISDIR, EINVAL). Nothing appears in the folder until
-/// `cairn_link_unnamed` names it, so a process killed while writing leaves no partial file.
-int cairn_open_unnamed(int dirfd, unsigned int mode);
-
-/// Names the unnamed file `fd` `name` in the folder `dirfd`; never replaces an existing file (EEXIST).
-/// 0, or -1 with errno set.
-int cairn_link_unnamed(int fd, int dirfd, const char *name);
-
 #endif

@@ -327,7 +327,9 @@ enum Charset {
 /// RFC 2047 encoded words (`=?utf-8?B?...?=`, `=?iso-8859-1?Q?...?=`) in header values.
 enum EncodedWords {
     static func decode(_ value: String, problems: inout [String]) -> String {
-        guard value.contains("=?") else { return value }
+        // "=?" looked for in the bytes (Foundation's `contains` bridges the string); the loop below finds the same.
+        var previous: UInt8 = 0
+        guard value.utf8.contains(where: { b in defer { previous = b }; return previous == 0x3D && b == 0x3F }) else { return value }
         var out = ""
         var rest = Substring(value)
         var lastWasWord = false

@@ -219,8 +219,7 @@ extension Vault {
         let sig = Signature(name: author.name, email: author.email, time: now)
         let commit = try objects.createCommit(tree: tree, parents: [main], author: sig, committer: sig, message: message)
         try packed.save(commit)
-        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn connector \(definition.name)", as: .connector,
-                         writingAddedFiles: true)
+        _ = try moveMain(from: mainCommit, to: commit, newTree: tree, message: "cairn connector \(definition.name)", as: .connector)
         return result(commit.hex, b)
     }
 }

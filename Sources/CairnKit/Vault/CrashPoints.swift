@@ -33,8 +33,6 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     // Connector pulls, and outbox sends (around the wire and around recording the state).
     case connectorBeforeRef = "connector.before-ref", connectorAfterRef = "connector.after-ref"
     case connectorAfterCheckout = "connector.after-checkout"
-    // Halfway through writing a pull's new files, before git's index has them (`writeAddedFiles`).
-    case connectorMidCheckout = "connector.mid-checkout"
     case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
     case outboxBeforeClaimPush = "outbox.before-claim-push"
     case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"

@@ -8,9 +8,6 @@ struct CheckoutJournal: Codable {
     let fromTree: String
     let toTree: String
     let paths: [String]
-    /// Whether the regular files `toTree` adds are written by cairn (`writeAddedFiles`) rather than libgit2's
-    /// checkout: set by connector pulls, whose new files are blobs cairn has just written. Absent in older journals.
-    var writesAddedFiles: Bool? = nil
 
     static func path(gitDir: String) -> String { gitDir + "cairn/checkout-journal.json" }
 }
@@ -21,14 +18,12 @@ extension Vault {
     ///
     /// Crash-safe: a journal written before the ref moves lets `finishInterruptedCheckout` complete the
     /// working-tree update, so an approved change is never silently reverted by the next snapshot.
-    func moveMain(from old: Commit, to new: OID, newTree: OID, message: String, as move: MainMove,
-                  writingAddedFiles: Bool = false) throws -> (updated: [String], kept: [String]) {
+    func moveMain(from old: Commit, to new: OID, newTree: OID, message: String, as move: MainMove) throws -> (updated: [String], kept: [String]) {
         let diff = try repository.diff(from: old.tree, to: newTree, options: { var o = DiffOptions(); o.detectRenames = false; return o }())
         var paths = Set<String>()
         // Paths only: no blob is loaded to decide whether it is binary (that read every changed file and the index).
         for d in diff.deltas(checkingBinary: false) { paths.insert(d.oldPath); paths.insert(d.newPath) }
-        let journal = CheckoutJournal(commit: new.hex, fromTree: old.tree.hex, toTree: newTree.hex, paths: paths.sorted(),
-                                      writesAddedFiles: writingAddedFiles ? true : nil)
+        let journal = CheckoutJournal(commit: new.hex, fromTree: old.tree.hex, toTree: newTree.hex, paths: paths.sorted())
         let journalPath = CheckoutJournal.path(gitDir: gitDir)
         try? FileManager.default.createDirectory(atPath: gitDir + "cairn", withIntermediateDirectories: true)
         try JSONEncoder().encode(journal).write(to: URL(fileURLWithPath: journalPath), options: .atomic)
@@ -50,11 +45,9 @@ extension Vault {
     func applyCheckout(_ journal: CheckoutJournal) throws -> (updated: [String], kept: [String]) {
         guard let to = OID(hex: journal.toTree), let from = OID(hex: journal.fromTree) else { return ([], []) }
         let usable = try usableIndex()
-        let written = journal.writesAddedFiles == true ? try writeAddedFiles(journal.paths, from: from, to: to, index: usable.index) : []
-        let result = try repository.checkout(tree: to, paths: written.isEmpty ? journal.paths : journal.paths.filter { !written.contains($0) },
-                                             baseline: from)
+        let result = try repository.checkout(tree: to, paths: journal.paths, baseline: from)
         if usable.replaces != nil { try installRebuiltIndex(usable) }
-        return (written.isEmpty ? result.updated : (result.updated + written).sorted(), result.skipped)
+        return (result.updated, result.skipped)
     }
 
     /// Completes a working-tree update that a crash interrupted (see `moveMain`). Safe to call any time.
