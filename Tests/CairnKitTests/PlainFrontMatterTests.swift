@@ -94,7 +94,7 @@ import Testing
 
     /// Generated blocks of `key: value` lines over the characters and words YAML treats specially.
     @Test func generatedFrontMatterReadsTheSameBothWays() {
-        var random = SplitMix(seed: 14)
+        var random = SplitMix64(state: 14)
         let keys = ["title", "tier", "tags", "tag", "created", "updated", "expires", "review_after", "source", "pinned",
                     "aliases", "alias", "custom", "x-y", "_k", "K2", "yes", "null", "on"]
         let separators = [": ", ": ", ": ", ": ", ":", ":  ", " : ", ":\t"]
@@ -137,18 +137,4 @@ import Testing
         // The generator is meant to exercise the fast path too, not only the way around it.
         #expect(fast > 1000)
     }
-}
-
-/// A small seeded generator (SplitMix64), so the generated cases are the same on every run.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 }
