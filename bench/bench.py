@@ -57,7 +57,9 @@ def hermetic_env(home):
     gitconfig = os.path.join(home, "gitconfig")
     with open(gitconfig, "w") as f:
         f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n"
-                "[init]\n\tdefaultBranch = main\n")
+                "[init]\n\tdefaultBranch = main\n"
+                # Rows say whether a watcher runs: none starts by itself (`cairn watch start` where a row wants one).
+                "[cairn]\n\tautoWatch = false\n")
     # libgit2 does not read GIT_CONFIG_GLOBAL (cairn passes it in itself); give it the same file via $HOME.
     shutil.copy(gitconfig, os.path.join(home, ".gitconfig"))
     env = {

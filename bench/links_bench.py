@@ -26,7 +26,7 @@ def env_for(home):
     os.makedirs(home, exist_ok=True)
     cfg = os.path.join(home, "gitconfig")
     with open(cfg, "w") as f:
-        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n")
+        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[cairn]\n\tautoWatch = false\n")
     shutil.copy(cfg, os.path.join(home, ".gitconfig"))
     return {"HOME": home, "GIT_CONFIG_GLOBAL": cfg, "GIT_CONFIG_NOSYSTEM": "1", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "NO_COLOR": "1", "CAIRN_NOW": "2026-06-01T00:00:00Z", "LC_ALL": "C.UTF-8", "TZ": "UTC",

@@ -6,13 +6,15 @@ extension Cairn {
     struct Watch: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "watch",
-            abstract: "Run a watcher that tells searches which files changed, so they need not check them all.",
+            abstract: "Run a watcher that tells commands which files changed, so they need not check them all.",
             discussion: """
-            Without a watcher, every search stats each note of the working tree to find uncommitted edits \
-            (about 100 ms at 100,000 notes). A watcher follows changes with inotify and hands each search \
-            the paths changed since the last one, so that check costs only what changed. It is optional: \
-            searches are correct without it, and fall back to the full check when it is not running, was \
-            restarted, or lost events.
+            Without a watcher, status, snapshot, sync and every search stat each file of the working tree to \
+            find uncommitted edits (about 100 ms at 100,000 notes). A watcher follows changes with inotify and \
+            hands each check the paths changed since the last one, so that check costs only what changed. It is \
+            optional: commands are correct without it, and fall back to the full check when it is not running, \
+            was restarted, or lost events. On a vault of 10,000 files or more the first full check starts it \
+            in the background by itself (at most once every ten minutes); `git config cairn.autoWatch false` \
+            turns that off, a number sets the size from which it starts.
             """,
             subcommands: [Start.self, Stop.self, Status.self, Run.self],
             defaultSubcommand: Status.self

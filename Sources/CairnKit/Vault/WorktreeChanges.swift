@@ -797,6 +797,8 @@ extension WorktreeChanges {
         var edits: [PathKey: DiskFile?]
         /// True when the watcher's change list narrowed the check.
         var focused: Bool
+        /// True when a watcher answered (with changes or asking for a full check).
+        var watched = false
         var dirsRead = 0
         var filesHashed = 0
         var filesStatted = 0
@@ -825,6 +827,7 @@ extension WorktreeChanges {
                     return .commit
                 }
             }
+            if useWatcher && !report!.watched { WatchAutoStart.afterUnwatchedCheck(vault, filesStatted: report!.filesStatted) }
             return report!
         } catch let error as DatabaseError where error.resultCode != .SQLITE_BUSY {
             // An unreadable or unwritable cache: start again from nothing (derived data), in memory.
@@ -974,8 +977,8 @@ extension WorktreeChanges {
             }
         }
         if lastTree != head { try setMeta(db, "tree", head) }
-        return Report(edits: edits, focused: found.focused, dirsRead: found.dirsRead, filesHashed: found.filesHashed,
-                      filesStatted: found.filesStatted, candidates: found.candidates.count)
+        return Report(edits: edits, focused: found.focused, watched: feed != nil, dirsRead: found.dirsRead,
+                      filesHashed: found.filesHashed, filesStatted: found.filesStatted, candidates: found.candidates.count)
     }
 
     private static func insertEdit(_ db: Database, _ path: String, _ disk: DiskFile?) throws {

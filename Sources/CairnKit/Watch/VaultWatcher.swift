@@ -370,6 +370,24 @@ extension VaultWatcher {
     /// Returns its status; throws with the log's last lines when it exited or did not answer.
     public static func spawn(vault: Vault, executable: String, arguments: [String], environment: [String: String],
                              timeout: Double = 30) throws -> WatchClient.Status {
+        let pid = try start(vault: vault, executable: executable, arguments: arguments, environment: environment)
+        let log = vault.gitDir + "cairn/watch.log"
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = WatchClient.status(gitDir: vault.gitDir, root: vault.root, timeout: 2) { return status }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                throw Failure(description: "the watcher exited at start: " + lastLines(of: log))
+            }
+            usleep(10_000)
+        }
+        throw Failure(description: "the watcher (pid \(pid)) did not answer within \(Int(timeout)) s: " + lastLines(of: log))
+    }
+
+    /// Starts `executable arguments…` as a daemon (a session of its own, no terminal, output appended to
+    /// `.git/cairn/watch.log`) and returns its pid without waiting for it to answer.
+    @discardableResult
+    static func start(vault: Vault, executable: String, arguments: [String], environment: [String: String]) throws -> pid_t {
         let log = vault.gitDir + "cairn/watch.log"
         try WatchClient.makePrivateFolder(WatchClient.folder(gitDir: vault.gitDir))
         let out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -381,16 +399,7 @@ extension VaultWatcher {
         defer { envp.forEach { free($0) } }
         let pid = cairn_spawn_detached(executable, argv, envp, out)
         guard pid > 0 else { throw Failure(description: "cannot start \(executable): \(String(cString: strerror(-pid)))") }
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let status = WatchClient.status(gitDir: vault.gitDir, root: vault.root, timeout: 2) { return status }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                throw Failure(description: "the watcher exited at start: " + lastLines(of: log))
-            }
-            usleep(10_000)
-        }
-        throw Failure(description: "the watcher (pid \(pid)) did not answer within \(Int(timeout)) s: " + lastLines(of: log))
+        return pid_t(pid)
     }
 
     static func lastLines(of path: String) -> String {

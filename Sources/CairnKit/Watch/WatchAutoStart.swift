@@ -1,0 +1,63 @@
+import CSystemCalls
+import Foundation
+
+/// Starts the vault's watcher by itself on a large vault, the way git starts its fsmonitor daemon: a command
+/// whose working-tree check found no watcher and had to stat at least `minimumFiles` files (10,000 unless the
+/// machine-local setting `cairn.autoWatch` says otherwise) starts `cairn watch run` in the background and goes
+/// on with its full check. The next command gets a token from it (one more full check), and from then on each
+/// check stats only what changed.
+///
+/// - Invisible: nothing is printed; the watcher's output goes to `.git/cairn/watch.log`; a failure to start
+///   changes nothing for the command (it has already checked everything itself).
+/// - Safe: it is the same watcher `cairn watch start` runs (socket in a 0700 folder of `.git`, one per vault by
+///   its lock, gone when the vault is), and a start is tried at most once per `retryInterval` per vault, so a
+///   watcher that cannot run (the kernel's inotify limit, a read-only `.git`) is not started over and over.
+/// - Only a program sets `launcher` (the `cairn` executable): a library user of CairnKit starts nothing.
+///
+/// `cairn.autoWatch` (in `.git/config`, or the global git config): `false` (also `no`, `off`, `0`) never
+/// starts it; `true` uses the default size; a number is the size in files from which it starts.
+public struct WatchAutoStart: Sendable {
+    /// The program to run as `PROGRAM watch run --vault ROOT`.
+    public var executable: String
+    /// The environment the watcher gets (the command's own).
+    public var environment: [String: String]
+
+    public init(executable: String, environment: [String: String]) {
+        self.executable = executable
+        self.environment = environment
+    }
+
+    /// Set once by the program at start-up, before any vault is opened; nil: never start a watcher.
+    nonisolated(unsafe) public static var launcher: WatchAutoStart?
+
+    public static let configKey = "cairn.autoWatch"
+    public static let defaultMinimumFiles = 10_000
+    /// How long after one attempt (successful or not) another is not made for the same vault.
+    static let retryInterval: TimeInterval = 600
+
+    /// The size from which the watcher starts itself, from `cairn.autoWatch`; nil: never.
+    static func minimumFiles(_ vault: Vault) -> Int? {
+        guard let value = try? vault.repository.configString(configKey) else { return defaultMinimumFiles }
+        switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "false", "no", "off", "never", "0": return nil
+        case "true", "yes", "on", "auto", "": return defaultMinimumFiles
+        case let text: return Int(text).map { $0 > 0 ? $0 : nil } ?? defaultMinimumFiles
+        }
+    }
+
+    /// Called after a working-tree check that no watcher answered and that statted `filesStatted` files.
+    static func afterUnwatchedCheck(_ vault: Vault, filesStatted: Int) {
+        guard let launcher, filesStatted > 0 else { return }
+        guard let minimum = minimumFiles(vault), filesStatted >= minimum else { return }
+        let folder = WatchClient.folder(gitDir: vault.gitDir)
+        let marker = folder + "/autostart"
+        var st = stat()
+        if stat(marker, &st) == 0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) < retryInterval { return }
+        guard (try? WatchClient.makePrivateFolder(folder)) != nil else { return }
+        let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        close(fd)
+        _ = try? VaultWatcher.start(vault: vault, executable: launcher.executable,
+                                    arguments: ["watch", "run", "--vault", vault.root], environment: launcher.environment)
+    }
+}
