@@ -11,7 +11,7 @@ enum ErrorReporting {
     static func report(_ error: any Error) -> Int32 {
         func print(_ text: String) { Descriptor.writeAll(STDOUT_FILENO, Data((text + "\n").utf8)) }
         switch error {
-        case is VaultError, is NoteError, is ConfigError, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
+        case is VaultError, is NoteError, is FileProblem, is PathViolation, is CommandAgentError, is SearchError, is WorkflowError,
              is RunLimitError, is CronScheduleError, is RetentionError, is SyncError, is TransportError,
              is ConnectorError:
             // Domain errors whose messages already name the file or thing and say what to do.

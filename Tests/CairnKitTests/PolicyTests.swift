@@ -9,18 +9,18 @@ private let templateDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("vault-template")
 
 /// The error `Policy.parse` throws for `json`, or nil when it parses.
-private func policyError(_ json: String) -> ConfigError? {
+private func policyError(_ json: String) -> FileProblem? {
     policyError(Data(json.utf8))
 }
 
-private func policyError(_ data: Data) -> ConfigError? {
+private func policyError(_ data: Data) -> FileProblem? {
     do {
         _ = try Policy.parse(data, path: "policy.json")
         return nil
-    } catch let error as ConfigError {
+    } catch let error as FileProblem {
         return error
     } catch {
-        Issue.record("expected a ConfigError, got \(type(of: error)): \(error)")
+        Issue.record("expected a FileProblem, got \(type(of: error)): \(error)")
         return nil
     }
 }
@@ -263,14 +263,14 @@ struct PolicyTests {
     @Test(arguments: keyCases)
     func keyErrorNamesTheKeyAndLine(_ example: KeyCase) throws {
         let error = try #require(policyError(example.json))
-        #expect(error == ConfigError(path: "policy.json", line: example.line, reason: example.reason))
+        #expect(error == FileProblem(path: "policy.json", line: example.line, reason: example.reason))
     }
 
     @Test func validateReportsTheFirstProblemWithoutALine() throws {
         var policy = Policy.default
         try policy.validate()
         policy.review.maxFiles = 0
-        #expect(throws: ConfigError(path: "policy.json", reason: "review.max_files: must be at least 1, not 0")) {
+        #expect(throws: FileProblem(path: "policy.json", reason: "review.max_files: must be at least 1, not 0")) {
             try policy.validate()
         }
     }
@@ -310,27 +310,27 @@ struct PolicyTests {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let file = directory.appendingPathComponent("policy.json")
-        #expect(throws: ConfigError(path: file.path, reason: "file not found")) { try Policy.load(from: file) }
-        #expect(throws: ConfigError.self) { try Policy.load(from: directory) }
+        #expect(throws: FileProblem(path: file.path, reason: "file not found")) { try Policy.load(from: file) }
+        #expect(throws: FileProblem.self) { try Policy.load(from: directory) }
 
         try Data("{\n  \"review\": {\"max_files\": 3}\n}\n".utf8).write(to: file)
         #expect(try Policy.load(from: file).review.maxFiles == 3)
 
         try Data("{\n  \"review\": {\"max_files\": 0}\n}\n".utf8).write(to: file)
-        #expect(throws: ConfigError(path: file.path, line: 2, reason: "review.max_files: must be at least 1, not 0")) {
+        #expect(throws: FileProblem(path: file.path, line: 2, reason: "review.max_files: must be at least 1, not 0")) {
             try Policy.load(from: file)
         }
     }
 
     @Test func errorDescriptionIsPathLineReason() {
-        #expect(ConfigError(path: "policy.json", line: 3, reason: "bad").description == "policy.json:3: bad")
-        #expect(ConfigError(path: "policy.json", reason: "bad").description == "policy.json: bad")
+        #expect(FileProblem(path: "policy.json", line: 3, reason: "bad").description == "policy.json:3: bad")
+        #expect(FileProblem(path: "policy.json", reason: "bad").description == "policy.json: bad")
     }
 
     // MARK: Robustness
 
     /// 2,000 deterministic mutations of the template: every one parses or throws a
-    /// `ConfigError` whose line lies inside the document — never anything else, never a crash.
+    /// `FileProblem` whose line lies inside the document — never anything else, never a crash.
     @Test func mutationsOfTheTemplateNeverCrash() throws {
         let template = try [UInt8](Data(contentsOf: templateDirectory.appendingPathComponent("policy.json")))
         let interesting = Array(#"{}[]",:"\-0123456789.eE+ tfnul/*'\#n\#t"#.utf8) + [0x00, 0x80, 0xC3, 0xFF]

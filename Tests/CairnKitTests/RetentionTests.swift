@@ -43,10 +43,10 @@ import Testing
         #expect(p.retention.pruneEveryDays == 7)
         #expect(p.retention.keepArchivedProposalsDays == 90)
         #expect(Policy.default.retention.keepWorkingHistoryDays == nil)
-        #expect(throws: ConfigError.self) {
+        #expect(throws: FileProblem.self) {
             try Policy.parse(Data(#"{"retention": {"keep_working_history_days": 0}}"#.utf8), path: "policy.json")
         }
-        #expect(throws: ConfigError.self) {
+        #expect(throws: FileProblem.self) {
             try Policy.parse(Data(#"{"retention": {"forget": [""]}}"#.utf8), path: "policy.json")
         }
     }

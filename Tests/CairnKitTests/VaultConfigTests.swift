@@ -4,14 +4,14 @@ import Testing
 @testable import CairnKit
 
 /// The error `VaultConfig.parse` throws for `json`, or nil when it parses.
-private func configError(_ json: String) -> ConfigError? {
+private func configError(_ json: String) -> FileProblem? {
     do {
         _ = try VaultConfig.parse(Data(json.utf8), path: ".cairn/config.json")
         return nil
-    } catch let error as ConfigError {
+    } catch let error as FileProblem {
         return error
     } catch {
-        Issue.record("expected a ConfigError, got \(type(of: error)): \(error)")
+        Issue.record("expected a FileProblem, got \(type(of: error)): \(error)")
         return nil
     }
 }
@@ -121,7 +121,7 @@ struct VaultConfigTests {
     @Test(arguments: keyCases)
     func keyErrorNamesTheKeyAndLine(_ example: KeyCase) throws {
         let error = try #require(configError(example.json))
-        #expect(error == ConfigError(path: ".cairn/config.json", line: example.line, reason: example.reason))
+        #expect(error == FileProblem(path: ".cairn/config.json", line: example.line, reason: example.reason))
     }
 
     @Test func validURLsAndVariableNamesAreAccepted() throws {
@@ -149,7 +149,7 @@ struct VaultConfigTests {
         var config = VaultConfig.default
         try config.validate()
         config.model.baseURL = "file:///etc/passwd"
-        #expect(throws: ConfigError.self) { try config.validate() }
+        #expect(throws: FileProblem.self) { try config.validate() }
     }
 
     @Test func loadRefusesMissingAndOversizedFiles() throws {
@@ -159,14 +159,14 @@ struct VaultConfigTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("config.json")
 
-        #expect(throws: ConfigError(path: file.path, reason: "file not found")) { try VaultConfig.load(from: file) }
+        #expect(throws: FileProblem(path: file.path, reason: "file not found")) { try VaultConfig.load(from: file) }
 
         try Data(("{\"editor\": \"" + String(repeating: "x", count: 2 << 20) + "\"}").utf8).write(to: file)
-        let error = try #require(throws: ConfigError.self) { try VaultConfig.load(from: file) }
+        let error = try #require(throws: FileProblem.self) { try VaultConfig.load(from: file) }
         #expect(error.reason.hasPrefix("too large"))
 
         try Data([0x7B, 0x0A, 0xFF, 0x7D]).write(to: file)
-        #expect(throws: ConfigError(path: file.path, line: 2, reason: "not valid UTF-8 (column 1)")) {
+        #expect(throws: FileProblem(path: file.path, line: 2, reason: "not valid UTF-8 (column 1)")) {
             try VaultConfig.load(from: file)
         }
     }

@@ -15,14 +15,14 @@ extension CheckedConfig {
     static func parseChecked(_ data: Data, path: String) throws -> Self {
         let (value, lines) = try ConfigFile.decode(Self.self, from: data, path: path)
         if let problem = value.problems().first {
-            throw ConfigError(path: path, line: lines.line(for: problem.keyPath), reason: "\(problem.keyPath): \(problem.reason)")
+            throw FileProblem(path: path, line: lines.line(for: problem.keyPath), reason: "\(problem.keyPath): \(problem.reason)")
         }
         return value
     }
 
     func validateChecked(path: String) throws {
         if let problem = problems().first {
-            throw ConfigError(path: path, reason: "\(problem.keyPath): \(problem.reason)")
+            throw FileProblem(path: path, reason: "\(problem.keyPath): \(problem.reason)")
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads and decodes a JSON configuration file, turning every failure into a `ConfigError`.
+/// Reads and decodes a JSON configuration file, turning every failure into a `FileProblem`.
 enum ConfigFile {
     /// The largest configuration file cairn reads; anything bigger is certainly a mistake.
     static let maxSize = 1 << 20
@@ -11,10 +11,10 @@ enum ConfigFile {
     static func read(_ url: URL, path: String) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw ConfigError(path: path, reason: "file not found")
+            throw FileProblem(path: path, reason: "file not found")
         }
         if isDirectory.boolValue {
-            throw ConfigError(path: path, reason: "is a directory, expected a JSON file")
+            throw FileProblem(path: path, reason: "is a directory, expected a JSON file")
         }
         let data: Data
         do {
@@ -22,7 +22,7 @@ enum ConfigFile {
             defer { try? handle.close() }
             data = try handle.read(upToCount: maxSize + 1) ?? Data()
         } catch {
-            throw ConfigError(path: path, reason: "cannot read the file (\(error.localizedDescription))")
+            throw FileProblem(path: path, reason: "cannot read the file (\(error.localizedDescription))")
         }
         return data
     }
@@ -35,24 +35,24 @@ enum ConfigFile {
         _ type: T.Type, from data: Data, path: String
     ) throws -> (value: T, lines: JSONValueMap) {
         guard data.count <= maxSize else {
-            throw ConfigError(path: path, reason: "too large (the limit is 1 MiB)")
+            throw FileProblem(path: path, reason: "too large (the limit is 1 MiB)")
         }
         let bytes = [UInt8](data)
         if let bad = UTF8Check.firstInvalidByte(in: bytes) {
-            throw ConfigError(path: path, line: bad.line, reason: "not valid UTF-8 (column \(bad.column))")
+            throw FileProblem(path: path, line: bad.line, reason: "not valid UTF-8 (column \(bad.column))")
         }
         let report: JSONSyntaxCheck.Report
         do {
             report = try JSONSyntaxCheck.check(bytes)
         } catch let failure as JSONSyntaxCheck.Failure where failure.isEmptyDocument {
-            throw ConfigError(path: path, line: failure.line, reason: failure.message)
+            throw FileProblem(path: path, line: failure.line, reason: failure.message)
         } catch let failure as JSONSyntaxCheck.Failure {
-            throw ConfigError(
+            throw FileProblem(
                 path: path, line: failure.line,
                 reason: "invalid JSON: \(failure.message) (column \(failure.column))")
         }
         guard report.topLevelKind == .object else {
-            throw ConfigError(
+            throw FileProblem(
                 path: path, line: report.values.line(for: ""),
                 reason: "expected a JSON object ({ … }) at the top level, found \(report.topLevelKind.phrase)")
         }
@@ -63,16 +63,16 @@ enum ConfigFile {
         } catch let error as DecodingError {
             throw configError(for: error, lines: report.values, path: path)
         } catch {
-            throw ConfigError(path: path, reason: "cannot decode (\(error))")
+            throw FileProblem(path: path, reason: "cannot decode (\(error))")
         }
     }
 
-    /// Turns a `DecodingError` into a `ConfigError` that names the key path and its line.
-    static func configError(for error: DecodingError, lines: JSONValueMap, path: String) -> ConfigError {
-        func located(_ context: DecodingError.Context, _ reason: (String) -> String) -> ConfigError {
+    /// Turns a `DecodingError` into a `FileProblem` that names the key path and its line.
+    static func configError(for error: DecodingError, lines: JSONValueMap, path: String) -> FileProblem {
+        func located(_ context: DecodingError.Context, _ reason: (String) -> String) -> FileProblem {
             let keyPath = JSONValueMap.keyPath(context.codingPath)
             let shown = keyPath.isEmpty ? "top level" : keyPath
-            return ConfigError(path: path, line: lines.line(for: keyPath), reason: reason(shown))
+            return FileProblem(path: path, line: lines.line(for: keyPath), reason: reason(shown))
         }
         switch error {
         case .typeMismatch(let type, let context):
@@ -84,11 +84,11 @@ enum ConfigFile {
             return located(context) { "\($0): missing key \"\(key.stringValue)\"" }
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                return ConfigError(path: path, reason: "invalid JSON (\(context.debugDescription))")
+                return FileProblem(path: path, reason: "invalid JSON (\(context.debugDescription))")
             }
             return located(context) { "\($0): \(context.debugDescription)" }
         @unknown default:
-            return ConfigError(path: path, reason: "cannot decode (\(error))")
+            return FileProblem(path: path, reason: "cannot decode (\(error))")
         }
     }
 

@@ -451,19 +451,19 @@ public struct Policy: Codable, Sendable, Equatable, CheckedConfig {
 
     /// Reads and validates the policy file at `url`; errors name the file by `url.path`.
     ///
-    /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
+    /// - Throws: `FileProblem` for a missing, unreadable, oversized, non-UTF-8, malformed or
     ///   invalid file. Never writes anything.
     public static func load(from url: URL) throws -> Policy { try loadChecked(from: url) }
 
     /// Parses and validates the bytes of a policy file (for example a blob read from `main`).
     ///
     /// - Parameter path: how errors name the file, usually `policy.json`.
-    /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
+    /// - Throws: `FileProblem` with the line of the problem whenever it can be located.
     public static func parse(_ data: Data, path: String) throws -> Policy { try parseChecked(data, path: path) }
 
     /// Checks the values against their allowed ranges.
     ///
-    /// - Throws: `ConfigError` naming `path` and the first key with a value out of range.
+    /// - Throws: `FileProblem` naming `path` and the first key with a value out of range.
     public func validate(path: String = Policy.relativePath) throws { try validateChecked(path: path) }
 
     /// Every value out of range, in file order, as key path and reason.

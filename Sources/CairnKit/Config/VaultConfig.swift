@@ -181,19 +181,19 @@ public struct VaultConfig: Codable, Sendable, Equatable, CheckedConfig {
 
     /// Reads and validates the config file at `url`; errors name the file by `url.path`.
     ///
-    /// - Throws: `ConfigError` for a missing, unreadable, oversized, non-UTF-8, malformed or
+    /// - Throws: `FileProblem` for a missing, unreadable, oversized, non-UTF-8, malformed or
     ///   invalid file. Never writes anything.
     public static func load(from url: URL) throws -> VaultConfig { try loadChecked(from: url) }
 
     /// Parses and validates the bytes of a config file.
     ///
     /// - Parameter path: how errors name the file, usually `.cairn/config.json`.
-    /// - Throws: `ConfigError` with the line of the problem whenever it can be located.
+    /// - Throws: `FileProblem` with the line of the problem whenever it can be located.
     public static func parse(_ data: Data, path: String) throws -> VaultConfig { try parseChecked(data, path: path) }
 
     /// Checks the values.
     ///
-    /// - Throws: `ConfigError` naming `path` and the first invalid key.
+    /// - Throws: `FileProblem` naming `path` and the first invalid key.
     public func validate(path: String = VaultConfig.relativePath) throws { try validateChecked(path: path) }
 
     /// Every invalid value, in file order, as key path and reason.

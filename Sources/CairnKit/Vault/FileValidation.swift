@@ -39,8 +39,8 @@ extension Vault {
             guard let data = FileManager.default.contents(atPath: full) else { return nil }
             do {
                 if path == Policy.relativePath { _ = try Policy.parse(data, path: path) } else { _ = try VaultConfig.parse(data, path: path) }
-            } catch let error as ConfigError {
-                return ValidationProblem(problem: FileProblem(path: path, line: error.line, reason: error.reason), isFatal: false)
+            } catch let error as FileProblem {
+                return ValidationProblem(problem: error, isFatal: false)
             } catch {
                 return ValidationProblem(problem: FileProblem(path: path, reason: "\(error)"), isFatal: false)
             }

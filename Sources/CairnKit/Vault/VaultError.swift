@@ -65,10 +65,18 @@ public enum VaultError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// A problem with one file, as `path[:line]: reason`.
-public struct FileProblem: Hashable, Sendable, CustomStringConvertible, Codable {
+/// A problem with one file — a configuration file that does not parse or check, an invalid agent or workflow
+/// definition, a note doctor or snapshot refuses — naming the file and, when known, the line.
+///
+/// Printed as `path:line: reason` (or `path: reason` when no line applies), the form editors and terminals
+/// recognise, for example `policy.json:7: review.max_files: must be at least 1, not 0`. Thrown by the
+/// configuration readers; collected in lists by doctor, snapshot and the catalogs.
+public struct FileProblem: Error, Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The file, as the caller named it (usually relative to the vault root).
     public let path: String
+    /// The 1-based line of the problem, when it can be located.
     public let line: Int?
+    /// What is wrong, in words the operator can act on.
     public let reason: String
 
     public init(path: String, line: Int? = nil, reason: String) {
