@@ -128,6 +128,38 @@ import Testing
         }
     }
 
+    @Test func aQueryMayStartWithAnExcludedWordWithoutDoubleDash() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/knowledge/pene-plain.md", "# Plain\n\nThe pene batch shipped.\n")
+        try sb.write(v + "/memory/knowledge/pene-mowa.md", "# Both\n\nThe pene batch, mowa edition.\n")
+        try sb.snapshot(v)
+        func paths(_ results: [String: Any]) -> [String] { hits(results).compactMap { $0["path"] as? String }.sorted() }
+        // `-mowa` first is the query's exclusion, as it is after `--` and after a word; options still work around it.
+        let first = try search(sb, v, ["-mowa", "pene"])
+        #expect(first["query"] as? String == "-mowa pene", "\(first)")
+        #expect(paths(first) == ["memory/knowledge/pene-plain.md"])
+        let terminated = sb.runCairn(["search", "--json", "--", "-mowa", "pene"], cwd: v)
+        #expect(terminated.status == 0, "\(terminated)")
+        #expect(paths(try jsonObject(terminated.stdoutData)) == ["memory/knowledge/pene-plain.md"])
+        #expect(paths(try search(sb, v, ["pene", "-mowa"])) == ["memory/knowledge/pene-plain.md"])
+        #expect(paths(try search(sb, v, ["--limit", "5", "-mowa", "--tier", "knowledge", "pene"])) == ["memory/knowledge/pene-plain.md"])
+        let text = sb.runCairn(["search", "-mowa", "pene"], cwd: v)
+        #expect(text.status == 0 && text.stdout.contains("memory/knowledge/pene-plain.md") && !text.stdout.contains("pene-mowa"), "\(text)")
+        // Only exclusions is the query's own error, not a usage error.
+        let only = sb.runCairn(["search", "-mowa"], cwd: v)
+        #expect(only.status == 1 && only.stderr.contains("only excludes"), "\(only)")
+        // A misspelt `--option` is still refused rather than searched for; `--` makes it a word.
+        let typo = sb.runCairn(["search", "pene", "--limt", "5"], cwd: v)
+        #expect(typo.status != 0 && typo.stderr.contains("--limt") && typo.stdout.isEmpty, "\(typo)")
+        #expect(sb.runCairn(["search", "--", "pene", "--limt"], cwd: v).status == 0)
+        // Help is still help.
+        for flag in ["--help", "-h"] {
+            let help = sb.runCairn(["search", flag], cwd: v)
+            #expect(help.status == 0 && help.stdout.contains("USAGE: cairn search") && help.stdout.contains("--limit"), "\(flag): \(help)")
+        }
+    }
+
     @Test func deletingTheDerivedFolderLosesNothing() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
