@@ -309,4 +309,38 @@ import Testing
         #expect(!doctor.stdout.contains("[[Nowhere]]"), "\(doctor)")
         #expect(sb.runCairn(["links", "--unresolved"], cwd: v).stdout.contains("memory/projects/avocet.md:5  [[Nowhere]]"))
     }
+
+    @Test func linksFindsAnAttachmentByItsNameAsALinkWould() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try FileManager.default.createDirectory(atPath: v + "/assets/img", withIntermediateDirectories: true)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]).write(to: URL(fileURLWithPath: v + "/assets/img/logo.png"))
+        try sb.write(v + "/memory/knowledge/brand.md", "# Brand\n\nOur mark: ![[logo.png]]\n")
+        try sb.write(v + "/memory/projects/site.md", "# Site\n\nHeader [logo](../../assets/img/logo.png) on top.\n")
+        for folder in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: v + "/" + folder, withIntermediateDirectories: true)
+            try sb.write(v + "/\(folder)/chart.pdf", "%PDF-1.4 \(folder)\n")
+        }
+        try sb.snapshot(v)
+        // By file name (any case) and by a path suffix, as `![[logo.png]]` and `[[img/logo.png]]` find it.
+        for name in ["logo.png", "LOGO.png", "img/logo.png", "assets/img/logo.png"] {
+            let r = sb.runCairn(["links", name, "--json"], cwd: v)
+            #expect(r.status == 0, "\(name): \(r)")
+            guard r.status == 0 else { continue }
+            let report = try jsonObject(r.stdoutData)
+            #expect(report["path"] as? String == "assets/img/logo.png", "\(name): \(report)")
+            let backlinks = (report["backlinks"] as? [[String: Any]] ?? []).map { "\($0["source"] ?? ""):\($0["line"] ?? "")" }
+            #expect(backlinks == ["memory/knowledge/brand.md:3", "memory/projects/site.md:3"], "\(name): \(report)")
+        }
+        let text = sb.runCairn(["links", "logo.png"], cwd: v)
+        #expect(text.stdout.hasPrefix("assets/img/logo.png  logo.png\n") && text.stdout.contains("Links in (2):"), "\(text)")
+        // Two files of that name: which one is meant is asked, not guessed; the path settles it.
+        let both = sb.runCairn(["links", "chart.pdf"], cwd: v)
+        #expect(both.status == 1 && both.stderr.contains("a/chart.pdf") && both.stderr.contains("b/chart.pdf")
+                && both.stderr.contains("give the path") && both.stdout.isEmpty, "\(both)")
+        #expect(sb.runCairn(["links", "b/chart.pdf"], cwd: v).stdout.hasPrefix("b/chart.pdf  chart.pdf\n"))
+        // `[[logo]]` is not a link to logo.png in Obsidian, so `links logo` does not find it either.
+        let stem = sb.runCairn(["links", "logo"], cwd: v)
+        #expect(stem.status == 1 && stem.stderr.contains("no note 'logo'"), "\(stem)")
+    }
 }
