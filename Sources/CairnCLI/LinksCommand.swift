@@ -15,7 +15,7 @@ extension Cairn {
 
         @OptionGroup var vaultOptions: VaultOptions
 
-        @Argument(help: "The note: a path (memory/knowledge/pricing.md) or a note name (pricing).")
+        @Argument(help: "The note or attachment: a path (memory/knowledge/pricing.md), a note name (pricing), or a file name (logo.png).")
         var note: String?
 
         @Flag(help: "List every link of the vault to a file that does not exist (yet), and links to missing headings or blocks.")

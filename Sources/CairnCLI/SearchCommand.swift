@@ -8,16 +8,27 @@ extension Cairn {
             abstract: "Search the vault's notes, best matches first.",
             discussion: """
             QUERY: words (all must match), "quoted phrases", prefix*, -word to exclude, and the filters \
-            tag:NAME, tier:NAME and path:GLOB. Put `--` before a query that starts with -word \
-            (cairn search -- -draft invoice). Ranking is BM25; matches in titles count most, then tags. \
+            tag:NAME, tier:NAME and path:GLOB. A -word may come first (cairn search -draft invoice); put `--` \
+            before the query when one of its words is -h or starts with two dashes (cairn search -- invoice -h). \
+            Ranking is BM25; matches in titles count most, then tags. \
             The index (.git/cairn/search.sqlite) is brought up to date with main and your uncommitted edits first.
             """
         )
 
         @OptionGroup var vaultOptions: VaultOptions
 
-        @Argument(help: "What to search for (several arguments are joined with spaces).")
+        /// Every argument that is not one of the options, `-word` exclusions included (a plain array would leave a
+        /// leading `-word` to the option parser, which refuses it); `queryWords` takes out the `--` terminator.
+        @Argument(parsing: .allUnrecognized, help: "What to search for (several arguments are joined with spaces).")
         var query: [String] = []
+
+        /// The query's words as typed: `query` without the first `--` (the terminator; later ones are words).
+        var queryWords: [String] {
+            guard let terminator = query.firstIndex(of: "--") else { return query }
+            var words = query
+            words.remove(at: terminator)
+            return words
+        }
 
         @Option(help: ArgumentHelp("Only notes of this tier: \(Tier.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "tier"))
         var tier: String?
@@ -38,7 +49,11 @@ extension Cairn {
 
         func validate() throws {
             if limit < 1 { throw ValidationError("--limit must be at least 1") }
-            if query.isEmpty && tier == nil && tag == nil && path == nil {
+            // `--word` is no query syntax: before `--` it is a misspelt or misplaced option, refused as before.
+            for word in query.prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
+                throw ValidationError("Unknown option '\(word.prefix { $0 != "=" })'; to search for it, put `--` before the query (cairn search -- \(word))")
+            }
+            if queryWords.isEmpty && tier == nil && tag == nil && path == nil {
                 throw ValidationError("give a query, or a filter (--tier, --tag, --path) to list notes")
             }
         }
@@ -46,7 +61,7 @@ extension Cairn {
         func run() throws {
             let env = Environment.current
             let vault = try vaultOptions.open(env)
-            let text = query.joined(separator: " ")
+            let text = queryWords.joined(separator: " ")
             if let benchRuns {
                 // Benchmarks only: the in-process query time, repeated on one open index (JSON).
                 let timing = try vault.searchIndex.timeQuery(try SearchQuery.parse(text), limit: limit, runs: benchRuns)

@@ -37,6 +37,17 @@ import Testing
         #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["log", "-n", "0"]) }
     }
 
+    @Test func searchTakesAQueryThatStartsWithAnExcludedWord() throws {
+        let search = try #require(try Cairn.parseAsRoot(["search", "-draft", "invoice", "--limit", "3", "-old", "--json"]) as? Cairn.Search)
+        #expect(search.queryWords == ["-draft", "invoice", "-old"])
+        #expect(search.limit == 3 && search.output.json)
+        let terminated = try #require(try Cairn.parseAsRoot(["search", "--tag", "x", "--", "-h", "--", "--limit"]) as? Cairn.Search)
+        #expect(terminated.queryWords == ["-h", "--", "--limit"] && terminated.tag == "x")
+        #expect { _ = try Cairn.parseAsRoot(["search", "invoice", "--limt", "3"]) } throws: { error in
+            Cairn.message(for: error).contains("Unknown option '--limt'")
+        }
+    }
+
     @Test func noteNewValidatesTier() throws {
         let new = try #require(try Cairn.parseAsRoot(["note", "new", "Plan", "--tier", "projects", "--tag", "a", "--tag", "b"]) as? Cairn.NoteCommand.New)
         #expect(new.title == "Plan")

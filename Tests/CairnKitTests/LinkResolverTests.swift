@@ -32,6 +32,16 @@ import Testing
         resolver(aliases: ["Physics/Three laws of motion.md": ["The 3 laws"]]).resolve(link, from: source, markdown: markdown)?.path
     }
 
+    /// What `cairn links NAME` offers when a name fits several files: every file rule 5 matches, before the tie-break.
+    @Test func filesNamedListsEveryFileARule5NameMatches() {
+        let r = resolver()
+        #expect(r.filesNamed("Settings") == ["Archive/Old/Settings.md", "de/Settings.md", "en/Guide/Settings.md", "en/Settings.md"])
+        #expect(r.filesNamed("Guide/settings") == ["en/Guide/Settings.md"])
+        #expect(r.filesNamed(" og-image.PNG ") == ["Attachments/og-image.png"])
+        #expect(r.filesNamed("og-image").isEmpty, "a name without extension means a note")
+        #expect(r.filesNamed("nowhere.png").isEmpty)
+    }
+
     // "Internal links": links to any of the accepted file formats need the extension.
     @Test func attachmentsResolveByFileNameWithExtension() {
         #expect(resolve("Engelbart.jpg") == "Attachments/Engelbart.jpg")

@@ -258,10 +258,19 @@ import Testing
     @Test func tickDigestSaysWhatAPruneWouldReclaim() throws {
         let sb = try Sandbox()
         let v = try generatedVault(sb)
+        // The figure the dry run gives for the same moment: what the removed versions take in the object store.
+        let plan = sb.runCairn(["prune", "--dry-run"], cwd: v)
+        #expect(plan.status == 0, "\(plan)")
+        let storeLine = try #require(plan.stdout.split(separator: "\n").first { $0.contains("object store now:") }, "\(plan)")
+        let about = try #require(storeLine.range(of: ", about "), "\(plan)")
+        let reclaim = String(storeLine[about.upperBound...])
+        #expect(reclaim.hasSuffix(" to reclaim"), "\(plan)")
         #expect(sb.runCairn(["tick"], cwd: v).status == 0)
         let r = sb.runCairn(["tick", "--json"], cwd: v, env: ["CAIRN_NOW": "2026-03-01T09:05:00Z"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.stdout.contains("a prune would remove"), "\(r)")
+        let line = try #require((try jsonObject(r.stdoutData)["waiting"] as? [String])?.first { $0.contains("a prune would remove") }, "\(r)")
+        #expect(line.contains("about " + reclaim), "the tick's figure is the dry run's: \(line) / \(reclaim)")
+        #expect(!line.contains("before compression"), "\(line)")
         #expect(sb.git(["rev-parse", "--verify", "-q", "refs/cairn/rewrites"], cwd: v).status != 0)
     }
 }

@@ -128,6 +128,38 @@ import Testing
         }
     }
 
+    @Test func aQueryMayStartWithAnExcludedWordWithoutDoubleDash() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try sb.write(v + "/memory/knowledge/pene-plain.md", "# Plain\n\nThe pene batch shipped.\n")
+        try sb.write(v + "/memory/knowledge/pene-mowa.md", "# Both\n\nThe pene batch, mowa edition.\n")
+        try sb.snapshot(v)
+        func paths(_ results: [String: Any]) -> [String] { hits(results).compactMap { $0["path"] as? String }.sorted() }
+        // `-mowa` first is the query's exclusion, as it is after `--` and after a word; options still work around it.
+        let first = try search(sb, v, ["-mowa", "pene"])
+        #expect(first["query"] as? String == "-mowa pene", "\(first)")
+        #expect(paths(first) == ["memory/knowledge/pene-plain.md"])
+        let terminated = sb.runCairn(["search", "--json", "--", "-mowa", "pene"], cwd: v)
+        #expect(terminated.status == 0, "\(terminated)")
+        #expect(paths(try jsonObject(terminated.stdoutData)) == ["memory/knowledge/pene-plain.md"])
+        #expect(paths(try search(sb, v, ["pene", "-mowa"])) == ["memory/knowledge/pene-plain.md"])
+        #expect(paths(try search(sb, v, ["--limit", "5", "-mowa", "--tier", "knowledge", "pene"])) == ["memory/knowledge/pene-plain.md"])
+        let text = sb.runCairn(["search", "-mowa", "pene"], cwd: v)
+        #expect(text.status == 0 && text.stdout.contains("memory/knowledge/pene-plain.md") && !text.stdout.contains("pene-mowa"), "\(text)")
+        // Only exclusions is the query's own error, not a usage error.
+        let only = sb.runCairn(["search", "-mowa"], cwd: v)
+        #expect(only.status == 1 && only.stderr.contains("only excludes"), "\(only)")
+        // A misspelt `--option` is still refused rather than searched for; `--` makes it a word.
+        let typo = sb.runCairn(["search", "pene", "--limt", "5"], cwd: v)
+        #expect(typo.status != 0 && typo.stderr.contains("--limt") && typo.stdout.isEmpty, "\(typo)")
+        #expect(sb.runCairn(["search", "--", "pene", "--limt"], cwd: v).status == 0)
+        // Help is still help.
+        for flag in ["--help", "-h"] {
+            let help = sb.runCairn(["search", flag], cwd: v)
+            #expect(help.status == 0 && help.stdout.contains("USAGE: cairn search") && help.stdout.contains("--limit"), "\(flag): \(help)")
+        }
+    }
+
     @Test func deletingTheDerivedFolderLosesNothing() throws {
         let sb = try Sandbox()
         let v = try sb.makeVault()
@@ -276,5 +308,39 @@ import Testing
         #expect(doctor.stdout.contains("1 unresolved"), "\(doctor)")
         #expect(!doctor.stdout.contains("[[Nowhere]]"), "\(doctor)")
         #expect(sb.runCairn(["links", "--unresolved"], cwd: v).stdout.contains("memory/projects/avocet.md:5  [[Nowhere]]"))
+    }
+
+    @Test func linksFindsAnAttachmentByItsNameAsALinkWould() throws {
+        let sb = try Sandbox()
+        let v = try sb.makeVault()
+        try FileManager.default.createDirectory(atPath: v + "/assets/img", withIntermediateDirectories: true)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]).write(to: URL(fileURLWithPath: v + "/assets/img/logo.png"))
+        try sb.write(v + "/memory/knowledge/brand.md", "# Brand\n\nOur mark: ![[logo.png]]\n")
+        try sb.write(v + "/memory/projects/site.md", "# Site\n\nHeader [logo](../../assets/img/logo.png) on top.\n")
+        for folder in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: v + "/" + folder, withIntermediateDirectories: true)
+            try sb.write(v + "/\(folder)/chart.pdf", "%PDF-1.4 \(folder)\n")
+        }
+        try sb.snapshot(v)
+        // By file name (any case) and by a path suffix, as `![[logo.png]]` and `[[img/logo.png]]` find it.
+        for name in ["logo.png", "LOGO.png", "img/logo.png", "assets/img/logo.png"] {
+            let r = sb.runCairn(["links", name, "--json"], cwd: v)
+            #expect(r.status == 0, "\(name): \(r)")
+            guard r.status == 0 else { continue }
+            let report = try jsonObject(r.stdoutData)
+            #expect(report["path"] as? String == "assets/img/logo.png", "\(name): \(report)")
+            let backlinks = (report["backlinks"] as? [[String: Any]] ?? []).map { "\($0["source"] ?? ""):\($0["line"] ?? "")" }
+            #expect(backlinks == ["memory/knowledge/brand.md:3", "memory/projects/site.md:3"], "\(name): \(report)")
+        }
+        let text = sb.runCairn(["links", "logo.png"], cwd: v)
+        #expect(text.stdout.hasPrefix("assets/img/logo.png  logo.png\n") && text.stdout.contains("Links in (2):"), "\(text)")
+        // Two files of that name: which one is meant is asked, not guessed; the path settles it.
+        let both = sb.runCairn(["links", "chart.pdf"], cwd: v)
+        #expect(both.status == 1 && both.stderr.contains("a/chart.pdf") && both.stderr.contains("b/chart.pdf")
+                && both.stderr.contains("give the path") && both.stdout.isEmpty, "\(both)")
+        #expect(sb.runCairn(["links", "b/chart.pdf"], cwd: v).stdout.hasPrefix("b/chart.pdf  chart.pdf\n"))
+        // `[[logo]]` is not a link to logo.png in Obsidian, so `links logo` does not find it either.
+        let stem = sb.runCairn(["links", "logo"], cwd: v)
+        #expect(stem.status == 1 && stem.stderr.contains("no note 'logo'"), "\(stem)")
     }
 }

@@ -136,6 +136,18 @@ public struct LinkResolver: Sendable {
     }
 
     private func byFileName(_ link: String, folder: String) -> Resolution? {
+        guard let matching = matchingByName(link), let best = Self.best(matching, folder: folder) else { return nil }
+        return Resolution(path: best, match: .name, ambiguous: matching.count > 1)
+    }
+
+    /// Every file a link spelling `link` (without `#…` and `|…`) could mean by rule 5 — its file name, or a path
+    /// suffix — before the tie-break of rule 6 picks one; in byte order. Empty when none.
+    public func filesNamed(_ link: String) -> [String] {
+        matchingByName(link.utf8.first == 0x20 || link.utf8.last == 0x20 ? NoteText.trimmed(link) : link) ?? []
+    }
+
+    /// The files of rule 5, nil when none.
+    private func matchingByName(_ link: String) -> [String]? {
         let lower = link.lowercased()
         let name = Self.fileName(lower)
         // A name without an extension means the note; with one, the file of that name, else a note whose
@@ -145,8 +157,7 @@ public struct LinkResolver: Sendable {
         for (key, suffix) in keys {
             guard let candidates = byName[key] else { continue }
             let matching = hasFolders ? candidates.filter { $0.lowercased().hasSuffix("/" + suffix) } : candidates
-            guard let best = Self.best(matching, folder: folder) else { continue }
-            return Resolution(path: best, match: .name, ambiguous: matching.count > 1)
+            if !matching.isEmpty { return matching }
         }
         return nil
     }

@@ -62,7 +62,7 @@ public struct PruneReport: Codable, Sendable {
     /// Paths whose versions leave, with counts (largest first).
     public var paths: [PrunedPath] = []
     public var fileVersionsRemoved = 0
-    /// Uncompressed bytes of the file versions that leave (what a prune would reclaim before compression).
+    /// Uncompressed bytes of the file versions that leave (their content; what they free on disk is `diskBytesReclaimable`).
     public var contentBytesRemoved = 0
     /// Bytes of the object store (packs and loose objects) before, and after when it ran.
     public var diskBytesBefore = 0

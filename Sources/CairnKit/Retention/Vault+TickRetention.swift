@@ -6,6 +6,10 @@ import Foundation
 struct PruneEstimate: Codable {
     var day: String
     var line: String?
+    /// The wording the line is in; a line cached in another (an older cairn's) is estimated again.
+    var format: Int?
+
+    static let currentFormat = 2
 }
 
 extension Vault {
@@ -41,17 +45,22 @@ extension Vault {
         let path = gitDir + "cairn/prune-estimate.json"
         let day = String(ISOTime.string(now).prefix(10))
         if let data = FileManager.default.contents(atPath: path),
-           let cached = try? JSONDecoder().decode(PruneEstimate.self, from: data), cached.day == day {
+           let cached = try? JSONDecoder().decode(PruneEstimate.self, from: data), cached.day == day,
+           cached.format == PruneEstimate.currentFormat {
             return cached.line
         }
         guard let plan = try? prune(PruneOptions(dryRun: true), policy: policy, author: OperatorIdentity(name: "cairn", email: "cairn@localhost"), now: now) else {
             return nil
         }
+        // The space it frees is the dry run's estimate of what the removed versions take in the object store, as
+        // `cairn prune --dry-run` words it ("about … to reclaim"), not their size before compression.
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
         let line: String? = plan.isEmpty ? nil
-            : "Retention: a prune would remove \(plan.fileVersionsRemoved) file versions "
-              + "(\(ByteCountFormatter.string(fromByteCount: Int64(plan.contentBytesRemoved), countStyle: .file)) before compression) "
-              + "and \(plan.referencesDeleted.count) old references — `cairn prune --dry-run` shows the plan"
-        if let data = try? JSONEncoder().encode(PruneEstimate(day: day, line: line)) {
+            : "Retention: a prune would remove \(count(plan.fileVersionsRemoved, "file version")) and "
+              + "\(count(plan.referencesDeleted.count, "old reference")), "
+              + "about \(ByteCountFormatter.string(fromByteCount: Int64(plan.diskBytesReclaimable), countStyle: .file)) to reclaim "
+              + "— `cairn prune --dry-run` shows the plan"
+        if let data = try? JSONEncoder().encode(PruneEstimate(day: day, line: line, format: PruneEstimate.currentFormat)) {
             FileManager.default.createFile(atPath: path, contents: data)
         }
         return line

@@ -38,7 +38,8 @@ public enum SearchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noteNotFound(let name):
             return "no note '\(name)' in the vault; give a path (memory/knowledge/x.md) or a note name"
         case .ambiguousNote(let name, let candidates):
-            return "'\(name)' names several notes: \(candidates.prefix(5).joined(separator: ", ")); give the path"
+            let what = candidates.allSatisfy(IndexedDocument.isIndexable) ? "notes" : "files"
+            return "'\(name)' names several \(what): \(candidates.prefix(5).joined(separator: ", ")); give the path"
         case .indexUnavailable(let path, let reason):
             return "the search index at \(path) could not be built: \(reason); delete it and run `cairn index --rebuild`"
         }

@@ -8,7 +8,9 @@ extension Vault {
     /// uses, over every note of the working tree (property links included; templates and dot-folders are not notes).
     ///
     /// `note` is a vault-relative path, or a note name, title or alias as the search index knows it (looked up in the
-    /// index when there is one; when there is none, found without building it).
+    /// index when there is one; when there is none, found without building it). Any other file (an attachment) is
+    /// found by its path, file name or path suffix, as a link finds it; a name several files share is refused
+    /// with their paths (`SearchError.ambiguousNote`).
     ///
     /// Gives what resolving every link of every note would give, but parses only the notes whose bytes can hold a
     /// link to the note (`LinkNeedles`): the others are read and searched, never parsed. Cost: one read of every
@@ -28,9 +30,12 @@ extension Vault {
             // Without building the search index when there is none.
             (path, title) = try findNote(note, files: listing)
         } catch SearchError.noteNotFound(let name) {
-            // An attachment or any other file a link can lead to.
-            guard resolver.resolve(trimmed, from: "")?.path == trimmed else { throw SearchError.noteNotFound(name) }
-            (path, title) = (trimmed, LinkResolver.fileName(trimmed))
+            // An attachment or any other file a link can lead to, found as a link from the vault root finds it: by
+            // path, by file name (`logo.png`, as `![[logo.png]]` does) or by path suffix. Aliases are not known yet,
+            // and the index already looked for those. Several files of that name: no linking note to break the tie.
+            guard let found = resolver.resolve(trimmed, from: "") else { throw SearchError.noteNotFound(name) }
+            if found.ambiguous { throw SearchError.ambiguousNote(note, candidates: resolver.filesNamed(trimmed)) }
+            (path, title) = (found.path, LinkResolver.fileName(found.path))
         }
         let isLinkNote = Set(linkNotes)
         var own = NoteFacts()
