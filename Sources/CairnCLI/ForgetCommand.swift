@@ -22,7 +22,7 @@ extension Cairn {
         @Argument(help: "Vault-relative paths or globs (a folder covers everything under it).")
         var paths: [String]
 
-        @Option(help: "Why these files are forgotten (recorded in the receipt).")
+        @Option(parsing: .unconditional, help: "Why these files are forgotten (recorded in the receipt).")
         var reason: String
 
         @Flag(name: .customLong("include-current"), help: "Also remove files that are still on the vault's branch.")

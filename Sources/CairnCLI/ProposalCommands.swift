@@ -77,7 +77,7 @@ extension Cairn {
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "The run id (a unique prefix or suffix is enough).")
         var id: String
-        @Option(help: "A note stored in the approval record.")
+        @Option(parsing: .unconditional, help: "A note stored in the approval record.")
         var note: String?
         @OptionGroup var output: OutputOptions
 
@@ -102,7 +102,7 @@ extension Cairn {
         @OptionGroup var vaultOptions: VaultOptions
         @Argument(help: "The run id (a unique prefix or suffix is enough).")
         var id: String
-        @Option(help: "Why, stored in the decision record.")
+        @Option(parsing: .unconditional, help: "Why, stored in the decision record.")
         var note: String?
         @OptionGroup var output: OutputOptions
 

@@ -11,7 +11,7 @@ extension Cairn {
 
         @OptionGroup var vaultOptions: VaultOptions
 
-        @Option(name: .shortAndLong, help: "The commit message (default: a summary of the change).")
+        @Option(name: .shortAndLong, parsing: .unconditional, help: "The commit message (default: a summary of the change); it may start with a dash.")
         var message: String?
 
         @Flag(help: "Commit files even when their front matter or JSON is invalid.")

@@ -37,6 +37,18 @@ import Testing
         #expect(throws: (any Error).self) { _ = try Cairn.parseAsRoot(["log", "-n", "0"]) }
     }
 
+    /// Free text given to an option may start with a dash, as in `git commit -m "- fixed typo"`.
+    @Test func freeTextOptionsMayStartWithADash() throws {
+        let snapshot = try #require(try Cairn.parseAsRoot(["snapshot", "-m", "- fixed typo", "--json"]) as? Cairn.Snapshot)
+        #expect(snapshot.message == "- fixed typo" && snapshot.output.json)
+        let reject = try #require(try Cairn.parseAsRoot(["reject", "r1", "--note", "-1 from me"]) as? Cairn.Reject)
+        #expect(reject.note == "-1 from me")
+        let approve = try #require(try Cairn.parseAsRoot(["approve", "r1", "--note", "--looks good--"]) as? Cairn.Approve)
+        #expect(approve.note == "--looks good--")
+        let forget = try #require(try Cairn.parseAsRoot(["forget", "inbox/**", "--reason", "-- client asked"]) as? Cairn.Forget)
+        #expect(forget.reason == "-- client asked")
+    }
+
     @Test func searchTakesAQueryThatStartsWithAnExcludedWord() throws {
         let search = try #require(try Cairn.parseAsRoot(["search", "-draft", "invoice", "--limit", "3", "-old", "--json"]) as? Cairn.Search)
         #expect(search.queryWords == ["-draft", "invoice", "-old"])
