@@ -9,6 +9,7 @@ import Foundation
 ///
 /// - Invisible: nothing is printed; the watcher's output goes to `.git/cairn/watch.log`; a failure to start
 ///   changes nothing for the command (it has already checked everything itself).
+/// - Not on a network file system (NFS, SMB, FUSE…), where another machine's edits never reach inotify.
 /// - Safe: it is the same watcher `cairn watch start` runs (socket in a 0700 folder of `.git`, one per vault by
 ///   its lock, gone when the vault is), and a start is tried at most once per `retryInterval` per vault, so a
 ///   watcher that cannot run (the kernel's inotify limit, a read-only `.git`) is not started over and over.
@@ -45,10 +46,21 @@ public struct WatchAutoStart: Sendable {
         }
     }
 
+    /// File systems another machine can write to without this kernel seeing it (inotify would miss those edits), as
+    /// git's fsmonitor refuses them: NFS, SMB/CIFS, FUSE (sshfs and the like), 9p, Ceph, AFS, Coda.
+    static let networkFileSystems: Set<UInt> = [0x6969, 0x517B, 0xFF53_4D42, 0xFE53_4D42, 0x6573_5546, 0x0102_1997,
+                                                 0x00C3_6400, 0x5346_414F, 0x7375_7245]
+
+    /// True when `path` is on a network file system: the watcher is not started there by itself.
+    static func isNetworkFileSystem(_ path: String) -> Bool {
+        let type = cairn_file_system_type(path)
+        return type < 0 || networkFileSystems.contains(UInt(type))
+    }
+
     /// Called after a working-tree check that no watcher answered and that statted `filesStatted` files.
     static func afterUnwatchedCheck(_ vault: Vault, filesStatted: Int) {
         guard let launcher, filesStatted > 0 else { return }
-        guard let minimum = minimumFiles(vault), filesStatted >= minimum else { return }
+        guard let minimum = minimumFiles(vault), filesStatted >= minimum, !isNetworkFileSystem(vault.root) else { return }
         let folder = WatchClient.folder(gitDir: vault.gitDir)
         let marker = folder + "/autostart"
         var st = stat()
