@@ -13,8 +13,10 @@ Rows:
                         vs `git add -A && git commit -q -m x && git pull -q --rebase && git push -q` in B
                         (cairn sync commits the edit itself, so git's side commits too)
   nothing to do         `cairn sync` in A (clean, in step) vs `git fetch -q` in B
-  (both sync rows run twice: without and with `cairn watch` running in A; cairn sync always checks the working
-  tree for edits first, which the watcher makes cheap; git fetch never looks at the working tree)
+  (both sync rows run three times: without a watcher (`cairn.autoWatch false`, as in every bench), with
+  `cairn watch start` in A, and with the default settings, where the first sync of the 100k files starts the
+  watcher by itself; cairn sync always checks the working tree for edits first, which the watcher makes cheap;
+  git fetch never looks at the working tree)
   clone                 `cairn clone URL DIR` vs `git clone -q URL DIR` (DIR removed between runs, untimed)
 
 Transport: `file` uses file:// URLs (both sides then run git's upload-pack/receive-pack: cairn over a socket pair,
@@ -232,6 +234,24 @@ def main():
                 push_rows("watcher")
             finally:
                 run([cairn, "watch", "stop"], A, env, check=False)
+            # Default settings: this vault's own config overrides the bench's `cairn.autoWatch = false`, so the first
+            # sync (a full check of 100k files) starts the watcher by itself and the second takes its first token.
+            run(["git", "config", "cairn.autoWatch", "true"], A, env)
+            try:
+                run([cairn, "sync"], A, env)
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    status = json.loads(run([cairn, "watch", "status", "--json"], A, env).stdout)
+                    if status.get("running"):
+                        break
+                    time.sleep(0.2)
+                else:
+                    sys.exit("the watcher did not start by itself after a sync of 100k files")
+                run([cairn, "sync"], A, env)
+                push_rows("default settings (the watcher started itself)")
+            finally:
+                run([cairn, "watch", "stop"], A, env, check=False)
+                run(["git", "config", "--unset", "cairn.autoWatch"], A, env, check=False)
     finally:
         if daemon:
             daemon.kill()

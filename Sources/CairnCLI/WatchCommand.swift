@@ -81,7 +81,7 @@ extension Cairn {
                     return try out.json(Report(running: status != nil, watcher: status))
                 }
                 guard let status else {
-                    return out.line("No watcher is running for \(vault.root); searches check every file (start one with `cairn watch start`).")
+                    return out.line("No watcher is running for \(vault.root); commands check every file (start one with `cairn watch start`; on a large vault the next full check starts it unless `cairn.autoWatch` is false).")
                 }
                 out.line("Watching \(vault.root): pid \(status.pid), \(status.folders) folders, since \(status.startedAt), "
                          + "\(status.pending) changed paths recorded.")
