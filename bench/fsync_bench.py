@@ -19,7 +19,7 @@ BEGIN, END = "<!-- BEGIN FSYNC -->", "<!-- END FSYNC -->"
 def env_for(home, fsync):
     cfg = os.path.join(home, "gitconfig")
     with open(cfg, "w") as f:
-        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n")
+        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n[cairn]\n\tautoWatch = false\n")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "GIT_CONFIG_GLOBAL": cfg, "GIT_CONFIG_NOSYSTEM": "1",
            "CAIRN_NOW": "2026-06-01T00:00:00Z", "LC_ALL": "C.UTF-8", "TZ": "UTC", "NO_COLOR": "1"}
     if not fsync:

@@ -49,7 +49,7 @@ def main():
     work = a.work or os.path.dirname(os.path.abspath(a.source))
     home = tempfile.mkdtemp(prefix="retention-bench-home-")
     with open(os.path.join(home, "gitconfig"), "w") as f:
-        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n")
+        f.write("[user]\n\tname = Bench Operator\n\temail = bench@example.com\n[cairn]\n\tautoWatch = false\n")
     env = dict(os.environ, HOME=home, GIT_CONFIG_GLOBAL=os.path.join(home, "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
                CAIRN_NOW="2026-03-01T09:00:00Z", NO_COLOR="1", LANG="C.UTF-8", TZ="UTC")
 
