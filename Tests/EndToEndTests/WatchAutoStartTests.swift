@@ -51,8 +51,26 @@ import Testing
         #expect(!sb.exists(marker(v)), "cairn.autoWatch false must not start a watcher")
         #expect(try json(sb.runCairn(["watch", "status", "--json"], cwd: v))["running"] as? Bool == false)
 
-        // The default: the first command that checks every file starts it, and says nothing about it.
+        // Switched off for every vault in the global git config (the file GIT_CONFIG_GLOBAL names, as git reads it).
         _ = try sb.gitOK(["config", "--unset", "cairn.autoWatch"], cwd: v)
+        let global = sb.readText(sb.gitConfig) ?? ""
+        try sb.write(sb.gitConfig, global + "[cairn]\n\tautoWatch = false\n")
+        #expect(sb.runCairn(["status"], cwd: v).status == 0)
+        #expect(!sb.exists(marker(v)), "cairn.autoWatch false in the global git config must not start a watcher")
+        // A vault's own setting wins over the global one.
+        _ = try sb.gitOK(["config", "cairn.autoWatch", "true"], cwd: v)
+        #expect(sb.runCairn(["status"], cwd: v).status == 0)
+        #expect(sb.exists(marker(v)), "cairn.autoWatch true in .git/config must win over the global false")
+        started = try runningWatcher(sb, v)
+        #expect(started != nil)
+        let stopped = sb.runCairn(["watch", "stop"], cwd: v)
+        #expect(stopped.status == 0, "\(stopped)")
+        started = nil
+        try FileManager.default.removeItem(atPath: marker(v))
+        _ = try sb.gitOK(["config", "--unset", "cairn.autoWatch"], cwd: v)
+        try sb.write(sb.gitConfig, global)
+
+        // The default: the first command that checks every file starts it, and says nothing about it.
         let first = sb.runCairn(["status", "--json"], cwd: v)
         #expect(first.status == 0 && first.stderr.isEmpty, "\(first)")
         #expect(sb.exists(marker(v)))

@@ -1,4 +1,5 @@
 import CSystemCalls
+import CairnGit
 import Foundation
 
 /// Starts the vault's watcher by itself on a large vault, the way git starts its fsmonitor daemon: a command
@@ -36,9 +37,18 @@ public struct WatchAutoStart: Sendable {
     /// How long after one attempt (successful or not) another is not made for the same vault.
     static let retryInterval: TimeInterval = 600
 
+    /// `cairn.autoWatch` as git reads it: the vault's `.git/config`, else the global file — the one `GIT_CONFIG_GLOBAL`
+    /// names when set (libgit2 does not read that variable itself), else those libgit2 finds (`~/.gitconfig`, XDG,
+    /// system).
+    static func setting(_ vault: Vault, globalConfigFile: String?) -> String? {
+        if let local = try? vault.repository.localConfigString(configKey) { return local }
+        if let file = globalConfigFile, !file.isEmpty { return Libgit2.configString(configKey, file: file) }
+        return try? vault.repository.configString(configKey)
+    }
+
     /// The size from which the watcher starts itself, from `cairn.autoWatch`; nil: never.
-    static func minimumFiles(_ vault: Vault) -> Int? {
-        guard let value = try? vault.repository.configString(configKey) else { return defaultMinimumFiles }
+    static func minimumFiles(_ vault: Vault, globalConfigFile: String? = nil) -> Int? {
+        guard let value = setting(vault, globalConfigFile: globalConfigFile) else { return defaultMinimumFiles }
         switch value.trimmingCharacters(in: .whitespaces).lowercased() {
         case "false", "no", "off", "never", "0": return nil
         case "true", "yes", "on", "auto", "": return defaultMinimumFiles
@@ -60,7 +70,8 @@ public struct WatchAutoStart: Sendable {
     /// Called after a working-tree check that no watcher answered and that statted `filesStatted` files.
     static func afterUnwatchedCheck(_ vault: Vault, filesStatted: Int) {
         guard let launcher, filesStatted > 0 else { return }
-        guard let minimum = minimumFiles(vault), filesStatted >= minimum, !isNetworkFileSystem(vault.root) else { return }
+        guard let minimum = minimumFiles(vault, globalConfigFile: launcher.environment["GIT_CONFIG_GLOBAL"]),
+              filesStatted >= minimum, !isNetworkFileSystem(vault.root) else { return }
         let folder = WatchClient.folder(gitDir: vault.gitDir)
         let marker = folder + "/autostart"
         var st = stat()
