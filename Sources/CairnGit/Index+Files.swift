@@ -49,3 +49,36 @@ extension Index {
         return out
     }
 }
+
+/// A stage-0 entry of git's index with the stat data git recorded for the file (what `git status` compares a file's
+/// stat with before trusting the entry's blob id).
+public struct IndexStatEntry: Sendable {
+    public let path: String
+    public let oid: OID
+    public let mode: UInt32
+    /// The file's size, inode, times (nanoseconds since the epoch) as git stored them: size and inode cut to 32 bits.
+    public let size: UInt32
+    public let ino: UInt32
+    public let mtime: Int64
+    public let ctime: Int64
+}
+
+extension Index {
+    /// Every stage-0 entry with its recorded stat data, in index order.
+    public var statEntries: [IndexStatEntry] {
+        var out: [IndexStatEntry] = []
+        let count = git_index_entrycount(pointer)
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            guard let e = git_index_get_byindex(pointer, i), let path = e.pointee.path else { continue }
+            // Stage bits (GIT_INDEX_ENTRY_STAGEMASK 0x3000): only merged entries describe one file.
+            guard (e.pointee.flags >> 12) & 0x3 == 0 else { continue }
+            let m = e.pointee.mtime, c = e.pointee.ctime
+            out.append(IndexStatEntry(path: String(cString: path), oid: OID(e.pointee.id), mode: e.pointee.mode,
+                                      size: e.pointee.file_size, ino: e.pointee.ino,
+                                      mtime: Int64(m.seconds) * 1_000_000_000 + Int64(m.nanoseconds),
+                                      ctime: Int64(c.seconds) * 1_000_000_000 + Int64(c.nanoseconds)))
+        }
+        return out
+    }
+}

@@ -112,4 +112,49 @@ import Testing
         #expect(try edits(f).isEmpty)
         #expect(try f.git("status", "--porcelain", "-uall").isEmpty)
     }
+
+    /// A check that starts from nothing (no cache: right after `cairn init` or `cairn clone`, or once `.git/cairn/` is
+    /// deleted) takes the blob id git's index recorded for each file whose stat still matches, as `git status` does,
+    /// and reads every other file: one rewritten behind the same size and modification time (only its change time
+    /// tells), and every file when the index was written no later than the files changed (git's racily clean rule).
+    @Test func aCheckFromNothingTrustsGitsIndexOnlyWhereTheStatMatches() throws {
+        let f = try VaultFixture()
+        let vault = try f.vault()
+        for i in 0..<50 { try f.write("memory/knowledge/n\(i).md", "note \(i)\n") }
+        try f.snapshot()
+        #expect(try f.git("status", "--porcelain", "-uall").isEmpty)
+        func fromNothing() throws -> WorktreeChanges.Report {
+            try FileManager.default.removeItem(atPath: WorktreeChanges.databasePath(gitDir: vault.gitDir))
+            let tree = try vault.head().map { try vault.repository.commit($0).tree }
+            return try WorktreeChanges.check(vault, against: tree, useWatcher: false, racyMargin: 0)
+        }
+        let clean = try fromNothing()
+        #expect(clean.edits.isEmpty)
+        #expect(clean.filesStatted >= 50)
+        #expect(clean.filesHashed == 0, "every file matches its entry in git's index: nothing needs reading")
+
+        // Other bytes of the same length, and the old modification time put back: the change time still differs.
+        let path = f.root + "/memory/knowledge/n7.md"
+        var before = stat()
+        #expect(lstat(path, &before) == 0)
+        try f.write("memory/knowledge/n7.md", "NOTE 7\n")
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let disguised = try fromNothing()
+        #expect(disguised.edits.keys.map(\.path) == ["memory/knowledge/n7.md"])
+        #expect(disguised.filesHashed == 1)
+
+        // An index no newer than the files: none of its entries is trusted.
+        var old = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, vault.gitDir + "index", &old, 0) == 0)
+        let racy = try fromNothing()
+        #expect(racy.filesHashed == racy.filesStatted)
+        #expect(racy.edits.keys.map(\.path) == ["memory/knowledge/n7.md"])
+
+        // No index at all: every file is read, and the answer is the same.
+        try FileManager.default.removeItem(atPath: vault.gitDir + "index")
+        let noIndex = try fromNothing()
+        #expect(noIndex.filesHashed == noIndex.filesStatted)
+        #expect(noIndex.edits.keys.map(\.path) == ["memory/knowledge/n7.md"])
+    }
 }

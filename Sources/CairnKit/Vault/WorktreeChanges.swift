@@ -167,6 +167,9 @@ struct WorktreeChanges {
         }
         var result = Result()
         result.fromScratch = cache.isEmpty
+        // Starting from nothing (the first check after `cairn init` or `cairn clone`, or after `.git/cairn/` was
+        // deleted): git's index says what most files hold, as `git status` trusts it.
+        let hints = cache.isEmpty ? Self.indexHints(gitDir: gitDir, repository: repository) : [:]
         let ignoreKey = Self.ignoreKey(gitDir: gitDir)
         let storedIgnoreKey = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'worktree_ignore'")
         let relistAll = relistEverything || cache.isEmpty || storedIgnoreKey != ignoreKey
@@ -208,7 +211,8 @@ struct WorktreeChanges {
             return try run(db, committed: committed, relistEverything: true)
         }
 
-        try checkAndStore(db, listed.map { Visited(dir: $0.dir, entry: $0.entry, old: $0.old, relisted: $0.relisted, only: nil) },
+        try checkAndStore(db, listed.map { Visited(dir: $0.dir, entry: $0.entry, old: $0.old, relisted: $0.relisted, only: nil,
+                                                   hints: hints[$0.dir]) },
                           into: &result)
         // Folders that are gone: every file they held is gone.
         for (dir, entry) in cache where !seen.contains(dir) {
@@ -228,6 +232,8 @@ struct WorktreeChanges {
         var old: DirEntry?
         var relisted: Bool
         var only: Set<String>?
+        /// git's index entries of the folder's files, by name (only when the cache knew nothing).
+        var hints: [String: IndexHint]? = nil
     }
 
     /// Stats the files of the visited folders against their cached entries (both cores), hashes the
@@ -236,7 +242,8 @@ struct WorktreeChanges {
         let scanRoot = self.root
         let margin = racyMargin
         let checked = parallelResults(count: visited.count, workers: min(2, max(1, visited.count))) { i in
-            Self.checkFiles(root: scanRoot, dir: visited[i].dir, entry: visited[i].entry, margin: margin, only: visited[i].only)
+            Self.checkFiles(root: scanRoot, dir: visited[i].dir, entry: visited[i].entry, margin: margin, only: visited[i].only,
+                            hints: visited[i].hints)
         }
         for (i, item) in visited.enumerated() {
             guard let check = checked[i] else { continue }
@@ -463,7 +470,8 @@ struct WorktreeChanges {
     /// Stats the folder's files; re-hashes those whose stat differs from the cache or was racy.
     /// With `only`, just the files named there and files new to the cache are looked at (the others are
     /// known unchanged from the change feed).
-    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64, only: Set<String>? = nil) -> Checked {
+    static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64, only: Set<String>? = nil,
+                           hints: [String: IndexHint]? = nil) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
         var changes: [(String, DiskFile?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
@@ -515,6 +523,12 @@ struct WorktreeChanges {
                 files[i].stat = current
                 files[i].racy = false
                 files[i].oid = nil
+            } else if files[i].isPlaceholder, let hint = hints?[files[i].name], hint.describes(current),
+                      !current.isRacy(at: now(), margin: margin) {
+                // Unchanged since git recorded it (and not racily so): the blob id git recorded, unread.
+                files[i].stat = current
+                files[i].racy = false
+                files[i].oid = hint.oid
             } else {
                 let now = now()
                 guard let (readStat, oid) = hash(fd, files[i].name) else {
@@ -534,6 +548,42 @@ struct WorktreeChanges {
             for i in dropped.reversed() { files.remove(at: i) }
         }
         return Checked(files: files, changes: changes, hashed: hashed, modified: modified, statted: statted)
+    }
+
+    /// What git's index recorded about one file: its stat data and blob id.
+    struct IndexHint: Sendable {
+        let ino: UInt32
+        let size: UInt32
+        let mtime: Int64
+        let ctime: Int64
+        let mode: UInt32
+        let oid: BlobID
+
+        /// True when `stat` is the file git recorded: a regular file with the same mode, inode, size and times to the
+        /// nanosecond (git's index keeps inode and size in 32 bits).
+        func describes(_ stat: Stat) -> Bool {
+            stat.isRegular && stat.gitMode == mode && UInt32(truncatingIfNeeded: stat.ino) == ino
+                && UInt32(truncatingIfNeeded: stat.size) == size && stat.mtime == mtime && stat.ctime == ctime
+        }
+    }
+
+    /// git's index (`.git/index`) as hints by folder and name, for a check that starts from nothing. An entry is
+    /// left out when git could not have been sure of it: changed no earlier than the index file was written (git's
+    /// "racily clean" rule; git and libgit2 shrink such an entry's size to 0 so it never matches), a conflict
+    /// stage, a link or a submodule. Empty when there is no readable index.
+    static func indexHints(gitDir: String, repository: Repository) -> [String: [String: IndexHint]] {
+        let path = gitDir + "index"
+        var st = stat()
+        guard lstat(path, &st) == 0, let index = try? Index.open(path: path, repository: repository) else { return [:] }
+        let written = Stat(st).mtime
+        var hints: [String: [String: IndexHint]] = [:]
+        for e in index.statEntries where e.mode == 0o100644 || e.mode == 0o100755 {
+            guard e.mtime < written, e.ctime < written else { continue }
+            let (dir, name) = split(e.path)
+            hints[dir, default: [:]][name] = IndexHint(ino: e.ino, size: e.size, mtime: e.mtime, ctime: e.ctime, mode: e.mode,
+                                                        oid: BlobID(e.oid.bytes))
+        }
+        return hints
     }
 
     /// Opens, stats and reads a file, and returns that stat with the blob id of the bytes read.
