@@ -71,3 +71,11 @@ long cairn_file_system_type(const char *path) {
     if (statfs(path, &fs) != 0) return -1;
     return (long)(unsigned int)fs.f_type;
 }
+
+int cairn_sync_file_system(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = syncfs(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}

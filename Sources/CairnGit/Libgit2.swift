@@ -58,7 +58,7 @@ public enum Libgit2 {
     }
 
     /// Whether objects cairn writes itself (see `Repository.writeStoredLooseObject`) are fsynced, as libgit2's are.
-    nonisolated(unsafe) static var fsyncEnabled = true
+    nonisolated(unsafe) public private(set) static var fsyncEnabled = true
 
     /// Verifies every object's hash as it is read (on by default). `cairn doctor` keeps it on; everyday
     /// commands may turn it off, since git itself checks hashes only in `git fsck`.

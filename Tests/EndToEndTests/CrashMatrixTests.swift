@@ -34,6 +34,7 @@ import Glibc
         case .connectorBeforeRef, .connectorAfterRef, .connectorAfterCheckout:
             try ConnectorE2ETests().pullSurvivesKill9(point: point)
         case .moveBeforeRef, .moveAfterRef, .moveAfterCheckout: try ObsidianMoveTests().aKilledMoveIsAllOrNothing(point)
+        case .initAfterObjects: try initKilledAfterItsObjectsStartsOverOnRerun()
         case .outboxBeforeClaimPush, .outboxBeforeSend, .outboxAfterSend, .outboxBeforeRef, .outboxAfterRef, .outboxAfterCheckout:
             try OutboxE2ETests().aCrashAtAnyStepNeverSendsTwiceOrLosesAnItem(point: point)
         case .workflowBeforeStep, .workflowAfterStep, .workflowBeforeCheckpoint, .workflowAfterCheckpoint:
@@ -77,6 +78,32 @@ import Glibc
         #expect(again.status == 0, "\(again)")
         #expect(sb.runCairn(["snapshot"], cwd: v).status == 0)
         sb.expectFsckClean(v)
+    }
+
+    /// `cairn init` of a folder of notes killed once the notes' objects are written (unsynced, no commit yet): the
+    /// repository it leaves says so, and the next `cairn init` starts over and commits every note, exactly once.
+    func initKilledAfterItsObjectsStartsOverOnRerun() throws {
+        let sb = try Sandbox()
+        let folder = sb.work + "/notes"
+        for i in 0..<40 { try sb.write(folder + "/memory/knowledge/n\(i).md", "# Note \(i)\n\nbody \(i)\n") }
+        try sb.write(folder + "/journal/today.md", "today\n")
+        let notes = workingFiles(folder)
+        expectKilled(sb.runCairn(["init", folder], env: ["CAIRN_CRASH_AT": CrashPoint.initAfterObjects.rawValue]), .initAfterObjects)
+        #expect(sb.exists(folder + "/.git/cairn-init-unfinished"), "the killed init left no mark of being unfinished")
+        #expect(sb.git(["rev-parse", "--verify", "HEAD"], cwd: folder).status != 0, "no commit yet")
+
+        let again = sb.runCairn(["init", folder])
+        #expect(again.status == 0, "\(again)")
+        #expect(!sb.exists(folder + "/.git/cairn-init-unfinished"))
+        let committed = try sb.committedFiles(folder)
+        for (path, entry) in notes { #expect(committed[path] == entry, "\(path) is not committed as it was") }
+        #expect(try sb.gitLines(["rev-list", "HEAD"], cwd: folder).count == 1)
+        #expect(try sb.gitOK(["status", "--porcelain", "-uall"], cwd: folder).isEmpty)
+        sb.expectFsckClean(folder)
+        // A finished init leaves no mark, and a third init finds a vault.
+        let third = sb.runCairn(["init", folder])
+        #expect(third.status == 0, "\(third)")
+        #expect(try sb.gitLines(["rev-list", "HEAD"], cwd: folder).count == 1)
     }
 
     func searchIndexRebuildKilledBeforeTheMoveIsRebuiltCleanly() throws {

@@ -20,6 +20,9 @@ int cairn_termination_signal_fd(void);
 /// no other descriptor inherited. Returns the pid, or minus the error number.
 int cairn_spawn_detached(const char *path, char *const argv[], char *const envp[], int outfd);
 
+/// Flushes every file of the file system that holds `path` to the disk (syncfs(2)): 0, or minus the error number.
+int cairn_sync_file_system(const char *path);
+
 /// The file system type of `path` (`f_type` of statfs(2), e.g. 0x6969 for NFS), or -1 when it cannot be read.
 long cairn_file_system_type(const char *path);
 

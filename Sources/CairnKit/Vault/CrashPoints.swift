@@ -36,6 +36,8 @@ public enum CrashPoint: String, CaseIterable, Sendable, CustomStringConvertible 
     case outboxBeforeSend = "outbox.before-send", outboxAfterSend = "outbox.after-send"
     case outboxBeforeClaimPush = "outbox.before-claim-push"
     case outboxBeforeRef = "outbox.before-ref", outboxAfterRef = "outbox.after-ref", outboxAfterCheckout = "outbox.after-checkout"
+    // cairn init of a folder: the notes' objects written, not yet synced or committed.
+    case initAfterObjects = "init.after-objects"
     // cairn mv: around moving main to the commit with the moved files and updated links.
     case moveBeforeRef = "move.before-ref", moveAfterRef = "move.after-ref", moveAfterCheckout = "move.after-checkout"
 
