@@ -174,10 +174,13 @@ final class IMAPClient {
         let item = uids.count == 1 ? "\(folder) UID \(uids[0])" : "\(folder) UIDs \(uids[0])–\(uids[uids.count - 1])"
         var messages: [UInt64: Data] = [:]
         for reply in try run("UID FETCH \(uids.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])", item: item)
-        where reply.text.contains(" FETCH (") {
+        where ASCIIText.contains(reply.text, " FETCH (") {
             // Other FETCH replies (a flag changed elsewhere) carry no body: they are not answers to this command.
-            guard reply.text.contains("BODY[]"), let body = reply.literals.first, let r = reply.text.range(of: "UID "),
-                  let uid = UInt64(reply.text[r.upperBound...].prefix { $0.isNumber }) else { continue }
+            // (The words are looked for in the bytes: Foundation's `contains` and `range(of:)` bridge each reply.)
+            guard ASCIIText.contains(reply.text, "BODY[]"), let body = reply.literals.first,
+                  let r = ASCIIText.firstRange(of: "UID ", in: reply.text),
+                  let uid = UInt64(String(decoding: reply.text.utf8.dropFirst(r.upperBound).prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self))
+            else { continue }
             messages[uid] = body
         }
         return messages

@@ -38,6 +38,7 @@ public struct MIMEMessage: Sendable {
 
     /// `text` without white space at either end.
     static func trimmed<S: StringProtocol>(_ text: S) -> String {
+        if let ascii = ASCIIText.trimmedWhitespace(text) { return ascii }
         guard let first = text.firstIndex(where: { !$0.isWhitespace }), let last = text.lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(text[first...last])
     }
@@ -86,43 +87,89 @@ public struct MIMEMessage: Sendable {
         return (bytes, bytes[bytes.endIndex...])
     }
 
+    /// Header lines (CRLF or LF ends; a line starting with a space or tab continues the previous one) as names and
+    /// values, unfolded, trimmed and RFC 2047-decoded.
+    ///
+    /// Split on the UTF-8 bytes of the decoded text: a line feed (alone or after a carriage return) is always a
+    /// character of its own, so these are the lines a split on `Character`s gives. A line of ASCII is cut and trimmed
+    /// on bytes (in ASCII every byte is one character); another line goes through `parseHeaderLine` as characters.
     static func parseHeaders(_ bytes: ArraySlice<UInt8>, problems: inout [String]) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        let text = Charset.decode(bytes, charset: nil, problems: &problems, what: "headers")
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = line.hasSuffix("\r") ? line.dropLast() : line
-            if line.isEmpty { continue }
-            if line.first == " " || line.first == "\t" {
-                if let last = result.popLast() { result.append((last.name, last.value + " " + trimmed(line))) }
-                continue
+        var text = Charset.decode(bytes, charset: nil, problems: &problems, what: "headers")
+        text.withUTF8 { utf8 in
+            var start = 0
+            while start <= utf8.count {
+                var end = start
+                var ascii = true
+                while end < utf8.count && utf8[end] != 0x0A { ascii = ascii && utf8[end] < 0x80; end += 1 }
+                let next = end + 1
+                if end > start && end < utf8.count && utf8[end - 1] == 0x0D { end -= 1 }  // the CR of a CRLF
+                if end > start && utf8[end - 1] == 0x0D { end -= 1 }  // a CR left before it
+                defer { start = next }
+                if end == start { continue }
+                let line = UnsafeBufferPointer(rebasing: utf8[start..<end])
+                guard ascii else {
+                    parseHeaderLine(Substring(String(decoding: line, as: UTF8.self)), into: &result, problems: &problems)
+                    continue
+                }
+                if line[0] == 0x20 || line[0] == 0x09 {
+                    if let last = result.popLast() { result.append((last.name, last.value + " " + ASCIIText.trimmedWhitespace(line))) }
+                    continue
+                }
+                guard let colon = line.firstIndex(of: 0x3A) else {
+                    problems.append("a header line without ':' was ignored")
+                    continue
+                }
+                let name = ASCIIText.trimmedWhitespace(UnsafeBufferPointer(rebasing: line[..<colon]))
+                let value = ASCIIText.trimmedWhitespace(UnsafeBufferPointer(rebasing: line[(colon + 1)...]))
+                result.append((name, value))
             }
-            guard let colon = line.firstIndex(of: ":") else {
-                problems.append("a header line without ':' was ignored")
-                continue
-            }
-            let name = trimmed(line[..<colon])
-            let value = trimmed(line[line.index(after: colon)...])
-            result.append((name, value))
         }
         return result.map { ($0.name, EncodedWords.decode($0.value, problems: &problems)) }
+    }
+
+    /// One header line that is not all ASCII (its line end removed), as characters.
+    static func parseHeaderLine(_ line: Substring, into result: inout [(name: String, value: String)], problems: inout [String]) {
+        if line.first == " " || line.first == "\t" {
+            if let last = result.popLast() { result.append((last.name, last.value + " " + trimmed(line))) }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else {
+            problems.append("a header line without ':' was ignored")
+            return
+        }
+        result.append((trimmed(line[..<colon]), trimmed(line[line.index(after: colon)...])))
     }
 
     /// Parses `type/subtype; key=value; ...` into a lowercased type and lowercased-key parameters.
     static func contentParameters(_ value: String?) -> (type: String, params: [String: String]) {
         guard let value else { return ("text/plain", [:]) }
-        var parts: [String] = []
-        var current = ""
+        var parts: [Substring] = []
         var quoted = false
-        for ch in value {
-            if ch == "\"" { quoted.toggle(); current.append(ch) } else if ch == ";" && !quoted { parts.append(current); current = "" } else { current.append(ch) }
+        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: one character per byte, so the bytes split where the characters below do.
+            let utf8 = value.utf8
+            var start = utf8.startIndex
+            var i = start
+            while i != utf8.endIndex {
+                let b = utf8[i]
+                if b == 0x22 { quoted.toggle() } else if b == 0x3B && !quoted { parts.append(value[start..<i]); start = utf8.index(after: i) }
+                i = utf8.index(after: i)
+            }
+            parts.append(value[start...])
+        } else {
+            var current = ""
+            for ch in value {
+                if ch == "\"" { quoted.toggle(); current.append(ch) } else if ch == ";" && !quoted { parts.append(Substring(current)); current = "" } else { current.append(ch) }
+            }
+            parts.append(Substring(current))
         }
-        parts.append(current)
-        let type = parts.first?.trimmingCharacters(in: .whitespaces).lowercased() ?? "text/plain"
+        let type = parts.first.map(ASCIIText.trimmedSpacesLowercasedAnyText) ?? "text/plain"
         var params: [String: String] = [:]
         for p in parts.dropFirst() {
             guard let eq = p.firstIndex(of: "=") else { continue }
-            var key = p[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            var v = p[p.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            var key = ASCIIText.trimmedSpacesLowercasedAnyText(p[..<eq])
+            var v = ASCIIText.trimmedSpaces(p[p.index(after: eq)...])
             if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }
             // RFC 2231 `filename*=utf-8''a%20b` (continuations are rare in practice and not joined).
             if key.hasSuffix("*") {
@@ -219,7 +266,7 @@ public struct MIMEMessage: Sendable {
 /// Content-Transfer-Encoding decoding.
 enum TransferEncoding {
     static func decode(_ body: ArraySlice<UInt8>, encoding: String?, problems: inout [String]) -> Data {
-        switch encoding?.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch encoding.map(ASCIIText.trimmedSpacesLowercasedAnyText) {
         case "base64":
             let cleaned = body.filter { !($0 == 0x0A || $0 == 0x0D || $0 == 0x20 || $0 == 0x09) }
             var text = String(decoding: cleaned, as: UTF8.self)
@@ -268,7 +315,7 @@ enum TransferEncoding {
 /// Text in a declared charset; unknown charsets and invalid bytes are read leniently and reported.
 enum Charset {
     static func decode(_ bytes: ArraySlice<UInt8>, charset: String?, problems: inout [String], what: String) -> String {
-        let name = charset?.trimmingCharacters(in: .whitespaces).lowercased()
+        let name = charset.map(ASCIIText.trimmedSpacesLowercasedAnyText)
         switch name {
         case nil, "utf-8", "utf8", "us-ascii", "ascii", "":
             if let s = String(validating: bytes, as: UTF8.self) { return s }

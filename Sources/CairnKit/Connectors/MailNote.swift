@@ -32,7 +32,7 @@ struct MailNote {
         let hash = String((key?.hex ?? "0000000000").prefix(10))
         let date = message.header("Date").flatMap(MailDate.parse)
         let subject = clean(message.header("Subject") ?? "")
-        let slug = String(Slug.make(subject.isEmpty ? "no-subject" : subject).prefix(40)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        let slug = trimmedDashes(String(Slug.make(subject.isEmpty ? "no-subject" : subject).prefix(40)))
         let folderPath = folderPath(folder)
         let dir: String
         let id: String
@@ -116,6 +116,14 @@ struct MailNote {
         return MailNote(path: path, files: files, warnings: warnings)
     }
 
+    /// `text` without `-` at either end (what `trimmingCharacters(in: CharacterSet(charactersIn: "-"))` gives, without
+    /// Foundation: the dashes are single scalars).
+    static func trimmedDashes(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { $0 != "-" }), let last = scalars.lastIndex(where: { $0 != "-" }) else { return "" }
+        return String(scalars[first...last])
+    }
+
     /// The thread a message belongs to: the first id in References, else In-Reply-To, else its own Message-ID.
     static func thread(_ m: MIMEMessage, messageID: String?) -> String {
         if let refs = m.header("References"), let first = refs.split(whereSeparator: \.isWhitespace).first { return clean(String(first)) }
@@ -128,6 +136,30 @@ struct MailNote {
     /// One pass over the scalars (ASCII ones without a Unicode property lookup), instead of a Character per scalar,
     /// a split and a join.
     static func clean(_ s: String) -> String {
+        if let ascii = cleanASCII(s) { return ascii }
+        return cleanGeneral(s)
+    }
+
+    /// `clean` for ASCII text, on bytes (there every byte is one character, and the blanks are the bytes up to
+    /// space and DEL); nil for other text.
+    static func cleanASCII(_ s: String) -> String? {
+        s.utf8.withContiguousStorageIfAvailable { utf8 -> String? in
+            guard ASCIIText.isASCII(utf8) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(min(utf8.count, 1000))
+            var pendingSpace = false
+            for b in utf8 {
+                if b <= 0x20 || b == 0x7F { pendingSpace = !out.isEmpty; continue }
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(b)
+                if out.count > 1000 { break }
+            }
+            if out.count > 1000 { out.removeSubrange(1000...) }
+            return String(decoding: out, as: UTF8.self)
+        } ?? nil
+    }
+
+    static func cleanGeneral(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for u in s.unicodeScalars {
@@ -153,29 +185,43 @@ struct MailNote {
     /// the pairs C2 80–C2 9F, so nothing needs decoding (Foundation's replace and trim bridge the whole body
     /// through UTF-16 several times, most of a pull's CPU time before this).
     static func cleanBody(_ s: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(s.utf8.count)
-        var afterCR = false
-        var heldC2 = false
-        for b in s.utf8 {
-            if heldC2 {
-                heldC2 = false
-                if b >= 0x80 && b <= 0x9F { continue } // a C1 control, dropped with its lead byte
-                bytes.append(0xC2)
+        var s = s
+        var bytes = [UInt8](repeating: 0, count: s.utf8.count)
+        let count = s.withUTF8 { utf8 in
+            bytes.withUnsafeMutableBufferPointer { out in
+                var n = 0
+                var afterCR = false
+                var heldC2 = false
+                for b in utf8 {
+                    if heldC2 {
+                        heldC2 = false
+                        if b >= 0x80 && b <= 0x9F { continue } // a C1 control, dropped with its lead byte
+                        out[n] = 0xC2; n += 1
+                    }
+                    if b == 0x0D { out[n] = 0x0A; n += 1; afterCR = true; continue }
+                    if b == 0x0A && afterCR { afterCR = false; continue }
+                    afterCR = false
+                    if b == 0xC2 { heldC2 = true; continue }
+                    if (b < 0x20 && b != 0x09 && b != 0x0A) || b == 0x7F { continue }
+                    out[n] = b; n += 1
+                }
+                if heldC2 { out[n] = 0xC2; n += 1 }
+                return n
             }
-            if b == 0x0D { bytes.append(0x0A); afterCR = true; continue }
-            if b == 0x0A && afterCR { afterCR = false; continue }
-            afterCR = false
-            if b == 0xC2 { heldC2 = true; continue }
-            if (b < 0x20 && b != 0x09 && b != 0x0A) || b == 0x7F { continue }
-            bytes.append(b)
         }
-        if heldC2 { bytes.append(0xC2) }
-        let text = String(decoding: bytes, as: UTF8.self)
+        // White space at the ends: ASCII bytes are single scalars; at a non-ASCII byte the scalars decide.
+        var first = 0, end = count
+        while first < end && ASCIIText.isWhitespace(bytes[first]) { first += 1 }
+        while end > first && ASCIIText.isWhitespace(bytes[end - 1]) { end -= 1 }
+        if first == end { return "" }
+        if bytes[first] < 0x80 && bytes[end - 1] < 0x80 {
+            return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[first..<end]), as: UTF8.self) }
+        }
+        let text = bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<count]), as: UTF8.self) }
         let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first...last])
+        guard let firstScalar = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let lastScalar = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[firstScalar...lastScalar])
     }
 }
 
@@ -212,12 +258,14 @@ enum MailDate {
         var t = MIMEMessage.trimmed(text)
         if let paren = t.firstIndex(of: "(") { t = MIMEMessage.trimmed(t[..<paren]) }
         if let comma = t.firstIndex(of: ",") { t = MIMEMessage.trimmed(t[t.index(after: comma)...]) }
-        let parts = t.split(whereSeparator: \.isWhitespace)
+        // ASCII (nearly every Date header): fields split on bytes, where each byte is one character.
+        let ascii = t.utf8.allSatisfy { $0 < 0x80 }
+        let parts = ascii ? asciiFields(t[...], separatedBy: ASCIIText.isWhitespace) : t.split(whereSeparator: \.isWhitespace)
         guard parts.count >= 4, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
         let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
         guard let month = months.firstIndex(of: parts[1].prefix(3).lowercased()) else { return nil }
         if year < 50 { year += 2000 } else if year < 100 { year += 1900 }
-        let hms = parts[3].split(separator: ":").compactMap { Int($0) }
+        let hms = (ascii ? asciiFields(parts[3], separatedBy: { $0 == 0x3A }) : parts[3].split(separator: ":")).compactMap { Int($0) }
         guard hms.count >= 2 else { return nil }
         var offset = 0
         if parts.count >= 5 {
@@ -230,6 +278,23 @@ enum MailDate {
         // A day past the month's end rolls over into the next month, as Calendar's lenient dates do.
         let seconds = CivilDate.days(year: year, month: month + 1, day: day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + (hms.count > 2 ? hms[2] : 0)
         return Date(timeIntervalSince1970: TimeInterval(seconds - offset))
+    }
+
+    /// The non-empty runs of `text` (ASCII) between bytes that `isSeparator` accepts: what `split` gives.
+    static func asciiFields(_ text: Substring, separatedBy isSeparator: (UInt8) -> Bool) -> [Substring] {
+        var fields: [Substring] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var i = start
+        while i != utf8.endIndex {
+            if isSeparator(utf8[i]) {
+                if start != i { fields.append(text[start..<i]) }
+                start = utf8.index(after: i)
+            }
+            i = utf8.index(after: i)
+        }
+        if start != utf8.endIndex { fields.append(text[start...]) }
+        return fields
     }
 }
 

@@ -289,6 +289,17 @@ public struct FrontMatter: Sendable, Hashable {
 
     /// `date` as `YYYY-MM-DD` in UTC.
     public static func dayString(_ date: Date) -> String {
+        // 1600 to 9999: the proleptic Gregorian calendar of `CivilDate` is Foundation's there, without a Calendar
+        // call per date (Foundation's calendar is Julian before October 1582).
+        let t = date.timeIntervalSince1970
+        if t >= -11_676_096_000 && t < 253_402_300_800 {
+            let c = CivilDate.civil(days: Int((t / 86_400).rounded(.down)))
+            return CivilDate.padded(c.year, 4) + "-" + CivilDate.padded(c.month, 2) + "-" + CivilDate.padded(c.day, 2)
+        }
+        return dayStringByCalendar(date)
+    }
+
+    static func dayStringByCalendar(_ date: Date) -> String {
         let parts = utcCalendar.dateComponents([.year, .month, .day], from: date)
         let year = parts.year ?? 1970
         let month = parts.month ?? 1
@@ -360,26 +371,34 @@ public struct FrontMatter: Sendable, Hashable {
     }
 
     private static func doubleQuoted(_ text: String) -> String {
-        var output = "\""
+        // Built as UTF-8 bytes: appending scalars to a String one by one cost more than the escaping itself.
+        var output: [UInt8] = [0x22]
+        output.reserveCapacity(text.utf8.count + 8)
+        func append(_ ascii: StaticString) {
+            ascii.withUTF8Buffer { output.append(contentsOf: $0) }
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\t": output += "\\t"
-            case "\r": output += "\\r"
+            case "\"": append("\\\"")
+            case "\\": append("\\\\")
+            case "\n": append("\\n")
+            case "\t": append("\\t")
+            case "\r": append("\\r")
             default:
                 let value = scalar.value
                 if value < 0x20 || value == 0x7F || value == 0x85 || value == 0xA0
                     || value == 0x2028 || value == 0x2029 || value == 0xFEFF {
                     let hex = String(value, radix: 16, uppercase: true)
-                    output += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                    output.append(contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).utf8)
+                } else if value < 0x80 {
+                    output.append(UInt8(value))
                 } else {
-                    output.unicodeScalars.append(scalar)
+                    UTF8.encode(scalar) { output.append($0) }
                 }
             }
         }
-        return output + "\""
+        output.append(0x22)
+        return String(decoding: output, as: UTF8.self)
     }
 }
 
