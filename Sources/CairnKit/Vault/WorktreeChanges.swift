@@ -826,8 +826,17 @@ struct BlobID: Hashable, Sendable {
 struct PathKey: Hashable, Sendable {
     let path: String
     init(_ path: String) { self.path = path }
-    static func == (a: PathKey, b: PathKey) -> Bool { a.path.utf8.elementsEqual(b.path.utf8) }
-    func hash(into hasher: inout Hasher) { for byte in path.utf8 { hasher.combine(byte) } }
+    static func == (a: PathKey, b: PathKey) -> Bool {
+        var x = a.path, y = b.path
+        return x.withUTF8 { xs in
+            y.withUTF8 { ys in xs.count == ys.count && (xs.isEmpty || memcmp(xs.baseAddress!, ys.baseAddress!, xs.count) == 0) }
+        }
+    }
+    // The bytes in one call (a byte at a time was a tenth of a first check of 100k files).
+    func hash(into hasher: inout Hasher) {
+        var p = path
+        p.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// A file as git would record it from the working tree: its blob id and mode (0o100644, 0o100755 or
