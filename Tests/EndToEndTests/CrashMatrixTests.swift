@@ -91,6 +91,9 @@ import Glibc
         expectKilled(sb.runCairn(["init", folder], env: ["CAIRN_CRASH_AT": CrashPoint.initAfterObjects.rawValue]), .initAfterObjects)
         #expect(sb.exists(folder + "/.git/cairn-init-unfinished"), "the killed init left no mark of being unfinished")
         #expect(sb.git(["rev-parse", "--verify", "HEAD"], cwd: folder).status != 0, "no commit yet")
+        // Other commands refuse the half-made vault and say what to do.
+        let status = sb.runCairn(["status"], cwd: folder)
+        #expect(status.status != 0 && status.stderr.contains("did not finish") && status.stderr.contains("cairn init"), "\(status)")
 
         let again = sb.runCairn(["init", folder])
         #expect(again.status == 0, "\(again)")

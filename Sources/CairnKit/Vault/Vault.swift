@@ -47,6 +47,9 @@ public final class Vault {
         guard !repo.isBare else { throw VaultError.notAVault(path: root) }
         let configFile = root + "/" + configPath
         guard FileManager.default.fileExists(atPath: configFile) else { throw VaultError.notInitialized(path: root) }
+        if FileManager.default.fileExists(atPath: unfinishedMarker(root)), (try? repo.referenceTarget("refs/heads/main")) ?? nil == nil {
+            throw VaultError.initUnfinished(path: root)
+        }
         let config = (try? VaultConfig.load(from: URL(fileURLWithPath: configFile))) ?? VaultConfig()
         return Vault(root: root, repository: repo, config: config)
     }

@@ -6,6 +6,8 @@ public enum VaultError: Error, CustomStringConvertible, Sendable, Equatable {
     case notAVault(path: String)
     /// A git repository without the Cairn scaffolding.
     case notInitialized(path: String)
+    /// `cairn init` of this folder was killed (or lost power) before its first commit.
+    case initUnfinished(path: String)
     /// `cairn init` target problems.
     case cannotAdopt(path: String, reason: String)
     /// The repository cannot be opened or read.
@@ -36,6 +38,8 @@ public enum VaultError: Error, CustomStringConvertible, Sendable, Equatable {
             return "not a Cairn vault: \(path) (no git repository here or above); create one with `cairn init`, or pass --vault PATH"
         case .notInitialized(let path):
             return "\(path) is a git repository but not a Cairn vault (no .cairn/config.json); run `cairn init \(path)` to adopt it"
+        case .initUnfinished(let path):
+            return "\(path): `cairn init` of this folder did not finish (nothing of yours was lost); run `cairn init \(path)` again"
         case .cannotAdopt(let path, let reason):
             return "cannot create a vault at \(path): \(reason)"
         case .brokenRepository(let path, let reason):
