@@ -43,44 +43,9 @@ extension Repository {
         opts.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
             | GIT_CHECKOUT_RECREATE_MISSING.rawValue
         opts.baseline = baseTree
-        if try filtersLeaveContentAsIs(paths) { opts.disable_filters = 1 }
         try withStrArray(paths) { spec in
             opts.paths = spec
             try check(git_checkout_tree(pointer, tree, &opts), "git_checkout_tree")
         }
-    }
-
-    /// Whether libgit2's checkout filters would write every file of `paths` exactly as stored, so that checking them
-    /// out may skip the filters.
-    ///
-    /// libgit2 has two filters, `crlf` and `ident` (cairn registers none). Before writing each file it looks up the
-    /// file's attributes, which costs a `realpath` of the file and a look for `.gitattributes` in every folder above
-    /// it: for a pull of 1,000 messages, 16,000 failed `readlink` calls and ~15% of the pull's CPU time. Without any
-    /// attributes file that could cover a path (system, XDG or `core.attributesFile`, `info/attributes`, a
-    /// `.gitattributes` in the working tree or the index in the path's folder or one above it, or one among the
-    /// paths themselves), `ident` never applies and `crlf` changes nothing unless `core.autocrlf` is true.
-    func filtersLeaveContentAsIs(_ paths: [String]) throws -> Bool {
-        if let autocrlf = try configString("core.autocrlf"),
-           !["false", "no", "off", "0", "", "input"].contains(autocrlf.lowercased()) { return false }
-        let attributes = try AttributeFiles(self)
-        if attributes.global { return false }
-        var index: OpaquePointer? = nil
-        try check(git_repository_index(&index, pointer), "git_repository_index")
-        defer { git_index_free(index) }
-        var folders = Set<Substring>()
-        for path in paths {
-            if path == ".gitattributes" || path.hasSuffix("/.gitattributes") || attributes.mayApply(to: path) { return false }
-            var folder = path[...]
-            while let slash = folder.lastIndex(of: "/") {
-                folder = folder[..<slash]
-                guard folders.insert(folder).inserted else { break }  // and the folders above it were seen too
-            }
-        }
-        folders.insert("")
-        for folder in folders {
-            let file = folder.isEmpty ? ".gitattributes" : folder + "/.gitattributes"
-            for stage: Int32 in 0...3 where git_index_get_bypath(index, file, stage) != nil { return false }
-        }
-        return true
     }
 }

@@ -60,47 +60,24 @@ import Testing
         #expect(t.read("a.md") == "a v2\n")
     }
 
-    // MARK: Skipping libgit2's filters
+    // MARK: libgit2's filters apply to a checkout
 
-    @Test func filtersAreSkippedOnlyWhenTheyCannotChangeAByte() throws {
+    @Test func checkoutWritesLineEndingsAsAutocrlfSays() throws {
         let (t, v1, v2) = try history()
-        #expect(try t.repo.filtersLeaveContentAsIs(["a.md", "inbox/mail/2026/03/x.md"]))
         _ = try t.repo.checkout(tree: v1, paths: ["a.md"], baseline: v2)
         #expect(t.read("a.md") == "a v1\n")
-        // core.autocrlf=input converts only what is committed, never what is checked out.
-        _ = try t.git("config", "core.autocrlf", "input")
-        #expect(try Repository(at: t.path).filtersLeaveContentAsIs(["a.md"]))
-        // core.autocrlf=true writes CRLF: the filters run.
+        // core.autocrlf=true writes CRLF.
         _ = try t.git("config", "core.autocrlf", "true")
         let crlf = try Repository(at: t.path)
-        #expect(try !crlf.filtersLeaveContentAsIs(["a.md"]))
         _ = try crlf.checkout(tree: v2, paths: ["a.md"], baseline: v1)
         #expect(t.read("a.md") == "a v2\r\n")
     }
 
-    @Test func anyAttributesFileThatCouldCoverAPathKeepsTheFilters() throws {
+    @Test func anAttributesFileInAFolderAboveThePathApplies() throws {
         let (t, v1, v2) = try history()
         // In the working tree, in a folder above the path: its eol=crlf is applied.
         try t.write(".gitattributes", "*.md text eol=crlf\n")
-        #expect(try !t.repo.filtersLeaveContentAsIs(["a.md"]))
         _ = try t.repo.checkout(tree: v1, paths: ["a.md"], baseline: v2)
         #expect(t.read("a.md") == "a v1\r\n")
-        try t.delete(".gitattributes")
-        #expect(try t.repo.filtersLeaveContentAsIs(["sub/deeper/a.md"]))
-        // Staged in the index only (libgit2 reads the index when the file is missing), in a sub folder.
-        try t.write("sub/.gitattributes", "*.md ident\n")
-        _ = try t.git("add", "sub/.gitattributes")
-        try t.delete("sub/.gitattributes")
-        let staged = try Repository(at: t.path)
-        #expect(try !staged.filtersLeaveContentAsIs(["sub/deeper/a.md"]))
-        #expect(try staged.filtersLeaveContentAsIs(["other/a.md", "a.md"]))
-        // Among the paths checked out.
-        #expect(try !staged.filtersLeaveContentAsIs(["x/.gitattributes"]))
-        // info/attributes covers every path.
-        _ = try t.git("rm", "--cached", "-q", "sub/.gitattributes")
-        let info = t.path + "/.git/info"
-        try FileManager.default.createDirectory(atPath: info, withIntermediateDirectories: true)
-        try Data("*.md text eol=crlf\n".utf8).write(to: URL(fileURLWithPath: info + "/attributes"))
-        #expect(try !Repository(at: t.path).filtersLeaveContentAsIs(["a.md"]))
     }
 }
