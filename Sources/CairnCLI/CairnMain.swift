@@ -18,10 +18,7 @@ public enum CairnMain {
             // Test-only switch: die with SIGKILL at a named point (see CrashPoints).
             if let point = environment["CAIRN_CRASH_AT"], !point.isEmpty { CrashPoints.arm(point) }
             // A large vault's first full working-tree check starts its watcher (see WatchAutoStart).
-            if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-                WatchAutoStart.launcher = WatchAutoStart(executable: executable,
-                                                         environment: environment.filter { $0.key != "CAIRN_CRASH_AT" })
-            }
+            WatchAutoStart.launcher = WatchAutoStart(environment: environment.filter { $0.key != "CAIRN_CRASH_AT" })
             // Hash checks on every object read cost ~10% of a status; git checks hashes only in fsck,
             // and so do we: doctor and audit keep them on.
             if !(command is Cairn.Doctor) && !(command is Cairn.Audit) { Libgit2.setStrictHashVerification(false) }

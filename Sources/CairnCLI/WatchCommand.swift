@@ -35,10 +35,9 @@ extension Cairn {
                     if output.json { return try out.json(status) }
                     return out.line("The watcher is already running for \(vault.root) (pid \(status.pid)).")
                 }
-                let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
                 let status: WatchClient.Status
                 do {
-                    status = try VaultWatcher.spawn(vault: vault, executable: executable, arguments: ["watch", "run", "--vault", vault.root],
+                    status = try VaultWatcher.spawn(vault: vault, executable: VaultWatcher.currentExecutable, arguments: ["watch", "run", "--vault", vault.root],
                                                     environment: env.variables)
                 } catch let failure as VaultWatcher.Failure {
                     throw CLIFailure(message: "cairn: \(failure)", status: 1)

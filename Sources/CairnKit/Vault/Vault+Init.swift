@@ -56,16 +56,13 @@ extension Vault {
                 throw VaultError.cannotAdopt(path: root, reason: "a git \(op) is in progress; finish or abort it first")
             }
             existingRepo = repo
-            if fm.fileExists(atPath: unfinishedMarker(root)) {
-                let mainCommit = (try? repo.referenceTarget("refs/heads/main")) ?? nil
-                if mainCommit == nil, (try? repo.headReferenceName()) == "refs/heads/main" {
-                    // An init of this folder that never made its commit: its repository holds nothing of the
-                    // operator's but objects that may not have reached the disk. Start again.
-                    try fm.removeItem(atPath: root + "/.git")
-                    existingRepo = nil
-                } else {
-                    unlink(unfinishedMarker(root))
-                }
+            if initUnfinished(root, repo) {
+                // An init of this folder that never made its commit: its repository holds nothing of the
+                // operator's but objects that may not have reached the disk. Start again.
+                try fm.removeItem(atPath: root + "/.git")
+                existingRepo = nil
+            } else {
+                unlink(unfinishedMarker(root))  // left by an init that made its commit (or none at all)
             }
         }
 
@@ -145,6 +142,14 @@ extension Vault {
     /// is on `main`. A repository with it and no commit is one an init was killed in (or lost power in, with objects
     /// that never reached the disk): the next `cairn init` removes it and starts again.
     static func unfinishedMarker(_ root: String) -> String { root + "/.git/cairn-init-unfinished" }
+
+    /// True when `repo` (at `root`) is one a `cairn init` created and never finished: the marker is there and `main`,
+    /// where HEAD points, has no commit.
+    static func initUnfinished(_ root: String, _ repo: Repository) -> Bool {
+        guard FileManager.default.fileExists(atPath: unfinishedMarker(root)) else { return false }
+        let mainCommit = (try? repo.referenceTarget("refs/heads/main")) ?? nil
+        return mainCommit == nil && (try? repo.headReferenceName()) == "refs/heads/main"
+    }
 
     /// Writes the marker durably (the file and the folder that names it synced).
     static func markInitUnfinished(_ root: String) throws {

@@ -47,9 +47,7 @@ public final class Vault {
         guard !repo.isBare else { throw VaultError.notAVault(path: root) }
         let configFile = root + "/" + configPath
         guard FileManager.default.fileExists(atPath: configFile) else { throw VaultError.notInitialized(path: root) }
-        if FileManager.default.fileExists(atPath: unfinishedMarker(root)), (try? repo.referenceTarget("refs/heads/main")) ?? nil == nil {
-            throw VaultError.initUnfinished(path: root)
-        }
+        if initUnfinished(root, repo) { throw VaultError.initUnfinished(path: root) }
         let config = (try? VaultConfig.load(from: URL(fileURLWithPath: configFile))) ?? VaultConfig()
         return Vault(root: root, repository: repo, config: config)
     }
@@ -98,13 +96,19 @@ public final class Vault {
     }
 
     static func gitIdentity(repository: Repository?, globalConfigFile: String?) throws -> OperatorIdentity {
-        func value(_ key: String) -> String? {
-            if let repository, let v = try? repository.localConfigString(key), !v.isEmpty { return v }
-            if let v = Libgit2.configString(key, file: globalConfigFile), !v.isEmpty { return v }
-            return nil
-        }
-        guard let name = value("user.name"), let email = value("user.email") else { throw VaultError.noIdentity }
+        guard let name = gitConfigValue("user.name", repository: repository, globalConfigFile: globalConfigFile),
+              let email = gitConfigValue("user.email", repository: repository, globalConfigFile: globalConfigFile)
+        else { throw VaultError.noIdentity }
         return OperatorIdentity(name: name, email: email)
+    }
+
+    /// A git setting as git reads it for this vault: the repository's `.git/config`, else the global file
+    /// (`globalConfigFile`, what `GIT_CONFIG_GLOBAL` names, which libgit2 does not read itself; nil: the global, XDG
+    /// and system files libgit2 finds). Empty counts as unset.
+    static func gitConfigValue(_ key: String, repository: Repository?, globalConfigFile: String?) -> String? {
+        if let repository, let v = try? repository.localConfigString(key), !v.isEmpty { return v }
+        if let v = Libgit2.configString(key, file: globalConfigFile), !v.isEmpty { return v }
+        return nil
     }
 
     /// Absolute path of a vault-relative path.

@@ -384,6 +384,11 @@ extension VaultWatcher {
         throw Failure(description: "the watcher (pid \(pid)) did not answer within \(Int(timeout)) s: " + lastLines(of: log))
     }
 
+    /// This program's file, to run again as `cairn watch run`.
+    public static var currentExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
     /// Starts `executable arguments…` as a daemon (a session of its own, no terminal, output appended to
     /// `.git/cairn/watch.log`) and returns its pid without waiting for it to answer.
     @discardableResult

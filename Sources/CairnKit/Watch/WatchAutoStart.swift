@@ -19,13 +19,10 @@ import Foundation
 /// `cairn.autoWatch` (in `.git/config`, or the global git config): `false` (also `no`, `off`, `0`) never
 /// starts it; `true` uses the default size; a number is the size in files from which it starts.
 public struct WatchAutoStart: Sendable {
-    /// The program to run as `PROGRAM watch run --vault ROOT`.
-    public var executable: String
-    /// The environment the watcher gets (the command's own).
+    /// The environment the watcher gets (the command's own); it runs as this program (`VaultWatcher.currentExecutable`).
     public var environment: [String: String]
 
-    public init(executable: String, environment: [String: String]) {
-        self.executable = executable
+    public init(environment: [String: String]) {
         self.environment = environment
     }
 
@@ -37,21 +34,14 @@ public struct WatchAutoStart: Sendable {
     /// How long after one attempt (successful or not) another is not made for the same vault.
     static let retryInterval: TimeInterval = 600
 
-    /// `cairn.autoWatch` as git reads it: the vault's `.git/config`, else the global file — the one `GIT_CONFIG_GLOBAL`
-    /// names when set (libgit2 does not read that variable itself), else those libgit2 finds (`~/.gitconfig`, XDG,
-    /// system).
-    static func setting(_ vault: Vault, globalConfigFile: String?) -> String? {
-        if let local = try? vault.repository.localConfigString(configKey) { return local }
-        if let file = globalConfigFile, !file.isEmpty { return Libgit2.configString(configKey, file: file) }
-        return try? vault.repository.configString(configKey)
-    }
-
-    /// The size from which the watcher starts itself, from `cairn.autoWatch`; nil: never.
+    /// The size from which the watcher starts itself, from `cairn.autoWatch` as git reads it (`Vault.gitConfigValue`);
+    /// nil: never.
     static func minimumFiles(_ vault: Vault, globalConfigFile: String? = nil) -> Int? {
-        guard let value = setting(vault, globalConfigFile: globalConfigFile) else { return defaultMinimumFiles }
+        guard let value = Vault.gitConfigValue(configKey, repository: vault.repository, globalConfigFile: globalConfigFile)
+        else { return defaultMinimumFiles }
         switch value.trimmingCharacters(in: .whitespaces).lowercased() {
         case "false", "no", "off", "never", "0": return nil
-        case "true", "yes", "on", "auto", "": return defaultMinimumFiles
+        case "true", "yes", "on", "auto": return defaultMinimumFiles
         case let text: return Int(text).map { $0 > 0 ? $0 : nil } ?? defaultMinimumFiles
         }
     }
@@ -80,7 +70,7 @@ public struct WatchAutoStart: Sendable {
         let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return }
         close(fd)
-        _ = try? VaultWatcher.start(vault: vault, executable: launcher.executable,
+        _ = try? VaultWatcher.start(vault: vault, executable: VaultWatcher.currentExecutable,
                                     arguments: ["watch", "run", "--vault", vault.root], environment: launcher.environment)
     }
 }
