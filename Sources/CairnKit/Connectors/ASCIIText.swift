@@ -27,39 +27,35 @@ enum ASCIIText {
         return String(decoding: UnsafeBufferPointer(rebasing: utf8[first..<end]), as: UTF8.self)
     }
 
-    /// `text.trimmingCharacters(in: .whitespaces).lowercased()` (in ASCII, `.whitespaces` is space and tab); nil for
-    /// text that is not all ASCII.
-    static func trimmedSpacesLowercased<S: StringProtocol>(_ text: S) -> String? {
-        text.utf8.withContiguousStorageIfAvailable { utf8 -> String? in
+    /// `text.trimmingCharacters(in: .whitespaces).lowercased()`; on bytes for ASCII text, where `.whitespaces` is
+    /// space and tab.
+    static func trimmedSpacesLowercasedAnyText<S: StringProtocol>(_ text: S) -> String {
+        let ascii: String? = text.utf8.withContiguousStorageIfAvailable { utf8 -> String? in
             guard isASCII(utf8) else { return nil }
-            var first = 0, end = utf8.count
-            while first < end && (utf8[first] == 0x20 || utf8[first] == 0x09) { first += 1 }
-            while end > first && (utf8[end - 1] == 0x20 || utf8[end - 1] == 0x09) { end -= 1 }
-            return String(unsafeUninitializedCapacity: end - first) { out in
-                for i in first..<end {
-                    let b = utf8[i]
-                    out[i - first] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b
-                }
-                return end - first
+            let kept = spaceTrimmed(utf8)
+            return String(unsafeUninitializedCapacity: kept.count) { out in
+                for i in kept { out[i - kept.lowerBound] = utf8[i] >= 0x41 && utf8[i] <= 0x5A ? utf8[i] | 0x20 : utf8[i] }
+                return kept.count
             }
         } ?? nil
+        return ascii ?? text.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    /// `text.trimmingCharacters(in: .whitespaces).lowercased()`, through Foundation for text that is not all ASCII.
-    static func trimmedSpacesLowercasedAnyText<S: StringProtocol>(_ text: S) -> String {
-        trimmedSpacesLowercased(text) ?? text.trimmingCharacters(in: .whitespaces).lowercased()
-    }
-
-    /// `text.trimmingCharacters(in: .whitespaces)`, through Foundation for text that is not all ASCII.
+    /// `text.trimmingCharacters(in: .whitespaces)`; on bytes for ASCII text.
     static func trimmedSpaces<S: StringProtocol>(_ text: S) -> String {
         let ascii: String? = text.utf8.withContiguousStorageIfAvailable { utf8 -> String? in
             guard isASCII(utf8) else { return nil }
-            var first = 0, end = utf8.count
-            while first < end && (utf8[first] == 0x20 || utf8[first] == 0x09) { first += 1 }
-            while end > first && (utf8[end - 1] == 0x20 || utf8[end - 1] == 0x09) { end -= 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: utf8[first..<end]), as: UTF8.self)
+            return String(decoding: UnsafeBufferPointer(rebasing: utf8[spaceTrimmed(utf8)]), as: UTF8.self)
         } ?? nil
         return ascii ?? text.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The bounds of `utf8` without spaces and tabs at either end.
+    private static func spaceTrimmed(_ utf8: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var first = 0, end = utf8.count
+        while first < end && (utf8[first] == 0x20 || utf8[first] == 0x09) { first += 1 }
+        while end > first && (utf8[end - 1] == 0x20 || utf8[end - 1] == 0x09) { end -= 1 }
+        return first..<end
     }
 
     static func isASCII(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
