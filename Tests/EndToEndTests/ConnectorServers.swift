@@ -24,7 +24,8 @@ final class ConnectorServers {
             do {
                 started = try Self.start(dir: sb.root + (attempt == 1 ? "/servers" : "/servers-\(attempt)"))
                 break
-            } catch let error as HarnessError where attempt < 3 && error.description.contains("address already in use") {
+            } catch let error as HarnessError where attempt < 3 && error.description.lowercased().contains("address already in use") {
+                // Python says "Address already in use", Dovecot "address already in use": either way, new ports.
                 attempt += 1
             }
         }
