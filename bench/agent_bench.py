@@ -484,8 +484,10 @@ def scope_bench(args, env, cairn, argv):
     started = dt.datetime.now(dt.timezone.utc)
     load0 = os.getloadavg()
     work = os.path.join(HERE, "out", "agent-scope")
-    copies = adopt_copies(args.scope, work, cairn, env, ["A", "B"])
-    A, Bc = copies["A"], copies["B"]
+    copies = adopt_copies(args.scope, work, cairn, env, ["A", "B", "W"])
+    A, Bc, W = copies["A"], copies["B"], copies["W"]
+    # W: the same agent with the vault's watcher running (started here; every copy has cairn.autoWatch = false).
+    B.run([cairn, "watch", "start"], cwd=W, env=env)
     scope_files = len(git_lines(A, env, "ls-files", "--", "memory/working"))
     counter = {"i": 0}
 
@@ -501,24 +503,32 @@ def scope_bench(args, env, cairn, argv):
     series = {
         "cairn agent run scope (sandboxed)": (A, lambda: [cairn, "agent", "run", "scope", "--input", f"n={nxt()}"]),
         "cairn agent run scope-off (sandbox: off)": (A, lambda: [cairn, "agent", "run", "scope-off", "--input", f"n={nxt()}"]),
+        "cairn agent run scope (sandboxed), watcher running": (W, lambda: [cairn, "agent", "run", "scope", "--input", f"n={nxt()}"]),
         "git switch -c && append && git add -A && git commit && git switch main": (Bc, git_seq),
     }
     samples = {k: [] for k in series}
+    first = {}
     names = list(series)
-    for r in range(args.runs + 1):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            copy, make = series[name]
-            wall, _ = B.timed(make(), copy, env)
-            if r > 0:
-                samples[name].append(wall)
-    proposals = git_lines(A, env, "for-each-ref", "--format=%(objectname)", "refs/heads/proposals/")
-    for oid in proposals:
-        changed = [p for p in git_lines(A, env, "diff-tree", "-r", "--name-only", "--no-commit-id", oid)
-                   if not p.startswith("runs/")]
-        if changed != [SCOPE_NOTE]:
-            raise B.BenchError(f"proposal {oid} changes {changed}, expected only {SCOPE_NOTE}")
-    if len(proposals) != 2 * (args.runs + 1):
-        raise B.BenchError(f"{len(proposals)} proposals, expected {2 * (args.runs + 1)}")
+    try:
+        for r in range(args.runs + 1):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                copy, make = series[name]
+                wall, _ = B.timed(make(), copy, env)
+                if r > 0:
+                    samples[name].append(wall)
+                else:
+                    first[name] = wall
+    finally:
+        B.run([cairn, "watch", "stop"], cwd=W, env=env)
+    for copy, expected in ((A, 2 * (args.runs + 1)), (W, args.runs + 1)):
+        proposals = git_lines(copy, env, "for-each-ref", "--format=%(objectname)", "refs/heads/proposals/")
+        for oid in proposals:
+            changed = [p for p in git_lines(copy, env, "diff-tree", "-r", "--name-only", "--no-commit-id", oid)
+                       if not p.startswith("runs/")]
+            if changed != [SCOPE_NOTE]:
+                raise B.BenchError(f"proposal {oid} changes {changed}, expected only {SCOPE_NOTE}")
+        if len(proposals) != expected:
+            raise B.BenchError(f"{len(proposals)} proposals in {copy}, expected {expected}")
     profile = ""
     if shutil.which("strace"):
         out = os.path.join(HERE, "out", "agent-scope.strace")
@@ -534,22 +544,27 @@ def scope_bench(args, env, cairn, argv):
     finished = dt.datetime.now(dt.timezone.utc)
     load1 = os.getloadavg()
     info = B.versions(cairn, env)
-    git_ms = B.med(samples[names[2]])
+    git_ms = B.med(samples[names[3]])
     lines = section_header("Agent proposal at a realistic scope (bench/agent_bench.py --scope)", started, finished, info, argv,
                            f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
     lines += [f"- Data: `{args.scope}` ({scope_files:,} notes in memory/working/), two `cp -a` copies adopted with "
-              "`cairn init`; no watcher. Agent `scope` reads and writes `memory/working/**` (so all of them are "
-              f"materialized and checked afterwards) and appends one line to `{SCOPE_NOTE}`; every proposal was checked "
-              "to change exactly that note (plus its run record). The git side runs on the second copy.",
+              "`cairn init` (three: one without a watcher for both cairn agents, one with `cairn watch start`, one for "
+              "git; `cairn.autoWatch` is false in all). Agent `scope` reads and writes `memory/working/**` (so all of "
+              "them are shown and checked afterwards) and appends one line to "
+              f"`{SCOPE_NOTE}`; every proposal was checked to change exactly that note (plus its run record).",
+              f"- Work folders in `{os.environ.get('TMPDIR', '/tmp')}`. An agent's work folder is kept between its runs "
+              "(`TMPDIR/cairn-work-*`): the first run of each agent fills it (the warm-up column, not in the medians); "
+              "later runs rewrite only what changed.",
               f"- {args.runs} timed runs per command after one warm-up, order rotated; medians in ms.", "",
-              "| Command | median ms | min | max | vs git |", "|---|---:|---:|---:|---:|"]
+              "| Command | warm-up ms | median ms | min | max | vs git |", "|---|---:|---:|---:|---:|---:|"]
     for name in names:
         xs = samples[name]
         ratio = git_ms / B.med(xs)
-        lines.append(f"| `{name}` | {B.med(xs):.0f} | {min(xs):.0f} | {max(xs):.0f} | {ratio:.2f}× faster |")
-    target_ok = git_ms / B.med(samples[names[0]]) >= 3
-    lines += ["", f"Target: ≥ 3× faster than the git sequence without a watcher: "
-              f"{'PASS' if target_ok else 'FAIL'} ({git_ms / B.med(samples[names[0]]):.2f}× sandboxed).", "", profile]
+        lines.append(f"| `{name}` | {first[name]:.0f} | {B.med(xs):.0f} | {min(xs):.0f} | {max(xs):.0f} | {ratio:.2f}× faster |")
+    plain, watched = git_ms / B.med(samples[names[0]]), git_ms / B.med(samples[names[2]])
+    lines += ["", f"Targets: ≥ 3× faster than the git sequence without a watcher: {'PASS' if plain >= 3 else 'FAIL'} "
+              f"({plain:.2f}× sandboxed); ≥ 10× with the watcher: {'PASS' if watched >= 10 else 'FAIL'} ({watched:.2f}×).",
+              "", profile]
     text = "\n".join(lines)
     print(text)
     if not args.keep:

@@ -70,6 +70,8 @@ final class Sandbox {
     let home: String
     let work: String
     private let io: String
+    /// TMPDIR of every command (agents' work folders go there, and are removed with the sandbox).
+    var tmp: String { root + "/tmp" }
     var gitConfig: String { home + "/gitconfig" }
 
     static let now = "2026-03-01T09:00:00Z"
@@ -86,7 +88,7 @@ final class Sandbox {
         home = root + "/home"
         work = root + "/work"
         io = root + "/io"
-        for dir in [home, work, io] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        for dir in [home, work, io, tmp] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let config = identity ? "[user]\n\tname = \(Self.operatorName)\n\temail = \(Self.operatorEmail)\n" : ""
         try Data(config.utf8).write(to: URL(fileURLWithPath: gitConfig))
     }
@@ -101,6 +103,7 @@ final class Sandbox {
             "XDG_CONFIG_HOME": home + "/.config",
             "GIT_CONFIG_GLOBAL": gitConfig,
             "GIT_CONFIG_NOSYSTEM": "1",
+            "TMPDIR": tmp,
             "CAIRN_NOW": Self.now,
             "NO_COLOR": "1",
             "LANG": "C.UTF-8",

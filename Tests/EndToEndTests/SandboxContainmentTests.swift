@@ -56,6 +56,12 @@ import Glibc
             attempt("watcher", watcher)
         report.append("rootdir: " + " ".join(sorted(os.listdir("/"))))
         report.append("tmp: " + " ".join(sorted(os.listdir("/tmp"))))
+        # Every folder from /tmp down to the work folder, with what it holds.
+        work, chain, here = os.path.dirname(os.environ["CAIRN_FILES"]), [], "/tmp"
+        for part in os.path.relpath(work, "/tmp").split("/"):
+            chain.append(here + "=" + ",".join(sorted(os.listdir(here))))
+            here = os.path.join(here, part)
+        report.append("tmpchain: " + " ".join(chain))
         import helper
         report.append("helper: " + helper.VALUE)
         open("inbox/report.md", "w").write("\\n".join(report) + "\\n")
@@ -128,8 +134,16 @@ import Glibc
         let root = Set((r["rootdir"] ?? "").split(separator: " ").map(String.init))
         #expect(root.isSubset(of: ["bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"]), "\(root)")
         #expect(root.contains("usr") && root.contains("etc") && root.contains("tmp"), "\(root)")
-        // Its private /tmp holds only the path to its work folder, not the host's temp files (the test's HOME and vault).
-        #expect(r["tmp"]?.split(separator: " ").allSatisfy { $0.hasPrefix("cairn-run-") } == true, "\(r["tmp"] ?? "")")
+        // Its private /tmp holds only the path to its work folder, not the host's temp files (the test's HOME and vault,
+        // the other folders of the test, the work folder's manifest beside it): each folder on the way holds one entry.
+        if sb.tmp.hasPrefix("/tmp/") {
+            let chain = (r["tmpchain"] ?? "").split(separator: " ").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+            #expect(chain.count >= 2 && chain.allSatisfy { $0.count == 2 && !$0[1].isEmpty && !$0[1].contains(",") },
+                    "\(r["tmpchain"] ?? "no tmpchain line")")
+            #expect(r["tmp"] == String(sb.tmp.dropFirst(5).split(separator: "/")[0]), "\(r["tmp"] ?? "")")
+        } else {
+            #expect(r["tmp"] == "", "\(r["tmp"] ?? "")")
+        }
         #expect(r["helper"] == "imported", "the agent's own folder in agents/ is readable: \(r)")
         for marker in [Self.noteMarker, Self.sshMarker, Self.gitMarker] {
             #expect(try !proposalContains(sb, s.vault, run, marker), "\(marker) leaked into the proposal")

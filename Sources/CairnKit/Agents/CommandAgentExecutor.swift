@@ -22,6 +22,8 @@ public struct ExecutionOutcome: Sendable {
     public var duration: TimeInterval
     /// Vault-relative paths materialized for the agent.
     public var filesShown: [String]
+    /// The shown files the agent left as they were written (a reused work folder keeps them for the next run).
+    var untouched: [String: CommandAgentExecutor.ShownFile] = [:]
 
     public init(edits: [ProposedEdit], stdout: String, stderr: String, exitStatus: Int32?, failure: String?,
                 duration: TimeInterval, filesShown: [String]) {
@@ -116,8 +118,17 @@ public struct CommandAgentExecutor: Sendable {
     /// our own failures: `workDir/files` already exists or cannot be created, the base cannot be read.
     /// Symlinks of the base tree are not materialized; paths that `PathGuard` would not accept as
     /// they are (hostile or non-UTF-8 names from a foreign repository) are not materialized either.
+    ///
+    /// `previous` is what `workDir/files/` already holds when the folder is reused (`AgentWorkFolder`): those files
+    /// are kept where their stamp is as recorded and their blob is still the base's, the rest is removed or written.
     public func run(agent: AgentDefinition, base: BaseSnapshot, context: AgentContext, workDir: String, vaultRoot: String,
                     environment: [String: String]) throws -> ExecutionOutcome {
+        try run(agent: agent, base: base, context: context, workDir: workDir, vaultRoot: vaultRoot, environment: environment,
+                previous: nil)
+    }
+
+    func run(agent: AgentDefinition, base: BaseSnapshot, context: AgentContext, workDir: String, vaultRoot: String,
+             environment: [String: String], previous: [String: ShownFile]?) throws -> ExecutionOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let workDir = URL(fileURLWithPath: workDir).standardizedFileURL.path
@@ -130,12 +141,13 @@ public struct CommandAgentExecutor: Sendable {
         } catch {
             throw CommandAgentError.workDirectory(path: workDir, reason: "\(error.localizedDescription)")
         }
-        guard mkdir(filesDir, 0o755) == 0 else {
+        guard mkdir(filesDir, 0o755) == 0 || (errno == EEXIST && previous != nil) else {
             let reason = errno == EEXIST ? "it already exists; every run needs a fresh folder" : errnoText()
             throw CommandAgentError.workDirectory(path: filesDir, reason: reason)
         }
 
-        let shown = try materialize(base: base, globs: agent.reads.map(Glob.init), into: filesDir, vaultRoot: vaultRoot)
+        let shown = try materialize(base: base, globs: agent.reads.map(Glob.init), into: filesDir, vaultRoot: vaultRoot,
+                                    previous: previous)
         let filesShown = shown.keys.sorted()
 
         let encoder = JSONEncoder()
@@ -176,11 +188,14 @@ public struct CommandAgentExecutor: Sendable {
         }
         for key in context.input.keys.sorted() { env["CAIRN_INPUT_" + Self.environmentKey(key)] = context.input[key] }
 
-        func outcome(_ failure: String?, exit: Int32? = nil, edits: [ProposedEdit] = [], out: String = "", err: String = "") -> ExecutionOutcome {
+        func outcome(_ failure: String?, exit: Int32? = nil, edits: [ProposedEdit] = [], out: String = "", err: String = "",
+                     untouched: [String: ShownFile] = [:]) -> ExecutionOutcome {
             let elapsed = clock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return ExecutionOutcome(edits: failure == nil ? edits : [], stdout: out, stderr: err, exitStatus: exit, failure: failure,
-                                    duration: seconds, filesShown: filesShown)
+            var result = ExecutionOutcome(edits: failure == nil ? edits : [], stdout: out, stderr: err, exitStatus: exit,
+                                          failure: failure, duration: seconds, filesShown: filesShown)
+            result.untouched = untouched
+            return result
         }
 
         guard let program = agent.command.first, !program.isEmpty else { return outcome("the agent has no command to run") }
@@ -250,8 +265,14 @@ public struct CommandAgentExecutor: Sendable {
         }
         guard failure == nil else { return outcome(failure, exit: exitCode, out: out, err: err) }
 
-        switch try collect(filesDir: filesDir, shown: shown, materialized: materialized) {
-        case .success(let edits): return outcome(nil, exit: exitCode, edits: edits, out: out, err: err)
+        // The file system's clock now that the agent is gone: a shown file read back unchanged whose stamp is as
+        // written and whose change time is before this cannot change later without a new stamp.
+        var collecting = stat()
+        guard futimens(outFD, nil) == 0, fstat(outFD, &collecting) == 0 else {
+            throw CommandAgentError.collect(path: stdoutPath, reason: errnoText())
+        }
+        switch try collect(filesDir: filesDir, shown: shown, materialized: materialized, collecting: collecting.st_ctim) {
+        case .success(let (edits, untouched)): return outcome(nil, exit: exitCode, edits: edits, out: out, err: err, untouched: untouched)
         case .failure(let reason): return outcome(reason.text, exit: exitCode, out: out, err: err)
         }
     }
@@ -279,6 +300,12 @@ public struct CommandAgentExecutor: Sendable {
             ctime = st.st_ctim
         }
 
+        init(inode: UInt64, mtime: timespec, ctime: timespec) {
+            self.inode = inode
+            self.mtime = mtime
+            self.ctime = ctime
+        }
+
         static func == (a: Stamp, b: Stamp) -> Bool {
             a.inode == b.inode && a.mtime.tv_sec == b.mtime.tv_sec && a.mtime.tv_nsec == b.mtime.tv_nsec
                 && a.ctime.tv_sec == b.ctime.tv_sec && a.ctime.tv_nsec == b.ctime.tv_nsec
@@ -290,13 +317,32 @@ public struct CommandAgentExecutor: Sendable {
         }
     }
 
-    /// Writes the files of `base` matching `globs` under `filesDir`; returns what each one was.
-    private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String, vaultRoot: String) throws -> [String: ShownFile] {
-        var shown: [String: ShownFile] = [:]
-        var folders = Set<String>()  // created so far (relative), so each is made once and never stat'ed
+    /// Writes the files of `base` matching `globs` under `filesDir`; returns what each one was. With `previous` (a
+    /// reused folder), the files already there as recorded and still the base's are kept, and everything else in the
+    /// folder is removed first; if that cannot be done (a folder the agent made read-only), the folder is emptied.
+    private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String, vaultRoot: String,
+                             previous: [String: ShownFile]?) throws -> [String: ShownFile] {
+        var wanted: [String: TreeFile] = [:]
+        var order: [TreeFile] = []
         for file in try base.files(matching: globs) {
             guard file.mode != TreeChange.symlinkMode else { continue }
             guard let normalized = try? PathGuard.normalize(file.path), normalized == file.path else { continue }
+            wanted[file.path] = file
+            order.append(file)
+        }
+        var shown: [String: ShownFile] = [:]
+        var folders = Set<String>()  // created so far (relative), so each is made once and never stat'ed
+        if let previous {
+            var keeper = WorkFolderKeeper(wanted: wanted, previous: previous)
+            if keeper.sweep(filesDir) {
+                shown = keeper.kept
+                folders = keeper.folders
+            } else {
+                Self.removeWorkFolder(filesDir)
+                guard mkdir(filesDir, 0o755) == 0 else { throw CommandAgentError.workDirectory(path: filesDir, reason: errnoText()) }
+            }
+        }
+        for file in order where shown[file.path] == nil {
             let data = try Self.workingTreeCopy(of: file, vaultRoot: vaultRoot) ?? base.repository.blob(file.oid)
             let executable = file.mode == TreeChange.executableMode
             let full = filesDir + "/" + file.path
@@ -487,17 +533,22 @@ public struct CommandAgentExecutor: Sendable {
     }
 
     /// Work folders older than any run can last (the longest timeout is 24 h) belong to runs that were killed
-    /// before they could clean up: they hold copies of vault notes, so they are removed. Only this user's
-    /// `cairn-run-*` folders are touched; failures are ignored.
+    /// before they could clean up, and kept folders (`AgentWorkFolder`) that long unused to agents that no longer
+    /// run: they hold copies of vault notes, so they are removed. Only this user's `cairn-run-*` and `cairn-work-*`
+    /// folders are touched, a kept folder only when no run holds it; failures are ignored.
     static func removeAbandonedWorkFolders(in root: String, now: Date = Date(), olderThan age: TimeInterval = 48 * 3600) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
-        for name in names where name.hasPrefix("cairn-run-") {
+        for name in names where name.hasPrefix("cairn-run-") || name.hasPrefix(AgentWorkFolder.prefix) {
             let path = (root as NSString).appendingPathComponent(name)
             var st = stat()
             guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid(),
                   now.timeIntervalSince1970 - TimeInterval(st.st_mtim.tv_sec) > age else { continue }
-            makeRemovable(path)
-            try? FileManager.default.removeItem(atPath: path)
+            if name.hasPrefix(AgentWorkFolder.prefix) {
+                AgentWorkFolder.removeIfUnused(path)
+            } else {
+                makeRemovable(path)
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
     }
 
@@ -505,29 +556,6 @@ public struct CommandAgentExecutor: Sendable {
     /// shown files costs one `unlink` each and no `stat`; anything it cannot remove that way (a folder the agent made
     /// read-only) is left to `FileManager`.
     public static func removeWorkFolder(_ path: String) {
-        func removeContents(_ dirFD: Int32) -> Bool {
-            let copy = dup(dirFD)
-            guard copy >= 0, let dir = fdopendir(copy) else {
-                if copy >= 0 { close(copy) }
-                return false
-            }
-            defer { closedir(dir) }
-            var ok = true
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-                if name == "." || name == ".." { continue }
-                if entry.pointee.d_type == UInt8(DT_DIR) {
-                    let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                    guard child >= 0 else { ok = false; continue }
-                    let emptied = removeContents(child)
-                    close(child)
-                    if !emptied || unlinkat(dirFD, name, AT_REMOVEDIR) != 0 { ok = false }
-                } else if unlinkat(dirFD, name, 0) != 0 {
-                    ok = false
-                }
-            }
-            return ok
-        }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return }
         let emptied = removeContents(fd)
@@ -535,6 +563,49 @@ public struct CommandAgentExecutor: Sendable {
         if emptied && rmdir(path) == 0 { return }
         makeRemovable(path)
         try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Removes everything in the folder `dirFD` (not the folder itself); false when something could not be removed.
+    static func removeContents(_ dirFD: Int32) -> Bool {
+        guard let names = entryNames(dirFD, withTypes: true) else { return false }
+        var ok = true
+        for (name, isFolder) in names {
+            if isFolder {
+                let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard child >= 0 else { ok = false; continue }
+                let emptied = removeContents(child)
+                close(child)
+                if !emptied || unlinkat(dirFD, name, AT_REMOVEDIR) != 0 { ok = false }
+            } else if unlinkat(dirFD, name, 0) != 0 {
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    /// The names in the folder `dirFD` (NUL-terminated, without `.` and `..`); nil when it cannot be read.
+    static func entryNames(_ dirFD: Int32) -> [[CChar]]? {
+        entryNames(dirFD, withTypes: false)?.map(\.name)
+    }
+
+    /// The names in the folder `dirFD`, each with whether `readdir` says it is a folder.
+    private static func entryNames(_ dirFD: Int32, withTypes: Bool) -> [(name: [CChar], isFolder: Bool)]? {
+        let copy = dup(dirFD)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return nil
+        }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [(name: [CChar], isFolder: Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> [CChar] in
+                raw.prefix { $0 != 0 }.map { CChar(bitPattern: $0) } + [0]
+            }
+            if name == [46, 0] || name == [46, 46, 0] { continue }
+            names.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
+        }
+        return names
     }
 
     /// An agent may leave read-only folders behind; give the owner write access so they can be removed.
@@ -682,7 +753,12 @@ public struct CommandAgentExecutor: Sendable {
     /// renaming or linking another file over it, `touch -d`) sets the change time to the clock at that moment, at or
     /// after `materialized`. A file whose change time is not before it (written in the same clock tick) is read and
     /// hashed, as git re-reads a "racily clean" file.
-    private func collect(filesDir: String, shown: [String: ShownFile], materialized: timespec) throws -> Result<[ProposedEdit], AgentFault> {
+    ///
+    /// The files found unchanged are returned too, for a kept work folder's manifest: those found by their stamp, and
+    /// those read back unchanged whose stamp is as written and whose change time is before `collecting` (so a write
+    /// after this would give them a new one).
+    private func collect(filesDir: String, shown: [String: ShownFile], materialized: timespec, collecting: timespec) throws
+        -> Result<([ProposedEdit], [String: ShownFile]), AgentFault> {
         let root = open(filesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard root >= 0 else {
             if errno == ELOOP || errno == ENOTDIR { return .failure(AgentFault("replaced its files folder with a symlink or file")) }
@@ -690,7 +766,7 @@ public struct CommandAgentExecutor: Sendable {
             throw CommandAgentError.collect(path: filesDir, reason: errnoText())
         }
         defer { close(root) }
-        var walker = Walker(shown: shown, materialized: materialized, maxFileBytes: maxFileBytes, maxTotalBytes: maxTotalBytes,
+        var walker = Walker(shown: shown, materialized: materialized, collecting: collecting, maxFileBytes: maxFileBytes, maxTotalBytes: maxTotalBytes,
                             filesDir: filesDir)
         do {
             try walker.walk(root, prefix: [], depth: 0)
@@ -699,16 +775,19 @@ public struct CommandAgentExecutor: Sendable {
         }
         var edits = walker.edits
         for path in shown.keys where !walker.seen.contains(path) { edits.append(.delete(path)) }
-        return .success(edits.sorted { $0.path < $1.path })
+        return .success((edits.sorted { $0.path < $1.path }, walker.untouched))
     }
 
     private struct Walker {
         let shown: [String: ShownFile]
         let materialized: timespec
+        let collecting: timespec
         let maxFileBytes: Int
         let maxTotalBytes: Int
         let filesDir: String
         var seen: Set<String> = []
+        /// Shown files found exactly as written (by their stamp).
+        var untouched: [String: ShownFile] = [:]
         var edits: [ProposedEdit] = []
         var totalBytes = 0
 
@@ -743,6 +822,7 @@ public struct CommandAgentExecutor: Sendable {
                 } else if let before = shown[path], before.size == Int(st.st_size), before.executable == (st.st_mode & 0o100 != 0),
                           Stamp(st) == before.stamp, before.stamp.changedBefore(materialized) {
                     seen.insert(path)
+                    untouched[path] = before
                 } else {
                     try file(dirFD, name: text, path: path)
                 }
@@ -764,7 +844,11 @@ public struct CommandAgentExecutor: Sendable {
             let before = shown[path]
             if let before, before.size == size, before.executable == executable {
                 let data = try Self.read(fd, size: size, path: path)
-                if try Repository.hashBlob(data) == before.oid { seen.insert(path); return }
+                if try Repository.hashBlob(data) == before.oid {
+                    seen.insert(path)
+                    if Stamp(st) == before.stamp, before.stamp.changedBefore(collecting) { untouched[path] = before }
+                    return
+                }
             }
             guard size <= maxFileBytes else { throw AgentFault("file too large: \(path) (\(size) bytes, limit \(maxFileBytes))") }
             totalBytes += size

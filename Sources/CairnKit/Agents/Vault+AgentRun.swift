@@ -108,8 +108,11 @@ extension Vault {
         case .command:
             let workRoot = options.workRoot ?? NSTemporaryDirectory()
             CommandAgentExecutor.removeAbandonedWorkFolders(in: workRoot)
-            let workDir = try CommandAgentExecutor.makeWorkFolder(in: workRoot, runID: runID)
-            defer { CommandAgentExecutor.removeWorkFolder(workDir) }
+            // The agent's own folder, kept from its last run, so only what changed since is written again; a fresh
+            // one when it cannot be had.
+            let kept = AgentWorkFolder.open(in: workRoot, gitDir: gitDir, agent: agent.name)
+            let workDir = try kept?.workDir ?? CommandAgentExecutor.makeWorkFolder(in: workRoot, runID: runID)
+            defer { if let kept { kept.finish() } else { CommandAgentExecutor.removeWorkFolder(workDir) } }
             let environment = AgentEnvironment.forCommandAgent(options.environment)
             // Whether the agent ran where it could reach the vault's working tree (no sandbox).
             var sawVault = false
@@ -121,7 +124,9 @@ extension Vault {
             case .success(let sandbox):
                 sawVault = sandbox == nil
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
-                                                                             vaultRoot: root, environment: environment)
+                                                                             vaultRoot: root, environment: environment,
+                                                                             previous: kept?.previousFiles())
+                kept?.save(outcome.untouched)
                 let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
                                                    stderr: outcome.stderr, filesShown: outcome.filesShown, sandbox: isolation)

@@ -1,0 +1,250 @@
+import CairnGit
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A command agent's work folder, kept from one run of the agent to the next, so an agent shown 20,000 notes is not
+/// given 20,000 new files on every run: the next run rewrites only the files that are not as it left them (the base
+/// moved on, or the agent edited them), the way `git checkout` brings a worktree up to date against its index.
+///
+/// `TMPDIR/cairn-work-<key>/`, mode 0700, one per vault and agent (`key` hashes the real path of the vault's git
+/// folder and the agent's name):
+/// - `work/` is the run's work folder, the only one the sandbox sees. Its `files/` stays between runs; everything
+///   else in it (the context, the logs, `tmp/`, `home/`) is removed before and after every run.
+/// - `manifest` says what `work/files/` holds: for every file the agent left untouched in the last run, its path,
+///   blob id, size, mode and stat stamp (inode, modification and change times). It is removed before the agent
+///   starts and written again only once the run's changes were collected, so a run that is killed, fails or
+///   crashes leaves none and the next run starts from an empty `files/`. A manifest from before the last boot is
+///   not trusted (a crash can leave a file's data and times apart).
+///
+/// Only a file whose stamp is exactly as recorded is kept. Every change to a file (a write, `chmod`, a rename or link
+/// over it, `touch -d`) sets its change time to the clock at that moment, and the recorded change times are all
+/// before the run's files were shown; so no change after the manifest was written can leave the stamp as it was.
+///
+/// The folder is locked (`flock`) while a run uses it, and by the clean-up of abandoned folders before it removes
+/// one. When it cannot be used (another process holds it, it belongs to someone else or is not a folder), the run
+/// takes a fresh `cairn-run-*` folder as before.
+struct AgentWorkFolder {
+    static let prefix = "cairn-work-"
+    let root: String
+    private let fd: Int32
+
+    var workDir: String { root + "/work" }
+    var filesDir: String { workDir + "/files" }
+    private var manifestPath: String { root + "/manifest" }
+
+    /// Opens (creating it when missing) and locks the folder of `agent` in the vault whose git folder is `gitDir`;
+    /// nil when it cannot be used.
+    static func open(in workRoot: String, gitDir: String, agent: String) -> AgentWorkFolder? {
+        let real = URL(fileURLWithPath: gitDir).resolvingSymlinksInPath().path
+        guard let key = try? Repository.hashBlob(Data((real + "\0" + agent).utf8)).hex.prefix(20) else { return nil }
+        let root = workRoot + "/" + prefix + key
+        guard mkdir(root, 0o700) == 0 || errno == EEXIST else { return nil }
+        let fd = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var st = stat(), now = stat()
+        // Ours, private, not in use, and still the folder at that path (the clean-up may have removed it between
+        // our open and our lock).
+        guard fstat(fd, &st) == 0, st.st_uid == getuid(), st.st_mode & 0o7777 == 0o700, flock(fd, LOCK_EX | LOCK_NB) == 0,
+              lstat(root, &now) == 0, now.st_ino == st.st_ino, now.st_dev == st.st_dev else {
+            close(fd)
+            return nil
+        }
+        futimens(fd, nil)  // in use: the clean-up of abandoned folders goes by this time
+        let folder = AgentWorkFolder(root: root, fd: fd)
+        guard mkdir(folder.workDir, 0o700) == 0 || errno == EEXIST, lstat(folder.workDir, &st) == 0,
+              st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid() else {
+            close(fd)
+            return nil
+        }
+        folder.removeRunEntries()
+        return folder
+    }
+
+    /// What `files/` holds as the last run left it, taking the manifest away (until `save`). Nil when there is no
+    /// trustworthy manifest; `files/` is then removed, so the run starts from an empty folder.
+    func previousFiles() -> [String: CommandAgentExecutor.ShownFile]? {
+        let data = FileManager.default.contents(atPath: manifestPath)
+        unlink(manifestPath)
+        if let data, let files = Self.parse(data, bootID: Self.bootID()) { return files }
+        CommandAgentExecutor.removeWorkFolder(filesDir)
+        return nil
+    }
+
+    /// Records what `files/` holds now. Not synced: a manifest that does not survive a crash is only a slower
+    /// next run, and one written before a reboot is not trusted anyway.
+    func save(_ files: [String: CommandAgentExecutor.ShownFile]) {
+        guard !files.isEmpty, let boot = Self.bootID() else { return }
+        var out = [UInt8]()
+        out.reserveCapacity(files.count * 120)
+        out += Array("\(Self.magic) \(boot)\n".utf8)
+        for (path, file) in files {
+            let s = file.stamp
+            out += Array("\(file.oid.hex) \(file.executable ? 1 : 0) \(file.size) \(s.inode) \(s.mtime.tv_sec) \(s.mtime.tv_nsec) \(s.ctime.tv_sec) \(s.ctime.tv_nsec) \(path)\n".utf8)
+        }
+        let temporary = manifestPath + ".new"
+        let written = out.withUnsafeBytes { buf -> Bool in
+            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var done = 0
+            while done < buf.count {
+                let n = write(fd, buf.baseAddress! + done, buf.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return true
+        }
+        if !written || rename(temporary, manifestPath) != 0 { unlink(temporary) }
+    }
+
+    /// Removes the run's own entries (everything in `work/` but `files/`) and releases the folder.
+    func finish() {
+        removeRunEntries()
+        close(fd)
+    }
+
+    private func removeRunEntries() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: workDir) else { return }
+        for name in names where name != "files" {
+            let path = workDir + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            if st.st_mode & S_IFMT == S_IFDIR { CommandAgentExecutor.removeWorkFolder(path) } else { unlink(path) }
+        }
+    }
+
+    /// Removes `path` (an abandoned `cairn-work-*` folder) unless a run holds it.
+    static func removeIfUnused(_ path: String) {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
+        CommandAgentExecutor.removeWorkFolder(path)
+    }
+
+    // MARK: - The manifest
+
+    static let magic = "cairn-work-manifest 1"
+
+    static func bootID() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty || id.contains(" ") ? nil : id
+    }
+
+    /// The manifest's files; nil when it is not one, or not from this boot.
+    static func parse(_ data: Data, bootID: String?) -> [String: CommandAgentExecutor.ShownFile]? {
+        guard let bootID else { return nil }
+        let bytes = [UInt8](data)
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard lines.last?.isEmpty == true else { return nil }  // cut short
+        lines.removeLast()
+        guard let header = lines.first, String(decoding: header, as: UTF8.self) == magic + " " + bootID else { return nil }
+        var files: [String: CommandAgentExecutor.ShownFile] = [:]
+        files.reserveCapacity(lines.count)
+        for line in lines.dropFirst() {
+            // oid executable size inode mtime-s mtime-ns ctime-s ctime-ns path (the path last: it may hold spaces)
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 8, omittingEmptySubsequences: false)
+            guard fields.count == 9, let oid = OID(hex: String(decoding: fields[0], as: UTF8.self)),
+                  let executable = number(fields[1]), executable <= 1, let size = number(fields[2]), let inode = number(fields[3]),
+                  let ms = number(fields[4]), let mns = number(fields[5]), let cs = number(fields[6]), let cns = number(fields[7]),
+                  let path = String(validating: fields[8], as: UTF8.self), !path.isEmpty else { return nil }
+            let stamp = CommandAgentExecutor.Stamp(inode: inode, mtime: timespec(tv_sec: Int(ms), tv_nsec: Int(mns)),
+                                                    ctime: timespec(tv_sec: Int(cs), tv_nsec: Int(cns)))
+            files[path] = CommandAgentExecutor.ShownFile(oid: oid, size: Int(size), executable: executable == 1, stamp: stamp)
+        }
+        return files
+    }
+
+    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        guard !digits.isEmpty, digits.count <= 19 else { return nil }
+        var value: UInt64 = 0
+        for d in digits {
+            guard d >= 48, d <= 57 else { return nil }
+            value = value * 10 + UInt64(d - 48)
+        }
+        return value
+    }
+}
+
+/// Brings a reused `files/` folder to what a run shows: keeps each file that is wanted, recorded in the manifest with
+/// the blob and mode the run wants, and has exactly the recorded stamp; removes everything else (files the agent
+/// wrote or changed, folders nothing wanted is in, links, special files, names that are not UTF-8). What is kept is
+/// in `kept`; the caller writes the wanted files that are missing.
+struct WorkFolderKeeper {
+    typealias ShownFile = CommandAgentExecutor.ShownFile
+    private let wanted: [String: TreeFile]
+    private let previous: [String: ShownFile]
+    private let wantedFolders: Set<String>
+    private(set) var kept: [String: ShownFile] = [:]
+    /// Wanted folders that exist (and were walked).
+    private(set) var folders: Set<String> = []
+
+    init(wanted: [String: TreeFile], previous: [String: ShownFile]) {
+        self.wanted = wanted
+        self.previous = previous
+        var folders = Set<String>()
+        for path in wanted.keys {
+            var end = path.utf8.count
+            let bytes = Array(path.utf8)
+            while let slash = bytes[..<end].lastIndex(of: UInt8(ascii: "/")) {
+                let folder = String(decoding: bytes[..<slash], as: UTF8.self)
+                guard folders.insert(folder).inserted else { break }
+                end = slash
+            }
+        }
+        wantedFolders = folders
+    }
+
+    /// False when the folder could not be brought into shape (a folder the agent made read-only or unreadable); it
+    /// must then be emptied.
+    mutating func sweep(_ filesDir: String) -> Bool {
+        let fd = open(filesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & 0o7777 == 0o755 else { return false }
+        return walk(fd, prefix: "", depth: 0)
+    }
+
+    private mutating func walk(_ dirFD: Int32, prefix: String, depth: Int) -> Bool {
+        guard depth < CommandAgentExecutor.maxFolderDepth, let names = CommandAgentExecutor.entryNames(dirFD) else { return false }
+        for name in names {
+            var st = stat()
+            guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+            let bytes = name.dropLast().map { UInt8(bitPattern: $0) }
+            let path = String(validating: bytes, as: UTF8.self).map { prefix + $0 }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                if let path, wantedFolders.contains(path), st.st_mode & 0o7777 == 0o755 {
+                    let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { return false }
+                    defer { close(child) }
+                    guard walk(child, prefix: path + "/", depth: depth + 1) else { return false }
+                    folders.insert(path)
+                } else {
+                    let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else { return false }
+                    let emptied = CommandAgentExecutor.removeContents(child)
+                    close(child)
+                    guard emptied, unlinkat(dirFD, name, AT_REMOVEDIR) == 0 else { return false }
+                }
+            case S_IFREG:
+                if let path, let want = wanted[path], let before = previous[path], before.oid == want.oid,
+                   before.executable == (want.mode == TreeChange.executableMode), before.size == Int(st.st_size),
+                   CommandAgentExecutor.Stamp(st) == before.stamp {
+                    kept[path] = before
+                } else {
+                    guard unlinkat(dirFD, name, 0) == 0 else { return false }
+                }
+            default:
+                guard unlinkat(dirFD, name, 0) == 0 else { return false }
+            }
+        }
+        return true
+    }
+}
