@@ -188,6 +188,21 @@ import Glibc
         sb.expectFsckClean(v)
     }
 
+    /// Forgetting a path rewrites history so no copy of it is left; the kept work folders hold copies of notes.
+    @Test func forgettingAPathRemovesTheVaultsKeptFolders() throws {
+        let sb = try Sandbox()
+        let v = try vault(sb)
+        let (_, seen) = try run(sb, v, "")
+        #expect(sb.exists(seen.cwd + "/memory/projects/c.md"), "\(seen.cwd)")
+        let r = sb.runCairn(["forget", "memory/projects/c.md", "--include-current", "--reason", "erasure request"], cwd: v)
+        try #require(r.status == 0, "\(r)")
+        #expect(keptFolders(sb).isEmpty, "\(keptFolders(sb))")
+        let (after, seenAfter) = try run(sb, v, "")
+        #expect(after.outcome == "no-changes", "\(after)")
+        try expectShownBase(sb, v, seenAfter)
+        #expect(seenAfter.files["memory/projects/c.md"] == nil)
+    }
+
     @Test func aFolderInUseIsNotSharedAndAbandonedOnesAreRemoved() throws {
         let sb = try Sandbox()
         let v = try vault(sb)

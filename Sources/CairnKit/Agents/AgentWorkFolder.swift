@@ -38,10 +38,7 @@ struct AgentWorkFolder {
     /// Opens (creating it when missing) and locks the folder of `agent` in the vault whose git folder is `gitDir`;
     /// nil when it cannot be used.
     static func open(in workRoot: String, gitDir: String, agent: String) -> AgentWorkFolder? {
-        let real = URL(fileURLWithPath: gitDir).resolvingSymlinksInPath().path
-        guard let key = try? Repository.hashBlob(Data((real + "\0" + agent).utf8)).hex.prefix(20) else { return nil }
-        let root = workRoot + "/" + prefix + key
-        guard mkdir(root, 0o700) == 0 || errno == EEXIST else { return nil }
+        guard let root = path(in: workRoot, gitDir: gitDir, agent: agent), mkdir(root, 0o700) == 0 || errno == EEXIST else { return nil }
         let fd = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var st = stat(), now = stat()
@@ -114,6 +111,22 @@ struct AgentWorkFolder {
             var st = stat()
             guard lstat(path, &st) == 0 else { continue }
             if st.st_mode & S_IFMT == S_IFDIR { CommandAgentExecutor.removeWorkFolder(path) } else { unlink(path) }
+        }
+    }
+
+    /// Where the folder of `agent` in the vault whose git folder is `gitDir` is.
+    static func path(in workRoot: String, gitDir: String, agent: String) -> String? {
+        let real = URL(fileURLWithPath: gitDir).resolvingSymlinksInPath().path
+        guard let key = try? Repository.hashBlob(Data((real + "\0" + agent).utf8)).hex.prefix(20) else { return nil }
+        var root = workRoot
+        while root.count > 1, root.hasSuffix("/") { root.removeLast() }
+        return root + "/" + prefix + key
+    }
+
+    /// Removes the folders of `agents` in this vault (they hold copies of notes that history pruning just forgot).
+    static func removeAll(in workRoot: String, gitDir: String, agents: [String]) {
+        for agent in agents {
+            if let path = path(in: workRoot, gitDir: gitDir, agent: agent) { removeIfUnused(path) }
         }
     }
 

@@ -384,6 +384,8 @@ extension Vault {
             try? FileManager.default.removeItem(atPath: cache + name)
         }
         if hadIndex { _ = try? rebuildIndex() }
+        // So do the work folders command agents keep between runs (`AgentWorkFolder`).
+        AgentWorkFolder.removeAll(in: NSTemporaryDirectory(), gitDir: gitDir, agents: agentCatalog().agents.map(\.name))
         try? FileManager.default.removeItem(atPath: cache + "prune-start")
         try FileManager.default.removeItem(atPath: journalPath)
         return removed
