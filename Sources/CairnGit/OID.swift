@@ -29,7 +29,8 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, Comparable {
         self = withUnsafeBytes(of: &copy.id) { OID(pointer: $0.baseAddress!) }
     }
 
-    init(bytes: [UInt8]) {
+    /// The id of these 20 bytes.
+    public init(bytes: [UInt8]) {
         precondition(bytes.count == 20, "an object id has 20 bytes")
         self = bytes.withUnsafeBytes { OID(pointer: $0.baseAddress!) }
     }

@@ -73,16 +73,9 @@ struct AgentWorkFolder {
     /// Records what `files/` holds now. Not synced: a manifest that does not survive a crash is only a slower
     /// next run, and one written before a reboot is not trusted anyway.
     func save(_ files: [String: CommandAgentExecutor.ShownFile]) {
-        guard !files.isEmpty, let boot = Self.bootID() else { return }
-        var out = [UInt8]()
-        out.reserveCapacity(files.count * 120)
-        out += Array("\(Self.magic) \(boot)\n".utf8)
-        for (path, file) in files {
-            let s = file.stamp
-            out += Array("\(file.oid.hex) \(file.executable ? 1 : 0) \(file.size) \(s.inode) \(s.mtime.tv_sec) \(s.mtime.tv_nsec) \(s.ctime.tv_sec) \(s.ctime.tv_nsec) \(path)\n".utf8)
-        }
+        guard !files.isEmpty, let data = Self.encode(files, bootID: Self.bootID()) else { return }
         let temporary = manifestPath + ".new"
-        let written = out.withUnsafeBytes { buf -> Bool in
+        let written = data.withUnsafeBytes { buf -> Bool in
             let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return false }
             defer { close(fd) }
@@ -141,7 +134,10 @@ struct AgentWorkFolder {
 
     // MARK: - The manifest
 
-    static let magic = "cairn-work-manifest 1"
+    /// A line `cairn-work-manifest 2 <boot id>`, then one record per file: the blob id (20 bytes), the mode (1 byte:
+    /// 1 executable, 0 not), size, inode, modification and change time (seconds, nanoseconds) as 8-byte
+    /// little-endian integers, the path's length (2 bytes) and the path.
+    static let magic = "cairn-work-manifest 2"
 
     static func bootID() -> String? {
         guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
@@ -149,41 +145,55 @@ struct AgentWorkFolder {
         return id.isEmpty || id.contains(" ") ? nil : id
     }
 
+    static func encode(_ files: [String: CommandAgentExecutor.ShownFile], bootID: String?) -> [UInt8]? {
+        guard let bootID else { return nil }
+        var out = Array("\(magic) \(bootID)\n".utf8)
+        out.reserveCapacity(out.count + files.count * 140)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+        for (path, file) in files {
+            let name = Array(path.utf8)
+            guard name.count <= Int(UInt16.max) else { continue }
+            out += file.oid.bytes
+            out.append(file.executable ? 1 : 0)
+            let s = file.stamp
+            for value in [Int64(file.size), Int64(bitPattern: s.inode), Int64(s.mtime.tv_sec), Int64(s.mtime.tv_nsec),
+                          Int64(s.ctime.tv_sec), Int64(s.ctime.tv_nsec)] { append(value) }
+            append(UInt16(name.count))
+            out += name
+        }
+        return out
+    }
+
     /// The manifest's files; nil when it is not one, or not from this boot.
     static func parse(_ data: Data, bootID: String?) -> [String: CommandAgentExecutor.ShownFile]? {
         guard let bootID else { return nil }
-        let bytes = [UInt8](data)
-        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.last?.isEmpty == true else { return nil }  // cut short
-        lines.removeLast()
-        guard let header = lines.first, String(decoding: header, as: UTF8.self) == magic + " " + bootID else { return nil }
-        var files: [String: CommandAgentExecutor.ShownFile] = [:]
-        files.reserveCapacity(lines.count)
-        for line in lines.dropFirst() {
-            // oid executable size inode mtime-s mtime-ns ctime-s ctime-ns path (the path last: it may hold spaces)
-            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 8, omittingEmptySubsequences: false)
-            guard fields.count == 9, let oid = OID(hex: String(decoding: fields[0], as: UTF8.self)),
-                  let executable = number(fields[1]), executable <= 1, let size = number(fields[2]), let inode = number(fields[3]),
-                  let ms = number(fields[4]), let mns = number(fields[5]), let cs = number(fields[6]), let cns = number(fields[7]),
-                  let path = String(validating: fields[8], as: UTF8.self), !path.isEmpty else { return nil }
-            let stamp = CommandAgentExecutor.Stamp(inode: inode, mtime: timespec(tv_sec: Int(ms), tv_nsec: Int(mns)),
-                                                    ctime: timespec(tv_sec: Int(cs), tv_nsec: Int(cns)))
-            files[path] = CommandAgentExecutor.ShownFile(oid: oid, size: Int(size), executable: executable == 1, stamp: stamp)
+        let header = Array("\(magic) \(bootID)\n".utf8)
+        return data.withUnsafeBytes { buf -> [String: CommandAgentExecutor.ShownFile]? in
+            guard buf.count >= header.count, buf.prefix(header.count).elementsEqual(header) else { return nil }
+            var files: [String: CommandAgentExecutor.ShownFile] = [:]
+            files.reserveCapacity(buf.count / 120)
+            var at = header.count
+            let fixed = 20 + 1 + 6 * 8 + 2
+            func integer(_ offset: Int) -> Int64 { Int64(littleEndian: buf.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+            while at < buf.count {
+                guard buf.count - at >= fixed else { return nil }
+                let oid = OID(bytes: Array(buf[at..<at + 20]))
+                let executable = buf[at + 20]
+                let size = integer(at + 21), inode = integer(at + 29)
+                let mtime = timespec(tv_sec: Int(integer(at + 37)), tv_nsec: Int(integer(at + 45)))
+                let ctime = timespec(tv_sec: Int(integer(at + 53)), tv_nsec: Int(integer(at + 61)))
+                let length = Int(UInt16(littleEndian: buf.loadUnaligned(fromByteOffset: at + 69, as: UInt16.self)))
+                at += fixed
+                guard executable <= 1, size >= 0, length > 0, buf.count - at >= length,
+                      let path = String(validating: buf[at..<at + length], as: UTF8.self) else { return nil }
+                at += length
+                let stamp = CommandAgentExecutor.Stamp(inode: UInt64(bitPattern: inode), mtime: mtime, ctime: ctime)
+                files[path] = CommandAgentExecutor.ShownFile(oid: oid, size: Int(size), executable: executable == 1, stamp: stamp)
+            }
+            return files
         }
-        return files
-    }
-
-    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
-        guard !digits.isEmpty, digits.count <= 19 else { return nil }
-        var value: UInt64 = 0
-        for d in digits {
-            guard d >= 48, d <= 57 else { return nil }
-            value = value * 10 + UInt64(d - 48)
-        }
-        return value
     }
 }
-
 /// Brings a reused `files/` folder to what a run shows: keeps each file that is wanted, recorded in the manifest with
 /// the blob and mode the run wants, and has exactly the recorded stamp; removes everything else (files the agent
 /// wrote or changed, folders nothing wanted is in, links, special files, names that are not UTF-8). What is kept is
