@@ -34,6 +34,9 @@ import Glibc
             raise SystemExit(3)
         elif do == "lock-folder":
             os.chmod("memory/projects/sub", 0o500)
+        elif do == "swap-folder":
+            os.rename("../files", "../files-old")
+            os.symlink("/", "../files")
         """
 
     struct Seen {
@@ -169,6 +172,13 @@ import Glibc
         let (afterLock, seen2) = try run(sb, v, "")
         #expect(afterLock.outcome == "no-changes", "\(afterLock)")
         try expectShownBase(sb, v, seen2)
+
+        // An agent that put a link where its files folder was fails; the next run has a folder again.
+        let (swapped, _) = try run(sb, v, "swap-folder")
+        #expect(swapped.outcome == "failed" && swapped.failure.contains("files folder"), "\(swapped)")
+        let (afterSwap, seen3) = try run(sb, v, "")
+        #expect(afterSwap.outcome == "no-changes", "\(afterSwap)")
+        try expectShownBase(sb, v, seen3)
 
         // A manifest from another boot, or cut short, is not trusted.
         let folder = sb.tmp + "/" + (keptFolders(sb).first ?? "none")

@@ -51,6 +51,12 @@ struct AgentWorkFolder {
         }
         futimens(fd, nil)  // in use: the clean-up of abandoned folders goes by this time
         let folder = AgentWorkFolder(root: root, fd: fd)
+        // Only `work/` and the manifest belong here: anything else is what an agent without the sandbox wrote
+        // next to its folder (`../../x`).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name != "work" && name != "manifest" {
+            Self.remove(root + "/" + name)
+        }
+        if lstat(folder.workDir, &st) == 0, st.st_mode & S_IFMT != S_IFDIR { unlink(folder.workDir) }
         guard mkdir(folder.workDir, 0o700) == 0 || errno == EEXIST, lstat(folder.workDir, &st) == 0,
               st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid() else {
             close(fd)
@@ -66,7 +72,7 @@ struct AgentWorkFolder {
         let data = FileManager.default.contents(atPath: manifestPath)
         unlink(manifestPath)
         if let data, let files = Self.parse(data, bootID: Self.bootID()) { return files }
-        CommandAgentExecutor.removeWorkFolder(filesDir)
+        Self.remove(filesDir)  // whatever it is now: the agent may have put a link or a file in its place
         return nil
     }
 
@@ -98,13 +104,16 @@ struct AgentWorkFolder {
     }
 
     private func removeRunEntries() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: workDir) else { return }
-        for name in names where name != "files" {
-            let path = workDir + "/" + name
-            var st = stat()
-            guard lstat(path, &st) == 0 else { continue }
-            if st.st_mode & S_IFMT == S_IFDIR { CommandAgentExecutor.removeWorkFolder(path) } else { unlink(path) }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: workDir)) ?? [] where name != "files" {
+            Self.remove(workDir + "/" + name)
         }
+    }
+
+    /// Removes `path`, a folder with all it holds or anything else (never following a link).
+    private static func remove(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR { CommandAgentExecutor.removeWorkFolder(path) } else { unlink(path) }
     }
 
     /// Where the folder of `agent` in the vault whose git folder is `gitDir` is.
