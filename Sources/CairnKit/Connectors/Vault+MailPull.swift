@@ -33,7 +33,9 @@ extension Vault {
             let uids = try client.search(folder, after: cursor.lastUID, since: definition.since)
             // A few messages per FETCH: fewer round trips, while a folder of large mails never sits in memory at once.
             // The next group is asked for before this one becomes notes, so the server reads it meanwhile.
-            let groups = stride(from: 0, to: uids.count, by: Self.mailFetchBatch).map { Array(uids[$0..<min($0 + Self.mailFetchBatch, uids.count)]) }
+            let groups = stride(from: 0, to: uids.count, by: Self.mailFetchBatch).map {
+                Array(uids[$0..<min($0 + Self.mailFetchBatch, uids.count)])
+            }
             var pending = try groups.first.map { try client.startFetch(folder, uids: $0) }
             for (n, group) in groups.enumerated() {
                 guard let current = pending else { break }
