@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Connector pulls over loopback IMAP, side by side with a plain imapclient script, in one run.
 
-Usage: bench/connector_bench.py --cairn .build/release/cairn [--messages 1000] [--runs 5]
+Usage: bench/connector_bench.py --cairn .build/release/cairn [--messages 1000] [--runs 5] [--work-root DIR]
        bench/connector_bench.py --cairn before=/tmp/cairn-base --cairn after=.build/release/cairn ...
 
 With several `--cairn NAME=BIN`, each run pulls once with every binary (each into its own fresh vault), in turn
 with the imapclient script, so all sides see the same machine load; one table row per binary.
+
+--work-root DIR puts the work folder (the vaults, the servers' Maildir) in DIR instead of the system's temporary
+folder, e.g. `--work-root /dev/shm` to measure on tmpfs, away from a disk's file-creation costs.
 
 Starts the test servers (Tests/Support/mail_servers.py: Dovecot on 127.0.0.1), delivers N messages into the
 Maildir, then for each run:
@@ -38,10 +41,11 @@ def main():
     ap.add_argument("--cairn", required=True, action="append", help="BIN or NAME=BIN; repeat to interleave binaries")
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work-root", help="directory to hold the work folder (default: the system's temporary folder)")
     args = ap.parse_args()
     binaries = [(c.split("=", 1) if "=" in c else ["cairn", c]) for c in args.cairn]
     binaries = [(name, os.path.abspath(path)) for name, path in binaries]
-    work = tempfile.mkdtemp(prefix="cairn-connector-bench-")
+    work = tempfile.mkdtemp(prefix="cairn-connector-bench-", dir=args.work_root)
     servers = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests/Support/mail_servers.py"), work + "/servers"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -120,7 +124,8 @@ def main():
             # inode skips those freed in the last 60-360 s, so deleting a thousand notes right before the next
             # pull made that pull's file creation several times slower (~0.6 ms of kernel time per file).
         p, pc = statistics.median(py_times), statistics.median(py_cpu)
-        print(f"load average {os.getloadavg()[0]:.1f}; medians of {args.runs} runs")
+        fs = subprocess.run(["stat", "-f", "-c", "%T", work], capture_output=True, text=True).stdout.strip()
+        print(f"work folder {work} ({fs}); load average {os.getloadavg()[0]:.1f}; medians of {args.runs} runs")
         print("| case | cairn wall | cairn CPU (user+sys) | imapclient wall | imapclient CPU (user+sys) | ratio (wall) | ratio (CPU) | target |")
         print("|---|---|---|---|---|---|---|---|")
         for name, _ in binaries:

@@ -44,11 +44,12 @@ public final class PackedWrites {
             throw GitError(code: -1, message: "the in-memory store cannot be written", function: "PackedWrites.writeBlob")
         }
         var oid = git_oid()
-        let bytes = data.isEmpty ? [0] : [UInt8](data) // a valid pointer even for the empty blob
-        try bytes.withUnsafeBytes { buf in
+        func store(_ buf: UnsafeRawBufferPointer) throws {
             _ = try check(git_odb_hash(&oid, buf.baseAddress, data.count, GIT_OBJECT_BLOB), "git_odb_hash")
             _ = try check(write(memory.backend, &oid, buf.baseAddress, data.count, GIT_OBJECT_BLOB), "mempack write")
         }
+        // The data's own bytes (no copy); a valid pointer for the empty blob.
+        if data.isEmpty { try [UInt8(0)].withUnsafeBytes(store) } else { try data.withUnsafeBytes(store) }
         return OID(oid)
     }
 

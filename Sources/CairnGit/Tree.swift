@@ -271,15 +271,19 @@ extension Repository {
     }
 
     static func isValidTreeEntryName(_ name: [UInt8]) -> Bool {
-        if name.isEmpty || name == [0x2E] || name == [0x2E, 0x2E] || name.contains(0) { return false }
+        if name.isEmpty || name.elementsEqual(dot) || name.elementsEqual(dotDot) || name.contains(0) { return false }
         let lower = name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
         // ".git", also as NTFS sees it: trailing dots and spaces ignored, the 8.3 short name "git~1".
         var trimmed = lower[...]
         while let last = trimmed.last, last == 0x2E || last == 0x20 { trimmed = trimmed.dropLast() }
-        if trimmed.elementsEqual(Array(".git".utf8)) || trimmed.elementsEqual(Array("git~1".utf8)) { return false }
-        if lower.starts(with: Array(".git:".utf8)) { return false }
+        if trimmed.elementsEqual(dotGit) || trimmed.elementsEqual(gitShortName) { return false }
+        if lower.starts(with: dotGitColon) { return false }
         return true
     }
+
+    // The names `isValidTreeEntryName` looks for, made once (it runs for every component of every path changed).
+    private static let dot = Array(".".utf8), dotDot = Array("..".utf8)
+    private static let dotGit = Array(".git".utf8), gitShortName = Array("git~1".utf8), dotGitColon = Array(".git:".utf8)
 
 
     /// Writes a flat tree of `files` (name → blob, regular file mode), writing no other object.

@@ -33,9 +33,21 @@ final class IMAPClient {
         "\"" + folder.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
+    /// A command sent whose answer has not been read yet.
+    struct Pending {
+        let tag: String
+        let command: String
+        let item: String
+    }
+
     /// Runs `command` and returns its untagged replies; a NO or BAD, a dropped connection or bytes that are not IMAP
     /// are errors naming `item`.
     private func run(_ command: String, item: String) throws(ConnectorError) -> [Reply] {
+        try replies(to: send(command, item: item))
+    }
+
+    /// Sends `command` (logging in first when not connected) without reading the answer.
+    private func send(_ command: String, item: String) throws(ConnectorError) -> Pending {
         if !connected {
             let r = session.connectOnly(base + "/")
             guard r.error == 0 else { throw .transport(connector: connector, item: item, reason: r.message) }
@@ -46,21 +58,27 @@ final class IMAPClient {
         if let problem = session.send(Data((t + " " + command + "\r\n").utf8)) {
             throw .transport(connector: connector, item: item, reason: problem)
         }
+        return Pending(tag: t, command: command, item: item)
+    }
+
+    /// The untagged replies read until `pending`'s tagged answer (one command at a time is unanswered); a NO or BAD
+    /// is an error naming its item.
+    private func replies(to pending: Pending) throws(ConnectorError) -> [Reply] {
         var replies: [Reply] = []
         while true {
-            let reply = try readReply(item: item)
+            let reply = try readReply(item: pending.item)
             if reply.text.hasPrefix("* ") {
                 replies.append(reply)
-            } else if reply.text.hasPrefix(t + " ") {
-                let status = reply.text.dropFirst(t.count + 1)
+            } else if reply.text.hasPrefix(pending.tag + " ") {
+                let status = reply.text.dropFirst(pending.tag.count + 1)
                 guard status.hasPrefix("OK") else {
-                    throw .transport(connector: connector, item: item, reason: "the server refused \(command.split(separator: " ").prefix(2).joined(separator: " ")): \(status.prefix(160))")
+                    throw .transport(connector: connector, item: pending.item, reason: "the server refused \(pending.command.split(separator: " ").prefix(2).joined(separator: " ")): \(status.prefix(160))")
                 }
                 return replies
             } else if reply.text.hasPrefix("+") {
-                throw .transport(connector: connector, item: item, reason: "the server asked for more input where none belongs")
+                throw .transport(connector: connector, item: pending.item, reason: "the server asked for more input where none belongs")
             } else {
-                throw .transport(connector: connector, item: item, reason: "the server answered with something that is not IMAP (\(reply.text.prefix(80).debugDescription))")
+                throw .transport(connector: connector, item: pending.item, reason: "the server answered with something that is not IMAP (\(reply.text.prefix(80).debugDescription))")
             }
         }
     }
@@ -170,11 +188,21 @@ final class IMAPClient {
     /// was) in one command. A UID the server no longer has (expunged meanwhile) is absent from the result.
     func fetch(_ folder: String, uids: [UInt64]) throws(ConnectorError) -> [UInt64: Data] {
         guard !uids.isEmpty else { return [:] }
+        return try finishFetch(startFetch(folder, uids: uids))
+    }
+
+    /// Sends the `fetch` of `uids` (not empty) without waiting for the answer, which `finishFetch` reads before any
+    /// other command is sent: the server reads these messages while the caller works on the last ones.
+    func startFetch(_ folder: String, uids: [UInt64]) throws(ConnectorError) -> Pending {
         try examine(folder)
         let item = uids.count == 1 ? "\(folder) UID \(uids[0])" : "\(folder) UIDs \(uids[0])–\(uids[uids.count - 1])"
+        return try send("UID FETCH \(uids.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])", item: item)
+    }
+
+    /// The answer of `pending`: its messages by UID (those the server no longer has are absent).
+    func finishFetch(_ pending: Pending) throws(ConnectorError) -> [UInt64: Data] {
         var messages: [UInt64: Data] = [:]
-        for reply in try run("UID FETCH \(uids.map(String.init).joined(separator: ",")) (UID BODY.PEEK[])", item: item)
-        where ASCIIText.contains(reply.text, " FETCH (") {
+        for reply in try replies(to: pending) where ASCIIText.contains(reply.text, " FETCH (") {
             // Other FETCH replies (a flag changed elsewhere) carry no body: they are not answers to this command.
             // (The words are looked for in the bytes: Foundation's `contains` and `range(of:)` bridge each reply.)
             guard ASCIIText.contains(reply.text, "BODY[]"), let body = reply.literals.first,

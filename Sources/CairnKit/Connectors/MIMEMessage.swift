@@ -146,7 +146,8 @@ public struct MIMEMessage: Sendable {
         guard let value else { return ("text/plain", [:]) }
         var parts: [Substring] = []
         var quoted = false
-        if value.utf8.allSatisfy({ $0 < 0x80 }) {
+        let ascii = value.utf8.allSatisfy { $0 < 0x80 }
+        if ascii {
             // ASCII: one character per byte, so the bytes split where the characters below do.
             let utf8 = value.utf8
             var start = utf8.startIndex
@@ -167,7 +168,7 @@ public struct MIMEMessage: Sendable {
         let type = parts.first.map(ASCIIText.trimmedSpacesLowercasedAnyText) ?? "text/plain"
         var params: [String: String] = [:]
         for p in parts.dropFirst() {
-            guard let eq = p.firstIndex(of: "=") else { continue }
+            guard let eq = ascii ? p.utf8.firstIndex(of: 0x3D) : p.firstIndex(of: "=") else { continue }
             var key = ASCIIText.trimmedSpacesLowercasedAnyText(p[..<eq])
             var v = ASCIIText.trimmedSpaces(p[p.index(after: eq)...])
             if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }

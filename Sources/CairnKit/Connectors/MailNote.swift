@@ -97,8 +97,15 @@ struct MailNote {
         fm.append(("thread", thread(message, messageID: messageID)))
         fm.append(("folder", folder))
         fm.append(("source", "imap:\(connector)"))
+        let body = cleanBody(message.text)
         var text = "---\n"
-        for (k, v) in fm { text += "\(k): \(FrontMatter.yamlScalar(v))\n" }
+        text.reserveCapacity(body.utf8.count + 1024)  // the note grows in place, not copied at each append
+        for (k, v) in fm {
+            text += k
+            text += ": "
+            text += FrontMatter.yamlScalar(v)
+            text += "\n"
+        }
         if let placement, !placed.isEmpty {
             // Properties hold wikilinks only (Obsidian reads no Markdown links there).
             text += "attachments:\n" + placed.map {
@@ -110,8 +117,12 @@ struct MailNote {
         if !skipped.isEmpty { text += "attachments_skipped:\n" + skipped.map { "  - \(FrontMatter.yamlScalar($0))\n" }.joined() }
         if message.textFromHTML { text += "body: converted from HTML\n" }
         text += "---\n\n"
-        let body = cleanBody(message.text)
-        text += body.isEmpty ? "(empty message)\n" : body + "\n"
+        if body.isEmpty {
+            text += "(empty message)\n"
+        } else {
+            text += body
+            text += "\n"
+        }
         files.insert((path, Data(text.utf8)), at: 0)
         return MailNote(path: path, files: files, warnings: warnings)
     }
@@ -186,13 +197,15 @@ struct MailNote {
     /// through UTF-16 several times, most of a pull's CPU time before this).
     static func cleanBody(_ s: String) -> String {
         var s = s
-        var bytes = [UInt8](repeating: 0, count: s.utf8.count)
-        let count = s.withUTF8 { utf8 in
-            bytes.withUnsafeMutableBufferPointer { out in
+        var count = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: s.utf8.count) { out, initialized in
+            count = s.withUTF8 { utf8 in
                 var n = 0
                 var afterCR = false
                 var heldC2 = false
                 for b in utf8 {
+                    // Printable ASCII (nearly every byte of a body) is kept as it is.
+                    if b >= 0x20 && b < 0x7F && !heldC2 { out[n] = b; n += 1; afterCR = false; continue }
                     if heldC2 {
                         heldC2 = false
                         if b >= 0x80 && b <= 0x9F { continue } // a C1 control, dropped with its lead byte
@@ -208,6 +221,7 @@ struct MailNote {
                 if heldC2 { out[n] = 0xC2; n += 1 }
                 return n
             }
+            initialized = count
         }
         // White space at the ends: ASCII bytes are single scalars; at a non-ASCII byte the scalars decide.
         var first = 0, end = count
@@ -256,13 +270,12 @@ enum AttachmentName {
 enum MailDate {
     static func parse(_ text: String) -> Date? {
         var t = MIMEMessage.trimmed(text)
-        if let paren = t.firstIndex(of: "(") { t = MIMEMessage.trimmed(t[..<paren]) }
-        if let comma = t.firstIndex(of: ",") { t = MIMEMessage.trimmed(t[t.index(after: comma)...]) }
-        // ASCII (nearly every Date header): fields split on bytes, where each byte is one character.
+        // ASCII (nearly every Date header): searched and split on bytes, where each byte is one character.
         let ascii = t.utf8.allSatisfy { $0 < 0x80 }
+        if let paren = ascii ? t.utf8.firstIndex(of: 0x28) : t.firstIndex(of: "(") { t = MIMEMessage.trimmed(t[..<paren]) }
+        if let comma = ascii ? t.utf8.firstIndex(of: 0x2C) : t.firstIndex(of: ",") { t = MIMEMessage.trimmed(t[t.index(after: comma)...]) }
         let parts = ascii ? asciiFields(t[...], separatedBy: ASCIIText.isWhitespace) : t.split(whereSeparator: \.isWhitespace)
         guard parts.count >= 4, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
-        let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
         guard let month = months.firstIndex(of: parts[1].prefix(3).lowercased()) else { return nil }
         if year < 50 { year += 2000 } else if year < 100 { year += 1900 }
         let hms = (ascii ? asciiFields(parts[3], separatedBy: { $0 == 0x3A }) : parts[3].split(separator: ":")).compactMap { Int($0) }
@@ -279,6 +292,8 @@ enum MailDate {
         let seconds = CivilDate.days(year: year, month: month + 1, day: day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + (hms.count > 2 ? hms[2] : 0)
         return Date(timeIntervalSince1970: TimeInterval(seconds - offset))
     }
+
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
     /// The non-empty runs of `text` (ASCII) between bytes that `isSeparator` accepts: what `split` gives.
     static func asciiFields(_ text: Substring, separatedBy isSeparator: (UInt8) -> Bool) -> [Substring] {

@@ -32,9 +32,15 @@ extension Vault {
             }
             let uids = try client.search(folder, after: cursor.lastUID, since: definition.since)
             // A few messages per FETCH: fewer round trips, while a folder of large mails never sits in memory at once.
-            for start in stride(from: 0, to: uids.count, by: Self.mailFetchBatch) {
-                let group = Array(uids[start..<min(start + Self.mailFetchBatch, uids.count)])
-                let messages = try client.fetch(folder, uids: group)
+            // The next group is asked for before this one becomes notes, so the server reads it meanwhile.
+            let groups = stride(from: 0, to: uids.count, by: Self.mailFetchBatch).map {
+                Array(uids[$0..<min($0 + Self.mailFetchBatch, uids.count)])
+            }
+            var pending = try groups.first.map { try client.startFetch(folder, uids: $0) }
+            for (n, group) in groups.enumerated() {
+                guard let current = pending else { break }
+                let messages = try client.finishFetch(current)
+                pending = n + 1 < groups.count ? try client.startFetch(folder, uids: groups[n + 1]) : nil
                 for uid in group {
                     guard let raw = messages[uid] else {
                         batch.warnings.append("\(folder) UID \(uid): gone from the server before it was fetched; skipped")

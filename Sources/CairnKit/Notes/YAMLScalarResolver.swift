@@ -27,6 +27,8 @@ enum YAMLScalarResolver {
     private static let bools: Set<String> = ["yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE",
                                              "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"]
     private static let nulls: Set<String> = ["~", "null", "Null", "NULL", ""]
+    private static let infinitiesAndNaNs: Set<String> = [".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+                                                         ".nan", ".NaN", ".NAN"]
 
     private static func isBool(_ b: [UInt8]) -> Bool {
         b.count <= 5 && bools.contains(String(decoding: b, as: UTF8.self))
@@ -61,10 +63,7 @@ enum YAMLScalarResolver {
     /// `[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)? | \.[0-9_]+(?:[eE][-+][0-9]+)?
     /// | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]* | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)`
     private static func isFloat(_ b: [UInt8]) -> Bool {
-        let text = String(decoding: b, as: UTF8.self)
-        if [".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"].contains(text) {
-            return true
-        }
+        if b.count >= 4 && b.count <= 5 && infinitiesAndNaNs.contains(String(decoding: b, as: UTF8.self)) { return true }
         // \.[0-9_]+(?:[eE][-+][0-9]+)?
         var d = Cursor(b)
         if d.eat(".") {
