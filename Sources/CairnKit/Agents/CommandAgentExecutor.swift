@@ -124,11 +124,12 @@ public struct CommandAgentExecutor: Sendable {
     public func run(agent: AgentDefinition, base: BaseSnapshot, context: AgentContext, workDir: String, vaultRoot: String,
                     environment: [String: String]) throws -> ExecutionOutcome {
         try run(agent: agent, base: base, context: context, workDir: workDir, vaultRoot: vaultRoot, environment: environment,
-                previous: nil)
+                scopeFiles: base.files(matching: agent.reads.map(Glob.init)), previous: nil)
     }
 
+    /// `run`, given the files of `base` the agent's `reads` match (`BaseSnapshot.files(matching:)`).
     func run(agent: AgentDefinition, base: BaseSnapshot, context: AgentContext, workDir: String, vaultRoot: String,
-             environment: [String: String], previous: [String: ShownFile]?) throws -> ExecutionOutcome {
+             environment: [String: String], scopeFiles: [TreeFile], previous: [String: ShownFile]?) throws -> ExecutionOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let workDir = URL(fileURLWithPath: workDir).standardizedFileURL.path
@@ -146,8 +147,7 @@ public struct CommandAgentExecutor: Sendable {
             throw CommandAgentError.workDirectory(path: filesDir, reason: reason)
         }
 
-        let shown = try materialize(base: base, globs: agent.reads.map(Glob.init), into: filesDir, vaultRoot: vaultRoot,
-                                    previous: previous)
+        let shown = try materialize(base: base, files: scopeFiles, into: filesDir, vaultRoot: vaultRoot, previous: previous)
         let filesShown = shown.keys.sorted()
 
         let encoder = JSONEncoder()
@@ -317,14 +317,14 @@ public struct CommandAgentExecutor: Sendable {
         }
     }
 
-    /// Writes the files of `base` matching `globs` under `filesDir`; returns what each one was. With `previous` (a
+    /// Writes `files` (of `base`) under `filesDir`; returns what each one was. With `previous` (a
     /// reused folder), the files already there as recorded and still the base's are kept, and everything else in the
     /// folder is removed first; if that cannot be done (a folder the agent made read-only), the folder is emptied.
-    private func materialize(base: BaseSnapshot, globs: [Glob], into filesDir: String, vaultRoot: String,
+    private func materialize(base: BaseSnapshot, files: [TreeFile], into filesDir: String, vaultRoot: String,
                              previous: [String: ShownFile]?) throws -> [String: ShownFile] {
         var wanted: [String: TreeFile] = [:]
         var order: [TreeFile] = []
-        for file in try base.files(matching: globs) {
+        for file in files {
             guard file.mode != TreeChange.symlinkMode else { continue }
             guard let normalized = try? PathGuard.normalize(file.path), normalized == file.path else { continue }
             wanted[file.path] = file

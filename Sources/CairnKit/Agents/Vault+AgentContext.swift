@@ -17,9 +17,9 @@ extension Vault {
 
     /// True when every file of the read scope fits the budget, so ranking would choose nothing: the run then
     /// skips the search index (whose update would cost more than the run). Stops at the first file over.
-    static func scopeFits(base: BaseSnapshot, scope: [Glob], excluding: Set<String>, budget: Int) throws -> Bool {
+    static func scopeFits(base: BaseSnapshot, files: [TreeFile], excluding: Set<String>, budget: Int) throws -> Bool {
         var used = 0
-        for f in try base.files(matching: scope) where !excluding.contains(f.path) {
+        for f in files where !excluding.contains(f.path) {
             used += ContextItem.estimateTokens(try base.repository.objectHeader(f.oid)?.size ?? base.repository.blob(f.oid).count)
             if used > budget { return false }
         }
@@ -41,9 +41,10 @@ extension Vault {
     ///
     /// Every item's tokens come from `ContextItem.estimateTokens`. Nothing outside the read scope is
     /// retrieved (core memory aside). When the search index cannot be used the run still gets its
-    /// read scope by path, and the reason says so.
-    func buildContext(agent: AgentDefinition, base: BaseSnapshot, runID: String, input: [String: String], now: Date,
-                      policy: Policy) throws -> (AgentContext, [(path: String, content: String)]) {
+    /// read scope by path, and the reason says so. `scopeFiles` are the files of `base` the agent's `reads` match
+    /// (`BaseSnapshot.files(matching:)`), listed once for the whole run.
+    func buildContext(agent: AgentDefinition, base: BaseSnapshot, scopeFiles: [TreeFile], runID: String, input: [String: String],
+                      now: Date, policy: Policy) throws -> (AgentContext, [(path: String, content: String)]) {
         var files: [(path: String, content: String)] = []
         var core: [ContextItem] = [], retrieved: [ContextItem] = []
         var seen = Set<String>()
@@ -64,7 +65,8 @@ extension Vault {
         var left = Self.contextBudget(agent: agent, policy: policy)
         let scope = agent.reads.map(Glob.init)
         var fillReason = "read-scope"
-        if agent.kind != .builtin, left > 0, !scope.isEmpty, try !Self.scopeFits(base: base, scope: scope, excluding: seen, budget: left) {
+        var indexed: [String: (blob: String, size: Int)] = [:]
+        if agent.kind != .builtin, left > 0, !scope.isEmpty, try !Self.scopeFits(base: base, files: scopeFiles, excluding: seen, budget: left) {
             do {
                 let found = try Retriever().retrieve(task: Self.taskText(agent: agent, input: input), readScope: scope,
                                                      budgetTokens: left, vault: self, excluding: seen, tree: base.tree)
@@ -75,16 +77,19 @@ extension Vault {
                     seen.insert(item.path)
                     left -= item.tokens
                 }
+                if left > 0 { indexed = (try? searchIndex.committedSizes(under: scope)) ?? [:] }
             } catch {
                 fillReason = "read-scope (search index unavailable: \(error))"
             }
         }
         if left > 0 {
-            // Sizes come from the object headers: once the budget is nearly spent most files do not fit, and
+            // Sizes come from the search index where it has the same blob (after a retrieval, which brought it up
+            // to date), else from the object headers: once the budget is nearly spent most files do not fit, and
             // inflating each of them only to find that out read the whole scope (every note of a large vault).
-            for f in try base.files(matching: scope) where !seen.contains(f.path) && !templates.isTemplate(f.path) {
+            for f in scopeFiles where !seen.contains(f.path) && !templates.isTemplate(f.path) {
                 guard left > 0 else { break }
-                guard let size = try? repository.objectHeader(f.oid)?.size, ContextItem.estimateTokens(size) <= left,
+                let known = indexed[f.path].flatMap { $0.blob == f.oid.hex ? $0.size : nil }
+                guard let size = known ?? (try? repository.objectHeader(f.oid)?.size), ContextItem.estimateTokens(size) <= left,
                       let data = try? repository.blob(f.oid) else { continue }
                 let tokens = ContextItem.estimateTokens(data.count)
                 guard tokens <= left else { continue }

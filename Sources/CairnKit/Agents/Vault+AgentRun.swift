@@ -96,7 +96,9 @@ extension Vault {
         guard RunID.isValid(runID) else { throw VaultError.invalidArgument("invalid run id '\(runID)'") }
 
         // Context: core memory always, then the read-scope notes that best match the task.
-        let (context, files) = try buildContext(agent: agent, base: base, runID: runID, input: options.input, now: started, policy: policy)
+        let scopeFiles = try base.files(matching: agent.reads.map(Glob.init))
+        let (context, files) = try buildContext(agent: agent, base: base, scopeFiles: scopeFiles, runID: runID, input: options.input,
+                                                now: started, policy: policy)
         var record = RunRecord(run: runID, agent: agent.name, kind: agent.kind.rawValue, base: baseCommit.hex,
                                workflow: options.workflow, startedAt: ISOTime.string(started), finishedAt: "", durationMs: 0,
                                input: options.input, retrieval: context.core + context.retrieved, command: nil, model: nil,
@@ -125,7 +127,7 @@ extension Vault {
                 sawVault = sandbox == nil
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
                                                                              vaultRoot: root, environment: environment,
-                                                                             previous: kept?.previousFiles())
+                                                                             scopeFiles: scopeFiles, previous: kept?.previousFiles())
                 kept?.save(outcome.untouched)
                 let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,

@@ -283,3 +283,24 @@ extension SearchIndex {
         }.0
     }
 }
+
+extension SearchIndex {
+    /// The byte size of each committed file the index holds under the literal folders of `globs` (all of it when one
+    /// starts with a wildcard), by path, with the blob id it was read from. The index is used as it is (not brought up
+    /// to date): a caller takes a size only where the blob id is the one it wants, and reads the others from git.
+    func committedSizes(under globs: [Glob]) throws -> [String: (blob: String, size: Int)] {
+        let queue = try openChecked()
+        let prefixes = globs.map { Glob.literalPrefix($0.pattern) }
+        return try queue.read { db in
+            var sizes: [String: (blob: String, size: Int)] = [:]
+            let sql = "SELECT path, blob, size FROM docs WHERE source = 'commit' AND path >= ? AND path < ?"
+            // Every path that starts with the prefix sorts before the prefix followed by U+10FFFF (bytes F4 8F BF BF).
+            for prefix in prefixes.contains("") ? [""] : Array(Set(prefixes)) {
+                for row in try Row.fetchAll(db, sql: sql, arguments: [prefix, prefix + "\u{10FFFF}"]) {
+                    sizes[row["path"]] = (row["blob"], row["size"])
+                }
+            }
+            return sizes
+        }
+    }
+}
