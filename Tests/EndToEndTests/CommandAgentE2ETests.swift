@@ -92,6 +92,7 @@ import Glibc
         #expect((command["stdout"] as? String)?.contains("summary: note Dana's approval") == true)
         let shown = try #require(command["filesShown"] as? [String])
         #expect(shown.contains(Self.bluebird), "\(shown)")
+        #expect(command["filesShownCount"] as? Int == shown.count)
         #expect(shown.allSatisfy { $0.hasPrefix("memory/projects/") }, "only the read scope is materialized: \(shown)")
         let edits = try #require(record["edits"] as? [[String: Any]])
         #expect(edits.count == 1)
@@ -365,6 +366,27 @@ import Glibc
         try expectNoProposal(sb, v, run, outcome: "blocked", before: before)
         #expect(run.blocked.contains { $0["rule"] as? String == "protected" && $0["path"] as? String == "policy.json" }, "\(run)")
         #expect(sb.read(v + "/policy.json") == policy)
+    }
+
+    /// A record lists the files shown by name only up to a limit; past it, only their number (they are the base's
+    /// files the agent's `reads` match): an agent shown thousands of notes must not commit their paths every run.
+    @Test func aRunRecordCountsButDoesNotListAThousandAndOneShownFiles() throws {
+        let sb = try Sandbox()
+        let v = try vaultWithPythonAgent(sb, script: "print('summary: looked')\n")
+        // Notes of ~2 KB, so the context (bounded by its token budget, not by the scope) holds only a few of them.
+        let text = String(repeating: "A line of an ordinary project note.\n", count: 60)
+        for i in 0...1000 { try sb.write(v + "/memory/projects/bulk/n\(i).md", "# Note \(i)\n\n" + text) }
+        try sb.snapshot(v, "bulk notes")
+        let run = try sb.runAgent(v, "py")
+        #expect(run.outcome == "no-changes", "\(run)")
+        let record = try sb.runRecord(v, rev: run.ref, id: run.id)
+        let command = try #require(record["command"] as? [String: Any])
+        let inScope = try sb.gitLines(["ls-tree", "-r", "--name-only", "main", "memory/projects/"], cwd: v)
+        #expect(inScope.count > 1001)
+        #expect(command["filesShownCount"] as? Int == inScope.count, "\(command["filesShownCount"] ?? "none")")
+        #expect((command["filesShown"] as? [String])?.isEmpty == true)
+        let size = try Int(sb.gitOK(["cat-file", "-s", "\(run.ref):\(run.recordPath)"], cwd: v)) ?? 0
+        #expect(size > 0 && size < 16384, "the record grew with the scope: \(size) bytes")
     }
 
     @Test func aRelativeEscapeNeverReachesTheVaultOrAProposal() throws {

@@ -131,7 +131,10 @@ extension Vault {
                 kept?.save(outcome.untouched)
                 let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
-                                                   stderr: outcome.stderr, filesShown: outcome.filesShown, sandbox: isolation)
+                                                   stderr: outcome.stderr,
+                                                   filesShown: outcome.filesShown.count <= RunRecord.Command.listedFilesLimit
+                                                       ? outcome.filesShown : [],
+                                                   filesShownCount: outcome.filesShown.count, sandbox: isolation)
                 record.failure = outcome.failure
                 edits = outcome.edits
                 if let firstLine = outcome.stdout.split(separator: "\n").first(where: { $0.hasPrefix("summary:") }) {

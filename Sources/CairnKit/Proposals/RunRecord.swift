@@ -18,11 +18,19 @@ public struct RunRecord: Codable, Sendable {
     }
 
     public struct Command: Codable, Sendable {
+        /// The most shown files a record lists by name: an agent shown 20,000 notes would otherwise commit a
+        /// megabyte of paths with every run.
+        public static let listedFilesLimit = 1000
+
         public var argv: [String]
         public var exitStatus: Int32?
         public var stdout: String
         public var stderr: String
+        /// The files the agent was shown, when there were at most `listedFilesLimit`; empty for more (they are the
+        /// files of the base commit that the agent's `reads` match, so the record does not grow with the scope).
         public var filesShown: [String]
+        /// How many files the agent was shown (nil in records written before it was kept).
+        public var filesShownCount: Int? = nil
         /// How the command was isolated: `bubblewrap: work folder only, no network` (or `network on`), `bubblewrap` in
         /// older records, else `none: ` and why not (nil in records written before sandboxing).
         public var sandbox: String? = nil
