@@ -296,9 +296,8 @@ extension SearchIndex {
             let sql = "SELECT path, blob, size FROM docs WHERE source = 'commit' AND path >= ? AND path < ?"
             // Every path that starts with the prefix sorts before the prefix followed by U+10FFFF (bytes F4 8F BF BF).
             for prefix in prefixes.contains("") ? [""] : Array(Set(prefixes)) {
-                for row in try Row.fetchAll(db, sql: sql, arguments: [prefix, prefix + "\u{10FFFF}"]) {
-                    sizes[row["path"]] = (row["blob"], row["size"])
-                }
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: [prefix, prefix + "\u{10FFFF}"])
+                while let row = try rows.next() { sizes[row[0]] = (row[1], row[2]) }
             }
             return sizes
         }
