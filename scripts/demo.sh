@@ -9,9 +9,11 @@ CAIRN=${CAIRN:-.build/debug/cairn}
 CAIRN=$(cd "$(dirname "$CAIRN")" && pwd)/$(basename "$CAIRN")
 demo=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
 export HOME="$demo/home" GIT_CONFIG_GLOBAL="$demo/home/.gitconfig" GIT_CONFIG_NOSYSTEM=1
+# Agents' work folders (kept between runs) go inside the demo folder too, so deleting it removes everything.
+export TMPDIR="$demo/tmp"
 # A fixed clock makes the tour the same every time (the template's working note expires 2026-01-19).
 export CAIRN_NOW=2026-03-02T09:00:00Z CAIRN_PAGER=
-mkdir -p "$HOME"
+mkdir -p "$HOME" "$TMPDIR"
 vault="$demo/vault"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -51,4 +53,4 @@ run "$CAIRN" runs
 run "$CAIRN" doctor
 step "git agrees: git fsck --strict && git log --oneline --graph"
 git fsck --strict && git log --oneline --graph
-printf '\nThe demo vault is in %s (a plain git repository; delete it when done).\n' "$vault"
+printf '\nThe demo vault is in %s (a plain git repository; delete %s when done).\n' "$vault" "$demo"
