@@ -547,9 +547,9 @@ def scope_bench(args, env, cairn, argv):
     git_ms = B.med(samples[names[3]])
     lines = section_header("Agent proposal at a realistic scope (bench/agent_bench.py --scope)", started, finished, info, argv,
                            f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end")
-    lines += [f"- Data: `{args.scope}` ({scope_files:,} notes in memory/working/), two `cp -a` copies adopted with "
-              "`cairn init` (three: one without a watcher for both cairn agents, one with `cairn watch start`, one for "
-              "git; `cairn.autoWatch` is false in all). Agent `scope` reads and writes `memory/working/**` (so all of "
+    lines += [f"- Data: `{args.scope}` ({scope_files:,} notes in memory/working/), three `cp -a` copies adopted with "
+              "`cairn init`: one without a watcher for both cairn agents, one with `cairn watch start`, one for "
+              "git (`cairn.autoWatch` is false in all). Agent `scope` reads and writes `memory/working/**` (so all of "
               "them are shown and checked afterwards) and appends one line to "
               f"`{SCOPE_NOTE}`; every proposal was checked to change exactly that note (plus its run record).",
               f"- Work folders in `{os.environ.get('TMPDIR', '/tmp')}`. An agent's work folder is kept between its runs "
