@@ -119,6 +119,37 @@ struct CommandAgentExecutorTests {
         #expect(outcome.edits == [.write("inbox/a.md", "new a\n"), .delete("inbox/b.md"), .write("inbox/new/deep/d.md", "d\n")])
     }
 
+    /// Filling a work folder for a large scope is reported (the CLI shows it on a terminal past a second); a small
+    /// one, or a kept folder that only needs a few files, is not.
+    @Test func writingManyFilesReportsProgress() throws {
+        let f = try CommandAgentFixture()
+        var files: [String: String] = [:]
+        for i in 0..<1200 { files["inbox/n\(i).md"] = "note \(i)\n" }
+        let base = try f.base(files)
+        final class Heard: @unchecked Sendable {
+            let lock = NSLock()
+            var reports: [WorkProgress] = []
+            func add(_ p: WorkProgress) { lock.lock(); reports.append(p); lock.unlock() }
+        }
+        let heard = Heard()
+        let agent = f.agent(["/bin/true"])
+        let outcome = try CommandAgentExecutor().run(agent: agent, base: base, context: f.context(base), workDir: f.nextWorkDir(),
+                                                     vaultRoot: f.vaultRoot, environment: f.environment,
+                                                     scopeFiles: base.files(matching: agent.reads.map(Glob.init)), previous: nil,
+                                                     progress: { heard.add($0) })
+        #expect(outcome.failure == nil && outcome.filesShown.count == 1200)
+        #expect(heard.reports.map(\.done) == [0, 500, 1000], "\(heard.reports)")
+        #expect(heard.reports.allSatisfy { $0.total == 1200 && $0.task == "writing the agent's files" })
+
+        let small = Heard()
+        let few = try f.base(["inbox/a.md": "a\n", "inbox/b.md": "b\n"])
+        _ = try CommandAgentExecutor().run(agent: agent, base: few, context: f.context(few), workDir: f.nextWorkDir(),
+                                           vaultRoot: f.vaultRoot, environment: f.environment,
+                                           scopeFiles: few.files(matching: agent.reads.map(Glob.init)), previous: nil,
+                                           progress: { small.add($0) })
+        #expect(small.reports.isEmpty)
+    }
+
     @Test func executableBitIsMaterializedAndReported() throws {
         let f = try CommandAgentFixture()
         let base = try f.base(["inbox/tool.sh": "#!/bin/sh\n", "inbox/plain.md": "x\n", "inbox/other.md": "y\n"],

@@ -128,8 +128,10 @@ public struct CommandAgentExecutor: Sendable {
     }
 
     /// `run`, given the files of `base` the agent's `reads` match (`BaseSnapshot.files(matching:)`).
+    /// `progress` hears how the writing of the agent's files is getting on when there are many.
     func run(agent: AgentDefinition, base: BaseSnapshot, context: AgentContext, workDir: String, vaultRoot: String,
-             environment: [String: String], scopeFiles: [TreeFile], previous: [String: ShownFile]?) throws -> ExecutionOutcome {
+             environment: [String: String], scopeFiles: [TreeFile], previous: [String: ShownFile]?,
+             progress: ProgressHandler? = nil) throws -> ExecutionOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let workDir = URL(fileURLWithPath: workDir).standardizedFileURL.path
@@ -147,7 +149,8 @@ public struct CommandAgentExecutor: Sendable {
             throw CommandAgentError.workDirectory(path: filesDir, reason: reason)
         }
 
-        let shown = try materialize(base: base, files: scopeFiles, into: filesDir, vaultRoot: vaultRoot, previous: previous)
+        let shown = try materialize(base: base, files: scopeFiles, into: filesDir, vaultRoot: vaultRoot, previous: previous,
+                                    progress: progress)
         let filesShown = shown.keys.sorted()
 
         let encoder = JSONEncoder()
@@ -321,7 +324,7 @@ public struct CommandAgentExecutor: Sendable {
     /// reused folder), the files already there as recorded and still the base's are kept, and everything else in the
     /// folder is removed first; if that cannot be done (a folder the agent made read-only), the folder is emptied.
     private func materialize(base: BaseSnapshot, files: [TreeFile], into filesDir: String, vaultRoot: String,
-                             previous: [String: ShownFile]?) throws -> [String: ShownFile] {
+                             previous: [String: ShownFile]?, progress: ProgressHandler? = nil) throws -> [String: ShownFile] {
         var wanted: [String: TreeFile] = [:]
         var order: [TreeFile] = []
         for file in files {
@@ -342,7 +345,13 @@ public struct CommandAgentExecutor: Sendable {
                 guard mkdir(filesDir, 0o755) == 0 else { throw CommandAgentError.workDirectory(path: filesDir, reason: errnoText()) }
             }
         }
+        // Filling a folder for a large scope takes a while the first time (20k files: seconds on a disk).
+        let toWrite = order.count - shown.count
+        let report = toWrite >= 1000 ? progress : nil
+        var written = 0
         for file in order where shown[file.path] == nil {
+            if let report, written % 500 == 0 { report(WorkProgress(task: "writing the agent's files", done: written, total: toWrite)) }
+            written += 1
             let data = try Self.workingTreeCopy(of: file, vaultRoot: vaultRoot) ?? base.repository.blob(file.oid)
             let executable = file.mode == TreeChange.executableMode
             let full = filesDir + "/" + file.path

@@ -127,7 +127,8 @@ extension Vault {
                 sawVault = sandbox == nil
                 let outcome = try CommandAgentExecutor(sandbox: sandbox).run(agent: agent, base: base, context: context, workDir: workDir,
                                                                              vaultRoot: root, environment: environment,
-                                                                             scopeFiles: scopeFiles, previous: kept?.previousFiles())
+                                                                             scopeFiles: scopeFiles, previous: kept?.previousFiles(),
+                                                                             progress: options.progress)
                 kept?.save(outcome.untouched)
                 let isolation = sandbox != nil ? AgentSandbox.description(network: agent.network) : agent.sandbox == .off ? "none: sandbox: off" : "none: bubblewrap unavailable"
                 record.command = RunRecord.Command(argv: agent.command, exitStatus: outcome.exitStatus, stdout: outcome.stdout,
