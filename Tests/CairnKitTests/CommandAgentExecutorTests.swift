@@ -138,7 +138,7 @@ struct CommandAgentExecutorTests {
                                                      scopeFiles: base.files(matching: agent.reads.map(Glob.init)), previous: nil,
                                                      progress: { heard.add($0) })
         #expect(outcome.failure == nil && outcome.filesShown.count == 1200)
-        #expect(heard.reports.map(\.done) == [0, 500, 1000], "\(heard.reports)")
+        #expect(heard.reports.map(\.done) == [0, 500, 1000, 1200], "\(heard.reports)")
         #expect(heard.reports.allSatisfy { $0.total == 1200 && $0.task == "writing the agent's files" })
 
         let small = Heard()

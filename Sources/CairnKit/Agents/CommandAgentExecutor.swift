@@ -378,6 +378,7 @@ public struct CommandAgentExecutor: Sendable {
             guard fchmod(fd, mode) == 0, fstat(fd, &st) == 0 else { throw CommandAgentError.materialize(path: file.path, reason: errnoText()) }
             shown[file.path] = ShownFile(oid: file.oid, size: data.count, executable: executable, stamp: Stamp(st))
         }
+        report?(WorkProgress(task: "writing the agent's files", done: toWrite, total: toWrite))  // the line's end
         return shown
     }
 
