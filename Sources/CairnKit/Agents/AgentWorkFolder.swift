@@ -25,7 +25,10 @@ import Glibc
 ///
 /// The folder is locked (`flock`) while a run uses it, and by the clean-up of abandoned folders before it removes
 /// one. When it cannot be used (another process holds it, it belongs to someone else or is not a folder), the run
-/// takes a fresh `cairn-run-*` folder as before.
+/// takes a fresh `cairn-run-*` folder as before. The lock also keeps the age-based clean-up of `/tmp`
+/// (`systemd-tmpfiles --clean`, which skips folders it cannot lock) out while a run uses the folder: kept files
+/// grow old, and one deleted under a running agent would look like the agent deleted it. What such a clean-up
+/// removes between runs, the next run writes again.
 struct AgentWorkFolder {
     static let prefix = "cairn-work-"
     let root: String
