@@ -80,9 +80,16 @@ public struct AgentSandbox: Sendable, Equatable {
     /// What a successful probe is valid for: this `bwrap` (path, size, mtime) and layout on this boot.
     func probeStamp() -> String? {
         var st = stat()
-        guard stat(bwrap, &st) == 0,
-              let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
-        return "\(bwrap) \(st.st_size) \(st.st_mtim.tv_sec) \(boot.trimmingCharacters(in: .whitespacesAndNewlines)) \(Self.layout)\n"
+        guard stat(bwrap, &st) == 0, let boot = Self.bootID() else { return nil }
+        return "\(bwrap) \(st.st_size) \(st.st_mtim.tv_sec) \(boot) \(Self.layout)\n"
+    }
+
+    /// This boot's id (`/proc/sys/kernel/random/boot_id`): what was true of files or programs before a reboot may
+    /// not be after it.
+    static func bootID() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty || id.contains(" ") ? nil : id
     }
 
     /// The executable and argv that run `executable argv…` inside the sandbox, in `directory`, with `workDir`

@@ -74,7 +74,7 @@ struct AgentWorkFolder {
     func previousFiles() -> [String: CommandAgentExecutor.ShownFile]? {
         let data = FileManager.default.contents(atPath: manifestPath)
         unlink(manifestPath)
-        if let data, let files = Self.parse(data, bootID: Self.bootID()) { return files }
+        if let data, let files = Self.parse(data, bootID: AgentSandbox.bootID()) { return files }
         Self.remove(filesDir)  // whatever it is now: the agent may have put a link or a file in its place
         return nil
     }
@@ -82,22 +82,13 @@ struct AgentWorkFolder {
     /// Records what `files/` holds now. Not synced: a manifest that does not survive a crash is only a slower
     /// next run, and one written before a reboot is not trusted anyway.
     func save(_ files: [String: CommandAgentExecutor.ShownFile]) {
-        guard !files.isEmpty, let data = Self.encode(files, bootID: Self.bootID()) else { return }
+        guard !files.isEmpty, let data = Self.encode(files, bootID: AgentSandbox.bootID()) else { return }
         let temporary = manifestPath + ".new"
-        let written = data.withUnsafeBytes { buf -> Bool in
-            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            var done = 0
-            while done < buf.count {
-                let n = write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
-            }
-            return true
-        }
-        if !written || rename(temporary, manifestPath) != 0 { unlink(temporary) }
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let failed = CommandAgentExecutor.writeAll(fd, Data(data)) != nil
+        close(fd)
+        if failed || rename(temporary, manifestPath) != 0 { unlink(temporary) }
     }
 
     /// Removes the run's own entries (everything in `work/` but `files/`) and releases the folder.
@@ -150,12 +141,6 @@ struct AgentWorkFolder {
     /// 1 executable, 0 not), size, inode, modification and change time (seconds, nanoseconds) as 8-byte
     /// little-endian integers, the path's length (2 bytes) and the path.
     static let magic = "cairn-work-manifest 2"
-
-    static func bootID() -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
-        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return id.isEmpty || id.contains(" ") ? nil : id
-    }
 
     static func encode(_ files: [String: CommandAgentExecutor.ShownFile], bootID: String?) -> [UInt8]? {
         guard let bootID else { return nil }

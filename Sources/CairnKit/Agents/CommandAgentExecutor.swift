@@ -325,18 +325,14 @@ public struct CommandAgentExecutor: Sendable {
     /// folder is removed first; if that cannot be done (a folder the agent made read-only), the folder is emptied.
     private func materialize(base: BaseSnapshot, files: [TreeFile], into filesDir: String, vaultRoot: String,
                              previous: [String: ShownFile]?, progress: ProgressHandler? = nil) throws -> [String: ShownFile] {
-        var wanted: [String: TreeFile] = [:]
-        var order: [TreeFile] = []
-        for file in files {
-            guard file.mode != TreeChange.symlinkMode else { continue }
-            guard let normalized = try? PathGuard.normalize(file.path), normalized == file.path else { continue }
-            wanted[file.path] = file
-            order.append(file)
+        let order = files.filter { file in
+            file.mode != TreeChange.symlinkMode && (try? PathGuard.normalize(file.path)) == file.path
         }
         var shown: [String: ShownFile] = [:]
         var folders = Set<String>()  // created so far (relative), so each is made once and never stat'ed
         if let previous {
-            var keeper = WorkFolderKeeper(wanted: wanted, previous: previous)
+            var keeper = WorkFolderKeeper(wanted: Dictionary(order.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
+                                          previous: previous)
             if keeper.sweep(filesDir) {
                 shown = keeper.kept
                 folders = keeper.folders
@@ -392,7 +388,8 @@ public struct CommandAgentExecutor: Sendable {
         return data
     }
 
-    private static func writeAll(_ fd: Int32, _ data: Data) -> String? {
+    /// Writes all of `data` to `fd`; the reason when it could not.
+    static func writeAll(_ fd: Int32, _ data: Data) -> String? {
         data.withUnsafeBytes { buf -> String? in
             var offset = 0
             while offset < buf.count {
@@ -888,21 +885,8 @@ public struct CommandAgentExecutor: Sendable {
 
         /// The entry names of an open folder (without `.` and `..`), sorted bytewise.
         static func names(in dirFD: Int32, path: String) throws -> [[UInt8]] {
-            let copy = dup(dirFD)
-            guard copy >= 0, let dir = fdopendir(copy) else {
-                if copy >= 0 { close(copy) }
-                throw CommandAgentError.collect(path: path, reason: errnoText())
-            }
-            defer { closedir(dir) }
-            var names: [[UInt8]] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> [UInt8] in
-                    Array(raw.prefix { $0 != 0 })
-                }
-                if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-                names.append(name)
-            }
-            return names.sorted { $0.lexicographicallyPrecedes($1) }
+            guard let names = CommandAgentExecutor.entryNames(dirFD) else { throw CommandAgentError.collect(path: path, reason: errnoText()) }
+            return names.map { $0.dropLast().map { UInt8(bitPattern: $0) } }.sorted { $0.lexicographicallyPrecedes($1) }
         }
 
         /// The bytes as a string when they are valid UTF-8 (`String(validating:)` needs macOS 15).
