@@ -233,7 +233,7 @@ struct WorktreeChanges {
         var relisted: Bool
         var only: Set<String>?
         /// git's index entries of the folder's files, by name (only when the cache knew nothing).
-        var hints: [String: IndexHint]? = nil
+        var hints: [String: IndexStatEntry]? = nil
     }
 
     /// Stats the files of the visited folders against their cached entries (both cores), hashes the
@@ -471,7 +471,7 @@ struct WorktreeChanges {
     /// With `only`, just the files named there and files new to the cache are looked at (the others are
     /// known unchanged from the change feed).
     static func checkFiles(root: String, dir: String, entry: DirEntry, margin: Int64, only: Set<String>? = nil,
-                           hints: [String: IndexHint]? = nil) -> Checked {
+                           hints: [String: IndexStatEntry]? = nil) -> Checked {
         let full = dir.isEmpty ? root : root + "/" + dir
         var changes: [(String, DiskFile?)] = []
         let fd = open(full, O_RDONLY | O_DIRECTORY)
@@ -528,7 +528,7 @@ struct WorktreeChanges {
                 // Unchanged since git recorded it (and not racily so): the blob id git recorded, unread.
                 files[i].stat = current
                 files[i].racy = false
-                files[i].oid = hint.oid
+                files[i].oid = BlobID(hint.oid.bytes)
             } else {
                 let now = now()
                 guard let (readStat, oid) = hash(fd, files[i].name) else {
@@ -550,38 +550,20 @@ struct WorktreeChanges {
         return Checked(files: files, changes: changes, hashed: hashed, modified: modified, statted: statted)
     }
 
-    /// What git's index recorded about one file: its stat data and blob id.
-    struct IndexHint: Sendable {
-        let ino: UInt32
-        let size: UInt32
-        let mtime: Int64
-        let ctime: Int64
-        let mode: UInt32
-        let oid: BlobID
-
-        /// True when `stat` is the file git recorded: a regular file with the same mode, inode, size and times to the
-        /// nanosecond (git's index keeps inode and size in 32 bits).
-        func describes(_ stat: Stat) -> Bool {
-            stat.isRegular && stat.gitMode == mode && UInt32(truncatingIfNeeded: stat.ino) == ino
-                && UInt32(truncatingIfNeeded: stat.size) == size && stat.mtime == mtime && stat.ctime == ctime
-        }
-    }
-
     /// git's index (`.git/index`) as hints by folder and name, for a check that starts from nothing. An entry is
     /// left out when git could not have been sure of it: changed no earlier than the index file was written (git's
     /// "racily clean" rule; git and libgit2 shrink such an entry's size to 0 so it never matches), a conflict
     /// stage, a link or a submodule. Empty when there is no readable index.
-    static func indexHints(gitDir: String, repository: Repository) -> [String: [String: IndexHint]] {
+    static func indexHints(gitDir: String, repository: Repository) -> [String: [String: IndexStatEntry]] {
         let path = gitDir + "index"
         var st = stat()
         guard lstat(path, &st) == 0, let index = try? Index.open(path: path, repository: repository) else { return [:] }
         let written = Stat(st).mtime
-        var hints: [String: [String: IndexHint]] = [:]
+        var hints: [String: [String: IndexStatEntry]] = [:]
         for e in index.statEntries where e.mode == 0o100644 || e.mode == 0o100755 {
             guard e.mtime < written, e.ctime < written else { continue }
             let (dir, name) = split(e.path)
-            hints[dir, default: [:]][name] = IndexHint(ino: e.ino, size: e.size, mtime: e.mtime, ctime: e.ctime, mode: e.mode,
-                                                        oid: BlobID(e.oid.bytes))
+            hints[dir, default: [:]][name] = e
         }
         return hints
     }
@@ -1047,5 +1029,14 @@ extension WorktreeChanges {
 
     private static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+}
+
+extension IndexStatEntry {
+    /// True when `stat` is the file git recorded: a regular file with the same mode, inode, size and times to the
+    /// nanosecond (git's index keeps inode and size in 32 bits).
+    func describes(_ stat: WorktreeChanges.Stat) -> Bool {
+        stat.isRegular && stat.gitMode == mode && UInt32(truncatingIfNeeded: stat.ino) == ino
+            && UInt32(truncatingIfNeeded: stat.size) == size && stat.mtime == mtime && stat.ctime == ctime
     }
 }
